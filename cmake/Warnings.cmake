@@ -1,0 +1,13 @@
+# Project-wide warning and sanitizer flags, applied through an interface target
+# so third-party headers and test frameworks are unaffected.
+add_library(mailmig_flags INTERFACE)
+target_compile_options(mailmig_flags INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wimplicit-fallthrough
+  -Wcast-align -Wnull-dereference -Wformat=2)
+if(MAILMIG_WERROR)
+  target_compile_options(mailmig_flags INTERFACE -Werror)
+endif()
+if(MAILMIG_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -1,0 +1,1 @@
+#include "codec/cgp_text.h"

@@ -1,0 +1,1 @@
+#include "codec/mutf7.h"

@@ -1,0 +1,1 @@
+#include "source/cgp/mailbox_files.h"
