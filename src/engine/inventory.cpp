@@ -1,1 +1,155 @@
 #include "engine/inventory.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <thread>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "core/crlf.h"
+#include "core/error.h"
+#include "core/sha256.h"
+
+namespace mailmig {
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
+           return std::tolower(x) == std::tolower(y);
+         });
+}
+
+// Splits "user@domain" selections so --user alone can name the domain too.
+Selection normalise(Selection s) {
+  if (auto at = s.user.rfind('@'); at != std::string::npos) {
+    if (s.domain.empty()) s.domain = s.user.substr(at + 1);
+    s.user.resize(at);
+  }
+  return s;
+}
+
+std::string hash_message(const Folder& folder, const MessageInfo& message) {
+  CrlfReader reader(folder.open(message));
+  return sha256_of(reader);
+}
+
+AccountSummary scan_account(Source& source, const AccountInfo& account, const InventoryOptions& options,
+                            ProblemSink& sink) {
+  AccountSummary out{.name = account.name, .real_name = account.real_name, .location = account.location,
+                     .kind = account.kind, .password = account.password.kind, .password_scheme = account.password.scheme};
+  auto report = [&](const std::string& folder) {
+    return [&sink, &account, folder](Problem p) {
+      p.domain = account.domain;
+      p.account = account.name;
+      if (p.folder.empty()) p.folder = folder;
+      sink.add(std::move(p));
+    };
+  };
+  std::unique_ptr<Account> opened;
+  try {
+    opened = source.open_account(account);
+  } catch (const std::exception& e) {
+    report("")(Problem{.scope = Scope::Account, .file = account.location, .message = e.what()});
+    return out;
+  }
+  for (FolderInfo& folder : opened->folders(report(""))) {
+    FolderSummary summary{.info = folder};
+    const ProblemFn folder_problem = report(folder.name);
+    try {
+      std::unique_ptr<Folder> box = opened->open_folder(folder);
+      box->scan(
+          [&](const MessageInfo& message) {
+            ++summary.messages;
+            summary.bytes += message.size;
+            if (!options.messages) return;
+            MessageDetail detail{.info = message};
+            try {
+              detail.sha256 = hash_message(*box, message);
+            } catch (const IoError& e) {
+              folder_problem(Problem{.scope = Scope::Message, .file = message.file, .offset = message.offset,
+                                     .message = e.what()});
+            }
+            summary.details.push_back(std::move(detail));
+          },
+          folder_problem);
+    } catch (const std::exception& e) {
+      folder_problem(Problem{.scope = Scope::Folder, .file = folder.location, .message = e.what()});
+    }
+    out.messages += summary.messages;
+    out.bytes += summary.bytes;
+    out.folders.push_back(std::move(summary));
+  }
+  return out;
+}
+
+}  // namespace
+
+Inventory take_inventory(Source& source, const InventoryOptions& options) {
+  const Selection selection = normalise(options.selection);
+  ProblemSink sink;
+  auto store_problem = [&sink](Problem p) { sink.add(std::move(p)); };
+
+  Inventory inventory;
+  std::vector<DomainInfo> domains = source.domains(store_problem);
+  if (!selection.domain.empty()) {
+    std::erase_if(domains, [&](const DomainInfo& d) { return !iequals(d.name, selection.domain); });
+    if (domains.empty()) throw SelectionError(fmt::format("no domain \"{}\" in the source", selection.domain));
+  }
+
+  // Accounts of all selected domains, scanned in parallel; results keep store order.
+  struct Job {
+    std::size_t domain;
+    AccountInfo account;
+  };
+  std::vector<Job> jobs;
+  for (std::size_t d = 0; d < domains.size(); ++d) {
+    inventory.domains.push_back(DomainSummary{.info = domains[d]});
+    for (AccountInfo& account : source.accounts(domains[d], store_problem)) {
+      if (!selection.user.empty() && !iequals(account.name, selection.user)) continue;
+      jobs.push_back(Job{d, std::move(account)});
+    }
+  }
+  if (!selection.user.empty() && jobs.empty()) {
+    throw SelectionError(fmt::format("no account \"{}\" in {}", selection.user,
+                                     selection.domain.empty() ? "any domain" : "domain " + selection.domain));
+  }
+
+  std::vector<AccountSummary> results(jobs.size());
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i = next++; i < jobs.size(); i = next++) results[i] = scan_account(source, jobs[i].account, options, sink);
+  };
+  unsigned threads = options.jobs != 0 ? options.jobs : std::max(1U, std::thread::hardware_concurrency());
+  threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(1, jobs.size())));
+  std::vector<std::jthread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  pool.clear();
+
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    DomainSummary& domain = inventory.domains[jobs[i].domain];
+    domain.messages += results[i].messages;
+    domain.bytes += results[i].bytes;
+    domain.accounts.push_back(std::move(results[i]));
+  }
+  for (const DomainSummary& domain : inventory.domains) {
+    inventory.accounts += domain.accounts.size();
+    inventory.messages += domain.messages;
+    inventory.bytes += domain.bytes;
+  }
+  if (!selection.user.empty()) {
+    std::erase_if(inventory.domains, [](const DomainSummary& d) { return d.accounts.empty(); });
+  }
+  // Workers report in any order; sort so output and exit status are repeatable.
+  inventory.problems = sink.snapshot();
+  std::stable_sort(inventory.problems.begin(), inventory.problems.end(), [](const Problem& a, const Problem& b) {
+    return std::tie(a.domain, a.account, a.folder, a.file, a.offset) <
+           std::tie(b.domain, b.account, b.folder, b.file, b.offset);
+  });
+  return inventory;
+}
+
+}  // namespace mailmig

@@ -1,0 +1,27 @@
+// Subcommands shared by the mailmig and cg2kms front ends.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+#include "cli/source_spec.h"
+#include "engine/inventory.h"
+
+namespace mailmig::cli {
+
+struct InventoryCommand {
+  std::string source;
+  SourceOptions source_options;
+  InventoryOptions inventory;
+  bool json = false;
+  bool folders = true;       // text output: one line per folder
+  std::string output;        // file instead of stdout
+};
+
+// Runs the overview and prints it; returns an ExitCode.
+int run_inventory(const InventoryCommand& command, std::ostream& out, std::ostream& err);
+
+// Log to stderr at warn (default), info (-v) or debug (-vv).
+void setup_logging(int verbosity, bool quiet);
+
+}  // namespace mailmig::cli

@@ -1,0 +1,78 @@
+#include "core/fs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <memory>
+
+#include "core/error.h"
+
+namespace mailmig::fs {
+
+namespace {
+Type type_of(mode_t mode) {
+  if (S_ISREG(mode)) return Type::File;
+  if (S_ISDIR(mode)) return Type::Directory;
+  if (S_ISLNK(mode)) return Type::Symlink;
+  return Type::Other;
+}
+}  // namespace
+
+std::vector<Entry> list_directory(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) throw IoError(path, errno, "cannot open directory");
+  DIR* dir = ::fdopendir(fd);
+  if (dir == nullptr) {
+    const int err = errno;
+    ::close(fd);
+    throw IoError(path, err, "cannot read directory");
+  }
+  std::unique_ptr<DIR, int (*)(DIR*)> guard(dir, ::closedir);
+  std::vector<Entry> out;
+  errno = 0;
+  while (const dirent* e = ::readdir(dir)) {  // NOLINT(concurrency-mt-unsafe): one DIR per call
+    const std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    struct stat st {};
+    Type type = Type::Other;
+    if (::fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) type = type_of(st.st_mode);
+    out.push_back(Entry{name, type});
+  }
+  if (errno != 0) throw IoError(path, errno, "cannot read directory");
+  std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.name < b.name; });
+  return out;
+}
+
+std::optional<std::string> real_path(const std::string& path) {
+  std::unique_ptr<char, void (*)(void*)> resolved(::realpath(path.c_str(), nullptr), std::free);
+  if (!resolved) return std::nullopt;
+  return std::string(resolved.get());
+}
+
+bool is_within(const std::string& root, const std::string& path) {
+  if (path == root) return true;
+  if (root == "/") return true;
+  return path.size() > root.size() && path.compare(0, root.size(), root) == 0 && path[root.size()] == '/';
+}
+
+std::optional<Type> symlink_target_type_within(const std::string& root, const std::string& path) {
+  auto target = real_path(path);
+  if (!target || !is_within(root, *target)) return std::nullopt;
+  struct stat st {};
+  if (::stat(target->c_str(), &st) != 0) return std::nullopt;
+  return type_of(st.st_mode);
+}
+
+std::string join(const std::string& dir, const std::string& name) {
+  if (dir.empty()) return name;
+  if (dir.back() == '/') return dir + name;
+  return dir + "/" + name;
+}
+
+}  // namespace mailmig::fs

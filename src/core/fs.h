@@ -1,0 +1,33 @@
+// Small read-only file-system helpers shared by the on-disk sources.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mailmig::fs {
+
+enum class Type { File, Directory, Symlink, Other };
+
+struct Entry {
+  std::string name;
+  Type type = Type::Other;  // as lstat sees it: symlinks are not followed
+};
+
+// Entries of a directory except "." and "..", sorted by name. Opens the
+// directory O_NOFOLLOW. Throws IoError.
+std::vector<Entry> list_directory(const std::string& path);
+
+// realpath(3), or nullopt when the path does not resolve.
+std::optional<std::string> real_path(const std::string& path);
+
+// True when `path` (already canonical) is `root` or below it.
+bool is_within(const std::string& root, const std::string& path);
+
+// Type of what a symlink at `path` points to, if it resolves inside `root`;
+// nullopt when it dangles or leaves the store.
+std::optional<Type> symlink_target_type_within(const std::string& root, const std::string& path);
+
+std::string join(const std::string& dir, const std::string& name);
+
+}  // namespace mailmig::fs

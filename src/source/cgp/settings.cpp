@@ -1,0 +1,135 @@
+#include "source/cgp/settings.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace mailmig::cgp {
+
+namespace {
+
+// Settings files are small dictionaries; anything bigger is not one.
+constexpr off_t kMaxSettingsSize = 64L * 1024 * 1024;
+
+// Hash prefixes that mark a stored password as not usable for a login.
+constexpr std::array<std::string_view, 9> kHashPrefixes = {"{SHA}", "{SSHA}", "{MD5}", "{CRYPT}", "{SHA256}",
+                                                             "{SHA512}", "$1$", "$5$", "$6$"};
+
+std::optional<std::string> slurp(const std::string& path, const ProblemFn& problem) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    problem(Problem{.file = path, .message = fmt::format("cannot open settings: {}", std::strerror(errno))});
+    return std::nullopt;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > kMaxSettingsSize) {
+    ::close(fd);
+    problem(Problem{.file = path, .message = "not a regular settings file of sane size"});
+    return std::nullopt;
+  }
+  std::string text(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::pread(fd, text.data() + done, text.size() - done, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : EIO;
+      ::close(fd);
+      problem(Problem{.file = path, .offset = done, .message = fmt::format("read error: {}", std::strerror(err))});
+      return std::nullopt;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  return text;
+}
+
+}  // namespace
+
+std::optional<Value> read_settings_file(const std::string& path, const ProblemFn& problem) {
+  auto text = slurp(path, problem);
+  if (!text) return std::nullopt;
+  try {
+    return parse(*text);
+  } catch (const ParseError& e) {
+    problem(Problem{.file = path,
+                    .line = e.line(),
+                    .column = e.column(),
+                    .message = fmt::format("settings syntax error: {}", e.reason())});
+    return std::nullopt;
+  }
+}
+
+PasswordInfo interpret_password(const Value* password) {
+  PasswordInfo info;
+  if (password == nullptr || !password->is_string() || password->text().empty()) return info;
+  const std::string& text = password->text();
+  if (text.front() == '\x01') {
+    // "\001U-crpt<data>": the method tag runs up to the first character that
+    // cannot be part of a tag; keep the whole stored form for a hash-aware target.
+    std::size_t end = 1;
+    while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) != 0 || text[end] == '-')) ++end;
+    info.kind = PasswordInfo::Kind::Encrypted;
+    info.scheme = text.substr(1, end - 1);
+    info.value = text.substr(1);
+    return info;
+  }
+  for (std::string_view prefix : kHashPrefixes) {
+    if (text.starts_with(prefix)) {
+      info.kind = PasswordInfo::Kind::Encrypted;
+      info.scheme = std::string(prefix);
+      info.value = text;
+      return info;
+    }
+  }
+  info.kind = PasswordInfo::Kind::Plain;
+  info.value = text;
+  return info;
+}
+
+AccountSettings interpret_account_settings(const Value& settings) {
+  AccountSettings out;
+  out.password = interpret_password(settings.find("Password"));
+  if (const Value* name = settings.find("RealName"); name != nullptr && name->is_string()) out.real_name = name->text();
+  return out;
+}
+
+AccountState interpret_account_info(const Value& info) {
+  AccountState out;
+  for (const char* key : {"Subscription", "SubscribedMailboxes"}) {
+    const Value* list = info.find(key);
+    if (list == nullptr) continue;
+    for (const Value& item : list->items()) {
+      if (item.is_string()) out.subscribed.push_back(item.text());
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> main_domain_name(const Value& main_settings) {
+  const Value* name = main_settings.find("DomainName");
+  if (name == nullptr || !name->is_string() || name->text().empty()) return std::nullopt;
+  return name->text();
+}
+
+std::vector<std::string> domain_aliases(const Value& domain_settings) {
+  std::vector<std::string> out;
+  const Value* list = domain_settings.find("DomainAliases");
+  if (list == nullptr) return out;
+  if (list->is_string()) {
+    out.push_back(list->text());
+    return out;
+  }
+  for (const Value& item : list->items()) {
+    if (item.is_string()) out.push_back(item.text());
+  }
+  return out;
+}
+
+}  // namespace mailmig::cgp

@@ -1,0 +1,80 @@
+"""Shared helpers for the integration tests: command-line arguments, running
+the binaries, generating stores, and snapshotting a tree to prove it is
+unchanged."""
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+ARGS = None
+
+
+def parse_args():
+    global ARGS
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin-dir", required=True)
+    parser.add_argument("--tools", required=True)
+    ARGS, rest = parser.parse_known_args()
+    return [sys.argv[0]] + rest
+
+
+def main():
+    argv = parse_args()
+    unittest.main(argv=argv, verbosity=2)
+
+
+def binary(name):
+    return os.path.join(ARGS.bin_dir, name)
+
+
+def run(name, *args, check=None, env=None, **kw):
+    """Runs a binary; returns CompletedProcess with text stdout/stderr."""
+    proc = subprocess.run([binary(name), *args], capture_output=True, text=True, env=env, **kw)
+    if check is not None and proc.returncode != check:
+        raise AssertionError(
+            f"{name} {' '.join(args)}: exit {proc.returncode}, expected {check}\n"
+            f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def make_tempdir(testcase):
+    path = tempfile.mkdtemp(prefix="mailmig-it-")
+    os.chmod(path, 0o755)
+    testcase.addCleanup(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
+def generate_store(workdir, profile="test", seed=1, extra=()):
+    """Writes a store with the project's generator; returns (store path, manifest dict)."""
+    store = os.path.join(workdir, f"store-{profile}-{seed}")
+    manifest = store + ".manifest.json"
+    subprocess.run([sys.executable, os.path.join(ARGS.tools, "gen_cgp_store.py"), "--out", store,
+                    "--profile", profile, "--seed", str(seed), "--manifest", manifest, *extra],
+                   check=True, capture_output=True, text=True)
+    with open(manifest, encoding="utf-8") as f:
+        return store, json.load(f)
+
+
+def tree_snapshot(root):
+    """Every path under root with type, mode, size, mtime and content hash (no symlink following)."""
+    snap = {}
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        for name in sorted(dirnames + filenames):
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            entry = (st.st_mode, st.st_size, st.st_mtime_ns)
+            if os.path.islink(path):
+                entry += (os.readlink(path),)
+            elif os.path.isfile(path):
+                h = hashlib.sha256()
+                with open(path, "rb") as f:
+                    for chunk in iter(lambda: f.read(1 << 20), b""):
+                        h.update(chunk)
+                entry += (h.hexdigest(),)
+            snap[os.path.relpath(path, root)] = entry
+    return snap
