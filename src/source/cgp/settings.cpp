@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -71,10 +72,15 @@ PasswordInfo interpret_password(const Value* password) {
   if (password == nullptr || !password->is_string() || password->text().empty()) return info;
   const std::string& text = password->text();
   if (text.front() == '\x01') {
-    // "\001U-crpt<data>": the method tag runs up to the first character that
-    // cannot be part of a tag; keep the whole stored form for a hash-aware target.
+    // "\001U-crpt<data>": the method tag is "<name>-crpt" when present (the
+    // data may follow without a separator), else the leading run of tag
+    // characters. The whole stored form is kept for a hash-aware target.
     std::size_t end = 1;
-    while (end < text.size() && (std::isalnum(static_cast<unsigned char>(text[end])) != 0 || text[end] == '-')) ++end;
+    if (auto crpt = text.find("-crpt", 1); crpt != std::string::npos && crpt <= 16) {
+      end = crpt + 5;
+    } else {
+      while (end < text.size() && end < 17 && (std::isalnum(static_cast<unsigned char>(text[end])) != 0 || text[end] == '-')) ++end;
+    }
     info.kind = PasswordInfo::Kind::Encrypted;
     info.scheme = text.substr(1, end - 1);
     info.value = text.substr(1);

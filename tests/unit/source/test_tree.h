@@ -1,0 +1,45 @@
+// Builds small directory trees for source tests in a private temp directory.
+#pragma once
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace mailmig::testing {
+
+class TempTree {
+ public:
+  TempTree() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "mailmig-unit-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) std::abort();
+    root_ = pattern;
+  }
+  TempTree(const TempTree&) = delete;
+  TempTree& operator=(const TempTree&) = delete;
+  ~TempTree() {
+    std::error_code ec;
+    std::filesystem::remove_all(root_, ec);
+  }
+
+  [[nodiscard]] const std::string& root() const { return root_; }
+  [[nodiscard]] std::string path(const std::string& rel) const { return root_ + "/" + rel; }
+
+  void dir(const std::string& rel) const { std::filesystem::create_directories(path(rel)); }
+  void file(const std::string& rel, const std::string& content) const {
+    std::filesystem::create_directories(std::filesystem::path(path(rel)).parent_path());
+    std::ofstream(path(rel), std::ios::binary) << content;
+  }
+  void symlink(const std::string& target, const std::string& rel) const {
+    std::filesystem::create_directories(std::filesystem::path(path(rel)).parent_path());
+    std::filesystem::create_symlink(target, path(rel));
+  }
+
+ private:
+  std::string root_;
+};
+
+}  // namespace mailmig::testing
