@@ -3,6 +3,26 @@
 // dictionaries {key=value;...}, typed atoms (#123, #T..., #NULL#, #I[...])
 // and comments. Used for account.settings, account.info and *.settings.
 // The whole format knowledge lives here so it can be corrected in one place.
+//
+// Tolerances and inferences (the Guide excerpts we have are incomplete):
+// - Atoms: besides ASCII letters/digits, . _ - @ ! / + : $ % * and bytes >= 0x80
+//   are accepted unquoted (host names, e-mail addresses, UTF-8).
+// - Comments: the Guide only says "a comment is treated as white space"; the
+//   syntax is an INFERENCE: /* ... */ and // to end of line, recognised only
+//   between tokens (so an atom like http://host is not cut).
+// - Quoted strings: \e (system EOL) becomes "\n"; \nnn is exactly 3 decimal
+//   digits, 1..255 (\000 is an error, strings never contain NUL); raw line
+//   breaks inside quotes are kept.
+// - Data blocks: white space inside is ignored; missing '=' padding is accepted.
+// - Arrays may have a trailing comma; the last dictionary pair may lack ';'.
+//   An unquoted dictionary key may start with '#' (e.g. #Viewer in
+//   account.info) and is then kept literally, '#' included.
+// - Typed atoms: #-?digits -> Number; #T<digit>... / #TPAST / #TFUTURE -> Date;
+//   #NULL# -> Null; #I[addr] -> Ip "addr", #I[addr]:port -> Ip "[addr]:port"
+//   (brackets kept when a port follows, so IPv6 stays unambiguous); any other
+//   #atom (including #NULL without the closing '#') -> Typed.
+// - A UTF-8 BOM is skipped; error columns count bytes after it. Nesting deeper
+//   than 200 arrays/dictionaries is an error.
 #pragma once
 
 #include <cstdint>
@@ -30,7 +50,7 @@ class Value {
     Number,      // #123, #-5: text() holds the digits as written
     Date,        // #T01-01-2010_12:00:00 (also #TPAST / #TFUTURE): text() as written after #T
     Null,        // #NULL#
-    Ip,          // #I[1.2.3.4] or #I[1.2.3.4]:25: text() holds what is inside/after
+    Ip,          // #I[1.2.3.4] -> "1.2.3.4"; #I[1.2.3.4]:25 -> "[1.2.3.4]:25"
     Typed,       // any other #atom: text() holds it without '#'
   };
 

@@ -1,7 +1,8 @@
 #include "core/crlf.h"
 
-#include <array>
+#include <algorithm>
 #include <cstring>
+#include <utility>
 
 namespace mailmig {
 
@@ -43,10 +44,10 @@ std::size_t CrlfReader::read(std::span<char> buffer) {
   while (pending_pos_ >= pending_.size()) {
     pending_.clear();
     pending_pos_ = 0;
-    std::array<char, 64 * 1024> raw{};
-    const std::size_t n = inner_->read(raw);
+    if (raw_.empty()) raw_.resize(kBlock);
+    const std::size_t n = inner_->read(raw_);
     if (n == 0) return 0;
-    crlf_convert(std::string_view(raw.data(), n), last_was_cr_, pending_);
+    crlf_convert(std::string_view(raw_.data(), n), last_was_cr_, pending_);
   }
   const std::size_t n = std::min(buffer.size(), pending_.size() - pending_pos_);
   std::memcpy(buffer.data(), pending_.data() + pending_pos_, n);

@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/byte_reader.h"
 
@@ -34,7 +35,9 @@ class CrlfReader final : public ByteReader {
   std::size_t read(std::span<char> buffer) override;
 
  private:
+  static constexpr std::size_t kBlock = 64 * 1024;
   std::unique_ptr<ByteReader> inner_;
+  std::vector<char> raw_;    // read buffer, allocated once
   std::string pending_;      // converted bytes not yet handed out
   std::size_t pending_pos_ = 0;
   bool last_was_cr_ = false;
