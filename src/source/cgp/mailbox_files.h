@@ -4,6 +4,7 @@
 // mailbox_files.cpp only, so they can be corrected once a real store is seen.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -14,18 +15,29 @@
 namespace mailmig::cgp {
 
 // A .mbox text mailbox. Read-only (O_RDONLY|O_NOFOLLOW), streamed with a
-// bounded buffer: any file size and any line length.
+// bounded buffer: any file size and any line length. scan() reports garbage
+// before the first message, a truncated last message (still delivered) and
+// read errors (the scan stops) as problems; open() undoes mboxrd quoting.
 class MboxFile final : public Folder {
  public:
+  static constexpr std::size_t kScanBuffer = std::size_t{1} << 20U;
+  static constexpr std::size_t kReadBuffer = std::size_t{64} << 10U;
+
   explicit MboxFile(std::string path);
+  // Buffer sizes are a testing seam: tiny buffers drive every chunk-boundary path.
+  MboxFile(std::string path, std::size_t scan_buffer, std::size_t read_buffer);
   void scan(const std::function<void(const MessageInfo&)>& on_message, const ProblemFn& problem) override;
   [[nodiscard]] std::unique_ptr<ByteReader> open(const MessageInfo& message) const override;
 
  private:
   std::string path_;
+  std::size_t scan_buffer_ = kScanBuffer;
+  std::size_t read_buffer_ = kReadBuffer;
 };
 
-// A .mdir mailbox directory.
+// A .mdir mailbox directory: regular files i<UID>-<epoch>-<flags>.msg in UID
+// order. Other names are reported and delivered without metadata; empty files,
+// symlinks and other entries are reported and skipped.
 class MdirDirectory final : public Folder {
  public:
   explicit MdirDirectory(std::string path);

@@ -40,8 +40,9 @@ std::string host_name() {
 }
 
 // Resolves what a directory entry is, following a symlink only when it stays
-// inside the store; reports the ones that do not.
-std::optional<fs::Type> effective_type(const std::string& root, const std::string& path, const fs::Entry& entry,
+// inside the store; reports the ones that do not. `path` becomes the resolved
+// target, because every reader opens with O_NOFOLLOW.
+std::optional<fs::Type> effective_type(const std::string& root, std::string& path, const fs::Entry& entry,
                                        const ProblemFn& problem, Problem context) {
   if (entry.type != fs::Type::Symlink) return entry.type;
   auto type = fs::symlink_target_type_within(root, path);
@@ -49,7 +50,9 @@ std::optional<fs::Type> effective_type(const std::string& root, const std::strin
     context.file = path;
     context.message = "symbolic link leads outside the store or nowhere; not followed";
     problem(std::move(context));
+    return std::nullopt;
   }
+  path = fs::real_path(path).value_or(path);
   return type;
 }
 
@@ -129,7 +132,7 @@ class StoreAccount final : public Account {
     std::set<std::string> containers;           // folder names that have a .folder directory
     std::vector<std::pair<std::string, std::string>> subdirs;  // (folder name, directory)
     for (const fs::Entry& entry : entries) {
-      const std::string path = fs::join(dir, entry.name);
+      std::string path = fs::join(dir, entry.name);
       std::string_view kind;
       if (ends_with(entry.name, ".mbox")) kind = ".mbox";
       else if (ends_with(entry.name, ".mdir")) kind = ".mdir";
@@ -243,7 +246,7 @@ std::vector<DomainInfo> Store::domains(const ProblemFn& problem) {
     return out;
   }
   for (const fs::Entry& entry : entries) {
-    const std::string path = fs::join(domains_dir, entry.name);
+    std::string path = fs::join(domains_dir, entry.name);
     auto type = effective_type(root_, path, entry, problem, Problem{.scope = Scope::Domain, .domain = entry.name});
     if (!type || *type != fs::Type::Directory) continue;
     with_aliases(DomainInfo{.name = lower(entry.name), .main = false, .location = path});
@@ -298,7 +301,7 @@ void Store::walk_accounts(const std::string& dir, const DomainInfo& domain, int 
   };
 
   for (const fs::Entry& entry : entries) {
-    const std::string path = fs::join(dir, entry.name);
+    std::string path = fs::join(dir, entry.name);
     Problem context{.scope = Scope::Account, .domain = domain.name};
     if (ends_with(entry.name, ".macnt")) {
       context.account = stem(entry.name, ".macnt");

@@ -40,12 +40,12 @@ class CgpStoreTest : public ::testing::Test {
     tree.file("Accounts/legacy.settings", "{ Password = \"\\001U-crpt$1$x\"; }\n");
     tree.file("Accounts/legacy.mbox", kMessage);
     tree.file("Domains/Example.ORG/Settings/Domain.settings", "{ DomainAliases = (alias.example); }\n");
-    tree.file("Domains/example.org/a.sub/alice.macnt/INBOX.mbox", kMessage);
-    tree.file("Domains/example.org/a.sub/l.sub/lee.macnt/INBOX.mbox", kMessage);
-    tree.file("Domains/example.org/bob.macnt/INBOX.mbox", kMessage);
-    tree.symlink("/etc/hostname", "Domains/example.org/bob.macnt/Evil.mbox");
-    tree.symlink("INBOX.mbox", "Domains/example.org/bob.macnt/Same.mbox");
-    tree.file("Domains/example.org/bob.macnt/Bad&name.mbox", kMessage);
+    tree.file("Domains/Example.ORG/a.sub/alice.macnt/INBOX.mbox", kMessage);
+    tree.file("Domains/Example.ORG/a.sub/l.sub/lee.macnt/INBOX.mbox", kMessage);
+    tree.file("Domains/Example.ORG/bob.macnt/INBOX.mbox", kMessage);
+    tree.symlink("/etc/hostname", "Domains/Example.ORG/bob.macnt/Evil.mbox");
+    tree.symlink("INBOX.mbox", "Domains/Example.ORG/bob.macnt/Same.mbox");
+    tree.file("Domains/Example.ORG/bob.macnt/Bad&name.mbox", kMessage);
   }
   testing::TempTree tree;
 };

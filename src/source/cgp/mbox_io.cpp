@@ -1,0 +1,43 @@
+#include "source/cgp/mbox_io.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "core/error.h"
+
+namespace mailmig::cgp {
+
+void UniqueFd::reset() {
+  // A close error on a read-only descriptor loses no data; nothing to report.
+  if (fd_ >= 0) (void)::close(fd_);
+  fd_ = -1;
+}
+
+OpenedFile open_regular_file(int dir_fd, const char* name, const std::string& path) {
+  UniqueFd fd(::openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+  if (fd.get() < 0) throw IoError(path, errno, "cannot open");
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) throw IoError(path, errno, "cannot stat");
+  if (!S_ISREG(st.st_mode)) throw IoError(path, S_ISDIR(st.st_mode) ? EISDIR : EINVAL, "not a regular file");
+  return OpenedFile{std::move(fd), static_cast<std::uint64_t>(st.st_size)};
+}
+
+std::size_t read_some(int fd, char* data, std::size_t size, const std::string& path, std::uint64_t offset) {
+  for (;;) {
+    const ssize_t n = ::read(fd, data, size);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno != EINTR) throw IoError(path, errno, "read failed", offset);
+  }
+}
+
+std::size_t pread_some(int fd, char* data, std::size_t size, std::uint64_t offset, const std::string& path) {
+  for (;;) {
+    const ssize_t n = ::pread(fd, data, size, static_cast<off_t>(offset));
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno != EINTR) throw IoError(path, errno, "read failed", offset);
+  }
+}
+
+}  // namespace mailmig::cgp

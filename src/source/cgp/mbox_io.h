@@ -1,0 +1,57 @@
+// File-descriptor plumbing shared by the CommuniGate mailbox readers: opens
+// that are read-only and never follow a symlink, and reads that retry EINTR
+// and turn failures into IoError with the path and offset.
+#pragma once
+
+#include <fcntl.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+namespace mailmig::cgp {
+
+// Owns one file descriptor.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) {
+      reset();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { reset(); }
+
+  [[nodiscard]] int get() const { return fd_; }
+  void reset();
+
+ private:
+  int fd_ = -1;
+};
+
+struct OpenedFile {
+  UniqueFd fd;
+  std::uint64_t size = 0;
+};
+
+// Opens `name` relative to `dir_fd` (AT_FDCWD: a plain path) with
+// O_RDONLY|O_NOFOLLOW|O_CLOEXEC and checks that it is a regular file.
+// O_NONBLOCK too, so a FIFO planted in the store cannot hang the scan; it has
+// no effect on regular files. Throws IoError naming `path` (ELOOP: a symlink).
+OpenedFile open_regular_file(int dir_fd, const char* name, const std::string& path);
+
+// read(2) into [data, data+size), retrying EINTR; 0 at the end of the file.
+// `offset` only labels the error. Throws IoError.
+std::size_t read_some(int fd, char* data, std::size_t size, const std::string& path, std::uint64_t offset);
+
+// pread(2) at `offset`, retrying EINTR; 0 at the end of the file. Throws IoError.
+std::size_t pread_some(int fd, char* data, std::size_t size, std::uint64_t offset, const std::string& path);
+
+}  // namespace mailmig::cgp
