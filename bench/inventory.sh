@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 n=${1:-1000000}
 work=${2:-${TMPDIR:-/tmp}/mailmig-bench}
 store="$work/store-$n"
-scripts/build release >/dev/null
+scripts/build release mailmig >/dev/null
 if [ ! -d "$store" ]; then
   mkdir -p "$work"
   echo "generating $n messages into $store ..."
