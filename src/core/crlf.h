@@ -35,7 +35,7 @@ class CrlfReader final : public ByteReader {
   std::size_t read(std::span<char> buffer) override;
 
  private:
-  static constexpr std::size_t kBlock = 64 * 1024;
+  static constexpr std::size_t kBlock = std::size_t{64} * 1024;
   std::unique_ptr<ByteReader> inner_;
   std::vector<char> raw_;    // read buffer, allocated once
   std::string pending_;      // converted bytes not yet handed out

@@ -7,6 +7,9 @@
 
 namespace mailmig {
 
+// strerror(3) text for `err`, safe to call from several threads.
+std::string error_text(int err);
+
 // A failed system call on a file, with the path and (when known) the offset.
 class IoError : public std::runtime_error {
  public:

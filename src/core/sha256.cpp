@@ -26,7 +26,7 @@ std::string Sha256::hex() {
   EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), digest.data(), &len);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(2U * len);
+  out.reserve(std::size_t{2} * len);
   for (unsigned int i = 0; i < len; ++i) {
     out += kHex[digest[i] >> 4U];
     out += kHex[digest[i] & 0x0FU];
@@ -36,7 +36,7 @@ std::string Sha256::hex() {
 
 std::string sha256_of(ByteReader& reader) {
   Sha256 hash;
-  std::array<char, 64 * 1024> buf{};
+  std::array<char, std::size_t{64} * 1024> buf{};
   while (const std::size_t n = reader.read(buf)) hash.update(std::string_view(buf.data(), n));
   return hash.hex();
 }

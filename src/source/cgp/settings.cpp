@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "core/error.h"
+
 namespace mailmig::cgp {
 
 namespace {
@@ -25,7 +27,7 @@ constexpr std::array<std::string_view, 9> kHashPrefixes = {"{SHA}", "{SSHA}", "{
 std::optional<std::string> slurp(const std::string& path, const ProblemFn& problem) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
-    problem(Problem{.file = path, .message = fmt::format("cannot open settings: {}", std::strerror(errno))});
+    problem(Problem{.file = path, .message = fmt::format("cannot open settings: {}", error_text(errno))});
     return std::nullopt;
   }
   struct stat st {};
@@ -42,7 +44,7 @@ std::optional<std::string> slurp(const std::string& path, const ProblemFn& probl
     if (n <= 0) {
       const int err = n < 0 ? errno : EIO;
       ::close(fd);
-      problem(Problem{.file = path, .offset = done, .message = fmt::format("read error: {}", std::strerror(err))});
+      problem(Problem{.file = path, .offset = done, .message = fmt::format("read error: {}", error_text(err))});
       return std::nullopt;
     }
     done += static_cast<std::size_t>(n);
@@ -76,10 +78,11 @@ PasswordInfo interpret_password(const Value* password) {
     // data may follow without a separator), else the leading run of tag
     // characters. The whole stored form is kept for a hash-aware target.
     std::size_t end = 1;
-    if (auto crpt = text.find("-crpt", 1); crpt != std::string::npos && crpt <= 16) {
+    if (auto crpt = text.find("-crpt", 1); crpt <= 16) {
       end = crpt + 5;
     } else {
-      while (end < text.size() && end < 17 && (std::isalnum(static_cast<unsigned char>(text[end])) != 0 || text[end] == '-')) ++end;
+      auto tag_char = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-'; };
+      while (end < text.size() && end < 17 && tag_char(text[end])) ++end;
     }
     info.kind = PasswordInfo::Kind::Encrypted;
     info.scheme = text.substr(1, end - 1);

@@ -183,7 +183,7 @@ class StoreAccount final : public Account {
 
 }  // namespace
 
-Store::Store(const std::string& root, StoreOptions options) {
+Store::Store(const std::string& root, const StoreOptions& options) {
   auto canonical = fs::real_path(root);
   if (!canonical) throw StoreError(fmt::format("{}: no such directory", root));
   root_ = *canonical;

@@ -25,7 +25,7 @@ class StoreError : public std::runtime_error {
 class Store final : public Source {
  public:
   // Throws StoreError.
-  Store(const std::string& root, StoreOptions options);
+  Store(const std::string& root, const StoreOptions& options);
 
   [[nodiscard]] const std::string& root() const { return root_; }
   [[nodiscard]] const std::string& main_domain() const { return main_domain_; }
