@@ -34,7 +34,7 @@ int mailmig_main(int argc, char** argv) {
                   "CommuniGate: name of the main domain (Accounts/); default from Settings/Main.settings or host name");
   inv->add_flag("--allow-live-store", inventory.source_options.allow_live,
                 "CommuniGate: read the store although its server is running (snapshots only)");
-  inv->add_option("--jobs,-j", inventory.inventory.jobs, "Accounts scanned in parallel (default: cores)");
+  inv->add_option("--jobs,-j", inventory.inventory.jobs, "Accounts scanned in parallel (default: twice the cores, at least 4)");
 
   try {
     app.parse(argc, argv);

