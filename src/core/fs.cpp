@@ -39,9 +39,18 @@ std::vector<Entry> list_directory(const std::string& path) {
   while (const dirent* e = ::readdir(dir)) {  // NOLINT(concurrency-mt-unsafe): one DIR per call
     const std::string name = e->d_name;
     if (name == "." || name == "..") continue;
-    struct stat st {};
     Type type = Type::Other;
-    if (::fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) type = type_of(st.st_mode);
+    switch (e->d_type) {  // d_type spares a stat per entry; not every file system fills it
+      case DT_REG: type = Type::File; break;
+      case DT_DIR: type = Type::Directory; break;
+      case DT_LNK: type = Type::Symlink; break;
+      case DT_UNKNOWN: {
+        struct stat st {};
+        if (::fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) type = type_of(st.st_mode);
+        break;
+      }
+      default: break;
+    }
     out.push_back(Entry{name, type});
   }
   if (errno != 0) throw IoError(path, errno, "cannot read directory");
