@@ -7,6 +7,7 @@
 
 #include "cli/cg2kms.h"
 #include "cli/commands.h"
+#include "cli/copy_command.h"
 #include "cli/exit_codes.h"
 
 namespace mailmig::cli {
@@ -36,6 +37,10 @@ int mailmig_main(int argc, char** argv) {
                 "CommuniGate: read the store although its server is running (snapshots only)");
   inv->add_option("--jobs,-j", inventory.inventory.jobs, "Accounts scanned in parallel (default: twice the cores, at least 4)");
 
+  CopyCommand copy;
+  CLI::App* copy_sub = nullptr;
+  add_copy_command(app, copy, copy_sub);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -43,6 +48,7 @@ int mailmig_main(int argc, char** argv) {
   }
   setup_logging(verbosity, false);
   if (inv->parsed()) return run_inventory(inventory, std::cout, std::cerr);
+  if (copy_sub->parsed()) return run_copy(copy, std::cout, std::cerr);
   return kExitUsage;
 }
 

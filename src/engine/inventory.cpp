@@ -16,21 +16,6 @@ namespace mailmig {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
-           return std::tolower(x) == std::tolower(y);
-         });
-}
-
-// Splits "user@domain" selections so --user alone can name the domain too.
-Selection normalise(Selection s) {
-  if (auto at = s.user.rfind('@'); at != std::string::npos) {
-    if (s.domain.empty()) s.domain = s.user.substr(at + 1);
-    s.user.resize(at);
-  }
-  return s;
-}
-
 std::string hash_message(const Folder& folder, const MessageInfo& message) {
   CrlfReader reader(folder.open(message));
   return sha256_of(reader);
@@ -88,33 +73,20 @@ AccountSummary scan_account(Source& source, const AccountInfo& account, const In
 }  // namespace
 
 Inventory take_inventory(Source& source, const InventoryOptions& options) {
-  const Selection selection = normalise(options.selection);
   ProblemSink sink;
   auto store_problem = [&sink](Problem p) { sink.add(std::move(p)); };
 
   Inventory inventory;
-  std::vector<DomainInfo> domains = source.domains(store_problem);
-  if (!selection.domain.empty()) {
-    std::erase_if(domains, [&](const DomainInfo& d) { return !iequals(d.name, selection.domain); });
-    if (domains.empty()) throw SelectionError(fmt::format("no domain \"{}\" in the source", selection.domain));
-  }
-
   // Accounts of all selected domains, scanned in parallel; results keep store order.
   struct Job {
     std::size_t domain;
     AccountInfo account;
   };
   std::vector<Job> jobs;
-  for (std::size_t d = 0; d < domains.size(); ++d) {
-    inventory.domains.push_back(DomainSummary{.info = domains[d]});
-    for (AccountInfo& account : source.accounts(domains[d], store_problem)) {
-      if (!selection.user.empty() && !iequals(account.name, selection.user)) continue;
-      jobs.push_back(Job{d, std::move(account)});
-    }
-  }
-  if (!selection.user.empty() && jobs.empty()) {
-    throw SelectionError(fmt::format("no account \"{}\" in {}", selection.user,
-                                     selection.domain.empty() ? "any domain" : "domain " + selection.domain));
+  for (SelectedDomain& selected : select_accounts(source, options.selection, store_problem)) {
+    const std::size_t d = inventory.domains.size();
+    inventory.domains.push_back(DomainSummary{.info = std::move(selected.domain)});
+    for (AccountInfo& account : selected.accounts) jobs.push_back(Job{d, std::move(account)});
   }
 
   std::vector<AccountSummary> results(jobs.size());
@@ -141,9 +113,6 @@ Inventory take_inventory(Source& source, const InventoryOptions& options) {
     inventory.accounts += domain.accounts.size();
     inventory.messages += domain.messages;
     inventory.bytes += domain.bytes;
-  }
-  if (!selection.user.empty()) {
-    std::erase_if(inventory.domains, [](const DomainSummary& d) { return d.accounts.empty(); });
   }
   // Workers report in any order; sort so output and exit status are repeatable.
   inventory.problems = sink.snapshot();

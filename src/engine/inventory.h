@@ -10,14 +10,10 @@
 #include <vector>
 
 #include "core/problem.h"
+#include "engine/selection.h"
 #include "source/source.h"
 
 namespace mailmig {
-
-struct Selection {
-  std::string domain;  // empty: all domains
-  std::string user;    // empty: all accounts; "user@domain" also selects the domain
-};
 
 struct MessageDetail {  // only with InventoryOptions::messages
   MessageInfo info;
@@ -62,11 +58,6 @@ struct InventoryOptions {
   Selection selection;
   bool messages = false;  // list every message with its SHA-256 (reads every byte twice)
   unsigned jobs = 0;      // accounts scanned in parallel; 0 = twice the cores, at least 4
-};
-
-// Thrown when the selection names a domain or account the source does not have.
-class SelectionError : public std::runtime_error {
-  using std::runtime_error::runtime_error;
 };
 
 Inventory take_inventory(Source& source, const InventoryOptions& options);

@@ -1,0 +1,122 @@
+#include "cli/copy_command.h"
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "cli/exit_codes.h"
+#include "engine/copy.h"
+
+namespace mailmig::cli {
+
+void add_copy_command(CLI::App& app, CopyCommand& command, CLI::App*& sub) {
+  sub = app.add_subcommand("copy",
+                           "Copy accounts to an IMAP target once, without run state (refuses non-empty target "
+                           "folders; mailmig migrate resumes and never duplicates)");
+  sub->add_option("--source", command.source, "Source, e.g. cgp:/var/CommuniGate")->required();
+  sub->add_option("--domain", command.selection.domain, "Only this domain");
+  sub->add_option("--user", command.selection.user, "Only this account (name or name@domain)");
+  sub->add_option("--main-domain,--primary-domain", command.source_options.main_domain,
+                  "CommuniGate: name of the main domain (Accounts/)");
+  sub->add_flag("--allow-live-store", command.source_options.allow_live,
+                "CommuniGate: read the store although its server is running (snapshots only)");
+  sub->add_flag("--allow-nonempty", command.allow_nonempty, "Append into target folders that already hold mail");
+  sub->add_option("--jobs,-j", command.jobs, "Accounts copied in parallel (default 4)");
+  sub->add_flag("--quiet,-q", command.quiet, "No per-folder lines");
+  add_target_options(*sub, command.target);
+}
+
+int run_copy(const CopyCommand& command, std::ostream& out, std::ostream& err) {
+  OpenedSource opened;
+  std::unique_ptr<ImapTarget> target;
+  std::map<std::string, std::string> passwords;
+  try {
+    opened = open_source(command.source, command.source_options);
+    target = make_target(command.target);
+    if (!command.target.passwords_file.empty()) passwords = read_password_list(command.target.passwords_file);
+  } catch (const SpecError& e) {
+    err << "mailmig: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const std::invalid_argument& e) {
+    err << "mailmig: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    err << "mailmig: " << e.what() << "\n";
+    return kExitFatal;
+  }
+
+  ProblemSink sink;
+  std::vector<AccountInfo> accounts;
+  try {
+    for (auto& selected : select_accounts(*opened.source, command.selection, [&](Problem p) { sink.add(std::move(p)); })) {
+      for (auto& account : selected.accounts) accounts.push_back(std::move(account));
+    }
+  } catch (const SelectionError& e) {
+    err << "mailmig: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  if (!command.quiet) out << fmt::format("Copying {} account(s) from {} to {}\n", accounts.size(), opened.description, target->describe());
+
+  std::mutex out_mutex;
+  CopyOptions options{.allow_nonempty = command.allow_nonempty};
+  if (!command.quiet) {
+    options.on_folder_done = [&](const AccountCopy& account, const FolderCopy& folder) {
+      std::lock_guard lock(out_mutex);
+      out << fmt::format("  {}@{} {}: {}\n", account.account, account.domain, folder.name,
+                         folder.skipped ? "skipped: " + folder.note
+                                        : fmt::format("{} of {} messages copied, {} bytes{}", folder.copied,
+                                                      folder.source_messages, folder.bytes,
+                                                      folder.failed != 0 ? fmt::format(", {} failed", folder.failed) : ""));
+      out.flush();
+    };
+  }
+
+  std::vector<AccountCopy> results(accounts.size());
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t i = next++; i < accounts.size(); i = next++) {
+      const AccountInfo& account = accounts[i];
+      std::string password;
+      if (command.target.auth == "user") {
+        const std::string key = account.name + "@" + account.domain;
+        if (auto it = passwords.find(key); it != passwords.end()) password = it->second;
+        else if (account.password.kind == PasswordInfo::Kind::Plain) password = account.password.value;
+        else {
+          sink.add(Problem{.scope = Scope::Account, .domain = account.domain, .account = account.name,
+                           .message = "no password to log in with (--auth user): the source password is not "
+                                      "readable; give it in --passwords or use a master login"});
+          results[i] = AccountCopy{.domain = account.domain, .account = account.name, .login_failed = true};
+          continue;
+        }
+      }
+      results[i] = copy_account(*opened.source, account, *target, password, options, sink);
+    }
+  };
+  const unsigned threads = std::max(1U, std::min<unsigned>(command.jobs, static_cast<unsigned>(accounts.size())));
+  {
+    std::vector<std::jthread> pool;
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+    worker();
+  }
+
+  std::uint64_t copied = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t bytes = 0;
+  std::size_t login_failures = 0;
+  for (const AccountCopy& r : results) {
+    copied += r.copied;
+    failed += r.failed;
+    bytes += r.bytes;
+    login_failures += r.login_failed ? 1 : 0;
+  }
+  const auto problems = sink.snapshot();
+  out << fmt::format("Copied {} messages ({} bytes) for {} account(s); {} failed; {} account(s) not logged in; "
+                     "{} problem(s)\n",
+                     copied, bytes, accounts.size() - login_failures, failed, login_failures, problems.size());
+  for (const Problem& p : problems) out << "  " << p.describe() << "\n";
+  return problems.empty() ? kExitOk : kExitProblems;
+}
+
+}  // namespace mailmig::cli

@@ -1,0 +1,48 @@
+// Copies one account's folders from a Source to a Target, without run state:
+// the building block `migrate` (with state, resume and no duplicates) wraps.
+// On its own it refuses to append into non-empty target folders, so running
+// it twice cannot silently duplicate mail.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/problem.h"
+#include "source/source.h"
+#include "target/target.h"
+
+namespace mailmig {
+
+struct FolderCopy {
+  std::string name;         // neutral name
+  std::string target_name;  // as shown by the target
+  std::uint64_t source_messages = 0;
+  std::uint64_t copied = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t bytes = 0;  // copied bytes (RFC822.SIZE)
+  bool skipped = false;
+  std::string note;         // why skipped, or the first error
+};
+
+struct AccountCopy {
+  std::string domain;
+  std::string account;
+  bool login_failed = false;
+  std::vector<FolderCopy> folders;
+  std::uint64_t copied = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t bytes = 0;
+};
+
+struct CopyOptions {
+  bool allow_nonempty = false;  // append into folders that already hold mail
+  std::function<void(const AccountCopy&, const FolderCopy&)> on_folder_done;  // progress lines
+};
+
+// Problems (refused messages, unreadable folders, lost connections) go to `sink`.
+AccountCopy copy_account(Source& source, const AccountInfo& account, Target& target, const std::string& user_password,
+                         const CopyOptions& options, ProblemSink& sink);
+
+}  // namespace mailmig

@@ -1,0 +1,58 @@
+// Opening an authenticated IMAP session: server URL, TLS policy, and the four
+// ways to log in as a mailbox owner (own password, Dovecot master user, SASL
+// PLAIN with authorization identity, Kerio X-MASTERAUTH + X-SETUSER).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "imap/session.h"
+
+namespace mailmig::imap {
+
+struct ServerUrl {
+  std::string host;
+  std::uint16_t port = 143;
+  bool implicit_tls = false;  // imaps://
+};
+// Parses imap://host[:port] and imaps://host[:port] (IPv6 literals in brackets).
+// Throws std::invalid_argument with a message for people.
+ServerUrl parse_server_url(const std::string& url);
+
+enum class AuthMethod { User, DovecotMaster, SaslAuthzid, KerioMaster };
+// "user" | "dovecot-master" | "sasl-authzid" | "kerio-master"; throws std::invalid_argument.
+AuthMethod parse_auth_method(const std::string& name);
+const char* auth_method_name(AuthMethod method);
+
+struct ConnectOptions {
+  ServerUrl server;
+  TlsOptions tls;
+  bool allow_plaintext = false;  // send credentials unencrypted to a non-loopback host
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(20)};
+  std::chrono::milliseconds timeout{std::chrono::seconds(120)};
+  std::shared_ptr<Trace> trace;
+};
+
+struct Credentials {
+  AuthMethod method = AuthMethod::User;
+  std::string user;              // the mailbox owner's login name on this server
+  std::string password;          // User: the owner's; otherwise the master/admin password. Secret.
+  std::string master_user;       // DovecotMaster, SaslAuthzid: the admin/master login name
+  std::string master_separator = "*";  // DovecotMaster: user<sep>master
+};
+
+// A login the server refused (wrong password, unknown user, master auth off).
+class AuthError : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Connects, secures (implicit TLS, or STARTTLS whenever offered), refuses to
+// send credentials in clear to a non-loopback host unless allowed, logs in,
+// refreshes capabilities and enables UTF8=ACCEPT when offered.
+// Throws NetError, AuthError, CommandFailed.
+std::unique_ptr<Session> open_session(const ConnectOptions& options, const Credentials& credentials);
+
+// Lowercase hex MD5 of challenge + password: Kerio's X-MASTERAUTH answer.
+std::string kerio_master_answer(std::string_view challenge, std::string_view password);
+
+}  // namespace mailmig::imap

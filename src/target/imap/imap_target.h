@@ -1,0 +1,32 @@
+// The IMAP target: one authenticated session per account, folders created on
+// demand, messages appended through the pipelined Appender.
+#pragma once
+
+#include "imap/appender.h"
+#include "imap/login.h"
+#include "target/target.h"
+
+namespace mailmig {
+
+struct ImapTargetOptions {
+  imap::ConnectOptions connect;
+  imap::AuthMethod auth = imap::AuthMethod::User;
+  std::string master_user;
+  std::string master_password;        // secret; for every method but User
+  std::string master_separator = "*";
+  std::string login_format = "%u@%d";
+  imap::AppendOptions append;
+};
+
+class ImapTarget final : public Target {
+ public:
+  explicit ImapTarget(ImapTargetOptions options);
+  std::unique_ptr<TargetAccount> open_account(const std::string& account, const std::string& domain,
+                                              const std::string& user_password) override;
+  [[nodiscard]] std::string describe() const override;
+
+ private:
+  ImapTargetOptions options_;
+};
+
+}  // namespace mailmig

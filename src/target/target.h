@@ -1,0 +1,85 @@
+// The target side of the one store interface: where messages are delivered.
+// The engine sees only this; IMAP (and later Maildir) implement it.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/byte_reader.h"
+#include "core/message.h"
+
+namespace mailmig {
+
+// The outcome of delivering one message.
+struct Delivery {
+  bool ok = false;
+  std::optional<std::uint32_t> uidvalidity;
+  std::optional<std::uint32_t> uid;
+  std::string error;  // when refused: the server's words
+  std::string code;   // machine-readable reason when known (OVERQUOTA, TRYCREATE, ...)
+};
+
+// Bytes of a message exactly as the target must store them (CRLF form).
+using OpenMessage = std::function<std::unique_ptr<ByteReader>()>;
+
+class TargetFolder {
+ public:
+  TargetFolder() = default;
+  TargetFolder(const TargetFolder&) = delete;
+  TargetFolder& operator=(const TargetFolder&) = delete;
+  virtual ~TargetFolder() = default;
+
+  // Queues a message (size = RFC822.SIZE, the bytes `open` yields). Results
+  // arrive through the callback given to TargetAccount::open_folder, in the
+  // order of add(), possibly during a later add() or finish().
+  virtual void add(const MessageInfo& message, OpenMessage open) = 0;
+  virtual void finish() = 0;
+  // Messages (by order of add()) whose outcome is unknown after a failure.
+  [[nodiscard]] virtual std::vector<std::size_t> unresolved() const = 0;
+  // Messages already in the folder before we started.
+  [[nodiscard]] virtual std::uint64_t existing_messages() const = 0;
+  // The folder's name on the target, for messages.
+  [[nodiscard]] virtual std::string display_name() const = 0;
+};
+
+class TargetAccount {
+ public:
+  TargetAccount() = default;
+  TargetAccount(const TargetAccount&) = delete;
+  TargetAccount& operator=(const TargetAccount&) = delete;
+  virtual ~TargetAccount() = default;
+
+  using ResultFn = std::function<void(std::size_t index, const Delivery& delivery)>;
+  // Creates the folder (and parents) if missing and opens it for appending.
+  virtual std::unique_ptr<TargetFolder> open_folder(const std::string& neutral_name, bool subscribe,
+                                                    ResultFn on_result) = 0;
+  // Folders that exist on the target (neutral names).
+  virtual std::vector<std::string> folders() = 0;
+  virtual void close() = 0;
+};
+
+class Target {
+ public:
+  Target() = default;
+  Target(const Target&) = delete;
+  Target& operator=(const Target&) = delete;
+  virtual ~Target() = default;
+
+  // Logs in as the owner of `account` in `domain`. Throws on failure
+  // (TargetAuthError for a refused login, other exceptions for the network).
+  virtual std::unique_ptr<TargetAccount> open_account(const std::string& account, const std::string& domain,
+                                                      const std::string& user_password) = 0;
+  [[nodiscard]] virtual std::string describe() const = 0;
+};
+
+class TargetAuthError : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Expands a login-name format: %u account, %d domain, %% a percent sign.
+std::string format_login(const std::string& format, const std::string& account, const std::string& domain);
+
+}  // namespace mailmig
