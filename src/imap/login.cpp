@@ -164,6 +164,11 @@ std::unique_ptr<Session> open_session(const ConnectOptions& options, const Crede
     if (tls.server_name.empty()) tls.server_name = options.server.host;
     transport->start_tls(tls);
   }
+  return log_in(std::move(transport), options, credentials);
+}
+
+std::unique_ptr<Session> log_in(std::unique_ptr<Transport> transport, const ConnectOptions& options,
+                                const Credentials& credentials) {
   auto session = std::make_unique<Session>(std::move(transport), Session::Options{options.timeout, options.trace});
   session->read_greeting();
   if (!session->preauthenticated()) {

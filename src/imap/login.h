@@ -51,6 +51,9 @@ class AuthError : public std::runtime_error {
 // refreshes capabilities and enables UTF8=ACCEPT when offered.
 // Throws NetError, AuthError, CommandFailed.
 std::unique_ptr<Session> open_session(const ConnectOptions& options, const Credentials& credentials);
+// The part of open_session after the connection (and implicit TLS) exists.
+std::unique_ptr<Session> log_in(std::unique_ptr<Transport> transport, const ConnectOptions& options,
+                                const Credentials& credentials);
 
 // Lowercase hex MD5 of challenge + password: Kerio's X-MASTERAUTH answer.
 std::string kerio_master_answer(std::string_view challenge, std::string_view password);

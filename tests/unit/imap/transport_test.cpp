@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
@@ -209,6 +210,10 @@ class TestServer {
     const timeval limit{10, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
     ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
+    // Without it each TLS test waits 40 ms for a delayed ACK (Nagle after the
+    // server's two session-ticket records).
+    const int on = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
     try {
       handler(fd);
     } catch (const std::exception& e) {
@@ -335,7 +340,7 @@ std::string random_bytes(std::size_t size, unsigned seed) {
 
 // Writes until write_all throws (the peer is gone), returning the error.
 NetError write_until_error(Transport& transport) {
-  const std::string chunk(64 * 1024, 'x');
+  const std::string chunk(std::size_t{64} * 1024, 'x');
   for (int i = 0; i < 400; ++i) {
     try {
       transport.write_all(chunk);
@@ -380,6 +385,29 @@ TEST(TransportPlain, ConnectionRefusedNamesThePort) {
     EXPECT_NE(std::string(e.what()).find("refused"), std::string::npos) << e.what();
   }
   ::close(holder);
+}
+
+TEST(TransportPlain, ConnectTimesOut) {
+  // A listener that never accepts, with its backlog full: Linux drops further
+  // SYNs, so the next connect hangs until our timeout.
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const std::uint16_t port = bind_any_port(listener, "127.0.0.1");
+  ASSERT_NE(port, 0);
+  ASSERT_EQ(::listen(listener, 0), 0);
+  std::vector<std::unique_ptr<Transport>> fillers;
+  std::string outcome;
+  for (int i = 0; i < 8 && outcome.empty(); ++i) {
+    try {
+      fillers.push_back(Transport::connect("127.0.0.1", port, 200ms));
+    } catch (const NetError& e) {
+      EXPECT_EQ(e.kind(), NetError::Kind::Timeout) << e.what();
+      outcome = e.what();
+    }
+  }
+  ::close(listener);
+  if (outcome.empty()) GTEST_SKIP() << "the kernel accepted every connection";
+  EXPECT_NE(outcome.find("timed out after 200 ms"), std::string::npos) << outcome;
+  EXPECT_NE(outcome.find("127.0.0.1:" + std::to_string(port)), std::string::npos) << outcome;
 }
 
 TEST(TransportPlain, ConnectByNameTriesEveryAddress) {
@@ -662,6 +690,8 @@ void expect_end_or_error_after_abrupt_close(bool reset) {
     const SslPtr ssl = tls_accept(fd);
     ASSERT_TRUE(ssl);
     tls_send(ssl.get(), "* partial");
+    // A reset discards unread data, so wait until the client has it.
+    EXPECT_EQ(tls_recv_exact(ssl.get(), 4), "got\n");
     if (reset) {
       const linger abort_close{1, 0};
       ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_close, sizeof abort_close);
@@ -672,6 +702,7 @@ void expect_end_or_error_after_abrupt_close(bool reset) {
   auto transport = connect_to(server);
   transport->start_tls(trusting(certs().ca(), "localhost"));
   EXPECT_EQ(read_exact(*transport, 9), "* partial");
+  transport->write_all("got\n");
   try {
     char buffer[16];
     EXPECT_EQ(transport->read_some(buffer), 0U);
@@ -688,8 +719,12 @@ TEST_F(TransportTls, ServerResetsConnection) {
   expect_end_or_error_after_abrupt_close(true);
 }
 
-TEST_F(TransportTls, CallsAfterCloseThrowClosed) {
-  TestServer server([](int fd) { tls_echo_line(fd, "localhost"); });
+TEST_F(TransportTls, CloseSendsCloseNotifyAndLaterCallsThrowClosed) {
+  TestServer server([](int fd) {
+    const SslPtr ssl = tls_accept(fd);
+    ASSERT_TRUE(ssl);
+    EXPECT_EQ(tls_read_until_end(ssl.get()), SSL_ERROR_ZERO_RETURN) << "no close_notify from the client";
+  });
   auto transport = connect_to(server);
   transport->start_tls(trusting(certs().ca(), "localhost"));
   transport->close();
@@ -746,6 +781,8 @@ TEST_F(TransportTls, SeveralConnectionsOnSeveralThreads) {
   std::atomic<int> succeeded{0};
   std::vector<std::thread> clients;
   std::vector<std::unique_ptr<TestServer>> servers;
+  clients.reserve(kThreads);
+  servers.reserve(kThreads);
   for (int i = 0; i < kThreads; ++i) {
     servers.push_back(std::make_unique<TestServer>([](int fd) { tls_echo_line(fd, "localhost"); }));
   }
