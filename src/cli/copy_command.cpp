@@ -64,7 +64,8 @@ int run_copy(const CopyCommand& command, std::ostream& out, std::ostream& err) {
   if (!command.quiet) {
     options.on_folder_done = [&](const AccountCopy& account, const FolderCopy& folder) {
       std::lock_guard lock(out_mutex);
-      out << fmt::format("  {}@{} {}: {}\n", account.account, account.domain, folder.name,
+      out << fmt::format("  {}@{} {}{}: {}\n", account.account, account.domain, folder.name,
+                         folder.rename_note.empty() ? "" : " (" + folder.rename_note + ")",
                          folder.skipped ? "skipped: " + folder.note
                                         : fmt::format("{} of {} messages copied, {} bytes{}", folder.copied,
                                                       folder.source_messages, folder.bytes,

@@ -48,6 +48,7 @@ void copy_folder(const Account& source_account, const FolderInfo& folder, Target
     return;
   }
   result.target_name = out->display_name();
+  result.rename_note = out->rename_note();
   if (out->existing_messages() != 0 && !options.allow_nonempty && folder.selectable) {
     result.skipped = true;
     problem(Problem{.scope = Scope::Folder,

@@ -24,6 +24,7 @@ struct FolderCopy {
   std::uint64_t bytes = 0;  // copied bytes (RFC822.SIZE)
   bool skipped = false;
   std::string note;         // why skipped, or the first error
+  std::string rename_note;  // how the name changed on the target, if it did
 };
 
 struct AccountCopy {

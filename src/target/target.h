@@ -43,6 +43,9 @@ class TargetFolder {
   [[nodiscard]] virtual std::uint64_t existing_messages() const = 0;
   // The folder's name on the target, for messages.
   [[nodiscard]] virtual std::string display_name() const = 0;
+  // Non-empty when the name had to change on the target (e.g. it held the
+  // server's hierarchy delimiter): says how, for the report.
+  [[nodiscard]] virtual std::string rename_note() const = 0;
 };
 
 class TargetAccount {

@@ -221,6 +221,31 @@ class AwkwardNamesAndFlags(unittest.TestCase):
             imap.logout()
 
 
+class OtherHierarchy(unittest.TestCase):
+    def test_dot_separator_and_inbox_prefix(self):
+        """A Courier/Cyrus-style namespace: "." separator under "INBOX."; a "." inside a
+        source folder name must not create a level (it becomes "_")."""
+        work = harness.make_tempdir(self)
+        store = os.path.join(work, "edge")
+        write_edge_store(store)
+        extra = os.path.join(store, "Domains", "edge.example", "eve.macnt", "v1.2 Release.mbox")
+        with open(extra, "w") as f:
+            f.write(cgp_message("a@b", "Thu Feb  1 10:11:12 2024", "RO", "", [], "Subject: dot\n\nx\n"))
+        with PrivateDovecot(separator=".", namespace_prefix="INBOX.") as server:
+            server.add_user("eve@edge.example", USER_PW)
+            proc = harness.run("mailmig", "copy", "--source", "cgp:" + store, "--main-domain", "main.example",
+                               "--target", f"imap://127.0.0.1:{server.imap_port}", "--ca-file", server.ca_file,
+                               "--auth", "user", check=0)
+            self.assertIn('v1.2 Release (stored as "INBOX.v1_2 Release"', proc.stdout)
+            imap = server.login("eve@edge.example", USER_PW)
+            typ, data = imap.list('""', "*")
+            listed = {rb.mutf7_decode(line.decode().rsplit(' "." ', 1)[-1].strip('"')) for line in data}
+            imap.logout()
+        for name in ("INBOX", "INBOX.Tom & Jerry", "INBOX.😂 Fun", "INBOX.送信済み.深い.フォルダ", "INBOX.v1_2 Release"):
+            self.assertIn(name, listed)
+        self.assertNotIn("INBOX.v1.2 Release", listed)
+
+
 class BigMessagesAndFailures(unittest.TestCase):
     def test_200_mb_message_keeps_memory_flat(self):
         work = harness.make_tempdir(self)

@@ -26,6 +26,10 @@ class ImapFolder final : public TargetFolder {
   [[nodiscard]] std::vector<std::size_t> unresolved() const override { return appender_.unresolved(); }
   [[nodiscard]] std::uint64_t existing_messages() const override { return existing_; }
   [[nodiscard]] std::string display_name() const override { return name_.display; }
+  [[nodiscard]] std::string rename_note() const override {
+    if (!name_.altered) return {};
+    return fmt::format("stored as \"{}\": the name held the server's hierarchy delimiter", name_.display);
+  }
 
  private:
   imap::NameMapping name_;

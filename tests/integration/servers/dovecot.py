@@ -124,7 +124,8 @@ class PrivateDovecot:
     """
 
     def __init__(self, users=None, master_user="master", master_password="Master#Secret1",
-                 keep=None, start_timeout=15.0, stop_timeout=10.0, extra_config=""):
+                 keep=None, start_timeout=15.0, stop_timeout=10.0, extra_config="",
+                 separator="/", namespace_prefix=""):
         _check_name("master user", master_user)
         self.master_user = master_user.lower()
         self.master_password = master_password
@@ -133,6 +134,10 @@ class PrivateDovecot:
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self.extra_config = extra_config
+        # Hierarchy of the personal namespace: "/" and no prefix, or e.g. "." and
+        # "INBOX." to behave like Courier/Cyrus-style servers.
+        self.separator = separator
+        self.namespace_prefix = namespace_prefix
         self.process = None
         self.pid = None
         self.imap_port = None
@@ -353,7 +358,8 @@ mail_location = maildir:{self.mail_root}/%u/Maildir
 mail_fsync = never
 namespace inbox {{
   inbox = yes
-  separator = /
+  separator = {self.separator}
+  prefix = {self.namespace_prefix}
   mailbox Drafts {{
     special_use = \\Drafts
   }}
