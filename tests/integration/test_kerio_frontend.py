@@ -298,6 +298,11 @@ class KerioFrontendTest(unittest.TestCase):
         self.assertTrue(c.readline().startswith(b"+"))
         c.send(USERS["alice"].encode() + b"\r\n")
         self.assertTrue(c.response("l1")[1].startswith(b"l1 OK"), self.explain())
+        # The front end counts a login in its session thread, which may run after the
+        # client has already seen the OK: wait for it instead of racing it.
+        deadline = time.time() + 5
+        while self.kerio.user_logins < before + 3 and time.time() < deadline:
+            time.sleep(0.01)
         self.assertEqual(self.kerio.user_logins, before + 3)
         text = self.kerio.transcript_text()
         self.assertNotIn(USERS["bob"], text)

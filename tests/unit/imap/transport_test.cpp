@@ -503,10 +503,13 @@ TEST(TransportPlain, CallsAfterCloseThrowClosed) {
 
 TEST(TransportPlain, WriteToVanishedPeerThrowsWithoutSigpipe) {
   TestServer server([](int fd) {
+    // Reset only once the client is surely connected, or connect() fails.
+    EXPECT_EQ(recv_line(fd), "hi\n");
     const linger reset{1, 0};  // close with RST
     ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
   });
   auto transport = connect_to(server);
+  transport->write_all("hi\n");
   const NetError error = write_until_error(*transport);
   EXPECT_EQ(error.kind(), NetError::Kind::Io) << error.what();
 }
