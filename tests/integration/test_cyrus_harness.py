@@ -282,7 +282,7 @@ class PrivateCyrusHarness(unittest.TestCase):
         for text in (config, cyrus_conf):
             for system_path in ("/etc/", "/var/lib/cyrus", "/var/spool/cyrus", "/run/cyrus"):
                 self.assertNotIn(system_path, text)
-        self.assertIn(f'cmd="imapd -C {self.cy.config_path}"', cyrus_conf)
+        self.assertIn(f'cmd="{cyrus_module.IMAPD} -C {self.cy.config_path}"', cyrus_conf)
         self.assertIn(f'listen="{HOST}:{self.cy.imap_port}"', cyrus_conf)
         self.assertIn("unixhierarchysep: yes", config)
         st = os.stat(self.cy.sasldb_path)

@@ -50,7 +50,11 @@ import time
 
 CYRUS_BIN = os.environ.get("MAILMIG_CYRUS_BIN", "/usr/lib/cyrus/bin")
 MASTER = os.environ.get("MAILMIG_CYRUS_MASTER", os.path.join(CYRUS_BIN, "master"))
-IMAPD = os.environ.get("MAILMIG_CYRUS_IMAPD", os.path.join(CYRUS_BIN, "imapd"))
+# Debian's cyrus-imapd conflicts with dovecot-imapd, so scripts/setup unpacks its imapd
+# into /opt/mailmig/cyrus-imapd; an installed package is used when present.
+_UNPACKED_IMAPD = "/opt/mailmig/cyrus-imapd/usr/lib/cyrus/bin/imapd"
+IMAPD = os.environ.get("MAILMIG_CYRUS_IMAPD", _UNPACKED_IMAPD if os.path.exists(_UNPACKED_IMAPD)
+                       else os.path.join(CYRUS_BIN, "imapd"))
 SASLPASSWD2 = os.environ.get("MAILMIG_SASLPASSWD2", "/usr/sbin/saslpasswd2")
 HOST = "127.0.0.1"
 KEEP_ENV = "MAILMIG_KEEP_SERVERS"
@@ -179,7 +183,7 @@ class PrivateCyrus:
         _check_password(admin_user, admin_password)
         if missing_binaries():
             raise CyrusError("Cyrus is not installed (missing: " + ", ".join(missing_binaries())
-                             + "); apt-get install cyrus-imapd sasl2-bin")
+                             + "); run scripts/setup (it installs cyrus-common and sasl2-bin and unpacks cyrus-imapd)")
         self.admin_user = admin_user
         self.admin_password = admin_password
         self.users = {}
@@ -336,7 +340,7 @@ class PrivateCyrus:
 START {{
 }}
 SERVICES {{
-  imap cmd="imapd -C {self.config_path}" listen="{HOST}:{self.imap_port}" prefork=0 maxchild=200
+  imap cmd="{IMAPD} -C {self.config_path}" listen="{HOST}:{self.imap_port}" prefork=0 maxchild=200
 }}
 EVENTS {{
 }}
