@@ -11,6 +11,7 @@ import unittest
 import harness
 import imap_readback as rb
 from servers.dovecot import PrivateDovecot
+from servers.cyrus import PrivateCyrus
 from servers.kerio_imap_frontend import KerioImapTestFrontend
 
 USER_PW = "User#Pw 1"
@@ -244,6 +245,32 @@ class OtherHierarchy(unittest.TestCase):
         for name in ("INBOX", "INBOX.Tom & Jerry", "INBOX.😂 Fun", "INBOX.送信済み.深い.フォルダ", "INBOX.v1_2 Release"):
             self.assertIn(name, listed)
         self.assertNotIn("INBOX.v1.2 Release", listed)
+
+
+class CyrusTarget(unittest.TestCase):
+    """A second server catches protocol assumptions: Cyrus with SASL PLAIN authzid (admin
+    proxying), plain IMAP on loopback (the private Cyrus has no TLS)."""
+
+    def test_copy_with_admin_authzid_and_read_back(self):
+        work = harness.make_tempdir(self)
+        store, manifest = harness.generate_store(work, "sample", seed=13)
+        # munge8bit off: by default Cyrus rewrites 8-bit header bytes to 'X', which would
+        # (rightly) fail the byte comparison below.
+        with PrivateCyrus(imapd_options={"munge8bit": "no"}) as server:
+            users = {a["name"]: USER_PW for d in manifest["domains"] for a in d["accounts"]}
+            server.add_users(users)
+            pw = write_secret(os.path.join(work, "admin.pw"), server.admin_password)
+            proc = harness.run("mailmig", "copy", "--source", "cgp:" + store, "--target",
+                               f"imap://127.0.0.1:{server.imap_port}", "--auth", "sasl-authzid", "--master-user",
+                               server.admin_user, "--master-password-file", pw, "--login-format", "%u", check=0)
+            self.assertIn(f'Copied {manifest["totals"]["messages"]} messages', proc.stdout)
+            for d in manifest["domains"]:
+                for a in d["accounts"]:
+                    imap = server.login_as(a["name"])
+                    try:
+                        rb.compare_account(self, imap, a, a["name"])
+                    finally:
+                        imap.logout()
 
 
 class BigMessagesAndFailures(unittest.TestCase):
