@@ -5,6 +5,7 @@
 #include <atomic>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 namespace mailmig::imap {
 
@@ -99,6 +100,8 @@ void Session::dispatch(Response& response) {
       continuation_ = response.text;
       return;
     case Response::Type::Untagged:
+      // RFC 3501 7.1: an ALERT "MUST be presented to the user".
+      if (response.code && response.code->name == "ALERT") spdlog::warn("{} says: {}", peer_, response.text);
       if (response.status == "BYE") bye_text_ = response.text.empty() ? "(no text)" : response.text;
       if (response.keyword == "CAPABILITY") set_capabilities(response.data);
       if (response.code && response.code->name == "CAPABILITY") set_capabilities(response.code->args);
@@ -106,6 +109,7 @@ void Session::dispatch(Response& response) {
       return;
     case Response::Type::Tagged: {
       if (response.code && response.code->name == "CAPABILITY") set_capabilities(response.code->args);
+      if (response.code && response.code->name == "ALERT") spdlog::warn("{} says: {}", peer_, response.text);
       const std::string& t = response.tag;
       Tag tag = 0;
       if (t.size() > 1 && (t[0] == 'a' || t[0] == 'A')) tag = std::strtoull(t.c_str() + 1, nullptr, 10);
