@@ -1,0 +1,3 @@
+#include "provision/provisioner.h"
+
+// make_provisioner() is added once the provisioner implementations exist.
