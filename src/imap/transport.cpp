@@ -1,6 +1,7 @@
 #include "imap/transport.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -19,7 +20,6 @@
 #include <climits>
 #include <cstring>
 #include <utility>
-#include <fmt/format.h>
 
 #include "core/error.h"
 
@@ -66,7 +66,8 @@ bool is_loopback(const sockaddr_storage& address) {
 
 bool is_ip_literal(const std::string& name) {
   in6_addr buffer{};
-  return ::inet_pton(AF_INET, name.c_str(), &buffer) == 1 || ::inet_pton(AF_INET6, name.c_str(), &buffer) == 1;
+  return ::inet_pton(AF_INET, name.c_str(), &buffer) == 1 ||
+         ::inet_pton(AF_INET6, name.c_str(), &buffer) == 1;
 }
 
 // Waits until `fd` is ready for `events` or `deadline` passes, resuming after
@@ -201,9 +202,8 @@ const BIO_METHOD* socket_bio_method() {
   static BIO_METHOD* const method = [] {
     BIO_METHOD* m =
         BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR, "mailmig socket");
-    if (m != nullptr &&
-        (BIO_meth_set_write_ex(m, bio_write) != 1 || BIO_meth_set_read_ex(m, bio_read) != 1 ||
-         BIO_meth_set_ctrl(m, bio_ctrl) != 1)) {
+    if (m != nullptr && (BIO_meth_set_write_ex(m, bio_write) != 1 || BIO_meth_set_read_ex(m, bio_read) != 1 ||
+                         BIO_meth_set_ctrl(m, bio_ctrl) != 1)) {
       BIO_meth_free(m);
       m = nullptr;
     }
@@ -244,7 +244,8 @@ class SocketTransport final : public Transport {
 
  private:
   void require_open(const char* action) const {
-    if (fd_ < 0) throw NetError(NetError::Kind::Closed, fmt::format("{} {}: connection closed", action, description_));
+    if (fd_ < 0)
+      throw NetError(NetError::Kind::Closed, fmt::format("{} {}: connection closed", action, description_));
   }
   // Waits for the socket to be ready for `events`, up to the timeout.
   void wait(short events, const char* action) const;
@@ -305,7 +306,8 @@ void SocketTransport::throw_tls_io(const char* action, int ssl_error) {
     throw_errno(action, bio_state_.last_errno);
   }
   if (ssl_error == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
-    throw NetError(NetError::Kind::Io, fmt::format("{} {}: connection closed in a TLS record", action, description_));
+    throw NetError(NetError::Kind::Io,
+                   fmt::format("{} {}: connection closed in a TLS record", action, description_));
   }
   throw NetError(NetError::Kind::Tls, fmt::format("{} {}: {}", action, description_, openssl_errors()));
 }
@@ -327,7 +329,8 @@ void SocketTransport::start_tls(const TlsOptions& options) {
 void SocketTransport::handshake(const TlsOptions& options) {
   const char* const action = "TLS handshake with";
   const auto fail = [&](const std::string& what) {
-    return NetError(NetError::Kind::Tls, fmt::format("{} {}: {}: {}", action, description_, what, openssl_errors()));
+    return NetError(NetError::Kind::Tls,
+                    fmt::format("{} {}: {}: {}", action, description_, what, openssl_errors()));
   };
   ERR_clear_error();
 
@@ -364,7 +367,8 @@ void SocketTransport::handshake(const TlsOptions& options) {
   const std::string name = options.server_name.empty() ? host_ : options.server_name;
   const bool ip = is_ip_literal(name);
   // SNI carries host names only (RFC 6066).
-  if (!ip && SSL_set_tlsext_host_name(ssl_.get(), name.c_str()) != 1) throw fail("cannot set the server name");
+  if (!ip && SSL_set_tlsext_host_name(ssl_.get(), name.c_str()) != 1)
+    throw fail("cannot set the server name");
   if (!options.insecure) {
     if (ip) {
       if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_.get()), name.c_str()) != 1) {
@@ -392,7 +396,8 @@ void SocketTransport::handshake(const TlsOptions& options) {
         bio_state_.last_errno != 0 ? error_text(bio_state_.last_errno) : "connection closed by the server";
     throw NetError(NetError::Kind::Tls, fmt::format("{} {} failed: {}", action, description_, reason));
   }
-  throw NetError(NetError::Kind::Tls, fmt::format("{} {} failed: {}", action, description_, openssl_errors()));
+  throw NetError(NetError::Kind::Tls,
+                 fmt::format("{} {} failed: {}", action, description_, openssl_errors()));
 }
 
 void SocketTransport::write_all(std::string_view data) {
@@ -430,7 +435,8 @@ std::size_t SocketTransport::read_some(std::span<char> buffer) {
   if (buffer.empty()) throw std::invalid_argument("read_some: empty buffer");
   if (ssl_) {
     std::size_t read = 0;
-    const int error = run_tls(action, [&] { return SSL_read_ex(ssl_.get(), buffer.data(), buffer.size(), &read); });
+    const int error =
+        run_tls(action, [&] { return SSL_read_ex(ssl_.get(), buffer.data(), buffer.size(), &read); });
     if (error == SSL_ERROR_NONE) return read;
     if (error == SSL_ERROR_ZERO_RETURN) return 0;  // close_notify, or a TCP close (see handshake)
     throw_tls_io(action, error);
@@ -558,10 +564,12 @@ std::unique_ptr<Transport> Transport::connect(const std::string& host, std::uint
     Fd fd = connect_one(*address, timeout, err, timed_out);
     if (fd.get() >= 0) return std::make_unique<SocketTransport>(std::move(fd), host, port, timeout);
   }
-  if (tried == 0) throw NetError(NetError::Kind::Connect, fmt::format("cannot connect to {}: no address", where));
+  if (tried == 0)
+    throw NetError(NetError::Kind::Connect, fmt::format("cannot connect to {}: no address", where));
   const std::string tried_text =
       tried == 1 ? last_address : fmt::format("{} addresses tried, last {}", tried, last_address);
-  const std::string reason = timed_out ? fmt::format("timed out after {}", timeout_text(timeout)) : error_text(err);
+  const std::string reason =
+      timed_out ? fmt::format("timed out after {}", timeout_text(timeout)) : error_text(err);
   throw NetError(timed_out ? NetError::Kind::Timeout : NetError::Kind::Connect,
                  fmt::format("cannot connect to {} ({}): {}", where, tried_text, reason));
 }

@@ -362,7 +362,8 @@ TEST(TransportPlain, EchoRoundTrip) {
   });
   auto transport = connect_to(server);
   EXPECT_FALSE(transport->is_tls());
-  EXPECT_NE(transport->peer_description().find("127.0.0.1:" + std::to_string(server.port())), std::string::npos)
+  EXPECT_NE(transport->peer_description().find("127.0.0.1:" + std::to_string(server.port())),
+            std::string::npos)
       << transport->peer_description();
   transport->write_all("a1 NOOP\r\n");
   EXPECT_EQ(read_exact(*transport, 9), "a1 NOOP\r\n");
