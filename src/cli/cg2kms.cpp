@@ -1,14 +1,18 @@
 #include "cli/cg2kms.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 #include <cstring>
 #include <iostream>
 #include <sstream>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
+#include "cli/migrate_command.h"
+#include "provision/passwords.h"
 #include "cli/exit_codes.h"
 
 namespace mailmig::cli {
@@ -55,6 +59,18 @@ Additions:
   -allowLiveStore        Read the store although its CommuniGate server is running
                          (only for a read-only snapshot of the store).
   -json                  Print the overview as JSON (the mailmig inventory format).
+  -adminUrl URL          Kerio admin API for creating users (default https://SERVER:4040).
+  -adminUser NAME        Kerio administrator (default Admin).
+  -adminPassword PW      Kerio administrator password (default: the -password value).
+  -caFile FILE           CA certificates that sign Kerio's TLS certificate.
+  -insecure              Do not verify Kerio's TLS certificate.
+  -tls                   IMAP over implicit TLS (default port 993).
+  -jobs N                Users migrated in parallel (default 4).
+  -state DIR             Run state directory (default: mailmig-state/<hash>); a re-run
+                         with the same state copies only what is missing.
+
+Files: every password set goes to cg2kms_YYYY-MM-DD_HH-MM-SS.pass (mode 600,
+CSV account,password,how); everything is logged to cg2kms_YYYY-MM-DD_HH-MM-SS.log.
 
 Exit status: 0 success, 1 finished with errors, 2 bad command line, 3 nothing done.
 )";
@@ -106,6 +122,26 @@ Cg2kmsParse parse_cg2kms(int argc, char** argv) {
     else if (name == "-quiet") o.quiet = true;
     else if (name == "-help" || name == "-?" || name == "-h" || name == "/?") o.help = true;
     else if (name == "-allowlivestore") o.allow_live = true;
+    else if (name == "-adminurl") ok = value(o.admin_url);
+    else if (name == "-adminuser") ok = value(o.admin_user);
+    else if (name == "-adminpassword") ok = value(o.admin_password, true);
+    else if (name == "-cafile") ok = value(o.ca_file);
+    else if (name == "-insecure") o.insecure = true;
+    else if (name == "-tls") o.tls = true;
+    else if (name == "-state") ok = value(o.state_dir);
+    else if (name == "-jobs") {
+      std::string jobs;
+      ok = value(jobs);
+      if (ok) {
+        char* end = nullptr;
+        const long n = std::strtol(jobs.c_str(), &end, 10);
+        if (jobs.empty() || *end != '\0' || n < 1 || n > 256) {
+          result.error = fmt::format("-jobs {}: expected 1-256", jobs);
+          return result;
+        }
+        o.jobs = static_cast<unsigned>(n);
+      }
+    }
     else if (name == "-json") o.json = true;
     else {
       result.error = fmt::format("unknown option {} (see cg2kms -help)", arg);
@@ -128,6 +164,48 @@ Cg2kmsParse parse_cg2kms(int argc, char** argv) {
   return result;
 }
 
+namespace {
+
+int cg2kms_migrate(const Cg2kmsOptions& o) {
+  const auto now = std::chrono::system_clock::now();
+  const std::string stamp = PassFile::default_name(now, "cg2kms");  // cg2kms_<datetime>.pass
+  MigrateCommand m;
+  m.source = "cgp:" + o.path;
+  m.source_options = SourceOptions{.main_domain = o.primary_domain, .allow_live = o.allow_live};
+  m.selection = Selection{.domain = o.domain, .user = o.user};
+  m.target.target = fmt::format("{}://{}:{}", o.tls ? "imaps" : "imap", o.server,
+                                o.port == 143 && o.tls ? 993 : o.port);
+  m.target.auth = "kerio-master";
+  m.target.master_password = o.password;
+  m.target.ca_file = o.ca_file;
+  m.target.insecure = o.insecure;
+  // The original tool spoke plain IMAP on port 143; keep that working, but say so.
+  m.target.allow_plaintext = true;
+  m.provision = "kerio:" + (o.admin_url.empty() ? fmt::format("https://{}:4040", o.server) : o.admin_url);
+  m.provision_user = o.admin_user;
+  m.provision_password = o.admin_password.empty() ? o.password : o.admin_password;
+  m.provision_ca_file = o.ca_file;
+  m.force = o.force;
+  m.set_password = o.set_pass;
+  m.force_set_password = o.force_set_pass;
+  m.password_file_out = stamp;
+  m.log_file = stamp.substr(0, stamp.size() - 5) + ".log";
+  m.file_prefix = "cg2kms";
+  m.quiet = o.quiet;
+  m.jobs = o.jobs;
+  m.state_dir = o.state_dir;
+  setup_logging(0, o.quiet, m.log_file);
+  if (!o.tls) spdlog::warn("IMAP to {} is not encrypted unless the server offers STARTTLS; use -tls for imaps", o.server);
+  std::ostringstream discard;
+  std::ostream& out = o.quiet ? static_cast<std::ostream&>(discard) : std::cout;
+  std::ostream& err = o.quiet ? static_cast<std::ostream&>(discard) : std::cerr;
+  const int status = run_migrate(m, out, err);
+  if (!o.quiet) std::cout << fmt::format("log: {}\n", m.log_file);
+  return status;
+}
+
+}  // namespace
+
 int cg2kms_main(int argc, char** argv) {
   Cg2kmsParse parsed = parse_cg2kms(argc, argv);
   const Cg2kmsOptions& o = parsed.options;
@@ -139,12 +217,8 @@ int cg2kms_main(int argc, char** argv) {
     print_cg2kms_help(std::cout);
     return kExitOk;
   }
+  if (o.migrate) return cg2kms_migrate(o);
   setup_logging(0, o.quiet);
-  if (o.migrate) {
-    std::cerr << "cg2kms: -migrate is not available in this version of mailmig yet; "
-                 "run without -migrate for the overview\n";
-    return kExitFatal;
-  }
   InventoryCommand command;
   command.source = "cgp:" + o.path;
   command.source_options = SourceOptions{.main_domain = o.primary_domain, .allow_live = o.allow_live};

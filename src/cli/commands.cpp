@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include <fmt/format.h>
+#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -12,14 +13,27 @@
 
 namespace mailmig::cli {
 
-void setup_logging(int verbosity, bool quiet) {
-  auto logger = spdlog::stderr_color_mt("mailmig");
-  logger->set_pattern("%^%l%$: %v");
+void setup_logging(int verbosity, bool quiet, const std::string& log_file) {
+  auto screen = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  screen->set_pattern("%^%l%$: %v");
   spdlog::level::level_enum level = spdlog::level::warn;
   if (verbosity == 1) level = spdlog::level::info;
   if (verbosity >= 2) level = spdlog::level::debug;
   if (quiet) level = spdlog::level::err;
-  logger->set_level(level);
+  screen->set_level(level);
+  std::vector<spdlog::sink_ptr> sinks{screen};
+  if (!log_file.empty()) {
+    // The log file gets everything; it never holds secrets (nothing logs them).
+    auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(log_file, false);
+    file->set_pattern("%Y-%m-%d %H:%M:%S.%e [%l] %v");
+    file->set_level(spdlog::level::debug);
+    sinks.push_back(file);
+    level = spdlog::level::debug;
+  }
+  auto logger = std::make_shared<spdlog::logger>("mailmig", sinks.begin(), sinks.end());
+  logger->set_level(std::min(level, spdlog::level::info));
+  if (log_file.empty()) logger->set_level(level);
+  logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
 }
 

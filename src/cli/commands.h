@@ -21,7 +21,8 @@ struct InventoryCommand {
 // Runs the overview and prints it; returns an ExitCode.
 int run_inventory(const InventoryCommand& command, std::ostream& out, std::ostream& err);
 
-// Log to stderr at warn (default), info (-v) or debug (-vv).
-void setup_logging(int verbosity, bool quiet);
+// Log to stderr at warn (default), info (-v) or debug (-vv); with a log file,
+// everything from info up also goes there.
+void setup_logging(int verbosity, bool quiet, const std::string& log_file = "");
 
 }  // namespace mailmig::cli

@@ -8,6 +8,7 @@
 #include "cli/cg2kms.h"
 #include "cli/commands.h"
 #include "cli/copy_command.h"
+#include "cli/migrate_command.h"
 #include "cli/exit_codes.h"
 
 namespace mailmig::cli {
@@ -40,15 +41,19 @@ int mailmig_main(int argc, char** argv) {
   CopyCommand copy;
   CLI::App* copy_sub = nullptr;
   add_copy_command(app, copy, copy_sub);
+  MigrateCommand migrate;
+  CLI::App* migrate_sub = nullptr;
+  add_migrate_command(app, migrate, migrate_sub);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
-  setup_logging(verbosity, false);
+  setup_logging(verbosity, false, migrate_sub->parsed() ? migrate.log_file : std::string());
   if (inv->parsed()) return run_inventory(inventory, std::cout, std::cerr);
   if (copy_sub->parsed()) return run_copy(copy, std::cout, std::cerr);
+  if (migrate_sub->parsed()) return run_migrate(migrate, std::cout, std::cerr);
   return kExitUsage;
 }
 

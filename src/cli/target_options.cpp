@@ -104,7 +104,9 @@ std::unique_ptr<ImapTarget> make_target(const TargetArgs& args) {
         args.master_user.empty()) {
       throw std::invalid_argument(fmt::format("--auth {} needs --master-user", args.auth));
     }
-    if (!args.master_password_file.empty()) {
+    if (!args.master_password.empty()) {
+      options.master_password = args.master_password;
+    } else if (!args.master_password_file.empty()) {
       options.master_password = read_secret_file(args.master_password_file);
     } else if (const char* env = std::getenv("MAILMIG_MASTER_PASSWORD"); env != nullptr) {  // NOLINT(concurrency-mt-unsafe)
       options.master_password = env;

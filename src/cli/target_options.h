@@ -26,6 +26,7 @@ struct TargetArgs {
   std::string passwords_file;       // --auth user: "account@domain password" lines
   std::string append_mode = "auto";
   unsigned timeout_seconds = 120;
+  std::string master_password;      // secret given directly (cg2kms -password); not a command-line option
 };
 
 void add_target_options(CLI::App& command, TargetArgs& args);

@@ -1,0 +1,48 @@
+// mailmig migrate / sync: stateful migration of selected accounts (and the
+// engine behind cg2kms -migrate).
+#pragma once
+
+#include <ostream>
+#include <string>
+
+#include "cli/source_spec.h"
+#include "cli/target_options.h"
+#include "engine/selection.h"
+
+namespace mailmig::cli {
+
+struct MigrateCommand {
+  std::string source;
+  SourceOptions source_options;
+  Selection selection;
+  std::string users_file;
+  TargetArgs target;
+  std::string provision = "none";
+  std::string provision_user;
+  std::string provision_password_file;
+  std::string provision_ca_file;
+  std::string ldap_base;
+  std::string ldap_template;
+  unsigned jobs = 4;
+  std::string state_dir;
+  bool force = false;
+  bool dry_run = false;
+  std::string report;             // JSON report file
+  std::string password_file_out;  // .pass file; default <prefix>_<datetime>.pass
+  std::string set_password;
+  std::string force_set_password;
+  std::string log_file;           // everything, at debug level
+  bool quiet = false;
+  bool json = false;
+  std::string file_prefix = "mailmig";  // cg2kms uses "cg2kms" for its .pass and .log
+  std::string provision_password;       // secret, when not read from a file (cg2kms)
+};
+
+void add_migrate_command(CLI::App& app, MigrateCommand& command, CLI::App*& sub);
+int run_migrate(const MigrateCommand& command, std::ostream& out, std::ostream& err);
+
+// The state directory used when --state is not given: stable for the same
+// source and target, so the same command twice is a no-op the second time.
+std::string default_state_dir(const std::string& source_root, const std::string& target);
+
+}  // namespace mailmig::cli

@@ -1,0 +1,68 @@
+// The migration of one account with run state: provision the user if needed,
+// then per folder reconcile what a crash left pending, skip what is done, and
+// append the rest with a write-ahead record. A re-run copies only what is
+// missing; a dropped connection is retried with backoff and resumed from state.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/problem.h"
+#include "engine/state.h"
+#include "provision/passwords.h"
+#include "provision/provisioner.h"
+#include "source/source.h"
+#include "target/target.h"
+
+namespace mailmig {
+
+struct FolderResult {
+  std::string name;
+  std::string target_name;
+  std::string rename_note;
+  std::uint64_t source_messages = 0;
+  std::uint64_t already = 0;   // found in state (copied by an earlier run)
+  std::uint64_t copied = 0;    // copied now
+  std::uint64_t failed = 0;
+  std::uint64_t bytes = 0;     // copied now
+  std::uint64_t reconciled = 0;  // pending from a crash, found on the target
+};
+
+struct AccountResult {
+  std::string domain;
+  std::string account;
+  std::string status = "done";  // done | failed | skipped | exists
+  std::string note;
+  std::vector<FolderResult> folders;
+  std::uint64_t copied = 0;
+  std::uint64_t already = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t bytes = 0;
+  bool created = false;
+  double seconds = 0;
+};
+
+struct MigrateOptions {
+  bool force = false;           // migrate accounts that already exist on the target
+  bool dry_run = false;
+  PasswordRules passwords;      // for users created by the provisioner
+  PassFile* pass_file = nullptr;  // every password set is recorded here
+  Provisioner* provisioner = nullptr;
+  std::function<std::string(const AccountInfo&)> login_password;  // --auth user: the owner's password
+  unsigned reconnect_attempts = 3;
+  std::chrono::milliseconds reconnect_backoff{std::chrono::seconds(1)};
+  const std::atomic<bool>* stop = nullptr;  // Ctrl-C: finish what is in flight, start nothing new
+  std::function<void(const AccountResult&, const FolderResult&)> on_folder_done;
+};
+
+// The state key of an account: "account@domain".
+std::string account_key(const AccountInfo& account);
+
+AccountResult migrate_account(Source& source, const AccountInfo& account, Target& target, State& state,
+                              const MigrateOptions& options, ProblemSink& sink);
+
+}  // namespace mailmig
