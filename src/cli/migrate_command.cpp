@@ -180,10 +180,17 @@ int run_migrate(const MigrateCommand& c, std::ostream& out, std::ostream& err) {
     ::chmod(state_dir.c_str(), 0700);
     state = std::make_unique<State>(state_dir + "/state.sqlite");
     if (provisioner && !c.dry_run) {
-      const std::string path = !c.password_file_out.empty()
-                                   ? c.password_file_out
-                                   : PassFile::default_name(std::chrono::system_clock::now(), c.file_prefix);
-      pass_file = std::make_unique<PassFile>(path);
+      if (!c.password_file_out.empty()) {
+        pass_file = std::make_unique<PassFile>(c.password_file_out);
+      } else {
+        // Named by the second the run started; a second run in the same second gets a suffix.
+        const std::string base = PassFile::default_name(std::chrono::system_clock::now(), c.file_prefix);
+        for (int n = 1; !pass_file; ++n) {
+          const std::string path = n == 1 ? base : fmt::format("{}-{}.pass", base.substr(0, base.size() - 5), n);
+          if (std::filesystem::exists(path) && n < 100) continue;
+          pass_file = std::make_unique<PassFile>(path);
+        }
+      }
     }
   } catch (const std::exception& e) {
     err << "mailmig: " << e.what() << "\n";

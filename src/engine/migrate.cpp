@@ -76,7 +76,10 @@ class AccountRun {
       return false;
     }
     if (exists) {
-      if (!options_.force) {
+      // A user this tool created or started on in an earlier run is ours to finish.
+      const auto earlier = state_.account_status(key_);
+      const bool ours = earlier && *earlier != "exists";
+      if (!options_.force && !ours) {
         result_.status = "exists";
         result_.note = "already exists on the target: not migrated (use -force / --force to migrate its mail)";
         problem(Problem{.scope = Scope::Account, .message = result_.note});

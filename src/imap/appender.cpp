@@ -99,6 +99,12 @@ void Appender::send_batch(std::vector<Entry> entries) {
   }
   std::uint64_t bytes = 0;
   for (const Entry& e : entries) bytes += e.message.size;
+  if (before_send_) {
+    std::vector<std::size_t> indices;
+    indices.reserve(entries.size());
+    for (const Entry& e : entries) indices.push_back(e.index);
+    before_send_(indices);
+  }
   InFlight batch{0, std::move(entries), bytes};
   in_flight_.push_back(std::move(batch));
   in_flight_bytes_ += bytes;

@@ -56,6 +56,12 @@ class Appender {
 
   Appender(Session& session, std::string wire_mailbox, AppendOptions options, Callback on_result);
 
+  // Called with the indices of a batch right before its APPEND is written: the
+  // caller's write-ahead point (record what may land on the target).
+  void set_before_send(std::function<void(const std::vector<std::size_t>& indices)> hook) {
+    before_send_ = std::move(hook);
+  }
+
   // Queues a message; may send and may deliver earlier results. Throws
   // NetError / LiteralSizeMismatch when the connection fails: the messages
   // reported by unresolved() then have an unknown outcome.
@@ -87,6 +93,7 @@ class Appender {
   std::string mailbox_;
   AppendOptions options_;
   Callback on_result_;
+  std::function<void(const std::vector<std::size_t>&)> before_send_;
   bool multi_ = false;
   std::vector<Entry> queued_;
   std::uint64_t queued_bytes_ = 0;

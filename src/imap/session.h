@@ -96,6 +96,8 @@ class Session {
   std::optional<std::string> wait_continuation(Tag tag);
 
   [[nodiscard]] std::size_t in_flight() const { return pending_.size(); }
+  // Large literals (FETCH bodies) go to `sink` instead of memory; see ResponseParser.
+  void set_literal_sink(ResponseParser::LiteralSink sink) { parser_.set_literal_sink(std::move(sink)); }
   [[nodiscard]] bool utf8_enabled() const { return utf8_enabled_; }
   void set_utf8_enabled(bool on) { utf8_enabled_ = on; }
   [[nodiscard]] Transport& transport() { return *transport_; }

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/byte_reader.h"
@@ -43,6 +44,14 @@ class TargetFolder {
   [[nodiscard]] virtual std::uint64_t existing_messages() const = 0;
   // The folder's name on the target, for messages.
   [[nodiscard]] virtual std::string display_name() const = 0;
+  // The folder's UIDVALIDITY and UIDNEXT when it was opened (when the target has them).
+  [[nodiscard]] virtual std::optional<std::uint32_t> uidvalidity() const = 0;
+  [[nodiscard]] virtual std::optional<std::uint32_t> uidnext() const = 0;
+  // SHA-256 of every message with UID >= first_uid, streamed (for reconciling
+  // messages whose APPEND outcome a crash left unknown). Call before add().
+  virtual std::vector<std::pair<std::uint32_t, std::string>> hashes_from(std::uint32_t first_uid) = 0;
+  // The write-ahead hook: called with add() indices before they are sent.
+  virtual void set_before_send(std::function<void(const std::vector<std::size_t>&)> hook) = 0;
   // Non-empty when the name had to change on the target (e.g. it held the
   // server's hierarchy delimiter): says how, for the report.
   [[nodiscard]] virtual std::string rename_note() const = 0;

@@ -20,6 +20,8 @@ def parse_args():
     parser.add_argument("--bin-dir", required=True)
     parser.add_argument("--tools", required=True)
     ARGS, rest = parser.parse_known_args()
+    ARGS.bin_dir = os.path.abspath(ARGS.bin_dir)  # tests run binaries from other working directories
+    ARGS.tools = os.path.abspath(ARGS.tools)
     return [sys.argv[0]] + rest
 
 

@@ -117,3 +117,10 @@ def compare_account(testcase, imap, manifest_account, where):
             testcase.assertEqual(expected_flags(e["flags"], e.get("keywords", ())), flags, f"{fwhere} message {i}")
             if e.get("date"):
                 testcase.assertEqual(iso_epoch(e["date"]), when, f"{fwhere} message {i}")
+
+
+def login_plain(server, user, password):
+    """Logs in with AUTHENTICATE PLAIN, which carries UTF-8 passwords (imaplib's LOGIN is ASCII only)."""
+    imap = server.connect()
+    imap.authenticate("PLAIN", lambda _: f"\0{user}\0{password}".encode("utf-8"))
+    return imap

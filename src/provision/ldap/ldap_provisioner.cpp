@@ -1,0 +1,642 @@
+#include "provision/ldap/ldap_provisioner.h"
+
+#include <arpa/inet.h>
+#include <crypt.h>
+#include <fmt/format.h>
+#include <lber.h>
+#include <ldap.h>
+#include <netinet/in.h>
+#include <strings.h>
+#include <sys/time.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "core/error.h"
+
+namespace mailmig {
+namespace {
+
+constexpr int kNetworkTimeoutSeconds = 20;     // TCP connect (and TLS handshake)
+constexpr int kOperationTimeoutSeconds = 120;  // each synchronous LDAP operation
+
+// ----------------------------------------------------------------- escaping
+
+constexpr std::string_view kHex = "0123456789abcdef";
+
+void append_hex_escape(std::string& out, unsigned char c) {
+  out += '\\';
+  out += kHex[c >> 4U];
+  out += kHex[c & 0x0fU];
+}
+
+// Undoes RFC 4514 escapes ("\," and "\2c") in a literal part of a template DN.
+std::string dn_unescape(std::string_view text) {
+  auto hex_value = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\' || i + 1 >= text.size()) {
+      out += text[i];
+      continue;
+    }
+    if (i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[++i];
+    }
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ helpers
+
+std::string trim(std::string_view text) {
+  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!text.empty() && space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && space(text.back())) text.remove_suffix(1);
+  return std::string(text);
+}
+
+std::string last_word(std::string_view text) {
+  const std::string trimmed = trim(text);
+  const auto cut = trimmed.find_last_of(" \t");
+  return cut == std::string::npos ? trimmed : trimmed.substr(cut + 1);
+}
+
+bool is_loopback_host(std::string host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::transform(host.begin(), host.end(), host.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (host.empty() || host == "localhost" || host.ends_with(".localhost")) return true;
+  in_addr v4{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24U) == 127U;
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+  }
+  return false;
+}
+
+// "Invalid credentials (49): <server's diagnostic message>".
+std::string ldap_error_text(LDAP* ld, int rc) {
+  std::string text = fmt::format("{} ({})", ldap_err2string(rc), rc);
+  char* diagnostic = nullptr;
+  if (ld != nullptr && ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diagnostic) == LDAP_OPT_SUCCESS &&
+      diagnostic != nullptr) {
+    if (*diagnostic != '\0') text += fmt::format(": {}", diagnostic);
+    ldap_memfree(diagnostic);
+  }
+  return text;
+}
+
+bool connection_lost(int rc) {
+  return rc == LDAP_SERVER_DOWN || rc == LDAP_CONNECT_ERROR;
+}
+
+// ---------------------------------------------------------------- passwords
+
+bool crypt_chars(std::string_view text, std::string_view extra) {
+  return std::all_of(text.begin(), text.end(), [extra](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '/' ||
+           extra.find(c) != std::string_view::npos;
+  });
+}
+
+// A crypt(3) string slapd's {CRYPT} can check: $1$ (MD5), $5$ (SHA-256),
+// $6$ (SHA-512) with salt and hash, or 13 characters of traditional DES.
+bool is_crypt_string(std::string_view text) {
+  for (std::string_view id : {"$1$", "$5$", "$6$"}) {
+    if (text.starts_with(id)) {
+      const std::string_view rest = text.substr(id.size());
+      return !rest.empty() && rest.find('$') != std::string_view::npos && crypt_chars(rest, "$=");
+    }
+  }
+  return text.size() == 13 && crypt_chars(text, "");
+}
+
+// The userPassword value that keeps the source's hash, when OpenLDAP can
+// check that hash itself; nullopt otherwise.
+std::optional<std::string> keepable_hash(const PasswordInfo& source) {
+  if (source.kind != PasswordInfo::Kind::Encrypted) return std::nullopt;
+  std::string_view value = source.value;
+  if (value.empty() || value.find_first_of(std::string_view("\0\r\n \t", 5)) != std::string_view::npos) {
+    return std::nullopt;
+  }
+  if (value.starts_with("U-crpt")) {  // CommuniGate's "\001U-crpt<crypt(3) output>"
+    value.remove_prefix(6);
+    if (is_crypt_string(value)) return "{CRYPT}" + std::string(value);
+    return std::nullopt;
+  }
+  if (value.front() == '{') {
+    const auto close = value.find('}');
+    if (close == std::string_view::npos || close + 1 >= value.size()) return std::nullopt;
+    const std::string_view scheme = value.substr(0, close + 1);
+    const std::string_view data = value.substr(close + 1);
+    for (std::string_view base64_scheme : {"{SSHA}", "{SHA}", "{SMD5}", "{MD5}"}) {
+      if (scheme.size() == base64_scheme.size() &&
+          ::strncasecmp(scheme.data(), base64_scheme.data(), scheme.size()) == 0) {
+        if (crypt_chars(data, "+=")) return std::string(value);
+        return std::nullopt;
+      }
+    }
+    if (scheme.size() == 7 && ::strncasecmp(scheme.data(), "{CRYPT}", 7) == 0 && is_crypt_string(data)) {
+      return std::string(value);
+    }
+    return std::nullopt;  // {SHA256}, {SHA512}...: need slapd modules that may not be loaded
+  }
+  if (is_crypt_string(value) && value.front() == '$') return "{CRYPT}" + std::string(value);
+  return std::nullopt;
+}
+
+// "{CRYPT}$6$<salt>$<hash>": SHA-512 crypt with the default rounds and a salt
+// from the operating system's random source.
+std::string sha512_crypt(const std::string& password, const std::string& who) {
+  if (password.find('\0') != std::string::npos) {
+    throw ProvisionError(fmt::format("the password for {} contains a NUL byte", who));
+  }
+  std::array<char, CRYPT_GENSALT_OUTPUT_SIZE> salt{};
+  errno = 0;
+  if (crypt_gensalt_rn("$6$", 0, nullptr, 0, salt.data(), static_cast<int>(salt.size())) == nullptr) {
+    throw ProvisionError(fmt::format("cannot make a SHA-512 crypt salt for {}: {}", who, error_text(errno)));
+  }
+  auto data = std::make_unique<crypt_data>();  // value-initialised: zeroed, as crypt_r requires
+  const char* hashed = crypt_r(password.c_str(), salt.data(), data.get());
+  if (hashed == nullptr || hashed[0] == '*') {
+    throw ProvisionError(fmt::format("SHA-512 crypt of the password for {} failed", who));
+  }
+  std::string result = std::string("{CRYPT}") + hashed;
+  ::explicit_bzero(data.get(), sizeof(crypt_data));
+  return result;
+}
+
+// ----------------------------------------------------------------- template
+
+struct TemplateLine {
+  std::string attribute;
+  std::string value;  // with placeholders
+};
+
+struct EntryTemplate {
+  std::string dn;  // with placeholders; literal parts already DN-escaped
+  std::vector<TemplateLine> lines;
+  std::string naming_attribute;  // first RDN's attribute
+  std::string naming_value;      // first RDN's value, with placeholders
+  bool uses_password = false;
+};
+
+struct Placeholders {
+  std::string account;
+  std::string domain;
+  std::string real_name;
+  std::string password_hash;
+};
+
+void check_placeholders(std::string_view text, const std::string& where, bool allow_password) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') continue;
+    const char next = i + 1 < text.size() ? text[i + 1] : '\0';
+    if (next == 'p' && !allow_password) {
+      throw std::invalid_argument(fmt::format("{}: %p (the password hash) may not be used in the DN", where));
+    }
+    if (next != 'u' && next != 'd' && next != 'n' && next != 'p' && next != '%') {
+      throw std::invalid_argument(
+          fmt::format("{}: unknown placeholder \"%{}\" (use %u %d %n %p, or %% for a '%')", where,
+                      next == '\0' ? std::string() : std::string(1, next)));
+    }
+    ++i;
+  }
+}
+
+// Replaces the placeholders; `escape` is applied to each substituted value.
+template <typename Escape>
+std::string expand(std::string_view text, const Placeholders& values, Escape escape) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%' || i + 1 >= text.size()) {
+      out += text[i];
+      continue;
+    }
+    switch (text[++i]) {
+      case 'u':
+        out += escape(values.account);
+        break;
+      case 'd':
+        out += escape(values.domain);
+        break;
+      case 'n':
+        out += escape(values.real_name);
+        break;
+      case 'p':
+        out += escape(values.password_hash);
+        break;
+      default:
+        out += text[i];
+        break;  // "%%"
+    }
+  }
+  return out;
+}
+
+std::string as_is(const std::string& value) {
+  return value;
+}
+std::string dn_value(const std::string& value) {
+  return ldap_dn_escape(value);
+}
+
+bool valid_attribute_name(std::string_view name) {
+  if (name.empty() || std::isalnum(static_cast<unsigned char>(name.front())) == 0) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.' || c == ';';
+  });
+}
+
+// Splits the first RDN of a template DN into attribute and value (up to the
+// first unescaped ',' or '+').
+std::pair<std::string, std::string> first_rdn(std::string_view dn) {
+  const auto eq = dn.find('=');
+  if (eq == std::string_view::npos) return {};
+  std::size_t end = eq + 1;
+  while (end < dn.size() && dn[end] != ',' && dn[end] != '+') end += dn[end] == '\\' ? 2 : 1;
+  end = std::min(end, dn.size());
+  return {trim(dn.substr(0, eq)), trim(dn.substr(eq + 1, end - eq - 1))};
+}
+
+EntryTemplate load_template(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw std::invalid_argument(fmt::format("--ldap-template {}: cannot open: {}", path, error_text(errno)));
+  EntryTemplate result;
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    const std::string where = fmt::format("--ldap-template {} line {}", path, number);
+    const std::string text = trim(line);
+    if (text.empty() || text.front() == '#') continue;
+    const auto colon = text.find(':');
+    if (colon == std::string::npos)
+      throw std::invalid_argument(fmt::format("{}: expected \"attribute: value\"", where));
+    const std::string attribute = trim(std::string_view(text).substr(0, colon));
+    if (colon + 1 < text.size() && (text[colon + 1] == ':' || text[colon + 1] == '<')) {
+      throw std::invalid_argument(
+          fmt::format("{}: base64 (::) and URL (:<) values are not supported", where));
+    }
+    const std::string value = trim(std::string_view(text).substr(colon + 1));
+    if (!valid_attribute_name(attribute)) {
+      throw std::invalid_argument(fmt::format("{}: \"{}\" is not an attribute name", where, attribute));
+    }
+    if (result.dn.empty()) {
+      if (::strcasecmp(attribute.c_str(), "dn") != 0) {
+        throw std::invalid_argument(fmt::format("{}: the first line must be \"dn: ...\"", where));
+      }
+      check_placeholders(value, where, false);
+      auto [rdn_attribute, rdn_value] = first_rdn(value);
+      if (rdn_attribute.empty() || rdn_value.empty() || !valid_attribute_name(rdn_attribute)) {
+        throw std::invalid_argument(fmt::format("{}: \"{}\" is not a DN (attr=value,...)", where, value));
+      }
+      result.dn = value;
+      result.naming_attribute = std::move(rdn_attribute);
+      result.naming_value = std::move(rdn_value);
+      continue;
+    }
+    if (::strcasecmp(attribute.c_str(), "dn") == 0) {
+      throw std::invalid_argument(fmt::format("{}: only one entry (one dn:) per template", where));
+    }
+    check_placeholders(value, where, true);
+    if (value.find("%p") != std::string::npos) result.uses_password = true;
+    result.lines.push_back(TemplateLine{attribute, value});
+  }
+  if (in.bad()) throw std::invalid_argument(fmt::format("--ldap-template {}: read error", path));
+  if (result.dn.empty())
+    throw std::invalid_argument(fmt::format("--ldap-template {}: no \"dn:\" line", path));
+  if (result.lines.empty())
+    throw std::invalid_argument(fmt::format("--ldap-template {}: no attributes", path));
+  return result;
+}
+
+// --------------------------------------------------------- an entry to add
+
+// Attribute -> values, in first-seen order, names compared case-insensitively.
+class EntryBuilder {
+ public:
+  void add(const std::string& attribute, std::string value) {
+    if (value.empty()) return;  // LDAP has no empty values for these syntaxes
+    for (auto& [name, values] : attributes_) {
+      if (::strcasecmp(name.c_str(), attribute.c_str()) == 0) {
+        values.push_back(std::move(value));
+        return;
+      }
+    }
+    attributes_.push_back({attribute, {std::move(value)}});
+  }
+
+  // ldap_add_ext_s; returns the result code.
+  int add_to(LDAP* ld, const std::string& dn) {
+    std::vector<std::vector<berval>> values(attributes_.size());
+    std::vector<std::vector<berval*>> value_pointers(attributes_.size());
+    std::vector<LDAPMod> mods(attributes_.size());
+    std::vector<LDAPMod*> mod_pointers;
+    for (std::size_t i = 0; i < attributes_.size(); ++i) {
+      for (std::string& v : attributes_[i].second) {
+        values[i].push_back(berval{static_cast<ber_len_t>(v.size()), v.data()});
+      }
+      for (berval& b : values[i]) value_pointers[i].push_back(&b);
+      value_pointers[i].push_back(nullptr);
+      mods[i].mod_op = LDAP_MOD_ADD | LDAP_MOD_BVALUES;
+      mods[i].mod_type = attributes_[i].first.data();
+      mods[i].mod_vals.modv_bvals = value_pointers[i].data();
+      mod_pointers.push_back(&mods[i]);
+    }
+    mod_pointers.push_back(nullptr);
+    return ldap_add_ext_s(ld, dn.c_str(), mod_pointers.data(), nullptr, nullptr);
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::vector<std::string>>> attributes_;
+};
+
+// ------------------------------------------------------------- provisioner
+
+class LdapProvisioner final : public Provisioner {
+ public:
+  LdapProvisioner(std::string url, const ProvisionOptions& options)
+      : url_(std::move(url)),
+        bind_dn_(options.admin_user),
+        bind_password_(options.admin_password),
+        ca_file_(options.ca_file),
+        insecure_(options.insecure),
+        base_(options.ldap_base) {
+    LDAPURLDesc* parsed = nullptr;
+    if (url_.find_first_of(" \t,") != std::string::npos ||
+        ldap_url_parse(url_.c_str(), &parsed) != LDAP_URL_SUCCESS || parsed == nullptr) {
+      if (parsed != nullptr) ldap_free_urldesc(parsed);
+      throw std::invalid_argument(fmt::format(
+          "--provision ldap:{}: expected one URL ldap://HOST[:PORT], ldaps://HOST[:PORT] or ldapi://PATH",
+          url_));
+    }
+    const std::string scheme = parsed->lud_scheme != nullptr ? parsed->lud_scheme : "";
+    const std::string host = parsed->lud_host != nullptr ? parsed->lud_host : "";
+    ldap_free_urldesc(parsed);
+    if (scheme == "ldaps") {
+      tls_ = Tls::Implicit;
+    } else if (scheme == "ldap") {
+      tls_ = is_loopback_host(host) ? Tls::None : Tls::StartTls;
+    } else if (scheme == "ldapi") {
+      tls_ = Tls::None;
+    } else {
+      throw std::invalid_argument(
+          fmt::format("--provision ldap:{}: the scheme must be ldap, ldaps or ldapi", url_));
+    }
+    if (base_.empty()) {
+      throw std::invalid_argument("--provision ldap: needs --ldap-base (e.g. ou=people,dc=example,dc=com)");
+    }
+    if (bind_dn_.empty() || bind_password_.empty()) {
+      throw std::invalid_argument(
+          "--provision ldap: needs --provision-user (the bind DN) and --provision-password-file");
+    }
+    if (!options.ldap_template.empty()) template_ = load_template(options.ldap_template);
+  }
+
+  ~LdapProvisioner() override { disconnect(); }
+  LdapProvisioner(const LdapProvisioner&) = delete;
+  LdapProvisioner& operator=(const LdapProvisioner&) = delete;
+  LdapProvisioner(LdapProvisioner&&) = delete;
+  LdapProvisioner& operator=(LdapProvisioner&&) = delete;
+
+  [[nodiscard]] std::string describe() const override {
+    return fmt::format("LDAP directory at {} (entries under {})", url_, base_);
+  }
+
+  bool exists(const std::string& account, const std::string& domain) override {
+    if (account.empty() || domain.empty()) throw ProvisionError("ldap: empty account or domain name");
+    const std::string who = account + "@" + domain;
+    const std::string filter = exists_filter(account, domain);
+    std::array<char, 4> no_attributes_text = {"1.1"};
+    std::array<char*, 2> attributes = {no_attributes_text.data(), nullptr};
+    timeval timeout{kOperationTimeoutSeconds, 0};
+
+    const std::scoped_lock lock(mutex_);
+    int count = 0;
+    const int rc = run([&](LDAP* ld) {
+      LDAPMessage* result = nullptr;
+      const int code = ldap_search_ext_s(ld, base_.c_str(), LDAP_SCOPE_SUBTREE, filter.c_str(),
+                                         attributes.data(), 1, nullptr, nullptr, &timeout, 2, &result);
+      count = result != nullptr ? ldap_count_entries(ld, result) : 0;
+      if (result != nullptr) ldap_msgfree(result);
+      return code;
+    });
+    if (rc == LDAP_SUCCESS || rc == LDAP_SIZELIMIT_EXCEEDED)
+      return count > 0 || rc == LDAP_SIZELIMIT_EXCEEDED;
+    if (rc == LDAP_NO_SUCH_OBJECT) {
+      throw ProvisionError(
+          fmt::format("LDAP search for {} at {}: the base {} does not exist", who, url_, base_));
+    }
+    throw ProvisionError(fmt::format("LDAP search for {} under {} at {} failed: {}", who, base_, url_,
+                                     ldap_error_text(ld_, rc)));
+  }
+
+  Created create(const NewUser& user) override {
+    if (user.account.empty() || user.domain.empty())
+      throw ProvisionError("ldap: empty account or domain name");
+    const std::string who = user.account + "@" + user.domain;
+    Created created;
+    Placeholders values{.account = user.account,
+                        .domain = user.domain,
+                        .real_name = trim(user.real_name).empty() ? user.account : trim(user.real_name),
+                        .password_hash = {}};
+    if (!template_ || template_->uses_password) {
+      if (auto kept = keepable_hash(user.source_password)) {
+        values.password_hash = std::move(*kept);
+        created.kept_source_hash = true;
+      } else if (user.password.empty()) {
+        throw ProvisionError(fmt::format("cannot create LDAP entry for {}: no password", who));
+      } else {
+        values.password_hash = sha512_crypt(user.password, who);
+      }
+    }
+
+    std::string dn;
+    EntryBuilder entry;
+    if (template_) {
+      dn = expand(template_->dn, values, dn_value);
+      for (const TemplateLine& line : template_->lines)
+        entry.add(line.attribute, expand(line.value, values, as_is));
+    } else {
+      dn = fmt::format("uid={},{}", ldap_dn_escape(user.account), base_);
+      for (const char* object_class : {"top", "person", "organizationalPerson", "inetOrgPerson"}) {
+        entry.add("objectClass", object_class);
+      }
+      entry.add("cn", values.real_name);
+      entry.add("sn", last_word(values.real_name));
+      entry.add("uid", user.account);
+      entry.add("mail", who);
+      entry.add("userPassword", values.password_hash);
+    }
+
+    const std::scoped_lock lock(mutex_);
+    const int rc = run([&](LDAP* ld) { return entry.add_to(ld, dn); });
+    if (rc != LDAP_SUCCESS) {
+      throw ProvisionError(fmt::format("cannot create LDAP entry {} for {} at {}: {}", dn, who, url_,
+                                       ldap_error_text(ld_, rc)));
+    }
+    return created;
+  }
+
+  void finish() override {
+    const std::scoped_lock lock(mutex_);
+    disconnect();
+  }
+
+ private:
+  enum class Tls { None, StartTls, Implicit };
+
+  [[nodiscard]] std::string exists_filter(const std::string& account, const std::string& domain) const {
+    std::string mail = fmt::format("(mail={}@{})", ldap_filter_escape(account), ldap_filter_escape(domain));
+    std::string naming = fmt::format("(uid={})", ldap_filter_escape(account));
+    if (template_ && template_->naming_value.find("%n") == std::string::npos &&
+        template_->naming_value.find("%p") == std::string::npos) {
+      const Placeholders values{.account = account, .domain = domain, .real_name = {}, .password_hash = {}};
+      // Literal parts of the template are DN-escaped: undo that, then escape for the filter.
+      const std::string value = dn_unescape(expand(template_->naming_value, values, dn_value));
+      naming = fmt::format("({}={})", template_->naming_attribute, ldap_filter_escape(value));
+    }
+    if (naming == mail) return mail;
+    return fmt::format("(|{}{})", naming, mail);
+  }
+
+  // Runs `op` on the connection (connecting first when needed). When an
+  // existing connection turns out to be gone, reconnects once and repeats.
+  template <typename Op>
+  int run(Op op) {
+    const bool fresh = ld_ == nullptr;
+    if (fresh) connect();
+    int rc = op(ld_);
+    if (!fresh && connection_lost(rc)) {
+      disconnect();
+      connect();
+      rc = op(ld_);
+    }
+    return rc;
+  }
+
+  void set_option(int option, const void* value, const char* name) {
+    if (ldap_set_option(ld_, option, value) != LDAP_OPT_SUCCESS) {
+      disconnect();
+      throw ProvisionError(fmt::format("LDAP {}: cannot set {}", url_, name));
+    }
+  }
+
+  void connect() {
+    disconnect();
+    const int rc = ldap_initialize(&ld_, url_.c_str());
+    if (rc != LDAP_SUCCESS || ld_ == nullptr) {
+      ld_ = nullptr;
+      throw ProvisionError(fmt::format("LDAP {}: {}", url_, ldap_error_text(nullptr, rc)));
+    }
+    const int version = LDAP_VERSION3;
+    set_option(LDAP_OPT_PROTOCOL_VERSION, &version, "protocol version 3");
+    const timeval network_timeout{kNetworkTimeoutSeconds, 0};
+    set_option(LDAP_OPT_NETWORK_TIMEOUT, &network_timeout, "the network timeout");
+    const timeval timeout{kOperationTimeoutSeconds, 0};
+    set_option(LDAP_OPT_TIMEOUT, &timeout, "the operation timeout");
+    set_option(LDAP_OPT_REFERRALS, LDAP_OPT_OFF, "referrals off");
+    if (tls_ != Tls::None) {
+      if (!ca_file_.empty()) set_option(LDAP_OPT_X_TLS_CACERTFILE, ca_file_.c_str(), "the CA file");
+      const int require = insecure_ ? LDAP_OPT_X_TLS_NEVER : LDAP_OPT_X_TLS_DEMAND;
+      set_option(LDAP_OPT_X_TLS_REQUIRE_CERT, &require, "certificate checking");
+      const int is_server = 0;
+      set_option(LDAP_OPT_X_TLS_NEWCTX, &is_server, "a new TLS context");
+    }
+    if (tls_ == Tls::StartTls) {
+      const int tls_rc = ldap_start_tls_s(ld_, nullptr, nullptr);
+      if (tls_rc != LDAP_SUCCESS) {
+        const std::string error = ldap_error_text(ld_, tls_rc);
+        disconnect();
+        throw ProvisionError(fmt::format("LDAP StartTLS with {} failed: {}", url_, error));
+      }
+    }
+    berval credentials{static_cast<ber_len_t>(bind_password_.size()), bind_password_.data()};
+    const int bind_rc =
+        ldap_sasl_bind_s(ld_, bind_dn_.c_str(), LDAP_SASL_SIMPLE, &credentials, nullptr, nullptr, nullptr);
+    if (bind_rc != LDAP_SUCCESS) {
+      const std::string error = ldap_error_text(ld_, bind_rc);
+      disconnect();
+      throw ProvisionError(fmt::format("LDAP bind as {} at {} failed: {}", bind_dn_, url_, error));
+    }
+  }
+
+  void disconnect() {
+    if (ld_ != nullptr) {
+      ldap_unbind_ext_s(ld_, nullptr, nullptr);
+      ld_ = nullptr;
+    }
+  }
+
+  const std::string url_;
+  const std::string bind_dn_;
+  std::string bind_password_;  // secret; non-const: berval wants char*
+  const std::string ca_file_;
+  const bool insecure_;
+  const std::string base_;
+  Tls tls_ = Tls::None;
+  std::optional<EntryTemplate> template_;
+  std::mutex mutex_;
+  LDAP* ld_ = nullptr;  // guarded by mutex_
+};
+
+}  // namespace
+
+std::string ldap_filter_escape(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (const char c : value) {
+    if (c == '*' || c == '(' || c == ')' || c == '\\' || c == '\0') {
+      append_hex_escape(out, static_cast<unsigned char>(c));
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string ldap_dn_escape(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    if (c == '\0') {
+      append_hex_escape(out, 0);
+      continue;
+    }
+    const bool special = c == '"' || c == '+' || c == ',' || c == ';' || c == '<' || c == '>' || c == '\\';
+    const bool leading = i == 0 && (c == '#' || c == ' ');
+    const bool trailing = i + 1 == value.size() && c == ' ';
+    if (special || leading || trailing) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+std::unique_ptr<Provisioner> make_ldap_provisioner(const std::string& url, const ProvisionOptions& options) {
+  return std::make_unique<LdapProvisioner>(url, options);
+}
+
+}  // namespace mailmig

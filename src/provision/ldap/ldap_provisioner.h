@@ -1,0 +1,63 @@
+// Creates users as entries in an LDAP directory (OpenLDAP, 389-DS, ...) through
+// libldap: --provision ldap:URL with --ldap-base and an optional --ldap-template.
+//
+//   connect     ldap_initialize(URL), LDAPv3, network timeout; ldaps:// uses TLS
+//               from the start, ldap:// to a host that is not loopback does
+//               StartTLS first (CA from ca_file, certificate and host name are
+//               verified unless insecure); ldapi:// and loopback stay plain
+//   bind        simple bind as admin_user (a DN) with admin_password
+//   exists()    subtree search under ldap_base for
+//               (|(uid=ACCOUNT)(mail=ACCOUNT@DOMAIN)), values escaped per
+//               RFC 4515; with a template, its naming attribute replaces uid
+//   create()    ldap_add of uid=ACCOUNT,<ldap_base> (inetOrgPerson: cn, sn,
+//               uid, mail, userPassword = {CRYPT} + SHA-512 crypt), or the
+//               entry the template describes
+//
+// Template file: one `attr: value` per line, the first one `dn: ...`; blank
+// lines and lines starting with '#' are ignored; an attribute may repeat
+// (several values). Placeholders: %u account, %d domain, %n real name (the
+// account when there is none), %p the userPassword value, %% a '%'. In the DN
+// the values are escaped as RFC 4514 requires; %p is not allowed there. A value
+// that expands to nothing is left out. Example:
+//
+//   dn: uid=%u,ou=people,dc=example,dc=com
+//   objectClass: inetOrgPerson
+//   uid: %u
+//   cn: %n
+//   sn: %n
+//   mail: %u@%d
+//   userPassword: %p
+//
+// When the source password is a hash OpenLDAP checks itself ({SSHA}, {SHA},
+// {SMD5}, {MD5}, {CRYPT}, or a bare / CommuniGate U-crpt crypt(3) string
+// $1$ $5$ $6$, stored as {CRYPT}...), it is stored as it is and create()
+// returns kept_source_hash = true.
+//
+// Connects on first use. One connection guarded by a mutex (the engine calls
+// from several threads); when the server went away it reconnects once. Errors
+// are ProvisionError naming the URL, DN and account, never a password.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "provision/provisioner.h"
+
+namespace mailmig {
+
+// url: ldap://HOST[:PORT], ldaps://HOST[:PORT] or ldapi://PATH (one URL).
+// Uses admin_user (bind DN), admin_password, ca_file, insecure, ldap_base and
+// ldap_template from `options`. Throws std::invalid_argument for a bad URL,
+// a missing base or bind DN, or a bad/unreadable template; connects only when
+// first used.
+std::unique_ptr<Provisioner> make_ldap_provisioner(const std::string& url, const ProvisionOptions& options);
+
+// An assertion value for a search filter (RFC 4515): '*' '(' ')' '\' and NUL
+// become \2a \28 \29 \5c \00; everything else (UTF-8 included) stays.
+std::string ldap_filter_escape(std::string_view value);
+// An attribute value for a DN string (RFC 4514): '"' '+' ',' ';' '<' '>' '\'
+// get a backslash, so do a leading '#' or space and a trailing space; NUL is \00.
+std::string ldap_dn_escape(std::string_view value);
+
+}  // namespace mailmig

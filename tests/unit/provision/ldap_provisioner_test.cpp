@@ -1,0 +1,605 @@
+// The LDAP provisioner against a private OpenLDAP slapd. The server comes from
+// tests/integration/servers/slapd.py --serve, run as a child with a pipe on its
+// stdin: it prints "URL <url> BASE <people dn> ADMIN <admin dn> PWFILE <file>"
+// and stops its slapd when that pipe closes (teardown, or this process dying).
+#include "provision/ldap/ldap_provisioner.h"
+
+#include <crypt.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <lber.h>
+#include <ldap.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;  // NOLINT(readability-redundant-declaration)
+
+namespace mailmig {
+namespace {
+
+namespace fs = std::filesystem;
+
+// tests/data may not exist, so no "data/.." in the path.
+const std::string kSlapdPy =
+    (fs::path(MAILMIG_TEST_DATA).parent_path() / "integration/servers/slapd.py").string();
+
+// slappasswd -h '{SSHA}' -s 'Kept#Pw1'
+const std::string kSshaOfKept = "{SSHA}cwHyNspLShVG8zuoIvhVT+5Sw9CGH4YU";
+// openssl passwd -6 -salt mailmigSalt 'Crypt#Pw1'
+const std::string kSha512CryptOfCrypt =
+    "$6$mailmigSalt$T7yq0ah.4olDGgkhm7vYLHmUZb498agfh.cDFzQUcOVdnAemVWwyNfvowvEiuGLXn.d8el70W85i6If3rK1Zj0";
+// openssl passwd -1 -salt abcd 'Md5#Pw1'
+const std::string kMd5CryptOfMd5 = "$1$abcd$3BTkIvKKi7EqZumQybMys.";
+
+// ------------------------------------------------------------- the server
+
+struct ServedSlapd {
+  pid_t pid = -1;
+  int to_child = -1;  // its stdin; closing it stops the server
+  std::string url, base, admin_dn, admin_password, pwfile;
+  std::string error;  // why it could not be started
+
+  ServedSlapd() = default;
+  ServedSlapd(const ServedSlapd&) = delete;
+  ServedSlapd& operator=(const ServedSlapd&) = delete;
+  ~ServedSlapd() { stop(); }
+
+  bool start(const std::vector<std::string>& extra_args = {}) {
+    int in_pipe[2] = {-1, -1};
+    int out_pipe[2] = {-1, -1};
+    if (::pipe2(in_pipe, O_CLOEXEC) != 0 || ::pipe2(out_pipe, O_CLOEXEC) != 0) {
+      error = "pipe2 failed";
+      return false;
+    }
+    std::vector<std::string> args = {"python3", kSlapdPy, "--serve"};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);  // dup2 clears O_CLOEXEC
+    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+    const int rc = ::posix_spawnp(&pid, "python3", &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(in_pipe[0]);
+    ::close(out_pipe[1]);
+    to_child = in_pipe[1];
+    if (rc != 0) {
+      pid = -1;
+      ::close(out_pipe[0]);
+      error = "cannot run python3";
+      return false;
+    }
+    std::string line;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+      pollfd pfd{out_pipe[0], POLLIN, 0};
+      if (::poll(&pfd, 1, 1000) <= 0) continue;
+      char buffer[512];
+      const ssize_t n = ::read(out_pipe[0], buffer, sizeof buffer);
+      if (n <= 0) break;
+      line.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(out_pipe[0]);
+    std::istringstream words(line);
+    std::string key;
+    std::string value;
+    std::map<std::string, std::string> fields;
+    while (words >> key >> value) fields[key] = value;
+    if (!fields.contains("URL") || !fields.contains("BASE") || !fields.contains("ADMIN") ||
+        !fields.contains("PWFILE")) {
+      error = "slapd.py --serve printed no server line: \"" + line + "\"";
+      stop();
+      return false;
+    }
+    url = fields["URL"];
+    base = fields["BASE"];
+    admin_dn = fields["ADMIN"];
+    pwfile = fields["PWFILE"];
+    std::ifstream in(pwfile);
+    std::getline(in, admin_password, '\0');
+    return !admin_password.empty();
+  }
+
+  void stop() {
+    if (to_child >= 0) {
+      ::close(to_child);
+      to_child = -1;
+    }
+    if (pid <= 0) return;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    int status = 0;
+    while (::waitpid(pid, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, &status, 0);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    pid = -1;
+  }
+};
+
+NewUser user(const std::string& account, const std::string& real_name, const std::string& password) {
+  return NewUser{.account = account,
+                 .domain = "example.com",
+                 .real_name = real_name,
+                 .password = password,
+                 .source_password = {}};
+}
+
+bool have_openldap() {
+  return ::access("/usr/sbin/slapd", X_OK) == 0 && ::access("/usr/sbin/slapadd", X_OK) == 0;
+}
+
+// ------------------------------------------------- reading the directory back
+
+struct Entry {
+  std::string dn;
+  std::map<std::string, std::vector<std::string>> attributes;  // lower-case names
+
+  [[nodiscard]] std::vector<std::string> values(std::string name) const {
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    auto it = attributes.find(name);
+    return it == attributes.end() ? std::vector<std::string>{} : it->second;
+  }
+  [[nodiscard]] std::string first(const std::string& name) const {
+    auto v = values(name);
+    return v.empty() ? std::string() : v.front();
+  }
+};
+
+using LdapHandle = std::unique_ptr<LDAP, void (*)(LDAP*)>;
+
+void unbind(LDAP* ld) {
+  ldap_unbind_ext_s(ld, nullptr, nullptr);
+}
+
+// A simple bind; returns the LDAP result code and the handle.
+int bind_as(const std::string& url, const std::string& dn, std::string password, LdapHandle& handle) {
+  LDAP* ld = nullptr;
+  if (ldap_initialize(&ld, url.c_str()) != LDAP_SUCCESS) return LDAP_OTHER;
+  handle = LdapHandle(ld, unbind);
+  const int version = LDAP_VERSION3;
+  ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version);
+  berval cred{static_cast<ber_len_t>(password.size()), password.data()};
+  return ldap_sasl_bind_s(ld, dn.c_str(), LDAP_SASL_SIMPLE, &cred, nullptr, nullptr, nullptr);
+}
+
+bool can_bind(const std::string& url, const std::string& dn, const std::string& password) {
+  LdapHandle handle(nullptr, unbind);
+  return bind_as(url, dn, password, handle) == LDAP_SUCCESS;
+}
+
+// Crypt check of a "{CRYPT}..." value, as slapd does it.
+bool crypt_matches(const std::string& stored, const std::string& password) {
+  if (!stored.starts_with("{CRYPT}")) return false;
+  const std::string hash = stored.substr(7);
+  auto data = std::make_unique<crypt_data>();
+  const char* out = crypt_r(password.c_str(), hash.c_str(), data.get());
+  return out != nullptr && hash == out;
+}
+
+class LdapProvisionerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!have_openldap()) return;
+    server_ = new ServedSlapd();
+    server_->start();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  void SetUp() override {
+    if (!have_openldap())
+      GTEST_SKIP() << "OpenLDAP slapd is not installed (Debian packages slapd, ldap-utils)";
+    ASSERT_NE(server_, nullptr);
+    ASSERT_TRUE(server_->error.empty()) << server_->error;
+    tmp_ = fs::temp_directory_path() / ("mailmig-ldap-test-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(tmp_);
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    if (!tmp_.empty()) fs::remove_all(tmp_, ignored);
+  }
+
+  [[nodiscard]] ProvisionOptions options() const {
+    return ProvisionOptions{.admin_user = server_->admin_dn,
+                            .admin_password = server_->admin_password,
+                            .ca_file = {},
+                            .insecure = false,
+                            .ldap_base = server_->base,
+                            .ldap_template = {}};
+  }
+
+  static std::vector<Entry> search(const std::string& filter) {
+    LdapHandle handle(nullptr, unbind);
+    EXPECT_EQ(bind_as(server_->url, server_->admin_dn, server_->admin_password, handle), LDAP_SUCCESS);
+    LDAPMessage* result = nullptr;
+    const int rc = ldap_search_ext_s(handle.get(), server_->base.c_str(), LDAP_SCOPE_SUBTREE, filter.c_str(),
+                                     nullptr, 0, nullptr, nullptr, nullptr, 0, &result);
+    EXPECT_EQ(rc, LDAP_SUCCESS) << ldap_err2string(rc);
+    std::vector<Entry> entries;
+    for (LDAPMessage* m = ldap_first_entry(handle.get(), result); m != nullptr;
+         m = ldap_next_entry(handle.get(), m)) {
+      Entry entry;
+      char* dn = ldap_get_dn(handle.get(), m);
+      entry.dn = dn;
+      ldap_memfree(dn);
+      BerElement* ber = nullptr;
+      for (char* a = ldap_first_attribute(handle.get(), m, &ber); a != nullptr;
+           a = ldap_next_attribute(handle.get(), m, ber)) {
+        std::string name(a);
+        std::transform(name.begin(), name.end(), name.begin(),
+                       [](unsigned char c) { return std::tolower(c); });
+        berval** values = ldap_get_values_len(handle.get(), m, a);
+        for (int i = 0; values != nullptr && values[i] != nullptr; ++i) {
+          entry.attributes[name].emplace_back(values[i]->bv_val, values[i]->bv_len);
+        }
+        ldap_value_free_len(values);
+        ldap_memfree(a);
+      }
+      if (ber != nullptr) ber_free(ber, 0);
+      entries.push_back(std::move(entry));
+    }
+    ldap_msgfree(result);
+    return entries;
+  }
+
+  static Entry only(const std::string& filter) {
+    auto entries = search(filter);
+    EXPECT_EQ(entries.size(), 1U) << filter;
+    return entries.empty() ? Entry{} : entries.front();
+  }
+
+  std::string write_template(const std::string& text) {
+    const fs::path path = tmp_ / "entry.template";
+    std::ofstream(path, std::ios::binary) << text;
+    return path.string();
+  }
+
+  static ServedSlapd* server_;
+  fs::path tmp_;
+};
+
+ServedSlapd* LdapProvisionerTest::server_ = nullptr;
+
+// ------------------------------------------------------------------ tests
+
+TEST(LdapEscape, FilterValues) {
+  EXPECT_EQ(ldap_filter_escape("alice"), "alice");
+  EXPECT_EQ(ldap_filter_escape(std::string("a*b(c)d\\e\0f", 11)), "a\\2ab\\28c\\29d\\5ce\\00f");
+  EXPECT_EQ(ldap_filter_escape("*)(uid=*"), "\\2a\\29\\28uid=\\2a");
+  EXPECT_EQ(ldap_filter_escape("Jörg"), "Jörg");
+}
+
+TEST(LdapEscape, DnValues) {
+  EXPECT_EQ(ldap_dn_escape("alice"), "alice");
+  EXPECT_EQ(ldap_dn_escape("Müller, Jörg"), "Müller\\, Jörg");
+  EXPECT_EQ(ldap_dn_escape("a+b;c<d>e\"f\\g"), "a\\+b\\;c\\<d\\>e\\\"f\\\\g");
+  EXPECT_EQ(ldap_dn_escape("#x y "), "\\#x y\\ ");
+  EXPECT_EQ(ldap_dn_escape(" lead"), "\\ lead");
+  EXPECT_EQ(ldap_dn_escape(std::string("a\0b", 3)), "a\\00b");
+  EXPECT_EQ(ldap_dn_escape("x*)(y"), "x*)(y");
+}
+
+TEST(LdapProvisionerConfig, RejectsBadSettings) {
+  ProvisionOptions good{.admin_user = "cn=admin,dc=example,dc=com",
+                        .admin_password = "pw",
+                        .ca_file = {},
+                        .insecure = false,
+                        .ldap_base = "ou=people,dc=example,dc=com",
+                        .ldap_template = {}};
+  EXPECT_NO_THROW(make_ldap_provisioner("ldap://127.0.0.1:1/", good));
+  EXPECT_NO_THROW(make_ldap_provisioner("ldaps://ldap.example.com", good));
+  EXPECT_NO_THROW(make_ldap_provisioner("ldapi://%2Frun%2Fslapd%2Fldapi", good));
+  EXPECT_THROW(make_ldap_provisioner("http://ldap.example.com", good), std::invalid_argument);
+  EXPECT_THROW(make_ldap_provisioner("not a url", good), std::invalid_argument);
+  EXPECT_THROW(make_ldap_provisioner("ldap://a ldap://b", good), std::invalid_argument);
+  auto no_base = good;
+  no_base.ldap_base.clear();
+  EXPECT_THROW(make_ldap_provisioner("ldap://127.0.0.1/", no_base), std::invalid_argument);
+  auto no_admin = good;
+  no_admin.admin_user.clear();
+  EXPECT_THROW(make_ldap_provisioner("ldap://127.0.0.1/", no_admin), std::invalid_argument);
+  auto missing_template = good;
+  missing_template.ldap_template = "/nonexistent/mailmig.template";
+  EXPECT_THROW(make_ldap_provisioner("ldap://127.0.0.1/", missing_template), std::invalid_argument);
+
+  const fs::path dir = fs::temp_directory_path() / ("mailmig-ldap-config-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  auto with_template = [&](const std::string& text) {
+    const fs::path path = dir / "t";
+    std::ofstream(path, std::ios::binary) << text;
+    auto options = good;
+    options.ldap_template = path.string();
+    return make_ldap_provisioner("ldap://127.0.0.1/", options);
+  };
+  EXPECT_NO_THROW(with_template("# c\n\ndn: uid=%u,ou=people,dc=example,dc=com\nuid: %u\ncn: 100%%\n"));
+  EXPECT_THROW(with_template("uid: %u\ndn: uid=%u,dc=x\n"), std::invalid_argument);    // dn not first
+  EXPECT_THROW(with_template("dn: uid=%u,dc=x\nuid: %x\n"), std::invalid_argument);    // unknown placeholder
+  EXPECT_THROW(with_template("dn: uid=%p,dc=x\nuid: %u\n"), std::invalid_argument);    // hash in the DN
+  EXPECT_THROW(with_template("dn: uid=%u,dc=x\ncn:: Zm9v\n"), std::invalid_argument);  // base64
+  EXPECT_THROW(with_template("dn: uid=%u,dc=x\nno colon here\n"), std::invalid_argument);
+  EXPECT_THROW(with_template("dn: uid=%u,dc=x\nuid: %u\ndn: uid=y,dc=x\n"), std::invalid_argument);
+  EXPECT_THROW(with_template("dn: nodn\nuid: %u\n"), std::invalid_argument);
+  std::error_code ignored;
+  fs::remove_all(dir, ignored);
+}
+
+TEST_F(LdapProvisionerTest, CreatesTheDefaultEntry) {
+  auto provisioner = make_ldap_provisioner(server_->url, options());
+  EXPECT_NE(provisioner->describe().find(server_->url), std::string::npos);
+  EXPECT_FALSE(provisioner->exists("alice", "example.com"));
+
+  const Created created = provisioner->create(user("alice", "Alice Pleasance Liddell", "Alice#Pw1"));
+  EXPECT_FALSE(created.kept_source_hash);
+  EXPECT_TRUE(provisioner->exists("alice", "example.com"));
+  EXPECT_TRUE(provisioner->exists("Alice", "example.com"));  // uid and mail match case-insensitively
+
+  const Entry e = only("(uid=alice)");
+  EXPECT_EQ(e.dn, "uid=alice," + server_->base);
+  auto classes = e.values("objectClass");
+  std::sort(classes.begin(), classes.end());
+  EXPECT_EQ(classes, (std::vector<std::string>{"inetOrgPerson", "organizationalPerson", "person", "top"}));
+  EXPECT_EQ(e.values("cn"), std::vector<std::string>{"Alice Pleasance Liddell"});
+  EXPECT_EQ(e.values("sn"), std::vector<std::string>{"Liddell"});
+  EXPECT_EQ(e.values("uid"), std::vector<std::string>{"alice"});
+  EXPECT_EQ(e.values("mail"), std::vector<std::string>{"alice@example.com"});
+  const std::string stored = e.first("userPassword");
+  EXPECT_TRUE(stored.starts_with("{CRYPT}$6$")) << stored;
+  EXPECT_TRUE(crypt_matches(stored, "Alice#Pw1"));
+  EXPECT_FALSE(crypt_matches(stored, "Alice#Pw2"));
+  // slapd checks the {CRYPT} value itself.
+  EXPECT_TRUE(can_bind(server_->url, e.dn, "Alice#Pw1"));
+  EXPECT_FALSE(can_bind(server_->url, e.dn, "wrong"));
+
+  // No real name: cn and sn are the account.
+  provisioner->create(user("nobody.named", "", "Pw#12345"));
+  const Entry n = only("(uid=nobody.named)");
+  EXPECT_EQ(n.first("cn"), "nobody.named");
+  EXPECT_EQ(n.first("sn"), "nobody.named");
+
+  provisioner->finish();
+  provisioner->finish();                                     // safe twice
+  EXPECT_TRUE(provisioner->exists("alice", "example.com"));  // connects again after finish()
+  provisioner->finish();
+}
+
+TEST_F(LdapProvisionerTest, ExistsMatchesMailToo) {
+  auto provisioner = make_ldap_provisioner(server_->url, options());
+  // An entry whose uid differs but which also has the mail bob@example.com.
+  provisioner->create(user("robert", "Robert", "Rob#Pw12"));
+  EXPECT_FALSE(provisioner->exists("bob", "example.com"));
+  LdapHandle handle(nullptr, unbind);
+  ASSERT_EQ(bind_as(server_->url, server_->admin_dn, server_->admin_password, handle), LDAP_SUCCESS);
+  std::string mail = "bob@example.com";
+  berval value{static_cast<ber_len_t>(mail.size()), mail.data()};
+  berval* values[] = {&value, nullptr};
+  char attribute[] = "mail";
+  LDAPMod mod{};
+  mod.mod_op = LDAP_MOD_ADD | LDAP_MOD_BVALUES;
+  mod.mod_type = attribute;
+  mod.mod_vals.modv_bvals = values;
+  LDAPMod* mods[] = {&mod, nullptr};
+  ASSERT_EQ(ldap_modify_ext_s(handle.get(), ("uid=robert," + server_->base).c_str(), mods, nullptr, nullptr),
+            LDAP_SUCCESS);
+  EXPECT_TRUE(provisioner->exists("bob", "example.com"));
+  EXPECT_FALSE(provisioner->exists("bob", "example.org"));
+}
+
+TEST_F(LdapProvisionerTest, KeepsHashesOpenLdapUnderstands) {
+  auto provisioner = make_ldap_provisioner(server_->url, options());
+  auto kept = [&](const std::string& account, PasswordInfo source) {
+    NewUser u = user(account, "Kept " + account, "Other#Pw2");
+    u.source_password = std::move(source);
+    return provisioner->create(u).kept_source_hash;
+  };
+  using Kind = PasswordInfo::Kind;
+
+  EXPECT_TRUE(kept("kept.ssha", {.kind = Kind::Encrypted, .scheme = "{SSHA}", .value = kSshaOfKept}));
+  EXPECT_EQ(only("(uid=kept.ssha)").first("userPassword"), kSshaOfKept);
+  EXPECT_TRUE(can_bind(server_->url, "uid=kept.ssha," + server_->base, "Kept#Pw1"));
+  EXPECT_FALSE(can_bind(server_->url, "uid=kept.ssha," + server_->base, "Other#Pw2"));
+
+  // A bare crypt(3) string becomes {CRYPT}...
+  EXPECT_TRUE(kept("kept.sha512", {.kind = Kind::Encrypted, .scheme = "$6$", .value = kSha512CryptOfCrypt}));
+  EXPECT_EQ(only("(uid=kept.sha512)").first("userPassword"), "{CRYPT}" + kSha512CryptOfCrypt);
+  EXPECT_TRUE(can_bind(server_->url, "uid=kept.sha512," + server_->base, "Crypt#Pw1"));
+
+  // ... so does CommuniGate's U-crpt (its \001 is already gone from `value`).
+  EXPECT_TRUE(
+      kept("kept.ucrpt", {.kind = Kind::Encrypted, .scheme = "U-crpt", .value = "U-crpt" + kMd5CryptOfMd5}));
+  EXPECT_EQ(only("(uid=kept.ucrpt)").first("userPassword"), "{CRYPT}" + kMd5CryptOfMd5);
+  EXPECT_TRUE(can_bind(server_->url, "uid=kept.ucrpt," + server_->base, "Md5#Pw1"));
+
+  // Hashes slapd cannot check without extra modules, and CommuniGate's own
+  // A-crpt, get the chosen password instead.
+  EXPECT_FALSE(kept("new.sha512", {.kind = Kind::Encrypted, .scheme = "{SHA512}", .value = "{SHA512}abcd"}));
+  EXPECT_FALSE(kept("new.acrpt", {.kind = Kind::Encrypted, .scheme = "A-crpt", .value = "A-crpt0123456789"}));
+  EXPECT_FALSE(kept("new.plain", {.kind = Kind::Plain, .scheme = {}, .value = "{SSHA}looks-like-a-hash"}));
+  for (const char* account : {"new.sha512", "new.acrpt", "new.plain"}) {
+    const std::string stored = only(std::string("(uid=") + account + ")").first("userPassword");
+    EXPECT_TRUE(crypt_matches(stored, "Other#Pw2")) << account << ": " << stored;
+  }
+}
+
+TEST_F(LdapProvisionerTest, TemplateWithNonAsciiRealName) {
+  auto opts = options();
+  opts.ldap_template = write_template(
+      "# mailmig entry template\n"
+      "dn: cn=%n,ou=people,dc=example,dc=com\n"
+      "objectClass: inetOrgPerson\n"
+      "objectClass: posixAccount\n"
+      "cn: %n\n"
+      "sn: Müller\n"
+      "uid: %u\n"
+      "mail: %u@%d\n"
+      "uidNumber: 2001\n"
+      "gidNumber: 100\n"
+      "homeDirectory: /home/%u\n"
+      "description: 100%% migrated from %d\n"
+      "userPassword: %p\n");
+  ASSERT_EQ(server_->base, "ou=people,dc=example,dc=com");
+  auto provisioner = make_ldap_provisioner(server_->url, opts);
+  EXPECT_FALSE(provisioner->exists("jmueller", "example.com"));
+  const std::string real_name = "Jörg Müller, Jr.";
+  EXPECT_FALSE(provisioner->create(user("jmueller", real_name, "Jörg#Pw1")).kept_source_hash);
+  EXPECT_TRUE(provisioner->exists("jmueller", "example.com"));  // %n names the entry: found by uid/mail
+
+  const Entry e = only("(uid=jmueller)");
+  EXPECT_EQ(e.dn, "cn=Jörg Müller\\2C Jr.," + server_->base);  // slapd's form of "\\,"
+  EXPECT_EQ(e.values("cn"), std::vector<std::string>{real_name});
+  EXPECT_EQ(e.first("sn"), "Müller");
+  EXPECT_EQ(e.first("homeDirectory"), "/home/jmueller");
+  EXPECT_EQ(e.first("description"), "100% migrated from example.com");
+  EXPECT_EQ(e.first("mail"), "jmueller@example.com");
+  EXPECT_TRUE(crypt_matches(e.first("userPassword"), "Jörg#Pw1"));
+  EXPECT_TRUE(can_bind(server_->url, e.dn, "Jörg#Pw1"));
+  EXPECT_EQ(search("(cn=" + ldap_filter_escape(real_name) + ")").size(), 1U);
+
+  // A template named by mail and without a password; exists() searches its naming attribute.
+  auto by_mail = options();
+  by_mail.ldap_template = write_template(
+      "dn: mail=%u@%d,ou=people,dc=example,dc=com\n"
+      "objectClass: inetOrgPerson\nobjectClass: extensibleObject\n"
+      "mail: %u@%d\ncn: %n\nsn: %n\n");
+  auto second = make_ldap_provisioner(server_->url, by_mail);
+  EXPECT_FALSE(second->exists("aero", "example.com"));
+  EXPECT_FALSE(second->create(user("aero", "Ærø Ø", "Pw#12345")).kept_source_hash);
+  const Entry m = only("(cn=Ærø Ø)");
+  EXPECT_EQ(m.dn, "mail=aero@example.com," + server_->base);
+  EXPECT_EQ(m.first("sn"), "Ærø Ø");
+  EXPECT_TRUE(m.values("userPassword").empty());
+  EXPECT_TRUE(second->exists("AERO", "example.com"));
+}
+
+TEST_F(LdapProvisionerTest, DuplicateCreateNamesTheDn) {
+  auto provisioner = make_ldap_provisioner(server_->url, options());
+  provisioner->create(user("dup", "Dup Licate", "Dup#Secret1"));
+  try {
+    provisioner->create(user("dup", "Dup Licate", "Dup#Secret1"));
+    FAIL() << "the second create did not throw";
+  } catch (const ProvisionError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("uid=dup," + server_->base), std::string::npos) << what;
+    EXPECT_NE(what.find("dup@example.com"), std::string::npos) << what;
+    EXPECT_NE(what.find("Already exists"), std::string::npos) << what;
+    EXPECT_EQ(what.find("Dup#Secret1"), std::string::npos) << what;
+  }
+  EXPECT_EQ(search("(uid=dup)").size(), 1U);
+}
+
+TEST_F(LdapProvisionerTest, WrongBindPasswordFails) {
+  auto opts = options();
+  opts.admin_password = "Wrong#Admin9";
+  auto provisioner = make_ldap_provisioner(server_->url, opts);
+  try {
+    (void)provisioner->exists("alice", "example.com");
+    FAIL() << "exists() with a wrong bind password did not throw";
+  } catch (const ProvisionError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("Invalid credentials"), std::string::npos) << what;
+    EXPECT_NE(what.find(server_->admin_dn), std::string::npos) << what;
+    EXPECT_EQ(what.find("Wrong#Admin9"), std::string::npos) << what;
+  }
+  EXPECT_THROW(provisioner->create(user("never", "Never", "Never#Pw1")), ProvisionError);
+  EXPECT_TRUE(search("(uid=never)").empty());
+
+  auto unreachable = make_ldap_provisioner("ldap://127.0.0.1:1/", options());
+  EXPECT_THROW((void)unreachable->exists("alice", "example.com"), ProvisionError);
+}
+
+TEST_F(LdapProvisionerTest, FilterEscapingOfSpecialAccounts) {
+  auto provisioner = make_ldap_provisioner(server_->url, options());
+  provisioner->create(user("plain.user", "Plain", "Plain#Pw1"));
+  // Wildcards and parentheses in an account name are data, not filter syntax.
+  EXPECT_FALSE(provisioner->exists("*", "example.com"));
+  EXPECT_FALSE(provisioner->exists("plain*", "example.com"));
+  EXPECT_FALSE(provisioner->exists("*)(uid=*", "example.com"));
+  EXPECT_FALSE(provisioner->exists("x)(|(uid=*", "example.com"));
+  EXPECT_FALSE(provisioner->exists("plain.user\\", "example.com"));
+
+  const std::string odd = "ev*)(il";
+  EXPECT_FALSE(provisioner->exists(odd, "example.com"));
+  provisioner->create(user(odd, "Evil, Esq.", "Evil#Pw1"));
+  EXPECT_TRUE(provisioner->exists(odd, "example.com"));
+  EXPECT_FALSE(provisioner->exists("ev*", "example.com"));
+  const Entry e = only("(uid=" + ldap_filter_escape(odd) + ")");
+  EXPECT_EQ(e.first("uid"), odd);
+  EXPECT_EQ(e.first("mail"), odd + "@example.com");
+  EXPECT_EQ(e.first("sn"), "Esq.");
+  EXPECT_TRUE(can_bind(server_->url, e.dn, "Evil#Pw1"));
+
+  // A DN-special account name is escaped in the DN.
+  provisioner->create(user("a,b+c", "Comma", "Comma#Pw1"));
+  EXPECT_TRUE(provisioner->exists("a,b+c", "example.com"));
+  EXPECT_EQ(only("(uid=a,b+c)").dn, "uid=a\\2Cb\\2Bc," + server_->base);  // slapd's form of "\\," "\\+"
+}
+
+TEST_F(LdapProvisionerTest, ConcurrentCallsShareOneConnection) {
+  auto provisioner = make_ldap_provisioner(server_->url, options());
+  std::vector<std::thread> threads;
+  threads.reserve(4);
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 5; ++i) {
+        const std::string account = "thread" + std::to_string(t) + "." + std::to_string(i);
+        try {
+          if (provisioner->exists(account, "example.com")) ++failures;
+          provisioner->create(user(account, "T " + account, "Thread#Pw1"));
+          if (!provisioner->exists(account, "example.com")) ++failures;
+        } catch (const ProvisionError&) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(search("(uid=thread*)").size(), 20U);
+}
+
+// A connection the server dropped (idle timeout) is replaced once, transparently.
+TEST(LdapProvisionerReconnect, ReconnectsAfterTheServerDroppedTheConnection) {
+  if (!have_openldap()) GTEST_SKIP() << "OpenLDAP slapd is not installed";
+  ServedSlapd server;
+  ASSERT_TRUE(server.start({"--idle-timeout", "1"})) << server.error;
+  ProvisionOptions opts{.admin_user = server.admin_dn,
+                        .admin_password = server.admin_password,
+                        .ca_file = {},
+                        .insecure = false,
+                        .ldap_base = server.base,
+                        .ldap_template = {}};
+  auto provisioner = make_ldap_provisioner(server.url, opts);
+  EXPECT_FALSE(provisioner->exists("idle", "example.com"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));  // slapd closes the idle connection
+  EXPECT_NO_THROW(provisioner->create(user("idle", "Idle User", "Idle#Pw1")));
+  EXPECT_TRUE(provisioner->exists("idle", "example.com"));
+}
+
+}  // namespace
+}  // namespace mailmig
