@@ -188,7 +188,7 @@ int cg2kms_migrate(const Cg2kmsOptions& o) {
   m.force = o.force;
   m.set_password = o.set_pass;
   m.force_set_password = o.force_set_pass;
-  m.password_file_out = stamp;
+  // .pass: named by migrate_command (cg2kms_<datetime>.pass, suffixed if that second is taken).
   m.log_file = stamp.substr(0, stamp.size() - 5) + ".log";
   m.file_prefix = "cg2kms";
   m.quiet = o.quiet;

@@ -95,7 +95,11 @@ class AccountRun {
     try {
       const Created created = p->create(NewUser{.account = account_.name, .domain = account_.domain,
                                                 .real_name = account_.real_name, .password = chosen.password,
-                                                .source_password = account_.password});
+                                                // Only when nobody chose a password may the provisioner keep the
+                                                // source's own hash (the user keeps the old password).
+                                                .source_password = chosen.how == PasswordHow::Generated
+                                                                       ? account_.password
+                                                                       : PasswordInfo{}});
       result_.created = true;
       if (options_.pass_file != nullptr && !created.kept_source_hash) {
         options_.pass_file->add(key_, chosen.password, chosen.how);

@@ -86,7 +86,8 @@ class Cg2kmsMigrate(unittest.TestCase):
                                  how, user)
                 imap = login_plain(self.dovecot, user, password)  # the password handed out works
                 imap.logout()
-        log = open(log_file, encoding="utf-8").read()
+        with open(log_file, encoding="utf-8") as f:
+            log = f.read()
         self.assertIn("INBOX", log)
         self.assertNotIn(MASTER, log)
         for password, _ in rows.values():

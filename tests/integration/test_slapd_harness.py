@@ -234,6 +234,32 @@ class PrivateSlapdHarness(unittest.TestCase):
 
 
 @unittest.skipIf(MISSING, SKIP_REASON)
+class PrivateSlapdTls(unittest.TestCase):
+
+    def test_ldaps_and_starttls_are_verified(self):
+        with PrivateSlapd(tls=True) as s:
+            self.assertEqual(s.ldaps_url, f"ldaps://127.0.0.1:{s.ldaps_port}/")
+            self.assertNotEqual(s.ldaps_port, s.port)
+            for path in (s.ca_file, s.wrong_ca_file, s.cert_file, s.key_file):
+                self.assertTrue(os.path.isfile(path), path)
+            self.assertEqual(s.whoami(tls="ldaps"), f"dn:{s.admin_dn}")
+            self.assertEqual(s.whoami(tls="starttls"), f"dn:{s.admin_dn}")
+            with self.assertRaises(SlapdError):
+                s.whoami(tls="ldaps", cafile=s.wrong_ca_file)
+            with self.assertRaises(SlapdError):
+                s.whoami(tls="starttls", cafile=s.wrong_ca_file)
+            # The TLS port speaks only TLS; the plain port still works without it.
+            self.assertEqual(s.whoami(), f"dn:{s.admin_dn}")
+            self.assertIn("TLS established", s.log_text())
+
+    def test_plain_instance_has_no_tls(self):
+        with PrivateSlapd() as s:
+            self.assertIsNone(s.ldaps_url)
+            with self.assertRaises(SlapdError):
+                s.whoami(tls="ldaps")
+
+
+@unittest.skipIf(MISSING, SKIP_REASON)
 class PrivateSlapdLifecycle(unittest.TestCase):
 
     def test_two_instances_at_once_and_clean_stop(self):
@@ -342,6 +368,23 @@ class PrivateSlapdLifecycle(unittest.TestCase):
         self.assertFalse(os.path.exists(root))
         with self.assertRaises(ProcessLookupError):
             os.kill(slapd_pids[0], 0)
+
+    def test_serve_mode_with_tls_adds_ldaps_and_the_cas(self):
+        proc = subprocess.Popen([sys.executable, SLAPD_PY, "--serve", "--tls"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            line = proc.stdout.readline().split()
+            fields = dict(zip(line[0::2], line[1::2]))
+            self.assertEqual(list(fields), ["URL", "BASE", "ADMIN", "PWFILE", "LDAPS", "CA", "WRONGCA"])
+            self.assertTrue(fields["LDAPS"].startswith("ldaps://127.0.0.1:"))
+            self.assertTrue(os.path.isfile(fields["CA"]))
+            self.assertTrue(os.path.isfile(fields["WRONGCA"]))
+        finally:
+            proc.stdin.close()
+            rc = proc.wait(20)
+            proc.stdout.close()
+        self.assertEqual(rc, 0)
+        self.assertFalse(os.path.exists(fields["CA"]))
 
 
 def main():

@@ -8,6 +8,11 @@
 // flock on "<file>.lock", so threads and processes never interleave and no
 // reader ever sees a half-written file. Rewriting the whole file per user is
 // O(users) each; fine for the thousands of users a passwd-file is meant for.
+//
+// create() keeps the source's hash whenever dovecot_kept_hash() accepts it,
+// whatever `NewUser::password` says: a caller whose password must win (e.g.
+// -forceSetPass) passes an empty `source_password`. When the hash is kept,
+// Created::kept_source_hash is true and `password` was not set.
 #pragma once
 
 #include <memory>

@@ -15,10 +15,11 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 

@@ -20,6 +20,9 @@ LDIF the helper generates; the base entry and `ou=people` are loaded with `slapa
 child in its own session, so stop() ends exactly that process.  Several instances can
 run at once.
 
+With tls=True the instance also gets a throwaway CA and server certificate: StartTLS on
+the plain port and an ldaps:// listener on a second port.
+
 slapd runs as the user running the tests (root in CI): no `-u/-g`, so there is no
 privilege switch, the parent-death signal stays in force, and the same code works for
 an ordinary user.  That user (matched by its uid/gid over ldapi with SASL EXTERNAL)
@@ -48,6 +51,7 @@ import urllib.parse
 SLAPD = os.environ.get("MAILMIG_SLAPD", "/usr/sbin/slapd")
 SLAPADD = os.environ.get("MAILMIG_SLAPADD", "/usr/sbin/slapadd")
 LDAP_BIN = os.environ.get("MAILMIG_LDAP_BIN", "/usr/bin")   # ldapsearch, ldapadd, ldapmodify, ...
+OPENSSL = os.environ.get("MAILMIG_OPENSSL", "/usr/bin/openssl")
 MODULE_PATH = os.environ.get("MAILMIG_SLAPD_MODULES", "/usr/lib/ldap")
 SCHEMA_DIR = os.environ.get("MAILMIG_SLAPD_SCHEMA_DIR", "/etc/ldap/schema")
 HOST = "127.0.0.1"
@@ -260,7 +264,8 @@ class PrivateSlapd:
     """
 
     def __init__(self, suffix="dc=example,dc=com", admin_password="Admin#Secret1", schemas=None,
-                 keep=None, start_timeout=15.0, stop_timeout=10.0, log_level="stats", idle_timeout=None):
+                 keep=None, start_timeout=15.0, stop_timeout=10.0, log_level="stats", idle_timeout=None,
+                 tls=False):
         if not admin_password or "\0" in admin_password or "\n" in admin_password:
             raise ValueError("admin_password must be non-empty, without NUL or newline")
         self.suffix = suffix
@@ -276,6 +281,12 @@ class PrivateSlapd:
         # olcIdleTimeout: slapd closes client connections idle this many seconds (None: never),
         # so a test can see how a client copes with a connection the server dropped.
         self.idle_timeout = idle_timeout
+        # tls=True: a throwaway CA and server certificate, StartTLS on the plain port and an
+        # ldaps:// listener on a second port.
+        self.tls = tls
+        self.ldaps_port = None
+        self.ldaps_url = None
+        self.ca_file = self.wrong_ca_file = self.cert_file = self.key_file = None
         self.process = None
         self.pid = None
         self.port = None
@@ -302,10 +313,13 @@ class PrivateSlapd:
             self.password_file = os.path.join(self.root, "admin.pw")
             self.ldapi_path = os.path.join(self.run_dir, "ldapi")
             self.ldapi_url = "ldapi://" + urllib.parse.quote(self.ldapi_path, safe="")
-            for d in (self.config_dir, self.data_dir, self.run_dir, self.log_dir):
+            self.tls_dir = os.path.join(self.root, "tls")
+            for d in (self.config_dir, self.data_dir, self.run_dir, self.log_dir, self.tls_dir):
                 os.mkdir(d, 0o755)
                 os.chmod(d, 0o755)
             self._write_secret(self.password_file, admin_password)
+            if tls:
+                self._make_tls()
             self._build_config()
         except BaseException:
             self._remove_tree(force=True)
@@ -318,6 +332,48 @@ class PrivateSlapd:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
+
+    def _openssl(self, *args):
+        proc = subprocess.run([OPENSSL, *args], capture_output=True, text=True, cwd=self.tls_dir)
+        if proc.returncode != 0:
+            raise SlapdError(f"openssl {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
+
+    def _make_tls(self):
+        """EC P-256 CA + server certificate (CN localhost, SAN DNS:localhost, IP:127.0.0.1 and
+        this machine's host name), and an unrelated CA, as servers/dovecot.py makes them.
+        libldap checks a URL host "localhost" against the local host name (it replaces it with
+        the FQDN), hence the extra names."""
+        names = ["localhost"]
+        for name in (socket.gethostname(), socket.getfqdn()):
+            if name and name not in names and all(c.isalnum() or c in ".-" for c in name):
+                names.append(name)
+        san = ",".join([f"DNS:{n}" for n in names] + ["IP:127.0.0.1"])
+        cnf = os.path.join(self.tls_dir, "openssl.cnf")
+        with open(cnf, "w", encoding="ascii") as f:
+            f.write(
+                "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = unused\n"
+                "[ca_ext]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n"
+                "subjectKeyIdentifier = hash\n"
+                "[server_ext]\nbasicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\n"
+                f"extendedKeyUsage = serverAuth\nsubjectAltName = {san}\n"
+                "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid,issuer\n")
+        tag = os.path.basename(self.root)
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+        def make_ca(stem, cn):
+            self._openssl("req", "-x509", "-new", "-config", cnf, "-extensions", "ca_ext", *ec,
+                          "-keyout", stem + ".key", "-out", stem + ".pem", "-days", "30", "-subj", "/CN=" + cn)
+            return os.path.join(self.tls_dir, stem + ".pem")
+
+        self.ca_file = make_ca("ca", f"mailmig test CA {tag}")
+        self.wrong_ca_file = make_ca("wrong-ca", f"mailmig unrelated CA {tag}")
+        self._openssl("req", "-new", "-config", cnf, *ec, "-keyout", "server.key", "-out", "server.csr",
+                      "-subj", "/CN=localhost")
+        self._openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                      "-set_serial", str(secrets.randbits(63)), "-days", "30", "-extfile", cnf,
+                      "-extensions", "server_ext", "-out", "server.pem")
+        self.cert_file = os.path.join(self.tls_dir, "server.pem")
+        self.key_file = os.path.join(self.tls_dir, "server.key")
 
     def _schema_ldif(self):
         parts = []
@@ -337,6 +393,8 @@ class PrivateSlapd:
         uid, gid = os.geteuid(), os.getegid()
         peer = f"gidNumber={gid}+uidNumber={uid},cn=peercred,cn=external,cn=auth"
         idle = f"olcIdleTimeout: {int(self.idle_timeout)}\n" if self.idle_timeout else ""
+        tls = (f"olcTLSCACertificateFile: {self.ca_file}\nolcTLSCertificateFile: {self.cert_file}\n"
+               f"olcTLSCertificateKeyFile: {self.key_file}\n") if self.tls else ""
         return f"""# Private slapd for mailmig integration tests -- generated, complete.
 dn: cn=config
 objectClass: olcGlobal
@@ -345,7 +403,7 @@ olcPidFile: {self.run_dir}/slapd.pid
 olcArgsFile: {self.run_dir}/slapd.args
 olcLogLevel: {self.log_level}
 olcToolThreads: 1
-{idle}
+{idle}{tls}
 dn: cn=module{{0}},cn=config
 objectClass: olcModuleList
 cn: module{{0}}
@@ -420,10 +478,17 @@ olcAccess: {{1}}to * by * read
         for attempt in range(3):
             self.port = _free_port()
             self.url = f"ldap://{HOST}:{self.port}/"
+            listeners = [self.url, self.ldapi_url]
+            if self.tls:
+                self.ldaps_port = _free_port()
+                while self.ldaps_port == self.port:
+                    self.ldaps_port = _free_port()
+                self.ldaps_url = f"ldaps://{HOST}:{self.ldaps_port}/"
+                listeners.append(self.ldaps_url)
             stdio = open(self.log_file, "ab")
             try:
                 self.process = subprocess.Popen(
-                    [SLAPD, "-d", self.log_level, "-F", self.config_dir, "-h", f"{self.url} {self.ldapi_url}"],
+                    [SLAPD, "-d", self.log_level, "-F", self.config_dir, "-h", " ".join(listeners)],
                     stdin=subprocess.DEVNULL, stdout=stdio, stderr=subprocess.STDOUT, cwd=self.root,
                     start_new_session=True, preexec_fn=_PREEXEC)
             finally:
@@ -565,16 +630,27 @@ olcAccess: {{1}}to * by * read
     # -------------------------------------------------------------- clients
 
     def _client(self, tool, args, input_text=None, bind_dn=None, password=None, check=True, timeout=60,
-                sasl_external=False):
+                sasl_external=False, tls=None, cafile=None):
         """Runs an OpenLDAP client tool against this instance.  Default identity: the admin
-        (simple bind, password from password_file); sasl_external=True binds over ldapi."""
+        (simple bind, password from password_file); sasl_external=True binds over ldapi.
+        tls: None (plain), "starttls" (-ZZ) or "ldaps"; verified against cafile or ca_file."""
         env = dict(os.environ, LDAPNOINIT="1")
         argv = [os.path.join(LDAP_BIN, tool), "-o", "nettimeout=10"]
+        if tls is not None:
+            if not self.tls:
+                raise SlapdError("this PrivateSlapd was made without tls=True")
+            # LDAPNOINIT would also ignore the LDAPTLS_* variables: instead no ldap.conf, no
+            # ldaprc and none of the caller's LDAP* variables.
+            env = {k: v for k, v in os.environ.items() if not k.startswith("LDAP")}
+            env.update(LDAPCONF="/dev/null", LDAPRC="mailmig-no-such-ldaprc",
+                       LDAPTLS_CACERT=cafile or self.ca_file, LDAPTLS_REQCERT="demand")
         pw_path = None
         if sasl_external:
             argv += ["-H", self.ldapi_url, "-Y", "EXTERNAL", "-Q"]
         else:
-            argv += ["-H", self.url, "-x"]
+            if tls not in (None, "starttls", "ldaps"):
+                raise ValueError(f"tls must be None, 'starttls' or 'ldaps', not {tls!r}")
+            argv += ["-H", self.ldaps_url if tls == "ldaps" else self.url, "-x"] + (["-ZZ"] if tls == "starttls" else [])
             if bind_dn is None:
                 bind_dn, pw_path = self.admin_dn, self.password_file
                 if password is not None and password != self.admin_password:
@@ -637,10 +713,12 @@ olcAccess: {{1}}to * by * read
                              f"{proc.stderr.decode('utf-8', 'replace')}", proc.returncode)
         return parse_ldif(proc.stdout)
 
-    def whoami(self, bind_dn=None, password=None, timeout=15):
+    def whoami(self, bind_dn=None, password=None, timeout=15, tls=None, cafile=None):
         """ldapwhoami with a simple bind (default: the admin); returns the authzid
-        ("dn:cn=admin,..."); raises SlapdError (returncode 49 for a wrong password)."""
-        proc = self._client("ldapwhoami", [], bind_dn=bind_dn, password=password, timeout=timeout)
+        ("dn:cn=admin,..."); raises SlapdError (returncode 49 for a wrong password).
+        tls/cafile as for the other clients (tls=True instances only)."""
+        proc = self._client("ldapwhoami", [], bind_dn=bind_dn, password=password, timeout=timeout, tls=tls,
+                            cafile=cafile)
         return proc.stdout.decode("utf-8", "replace").strip()
 
     def can_bind(self, dn, password):
@@ -674,9 +752,10 @@ olcAccess: {{1}}to * by * read
 # ------------------------------------------------------------------ --serve
 
 def serve(argv=None):
-    """`python3 slapd.py --serve [--suffix S] [--admin-password P] [--schema NAME ...] [--idle-timeout N]`:
+    """`python3 slapd.py --serve [--suffix S] [--admin-password P] [--schema NAME ...] [--idle-timeout N] [--tls]`:
     starts an instance, prints one line
         URL <url> BASE <people dn> ADMIN <admin dn> PWFILE <file with the admin password>
+    (with --tls followed by " LDAPS <ldaps url> CA <ca pem> WRONGCA <unrelated ca pem>")
     to stdout, and runs until its stdin reaches EOF (or SIGTERM/SIGINT), then stops the
     server.  For tests in other languages that own the lifetime through a pipe."""
     parser = argparse.ArgumentParser(prog="slapd.py", description=serve.__doc__,
@@ -686,6 +765,7 @@ def serve(argv=None):
     parser.add_argument("--admin-password", default="Admin#Secret1")
     parser.add_argument("--schema", action="append", default=[])
     parser.add_argument("--idle-timeout", type=int, default=None)
+    parser.add_argument("--tls", action="store_true")
     args = parser.parse_args(argv)
 
     def on_signal(signum, _frame):
@@ -695,11 +775,14 @@ def serve(argv=None):
     signal.signal(signal.SIGHUP, on_signal)
 
     instance = PrivateSlapd(suffix=args.suffix, admin_password=args.admin_password, schemas=args.schema,
-                            idle_timeout=args.idle_timeout)
+                            idle_timeout=args.idle_timeout, tls=args.tls)
     try:
         instance.start()
-        print(f"URL {instance.url} BASE {instance.people_dn} ADMIN {instance.admin_dn} "
-              f"PWFILE {instance.password_file}", flush=True)
+        line = (f"URL {instance.url} BASE {instance.people_dn} ADMIN {instance.admin_dn} "
+                f"PWFILE {instance.password_file}")
+        if args.tls:
+            line += f" LDAPS {instance.ldaps_url} CA {instance.ca_file} WRONGCA {instance.wrong_ca_file}"
+        print(line, flush=True)
         while os.read(0, 4096):
             pass
     finally:

@@ -29,7 +29,7 @@ namespace {
 class TempDir {
  public:
   TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "mailmig-dovecot-XXXXXX").string();
+    std::string pattern = (std::filesystem::temp_directory_path() / "mailmig-passwd-file-test-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = pattern;
   }

@@ -53,7 +53,8 @@ struct ServedSlapd {
   pid_t pid = -1;
   int to_child = -1;  // its stdin; closing it stops the server
   std::string url, base, admin_dn, admin_password, pwfile;
-  std::string error;  // why it could not be started
+  std::string ldaps_url, ca_file, wrong_ca_file;  // only with --tls
+  std::string error;                              // why it could not be started
 
   ServedSlapd() = default;
   ServedSlapd(const ServedSlapd&) = delete;
@@ -114,6 +115,9 @@ struct ServedSlapd {
     base = fields["BASE"];
     admin_dn = fields["ADMIN"];
     pwfile = fields["PWFILE"];
+    ldaps_url = fields["LDAPS"];
+    ca_file = fields["CA"];
+    wrong_ca_file = fields["WRONGCA"];
     std::ifstream in(pwfile);
     std::getline(in, admin_password, '\0');
     return !admin_password.empty();
@@ -581,6 +585,46 @@ TEST_F(LdapProvisionerTest, ConcurrentCallsShareOneConnection) {
   for (auto& th : threads) th.join();
   EXPECT_EQ(failures.load(), 0);
   EXPECT_EQ(search("(uid=thread*)").size(), 20U);
+}
+
+// ldaps:// with certificate checking against ca_file; insecure turns the check off.
+TEST(LdapProvisionerTls, LdapsVerifiesTheServerCertificate) {
+  if (!have_openldap()) GTEST_SKIP() << "OpenLDAP slapd is not installed";
+  ServedSlapd server;
+  ASSERT_TRUE(server.start({"--tls"})) << server.error;
+  ASSERT_FALSE(server.ldaps_url.empty());
+  ProvisionOptions opts{.admin_user = server.admin_dn,
+                        .admin_password = server.admin_password,
+                        .ca_file = server.ca_file,
+                        .insecure = false,
+                        .ldap_base = server.base,
+                        .ldap_template = {}};
+  auto verified = make_ldap_provisioner(server.ldaps_url, opts);
+  EXPECT_FALSE(verified->exists("tls.user", "example.com"));
+  verified->create(user("tls.user", "Tls User", "Tls#Pw1"));
+  EXPECT_TRUE(verified->exists("tls.user", "example.com"));
+  verified->finish();
+
+  // The server name is checked too: "localhost" is in the certificate.
+  const std::string by_name = "ldaps://localhost:" + server.ldaps_url.substr(server.ldaps_url.rfind(':') + 1);
+  EXPECT_TRUE(make_ldap_provisioner(by_name, opts)->exists("tls.user", "example.com"));
+
+  auto wrong = opts;
+  wrong.ca_file = server.wrong_ca_file;
+  try {
+    (void)make_ldap_provisioner(server.ldaps_url, wrong)->exists("tls.user", "example.com");
+    FAIL() << "a certificate from an unknown CA was accepted";
+  } catch (const ProvisionError& e) {
+    EXPECT_NE(std::string(e.what()).find(server.ldaps_url), std::string::npos) << e.what();
+  }
+  auto system_cas = opts;
+  system_cas.ca_file.clear();
+  EXPECT_THROW((void)make_ldap_provisioner(server.ldaps_url, system_cas)->exists("tls.user", "example.com"),
+               ProvisionError);
+
+  auto insecure = wrong;
+  insecure.insecure = true;
+  EXPECT_TRUE(make_ldap_provisioner(server.ldaps_url, insecure)->exists("tls.user", "example.com"));
 }
 
 // A connection the server dropped (idle timeout) is replaced once, transparently.
