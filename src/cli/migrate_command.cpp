@@ -212,11 +212,18 @@ int run_migrate(const MigrateCommand& c, std::ostream& out, std::ostream& err) {
     return std::string();
   };
   std::mutex out_mutex;
+  std::atomic<std::uint64_t> progress_messages{0};
+  std::atomic<std::uint64_t> progress_bytes{0};
+  std::atomic<std::size_t> accounts_done{0};
+  const bool tty = ::isatty(STDERR_FILENO) == 1 && !c.quiet;
   options.on_folder_done = [&](const AccountResult& a, const FolderResult& f) {
+    progress_messages += f.copied;
+    progress_bytes += f.bytes;
     const std::string line = folder_line(a, f, c.dry_run);
     spdlog::info("{}", line);
     if (c.quiet) return;
     std::lock_guard lock(out_mutex);
+    if (tty) err << "\r\033[K";  // the progress line is redrawn after this one
     out << "  " << line << "\n";
     out.flush();
   };
@@ -234,14 +241,43 @@ int run_migrate(const MigrateCommand& c, std::ostream& out, std::ostream& err) {
   auto worker = [&] {
     for (std::size_t i = next++; i < accounts.size() && !g_stop.load(); i = next++) {
       results[i] = migrate_account(*opened.source, accounts[i], *target, *state, options, sink);
+      ++accounts_done;
     }
   };
+  // On a terminal: one progress line (accounts, messages, bytes, rate, ETA by accounts).
+  std::atomic<bool> finished{false};
+  std::jthread progress;
+  if (tty) {
+    progress = std::jthread([&] {
+      const auto start = std::chrono::steady_clock::now();
+      while (!finished.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const std::size_t done = accounts_done.load();
+        std::string eta = "?";
+        if (done != 0 && done < accounts.size()) {
+          const auto left = static_cast<long>(secs / static_cast<double>(done) * static_cast<double>(accounts.size() - done));
+          eta = fmt::format("{}:{:02d}", left / 60, left % 60);
+        }
+        std::lock_guard lock(out_mutex);
+        err << fmt::format("\r\033[Kaccounts {}/{}  messages {}  {:.1f} MB  {:.0f} msg/s  ETA {}", done,
+                           accounts.size(), progress_messages.load(), static_cast<double>(progress_bytes.load()) / 1e6,
+                           static_cast<double>(progress_messages.load()) / std::max(secs, 0.001), eta);
+        err.flush();
+      }
+      std::lock_guard lock(out_mutex);
+      err << "\r\033[K";
+      err.flush();
+    });
+  }
   {
     const unsigned threads = std::max(1U, std::min<unsigned>(c.jobs, static_cast<unsigned>(accounts.size())));
     std::vector<std::jthread> pool;
     for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
     worker();
   }
+  finished = true;
+  if (progress.joinable()) progress.join();
   std::signal(SIGINT, SIG_DFL);
   if (provisioner) provisioner->finish();
   state->flush();

@@ -147,6 +147,39 @@ class MigrateIntoDovecot(unittest.TestCase):
                 want = sum(f["messages"] for f in a["folders"] if f["selectable"])
                 self.assertEqual(want, got, a["name"])
 
+    def test_ctrl_c_stops_cleanly_and_a_rerun_finishes(self):
+        store, manifest = harness.generate_store(self.work, "bench", seed=25, extra=("--messages", "2000"))
+        expected = manifest["totals"]["messages"]
+        args = [harness.binary("mailmig"), "migrate", "--source", "cgp:" + store, "--target",
+                f"imap://127.0.0.1:{self.server.imap_port}", "--ca-file", self.server.ca_file, "--auth",
+                "dovecot-master", "--master-user", self.server.master_user, "--master-password-file", self.master,
+                "--provision", "dovecot:" + self.server.passwd_file, "--state", os.path.join(self.work, "state"),
+                "--jobs", "1"]
+        proc = subprocess.Popen(args, cwd=self.work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 120
+        while proc.poll() is None and time.time() < deadline and self.count_messages() < 0.3 * expected:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+        if self.count_messages() < expected:  # it was still running when interrupted
+            self.assertEqual(1, proc.returncode, out + err)
+            self.assertRegex(out, r"interrupted|not started")
+        final = subprocess.run(args, cwd=self.work, capture_output=True, text=True)
+        self.assertEqual(0, final.returncode, final.stdout[-3000:])
+        self.assertEqual(expected, self.count_messages())
+
+    def test_users_file_selects_accounts(self):
+        store, manifest = harness.generate_store(self.work, "sample", seed=26)
+        users = os.path.join(self.work, "users.txt")
+        with open(users, "w") as f:
+            f.write("# batch 1\nalan@example.org\n  mary@mail.example.com  \n")
+        proc = self.migrate(store, "--users-file", users, "--password-file-out", os.path.join(self.work, "u.pass"),
+                            check=0)
+        self.assertIn("alan@example.org", proc.stdout)
+        self.assertIn("mary@mail.example.com", proc.stdout)
+        self.assertNotIn("john@mail.example.com", proc.stdout)
+        self.assertEqual({"alan@example.org", "mary@mail.example.com"}, set(os.listdir(self.server.mail_root)))
+
     def count_messages(self, user=None):
         users = [user] if user else os.listdir(self.server.mail_root)
         total = 0
