@@ -487,8 +487,9 @@ def main():
                         dc.stop()
                         shutil.rmtree(run_dir, ignore_errors=True)
                     samples.append((secs, cpu, status, server))
+                    # The 1-minute load average shows whether something else shared the machine.
                     print(f"  {name:<11} x{conns}  run {rep + 1}: {secs:7.2f} s  client CPU {cpu:6.2f} s  "
-                          f"server CPU {server:6.2f} s  {status}"
+                          f"server CPU {server:6.2f} s  load {os.getloadavg()[0]:4.1f}  {status}"
                           + (f"  [{note[0]}]" if note else ""), flush=True)
                 ok = [s for s in samples if s[2] == "ok"]
                 status = "ok" if len(ok) == len(samples) else samples[-1][2] if not ok else "partly wrong"

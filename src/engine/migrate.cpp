@@ -14,6 +14,8 @@ namespace mailmig {
 
 namespace {
 
+constexpr std::chrono::milliseconds kSettle{1500};  // quiet time before reconciling after a crash
+
 struct Queued {
   MessageKey key;
   std::uint64_t size;
@@ -92,6 +94,9 @@ class AccountRun {
       return true;
     }
     const ChosenPassword chosen = choose_password(options_.passwords, account_.password);
+    // Recorded before the user exists, so a crash right after create() still
+    // lets the next run recognise the user as its own.
+    state_.set_account(key_, "creating");
     try {
       const Created created = p->create(NewUser{.account = account_.name, .domain = account_.domain,
                                                 .real_name = account_.real_name, .password = chosen.password,
@@ -209,6 +214,16 @@ class AccountRun {
   void reconcile(TargetFolder& out, const std::string& folder, const FolderMark& mark, FolderResult& r) {
     const std::vector<MessageKey> pending = state_.pending(key_, folder);
     if (pending.empty()) return;
+    // The server may still be storing what the killed run sent (the data was
+    // on its socket): wait until the folder's UIDNEXT stays put for a while,
+    // or a late arrival would be missed here and copied twice.
+    std::optional<std::uint32_t> last = out.current_uidnext();
+    for (int i = 0; i < 15; ++i) {
+      std::this_thread::sleep_for(kSettle);
+      const std::optional<std::uint32_t> now = out.current_uidnext();
+      if (now == last) break;
+      last = now;
+    }
     std::map<std::string, std::uint32_t> found;
     for (const auto& [uid, sha] : out.hashes_from(mark.uidnext.value_or(1))) ++found[sha];
     for (const MessageKey& k : pending) {

@@ -47,6 +47,8 @@ class TargetFolder {
   // The folder's UIDVALIDITY and UIDNEXT when it was opened (when the target has them).
   [[nodiscard]] virtual std::optional<std::uint32_t> uidvalidity() const = 0;
   [[nodiscard]] virtual std::optional<std::uint32_t> uidnext() const = 0;
+  // Asks the server for the folder's UIDNEXT now.
+  virtual std::optional<std::uint32_t> current_uidnext() = 0;
   // SHA-256 of every message with UID >= first_uid, streamed (for reconciling
   // messages whose APPEND outcome a crash left unknown). Call before add().
   virtual std::vector<std::pair<std::uint32_t, std::string>> hashes_from(std::uint32_t first_uid) = 0;

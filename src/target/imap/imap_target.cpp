@@ -39,6 +39,17 @@ class ImapFolder final : public TargetFolder {
     appender_.set_before_send(std::move(hook));
   }
   std::vector<std::pair<std::uint32_t, std::string>> hashes_from(std::uint32_t first_uid) override;
+  std::optional<std::uint32_t> current_uidnext() override {
+    imap::Command status("STATUS");
+    status.string(name_.wire, session_.utf8_enabled()).atom("(UIDNEXT)");
+    for (const imap::Response& r : session_.run_ok(status).untagged) {
+      if (r.keyword != "STATUS" || r.data.size() < 2) continue;
+      if (const imap::Item* n = r.data[1].get("UIDNEXT")) {
+        if (auto v = n->as_number(); v && *v <= UINT32_MAX) return static_cast<std::uint32_t>(*v);
+      }
+    }
+    return std::nullopt;
+  }
   [[nodiscard]] std::string display_name() const override { return name_.display; }
   [[nodiscard]] std::string rename_note() const override {
     if (!name_.altered) return {};
