@@ -15,6 +15,7 @@ class ScriptedTransport final : public Transport {
   // Server bytes, handed out in the given chunks as the client reads.
   std::deque<std::string> script;
   std::string written;
+  std::string* mirror = nullptr;  // also receives writes; outlives the transport in tests
   bool closed = false;
   bool loopback = true;
 
@@ -23,6 +24,7 @@ class ScriptedTransport final : public Transport {
   void write_all(std::string_view data) override {
     if (closed) throw NetError(NetError::Kind::Closed, "closed");
     written.append(data);
+    if (mirror != nullptr) mirror->append(data);
   }
   std::size_t read_some(std::span<char> buffer) override {
     if (closed) throw NetError(NetError::Kind::Closed, "closed");

@@ -247,10 +247,12 @@ TEST(Login, PlaintextCredentialsToARemoteHostAreRefused) {
   ScriptedTransport* t = transport.get();
   t->loopback = false;
   t->script = {"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] hi\r\n"};
+  std::string written;  // the transport dies with the failed login; keep what it saw
+  t->mirror = &written;
   ConnectOptions options;
   Credentials credentials{.method = AuthMethod::User, .user = "john", .password = "pw"};
   EXPECT_THROW(log_in(std::move(transport), options, credentials), AuthError);
-  EXPECT_EQ(std::string::npos, t->written.find("LOGIN"));  // refused before any credential left
+  EXPECT_EQ(std::string::npos, written.find("LOGIN"));  // refused before any credential left
 }
 
 TEST(Login, PlaintextToARemoteHostWhenAllowed) {
