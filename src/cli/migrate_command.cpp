@@ -30,7 +30,7 @@ std::atomic<bool> g_stop{false};
 
 extern "C" void on_interrupt(int /*signal*/) {
   g_stop.store(true);
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
+  (void)std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
 }
 
 std::string lower(std::string s) {
@@ -234,7 +234,7 @@ int run_migrate(const MigrateCommand& c, std::ostream& out, std::ostream& err) {
                        provisioner ? ", creating missing users with " + provisioner->describe() : "", state->path());
     if (pass_file) out << fmt::format("passwords: {}\n", pass_file->path());
   }
-  std::signal(SIGINT, on_interrupt);
+  (void)std::signal(SIGINT, on_interrupt);  // SIG_ERR only for an invalid signal number
 
   std::vector<AccountResult> results(accounts.size());
   std::atomic<std::size_t> next{0};
@@ -278,7 +278,7 @@ int run_migrate(const MigrateCommand& c, std::ostream& out, std::ostream& err) {
   }
   finished = true;
   if (progress.joinable()) progress.join();
-  std::signal(SIGINT, SIG_DFL);
+  (void)std::signal(SIGINT, SIG_DFL);
   if (provisioner) provisioner->finish();
   state->flush();
   if (pass_file) pass_file->close();
