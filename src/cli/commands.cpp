@@ -37,6 +37,21 @@ void setup_logging(int verbosity, bool quiet, const std::string& log_file) {
   spdlog::set_default_logger(logger);
 }
 
+int report_setup_error(const std::exception_ptr& error, std::ostream& err) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const SpecError& e) {
+    err << "mailmig: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const std::invalid_argument& e) {
+    err << "mailmig: " << e.what() << "\n";
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    err << "mailmig: " << e.what() << "\n";
+    return kExitFatal;
+  }
+}
+
 int run_inventory(const InventoryCommand& command, std::ostream& out, std::ostream& err) {
   OpenedSource opened;
   try {

@@ -1,6 +1,7 @@
 // Subcommands shared by the mailmig and cg2kms front ends.
 #pragma once
 
+#include <exception>
 #include <ostream>
 #include <string>
 
@@ -17,6 +18,11 @@ struct InventoryCommand {
   bool folders = true;       // text output: one line per folder
   std::string output;        // file instead of stdout
 };
+
+// For a failure while setting a command up: prints "mailmig: <what>" and
+// returns kExitUsage for a bad argument (SpecError, std::invalid_argument),
+// kExitFatal otherwise. Call from a catch (...) block.
+int report_setup_error(const std::exception_ptr& error, std::ostream& err);
 
 // Runs the overview and prints it; returns an ExitCode.
 int run_inventory(const InventoryCommand& command, std::ostream& out, std::ostream& err);

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "engine/copy.h"
 
@@ -36,15 +37,8 @@ int run_copy(const CopyCommand& command, std::ostream& out, std::ostream& err) {
     opened = open_source(command.source, command.source_options);
     target = make_target(command.target);
     if (!command.target.passwords_file.empty()) passwords = read_password_list(command.target.passwords_file);
-  } catch (const SpecError& e) {
-    err << "mailmig: " << e.what() << "\n";
-    return kExitUsage;
-  } catch (const std::invalid_argument& e) {
-    err << "mailmig: " << e.what() << "\n";
-    return kExitUsage;
-  } catch (const std::exception& e) {
-    err << "mailmig: " << e.what() << "\n";
-    return kExitFatal;
+  } catch (...) {
+    return report_setup_error(std::current_exception(), err);
   }
 
   ProblemSink sink;
@@ -81,10 +75,8 @@ int run_copy(const CopyCommand& command, std::ostream& out, std::ostream& err) {
       const AccountInfo& account = accounts[i];
       std::string password;
       if (command.target.auth == "user") {
-        const std::string key = account.name + "@" + account.domain;
-        if (auto it = passwords.find(key); it != passwords.end()) password = it->second;
-        else if (account.password.kind == PasswordInfo::Kind::Plain) password = account.password.value;
-        else {
+        password = login_password_for(account, passwords);
+        if (password.empty()) {
           sink.add(Problem{.scope = Scope::Account, .domain = account.domain, .account = account.name,
                            .message = "no password to log in with (--auth user): the source password is not "
                                       "readable; give it in --passwords or use a master login"});

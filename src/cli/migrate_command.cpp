@@ -16,6 +16,7 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "core/sha256.h"
 #include "engine/migrate.h"
@@ -143,15 +144,8 @@ int run_migrate(const MigrateCommand& c, std::ostream& out, std::ostream& err) {
                         .ldap_base = c.ldap_base, .ldap_template = c.ldap_template};
     po.admin_password = !c.provision_password_file.empty() ? read_secret_file(c.provision_password_file) : c.provision_password;
     provisioner = make_provisioner(c.provision, po);
-  } catch (const SpecError& e) {
-    err << "mailmig: " << e.what() << "\n";
-    return kExitUsage;
-  } catch (const std::invalid_argument& e) {
-    err << "mailmig: " << e.what() << "\n";
-    return kExitUsage;
-  } catch (const std::exception& e) {
-    err << "mailmig: " << e.what() << "\n";
-    return kExitFatal;
+  } catch (...) {
+    return report_setup_error(std::current_exception(), err);
   }
 
   ProblemSink sink;
@@ -206,11 +200,7 @@ int run_migrate(const MigrateCommand& c, std::ostream& out, std::ostream& err) {
   options.pass_file = pass_file.get();
   options.provisioner = provisioner.get();
   options.stop = &g_stop;
-  options.login_password = [&](const AccountInfo& account) {
-    if (auto it = passwords.find(account_key(account)); it != passwords.end()) return it->second;
-    if (account.password.kind == PasswordInfo::Kind::Plain) return account.password.value;
-    return std::string();
-  };
+  options.login_password = [&](const AccountInfo& account) { return login_password_for(account, passwords); };
   std::mutex out_mutex;
   std::atomic<std::uint64_t> progress_messages{0};
   std::atomic<std::uint64_t> progress_bytes{0};

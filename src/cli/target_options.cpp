@@ -67,6 +67,12 @@ void add_target_options(CLI::App& command, TargetArgs& args) {
   command.add_option("--timeout", args.timeout_seconds, "Seconds without progress before a connection is dropped");
 }
 
+std::string login_password_for(const AccountInfo& account, const std::map<std::string, std::string>& passwords) {
+  if (auto it = passwords.find(account.name + "@" + account.domain); it != passwords.end()) return it->second;
+  if (account.password.kind == PasswordInfo::Kind::Plain) return account.password.value;
+  return {};
+}
+
 std::string read_secret_file(const std::string& path) {
   std::string text = read_private_file(path);
   if (auto eol = text.find_first_of("\r\n"); eol != std::string::npos) text.resize(eol);

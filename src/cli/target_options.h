@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "source/source.h"
 #include "target/imap/imap_target.h"
 
 namespace mailmig::cli {
@@ -38,6 +39,10 @@ std::unique_ptr<ImapTarget> make_target(const TargetArgs& args);
 // Reads a secret from a file: the first line, without its line end. Refuses a
 // file that group or others can read, like ssh does with keys.
 std::string read_secret_file(const std::string& path);
+
+// The owner's password for --auth user: from the --passwords list, else the
+// source's plain password, else empty (the login will be refused and reported).
+std::string login_password_for(const AccountInfo& account, const std::map<std::string, std::string>& passwords);
 
 // "account@domain password" per line (# comments); mode checked like read_secret_file.
 std::map<std::string, std::string> read_password_list(const std::string& path);
