@@ -64,10 +64,7 @@ class ImapFolder final : public TargetFolder {
 };
 
 std::vector<std::pair<std::uint32_t, std::string>> ImapFolder::hashes_from(std::uint32_t first_uid) {
-  imap::Command examine("EXAMINE");
-  examine.string(name_.wire, session_.utf8_enabled());
-  session_.run_ok(examine);
-  // Bodies over the parser's buffer limit arrive through the sink, in order.
+  // The folder is EXAMINEd since open_folder(). Bodies over the parser's buffer limit arrive through the sink, in order.
   std::vector<std::unique_ptr<Sha256>> streamed;
   session_.set_literal_sink([&](std::uint64_t /*index*/, std::uint64_t offset, std::string_view data) {
     if (offset == 0) streamed.push_back(std::make_unique<Sha256>());
@@ -102,8 +99,6 @@ std::vector<std::pair<std::uint32_t, std::string>> ImapFolder::hashes_from(std::
     // "n:*" also matches the highest UID when it is below n (RFC 3501 sequence rules).
     if (n >= first_uid && n <= UINT32_MAX) out.emplace_back(static_cast<std::uint32_t>(n), std::move(hash));
   }
-  imap::Command close("UNSELECT");
-  if (session_.has_capability("UNSELECT")) session_.run(close);
   return out;
 }
 
@@ -131,6 +126,12 @@ class ImapAccount final : public TargetAccount {
       st.uidnext = u32(r.data[1].get("UIDNEXT"));
       st.uidvalidity = u32(r.data[1].get("UIDVALIDITY"));
     }
+    // Keep the folder open while appending: Dovecot (and others) open and sync
+    // a mailbox for every APPEND to an unselected one -- measured 5 ms per
+    // message, 4x slower than with it selected. EXAMINE: read-only, no \Recent.
+    imap::Command examine("EXAMINE");
+    examine.string(name.wire, session_->utf8_enabled());
+    session_->run_ok(examine);
     return std::make_unique<ImapFolder>(*session_, std::move(name), st, append_, std::move(on_result));
   }
 
