@@ -10,23 +10,10 @@ import harness
 import imap_readback as rb
 from imap_readback import login_plain
 from servers.dovecot import PrivateDovecot
-from servers.kerio_admin_api import KerioAdminApiTestServer
+from servers.kerio_admin_api import KerioAdminApiWithDovecot
 from servers.kerio_imap_frontend import KerioImapTestFrontend
 
 MASTER = "Kerio#Master1"
-
-
-class AdminApiCreatingDovecotUsers(KerioAdminApiTestServer):
-    """Users created through the admin API become Dovecot users, as on a real Kerio."""
-
-    def __init__(self, dovecot, **kw):
-        self.dovecot = dovecot
-        super().__init__(**kw)
-
-    def add_user(self, domain, login, password, full_name=""):
-        user_id = super().add_user(domain, login, password, full_name)
-        self.dovecot.add_user(f"{login}@{domain}", password)
-        return user_id
 
 
 def read_pass(path):
@@ -46,8 +33,9 @@ class Cg2kmsMigrate(unittest.TestCase):
         self.kerio = KerioImapTestFrontend(self.dovecot, MASTER)
         self.kerio.start()
         self.addCleanup(self.kerio.stop)
-        self.api = AdminApiCreatingDovecotUsers(self.dovecot, admin_user="Admin", admin_password=MASTER,
-                                                domains=[d["name"] for d in self.manifest["domains"]])
+        # Users created through the admin API become Dovecot users, as on a real Kerio.
+        self.api = KerioAdminApiWithDovecot(self.dovecot, admin_user="Admin", admin_password=MASTER,
+                                            domains=[d["name"] for d in self.manifest["domains"]])
         self.api.start()
         self.addCleanup(self.api.stop)
         self.run_dir = os.path.join(self.work, "run")

@@ -8,7 +8,7 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
+import shutil
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -16,21 +16,10 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 import imap_readback as rb  # noqa: E402
 from servers.dovecot import PrivateDovecot  # noqa: E402
-from servers.kerio_admin_api import KerioAdminApiTestServer  # noqa: E402
+from servers.kerio_admin_api import KerioAdminApiWithDovecot  # noqa: E402
 from servers.kerio_imap_frontend import KerioImapTestFrontend  # noqa: E402
 
 MASTER = "Sample#Master1"
-
-
-class AdminApi(KerioAdminApiTestServer):
-    def __init__(self, dovecot, **kw):
-        self.dovecot = dovecot
-        super().__init__(**kw)
-
-    def add_user(self, domain, login, password, full_name=""):
-        user_id = super().add_user(domain, login, password, full_name)
-        self.dovecot.add_user(f"{login}@{domain}", password)
-        return user_id
 
 
 def main():
@@ -38,6 +27,7 @@ def main():
     parser.add_argument("--bin-dir", required=True)
     parser.add_argument("--store", required=True)
     parser.add_argument("--manifest", required=True)
+    parser.add_argument("--run-dir", required=True, help="where cg2kms writes its .pass, .log and state (emptied first)")
     args = parser.parse_args()
     args.store = os.path.abspath(args.store)
     import json
@@ -48,9 +38,11 @@ def main():
     subprocess.run([cg2kms, "-path", args.store], check=True)
 
     with PrivateDovecot() as dovecot, KerioImapTestFrontend(dovecot, MASTER) as kerio, \
-            AdminApi(dovecot, admin_user="Admin", admin_password=MASTER,
-                     domains=[d["name"] for d in manifest["domains"]]) as api:
-        run_dir = tempfile.mkdtemp(prefix="mailmig-sample-run-")
+            KerioAdminApiWithDovecot(dovecot, admin_user="Admin", admin_password=MASTER,
+                                     domains=[d["name"] for d in manifest["domains"]]) as api:
+        run_dir = os.path.abspath(args.run_dir)
+        shutil.rmtree(run_dir, ignore_errors=True)
+        os.makedirs(run_dir)
         print(f"\n== Migration (cg2kms -path STORE -migrate -force -server 127.0.0.1 -port {kerio.port} "
               f"-password ***) into a private Dovecot; files in {run_dir}\n", flush=True)
         proc = subprocess.run([cg2kms, "-path", args.store, "-migrate", "-force", "-server", "127.0.0.1", "-port",

@@ -31,22 +31,18 @@ mailboxes and can log in as any user with SASL PLAIN and an authzid.
 
 Python 3 standard library only.  See servers/README.md.
 """
-import atexit
-import ctypes
-import ctypes.util
 import grp
 import imaplib
 import os
 import pwd
 import re
-import shutil
-import signal
 import socket
 import subprocess
 import sys
-import tempfile
-import threading
 import time
+
+from .common import HOST, KEEP_ENV, ServerProcess, quietly  # noqa: F401
+from .common import free_port as _free_port   # a module global: tests patch it
 
 CYRUS_BIN = os.environ.get("MAILMIG_CYRUS_BIN", "/usr/lib/cyrus/bin")
 MASTER = os.environ.get("MAILMIG_CYRUS_MASTER", os.path.join(CYRUS_BIN, "master"))
@@ -56,8 +52,6 @@ _UNPACKED_IMAPD = "/opt/mailmig/cyrus-imapd/usr/lib/cyrus/bin/imapd"
 IMAPD = os.environ.get("MAILMIG_CYRUS_IMAPD", _UNPACKED_IMAPD if os.path.exists(_UNPACKED_IMAPD)
                        else os.path.join(CYRUS_BIN, "imapd"))
 SASLPASSWD2 = os.environ.get("MAILMIG_SASLPASSWD2", "/usr/sbin/saslpasswd2")
-HOST = "127.0.0.1"
-KEEP_ENV = "MAILMIG_KEEP_SERVERS"
 
 # Cyrus user names become mailbox names (user/<name>): keep them to a portable set.
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -76,45 +70,10 @@ def missing_binaries():
     return [p for p in (MASTER, IMAPD, SASLPASSWD2) if not os.access(p, os.X_OK)]
 
 
-_live = set()
-_live_lock = threading.Lock()
-
-
-@atexit.register
-def _stop_all_at_exit():
-    with _live_lock:
-        instances = list(_live)
-    for instance in instances:
-        try:
-            instance.stop()
-        except Exception as exc:  # pragma: no cover - best effort at interpreter exit
-            print(f"PrivateCyrus: cleanup of {instance.root} failed: {exc}", file=sys.stderr)
-
-
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def _prctl():
-    libc_name = ctypes.util.find_library("c")
-    if not libc_name:
-        return None
-    return ctypes.CDLL(libc_name, use_errno=True).prctl
-
-
-_PRCTL = _prctl()
-_PR_SET_PDEATHSIG = 1
-
-
-def _master_preexec():
-    # Only effective as long as the credentials do not change: as root, master's switch
-    # to the cyrus user clears it (kernel rule), which is why there is also a watchdog.
-    if _PRCTL is not None:
-        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-
-
+# PR_SET_PDEATHSIG (PDEATHSIG_PREEXEC) on the master is only effective as long as its
+# credentials do not change: as root, master's switch to the cyrus user clears it
+# (kernel rule), which is why there is also a watchdog.
+#
 # The watchdog: a tiny separate process that holds the read end of a pipe whose only
 # write end stays in the test process.  When the test process dies (ctest timeout,
 # SIGKILL...) the pipe reaches EOF and the watchdog ends the master's process group.
@@ -137,13 +96,6 @@ for sig, pause in ((signal.SIGTERM, 3.0), (signal.SIGKILL, 0)):
 """
 
 
-def _close_quietly(conn):
-    try:
-        conn.shutdown()
-    except OSError:
-        pass
-
-
 def _check_name(kind, value):
     if not isinstance(value, str) or not _NAME_RE.match(value):
         raise ValueError(f"{kind} {value!r}: must match [a-z0-9][a-z0-9._-]* (lower case)")
@@ -160,7 +112,7 @@ def plain_auth(authzid, authcid, password):
     return lambda _challenge: blob
 
 
-class PrivateCyrus:
+class PrivateCyrus(ServerProcess):
     """One private Cyrus IMAP instance on 127.0.0.1; see the module docstring.
 
     Attributes (valid after start() unless noted):
@@ -176,6 +128,9 @@ class PrivateCyrus:
       start_seconds   how long start() took
     """
 
+    error = CyrusError
+    group_grace = 0.5
+
     def __init__(self, users=None, admin_user="admin", admin_password="Admin#Secret1",
                  keep=None, start_timeout=15.0, stop_timeout=10.0, imapd_options=None,
                  telemetry=True):
@@ -187,29 +142,16 @@ class PrivateCyrus:
         self.admin_user = admin_user
         self.admin_password = admin_password
         self.users = {}
-        self.keep = (os.environ.get(KEEP_ENV, "") not in ("", "0")) if keep is None else keep
-        self.start_timeout = start_timeout
-        self.stop_timeout = stop_timeout
+        self._init_process(keep, start_timeout, stop_timeout)
         self.imapd_options = dict(imapd_options or {})
         self.telemetry = telemetry
-        self.process = None
         self.watchdog = None
         self._watchdog_fd = None
-        self.pid = None
         self.imap_port = None
-        self.start_seconds = None
-        self._stopped = False
-        self._removed = False
 
-        tmp_parent = None
-        if len(tempfile.gettempdir()) > 40:   # unix socket paths under configdirectory/socket
-            tmp_parent = "/tmp"
-        self.root = tempfile.mkdtemp(prefix="mailmig-cyrus-", dir=tmp_parent)
-        self.servername = "mailmig-cyrus-" + os.path.basename(self.root).rsplit("-", 1)[-1].lower()
-        with _live_lock:
-            _live.add(self)
-        try:
-            os.chmod(self.root, 0o755)   # the cyrus user must reach everything below
+        # 0755: the cyrus user must reach everything below; short: unix sockets below.
+        with self._building_root("mailmig-cyrus-"):
+            self.servername = "mailmig-cyrus-" + os.path.basename(self.root).rsplit("-", 1)[-1].lower()
             self.config_path = os.path.join(self.root, "imapd.conf")
             self.cyrus_conf_path = os.path.join(self.root, "cyrus.conf")
             self.config_dir = os.path.join(self.root, "config")     # configdirectory
@@ -231,9 +173,6 @@ class PrivateCyrus:
                 self._saslpasswd(name, password)
                 self._make_telemetry_dir(name)
             self._make_telemetry_dir(self.admin_user)
-        except BaseException:
-            self._remove_tree(force=True)
-            raise
 
     # ---------------------------------------------------------------- setup
 
@@ -422,43 +361,24 @@ EVENTS {{
 
     # ------------------------------------------------------------ lifecycle
 
-    @property
-    def running(self):
-        return self.process is not None and self.process.poll() is None
-
     def start(self):
-        if self.process is not None:
-            raise CyrusError("this PrivateCyrus was already started")
         t0 = time.monotonic()
-        for attempt in range(3):
-            self.imap_port = _free_port()
-            with open(self.cyrus_conf_path, "w", encoding="utf-8") as f:
-                f.write(self._cyrus_conf_text())
-            os.chmod(self.cyrus_conf_path, 0o644)
-            stdio = open(self.stdio_log_file, "ab")
-            try:
-                self.process = subprocess.Popen(
-                    [MASTER, "-C", self.config_path, "-M", self.cyrus_conf_path, "-p", self.pid_file, "-D"],
-                    stdin=subprocess.DEVNULL, stdout=stdio, stderr=subprocess.STDOUT, cwd=self.root,
-                    start_new_session=True, preexec_fn=_master_preexec)
-            finally:
-                stdio.close()
-            self.pid = self.process.pid
-            self._start_watchdog()
-            try:
-                self._wait_ready(time.monotonic() + self.start_timeout)
-                break
-            except _PortTaken as exc:
-                self._terminate()
-                if attempt == 2:
-                    raise CyrusError(f"{exc}; gave up after 3 ports\n" + self.log_text())
-                self.process = None   # another process took the port between probe and bind
-            except CyrusError:
-                self._terminate()
-                raise
+        try:
+            self._start_with_retries(self._launch_once, lambda exc: isinstance(exc, _PortTaken))
+        except _PortTaken as exc:
+            raise CyrusError(f"{exc}; gave up after 3 ports\n" + self.log_text())
         self._create_user_mailboxes(sorted(self.users))
         self.start_seconds = time.monotonic() - t0
         return self
+
+    def _launch_once(self):
+        self.imap_port = _free_port()
+        with open(self.cyrus_conf_path, "w", encoding="utf-8") as f:
+            f.write(self._cyrus_conf_text())
+        os.chmod(self.cyrus_conf_path, 0o644)
+        self._launch([MASTER, "-C", self.config_path, "-M", self.cyrus_conf_path, "-p", self.pid_file, "-D"],
+                     self.stdio_log_file)
+        self._start_watchdog()
 
     def _start_watchdog(self):
         read_fd, write_fd = os.pipe()
@@ -558,109 +478,12 @@ EVENTS {{
                          f"{self.start_timeout:.0f}s (last error: {last_error})\n" + self.log_text())
 
     def _terminate(self):
-        proc = self.process
-        if proc is None:
-            return
+        """SIGTERM to the master, which ends its children and then itself; then the rest
+        of its process group (ServerProcess), then the watchdog."""
         try:
-            if proc.poll() is None:
-                try:
-                    proc.send_signal(signal.SIGTERM)   # master ends its children, then itself
-                except ProcessLookupError:
-                    pass
-                try:
-                    proc.wait(self.stop_timeout)
-                except subprocess.TimeoutExpired:
-                    self._kill_group(signal.SIGKILL)
-                    proc.wait(5)
-            # The master is gone; its process group (pgid == its pid) holds only its own
-            # children.  End any imapd that is still there.
-            if self._wait_group_gone(0.5):
-                return
-            self._kill_group(signal.SIGTERM)
-            if self._wait_group_gone(2.0):
-                return
-            self._kill_group(signal.SIGKILL)
-            self._wait_group_gone(5.0)
+            super()._terminate()
         finally:
             self._stop_watchdog()
-
-    def _wait_group_gone(self, seconds):
-        deadline = time.monotonic() + seconds
-        while self._group_alive():
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.02)
-        return True
-
-    def _group_alive(self):
-        """True while a live (non-zombie) process of this instance's process group exists."""
-        try:
-            entries = os.listdir("/proc")
-        except OSError:
-            entries = None
-        if entries is None:
-            try:
-                os.killpg(self.pid, 0)
-                return True
-            except ProcessLookupError:
-                return False
-            except PermissionError:
-                return True
-        for entry in entries:
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as f:
-                    fields = f.read().rsplit(b")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if int(fields[2]) == self.pid and fields[0] not in (b"Z", b"X"):
-                return True
-        return False
-
-    def _kill_group(self, sig):
-        try:
-            os.killpg(self.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-    def stop(self):
-        """Ends exactly this Cyrus (SIGTERM to master, SIGKILL to its process group after
-        stop_timeout), then removes the temp dir unless keep=True / MAILMIG_KEEP_SERVERS=1.
-        Idempotent."""
-        if self._stopped:
-            return
-        self._stopped = True
-        try:
-            self._terminate()
-        finally:
-            with _live_lock:
-                _live.discard(self)
-            self._remove_tree()
-
-    def _remove_tree(self, force=False):
-        if self._removed:
-            return
-        if self.keep and not force:
-            print(f"PrivateCyrus: kept {self.root} (config {self.config_path})", file=sys.stderr)
-            return
-        self._removed = True
-        with _live_lock:
-            _live.discard(self)
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self):
-        if self.process is None:
-            try:
-                self.start()
-            except BaseException:
-                self.stop()
-                raise
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
 
     # -------------------------------------------------------------- helpers
 
@@ -710,7 +533,7 @@ EVENTS {{
         try:
             conn.login(user, password)
         except BaseException:
-            _close_quietly(conn)
+            quietly(conn.shutdown)
             raise
         return conn
 
@@ -726,7 +549,7 @@ EVENTS {{
                                                   self.admin_password if admin_password is None
                                                   else admin_password))
         except BaseException:
-            _close_quietly(conn)
+            quietly(conn.shutdown)
             raise
         return conn
 

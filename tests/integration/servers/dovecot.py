@@ -25,79 +25,25 @@ Users and uids:
 
 Python 3 standard library only.  See servers/README.md.
 """
-import atexit
 import base64
-import ctypes
-import ctypes.util
 import grp
 import imaplib
 import os
 import pwd
-import secrets
-import shutil
-import signal
 import socket
 import ssl
 import subprocess
-import sys
-import tempfile
-import threading
 import time
+
+from .common import HOST, KEEP_ENV, OPENSSL, ServerProcess, make_tls_files, quietly  # noqa: F401
+from .common import free_port as _free_port   # a module global: tests patch it
 
 DOVECOT = os.environ.get("MAILMIG_DOVECOT", "/usr/sbin/dovecot")
 DOVEADM = os.environ.get("MAILMIG_DOVEADM", "/usr/bin/doveadm")
-OPENSSL = os.environ.get("MAILMIG_OPENSSL", "/usr/bin/openssl")
-HOST = "127.0.0.1"
-KEEP_ENV = "MAILMIG_KEEP_SERVERS"
 
 
 class DovecotError(RuntimeError):
     """The private Dovecot could not be set up, started or queried."""
-
-
-_live = set()
-_live_lock = threading.Lock()
-
-
-@atexit.register
-def _stop_all_at_exit():
-    with _live_lock:
-        instances = list(_live)
-    for instance in instances:
-        try:
-            instance.stop()
-        except Exception as exc:  # pragma: no cover - best effort at interpreter exit
-            print(f"PrivateDovecot: cleanup of {instance.root} failed: {exc}", file=sys.stderr)
-
-
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def _pdeathsig_preexec():
-    """Child side of Popen: ask the kernel to SIGTERM dovecot if this Python dies
-    (e.g. killed by a ctest timeout), so no orphaned server keeps running."""
-    libc_name = ctypes.util.find_library("c")
-    if not libc_name:
-        return None
-    libc = ctypes.CDLL(libc_name, use_errno=True)
-    PR_SET_PDEATHSIG = 1
-
-    def preexec():
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    return preexec
-
-
-_PREEXEC = _pdeathsig_preexec()
-
-
-def _close_quietly(conn):
-    try:
-        conn.shutdown()
-    except OSError:
-        pass
 
 
 def _check_name(kind, value):
@@ -105,7 +51,7 @@ def _check_name(kind, value):
         raise ValueError(f"{kind} {value!r}: must be non-empty without ':', '*', whitespace or NUL")
 
 
-class PrivateDovecot:
+class PrivateDovecot(ServerProcess):
     """One private Dovecot instance on 127.0.0.1; see the module docstring.
 
     Attributes (valid after start() unless noted):
@@ -123,6 +69,8 @@ class PrivateDovecot:
       start_seconds  how long start() took
     """
 
+    error = DovecotError
+
     def __init__(self, users=None, master_user="master", master_password="Master#Secret1",
                  keep=None, start_timeout=15.0, stop_timeout=10.0, extra_config="",
                  separator="/", namespace_prefix=""):
@@ -130,33 +78,18 @@ class PrivateDovecot:
         self.master_user = master_user.lower()
         self.master_password = master_password
         self.users = {}
-        self.keep = (os.environ.get(KEEP_ENV, "") not in ("", "0")) if keep is None else keep
-        self.start_timeout = start_timeout
-        self.stop_timeout = stop_timeout
+        self._init_process(keep, start_timeout, stop_timeout)
         self.extra_config = extra_config
         # Hierarchy of the personal namespace: "/" and no prefix, or e.g. "." and
         # "INBOX." to behave like Courier/Cyrus-style servers.
         self.separator = separator
         self.namespace_prefix = namespace_prefix
-        self.process = None
-        self.pid = None
         self.imap_port = None
         self.imaps_port = None
-        self.start_seconds = None
         self._passwd_mtime = 0
-        self._stopped = False
-        self._removed = False
 
-        tmp_parent = None
-        # Unix socket paths (base_dir/...) must stay well under 108 bytes.
-        if len(tempfile.gettempdir()) > 40:
-            tmp_parent = "/tmp"
-        self.root = tempfile.mkdtemp(prefix="mailmig-dovecot-", dir=tmp_parent)
-        with _live_lock:
-            _live.add(self)
-        try:
-            # The auth process runs unprivileged and must reach the passwd-files.
-            os.chmod(self.root, 0o755)
+        # 0755: the auth process runs unprivileged and must reach the passwd-files.
+        with self._building_root("mailmig-dovecot-"):
             self.config_path = os.path.join(self.root, "dovecot.conf")
             self.base_dir = os.path.join(self.root, "run")
             self.state_dir = os.path.join(self.root, "state")
@@ -179,9 +112,6 @@ class PrivateDovecot:
             self._write_passwd(self.master_passwd_file, {self.master_user: self.master_password})
             self._set_users(users or {})
             self._write_users()
-        except BaseException:
-            self._remove_tree(force=True)
-            raise
 
     # ---------------------------------------------------------------- setup
 
@@ -220,38 +150,9 @@ class PrivateDovecot:
                 raise DovecotError(f"gid {self.mail_gid} has no group entry; Dovecot needs a group name "
                                    "for default_internal_group")
 
-    def _openssl(self, *args):
-        proc = subprocess.run([OPENSSL, *args], capture_output=True, text=True, cwd=self.tls_dir)
-        if proc.returncode != 0:
-            raise DovecotError(f"openssl {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
-
     def _make_tls(self):
-        cnf = os.path.join(self.tls_dir, "openssl.cnf")
-        with open(cnf, "w", encoding="ascii") as f:
-            f.write(
-                "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = unused\n"
-                "[ca_ext]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n"
-                "subjectKeyIdentifier = hash\n"
-                "[server_ext]\nbasicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\n"
-                "extendedKeyUsage = serverAuth\nsubjectAltName = DNS:localhost,IP:127.0.0.1\n"
-                "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid,issuer\n")
-        tag = os.path.basename(self.root)
-        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-
-        def make_ca(stem, cn):
-            self._openssl("req", "-x509", "-new", "-config", cnf, "-extensions", "ca_ext", *ec,
-                          "-keyout", stem + ".key", "-out", stem + ".pem", "-days", "30", "-subj", "/CN=" + cn)
-            return os.path.join(self.tls_dir, stem + ".pem")
-
-        self.ca_file = make_ca("ca", f"mailmig test CA {tag}")
-        self.wrong_ca_file = make_ca("wrong-ca", f"mailmig unrelated CA {tag}")
-        self._openssl("req", "-new", "-config", cnf, *ec, "-keyout", "server.key", "-out", "server.csr",
-                      "-subj", "/CN=localhost")
-        self._openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-                      "-set_serial", str(secrets.randbits(63)), "-days", "30", "-extfile", cnf,
-                      "-extensions", "server_ext", "-out", "server.pem")
-        self.cert_file = os.path.join(self.tls_dir, "server.pem")
-        self.key_file = os.path.join(self.tls_dir, "server.key")
+        self.ca_file, self.wrong_ca_file, self.cert_file, self.key_file = make_tls_files(
+            self.tls_dir, os.path.basename(self.root), DovecotError)
 
     @staticmethod
     def _norm(name):
@@ -404,41 +305,21 @@ protocol imap {{
 
     # ------------------------------------------------------------ lifecycle
 
-    @property
-    def running(self):
-        return self.process is not None and self.process.poll() is None
-
     def start(self):
-        if self.process is not None:
-            raise DovecotError("this PrivateDovecot was already started")
         t0 = time.monotonic()
-        for attempt in range(3):
-            self.imap_port = _free_port()
-            self.imaps_port = _free_port()
-            while self.imaps_port == self.imap_port:
-                self.imaps_port = _free_port()
-            with open(self.config_path, "w", encoding="utf-8") as f:
-                f.write(self._config_text())
-            stdio = open(self.stdio_log_file, "ab")
-            try:
-                self.process = subprocess.Popen(
-                    [DOVECOT, "-F", "-c", self.config_path], stdin=subprocess.DEVNULL,
-                    stdout=stdio, stderr=subprocess.STDOUT, cwd=self.root,
-                    start_new_session=True, preexec_fn=_PREEXEC)
-            finally:
-                stdio.close()
-            self.pid = self.process.pid
-            try:
-                self._wait_ready(time.monotonic() + self.start_timeout)
-                break
-            except DovecotError:
-                lost_race = "Address already in use" in self.log_text()
-                self._terminate()
-                if not lost_race or attempt == 2:
-                    raise
-                self.process = None  # another process took a port between probe and bind
+        self._start_with_retries(self._launch_once,
+                                 lambda exc: "Address already in use" in self.log_text())
         self.start_seconds = time.monotonic() - t0
         return self
+
+    def _launch_once(self):
+        self.imap_port = _free_port()
+        self.imaps_port = _free_port()
+        while self.imaps_port == self.imap_port:
+            self.imaps_port = _free_port()
+        with open(self.config_path, "w", encoding="utf-8") as f:
+            f.write(self._config_text())
+        self._launch([DOVECOT, "-F", "-c", self.config_path], self.stdio_log_file)
 
     def _wait_ready(self, deadline):
         last_error = None
@@ -458,110 +339,9 @@ protocol imap {{
         raise DovecotError(f"dovecot did not greet on {HOST}:{self.imap_port} within "
                            f"{self.start_timeout:.0f}s (last error: {last_error})\n" + self.log_text())
 
-    def _terminate(self):
-        proc = self.process
-        if proc is None:
-            return
-        if proc.poll() is None:
-            try:
-                proc.send_signal(signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                proc.wait(self.stop_timeout)
-            except subprocess.TimeoutExpired:
-                self._kill_group(signal.SIGKILL)
-                proc.wait(5)
-        # The master is gone.  Its session (pgid == its pid, created by start_new_session)
-        # holds only its own children; Dovecot 2.3 leaves mail processes of open sessions
-        # (and the log/stats processes serving them) running, so end those too.
-        if self._wait_group_gone(0.3):
-            return
-        self._kill_group(signal.SIGTERM)
-        if self._wait_group_gone(2.0):
-            return
-        self._kill_group(signal.SIGKILL)
-        self._wait_group_gone(5.0)
-
-    def _wait_group_gone(self, seconds):
-        deadline = time.monotonic() + seconds
-        while self._group_alive():
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.02)
-        return True
-
-    def _group_alive(self):
-        """True while a live (non-zombie) process of this instance's process group exists.
-        Zombies are skipped: reparented children are reaped by whatever init the
-        machine has, sometimes only after a while, and they hold no port or file."""
-        try:
-            entries = os.listdir("/proc")
-        except OSError:
-            entries = None
-        if entries is None:
-            try:
-                os.killpg(self.pid, 0)
-                return True
-            except ProcessLookupError:
-                return False
-            except PermissionError:
-                return True
-        for entry in entries:
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as f:
-                    fields = f.read().rsplit(b")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            # fields: state ppid pgrp ...
-            if int(fields[2]) == self.pid and fields[0] not in (b"Z", b"X"):
-                return True
-        return False
-
-    def _kill_group(self, sig):
-        try:
-            os.killpg(self.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-    def stop(self):
-        """Ends exactly this dovecot (SIGTERM, SIGKILL after stop_timeout), then removes
-        the temp dir unless keep=True / MAILMIG_KEEP_SERVERS=1.  Idempotent."""
-        if self._stopped:
-            return
-        self._stopped = True
-        try:
-            self._terminate()
-        finally:
-            with _live_lock:
-                _live.discard(self)
-            self._remove_tree()
-
-    def _remove_tree(self, force=False):
-        if self._removed:
-            return
-        if self.keep and not force:
-            print(f"PrivateDovecot: kept {self.root} (config {self.config_path})", file=sys.stderr)
-            return
-        self._removed = True
-        with _live_lock:
-            _live.discard(self)
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self):
-        if self.process is None:
-            try:
-                self.start()
-            except BaseException:
-                self.stop()
-                raise
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
+    # stop() (ServerProcess): after the master, it also ends what is left in its process
+    # group: Dovecot 2.3 leaves mail processes of open sessions (and the log/stats
+    # processes serving them) running.
 
     # -------------------------------------------------------------- helpers
 
@@ -598,7 +378,7 @@ protocol imap {{
             try:
                 conn.starttls(ssl_context=ctx)
             except BaseException:
-                _close_quietly(conn)
+                quietly(conn.shutdown)
                 raise
             return conn
         raise ValueError(f"tls must be None, 'starttls' or 'imaps', not {tls!r}")
@@ -609,7 +389,7 @@ protocol imap {{
         try:
             conn.login(user, password)
         except BaseException:
-            _close_quietly(conn)
+            quietly(conn.shutdown)
             raise
         return conn
 

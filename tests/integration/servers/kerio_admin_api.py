@@ -43,6 +43,9 @@ Usage in Python:
         kerio.fail_next("Users.create", "Disk full")
         assert kerio.calls[-1] == "Session.logout"
 
+    KerioAdminApiWithDovecot(dovecot, ...) is the same server whose users (add_user,
+    Users.create) also become Dovecot users login@domain of a PrivateDovecot.
+
 As a child process (for the C++ tests):
 
     python3 kerio_admin_api.py --serve --admin admin --password-file F \\
@@ -66,15 +69,16 @@ import shutil
 import signal
 import socket
 import ssl
-import subprocess
 import sys
-import tempfile
 import threading
 import uuid
 
-HOST = "127.0.0.1"
+if __package__:
+    from .common import HOST, KEEP_ENV, OPENSSL, make_root, make_tls_files, quietly, set_nodelay  # noqa: F401
+else:   # run as a script: python3 servers/kerio_admin_api.py --serve
+    from common import HOST, KEEP_ENV, OPENSSL, make_root, make_tls_files, quietly, set_nodelay  # noqa: F401
+
 API_PATH = "/admin/api/jsonrpc/"
-OPENSSL = os.environ.get("MAILMIG_OPENSSL", "/usr/bin/openssl")
 SESSION_COOKIE = "SESSION_CONNECT_WEBADMIN"
 TOKEN_COOKIE = "TOKEN_CONNECT_WEBADMIN"
 MAX_REQUEST_BODY = 1 << 20
@@ -141,7 +145,7 @@ class KerioAdminApiTestServer:
         self.admin_password = admin_password
         self.tls = tls
         self.chunked = chunked
-        self.keep = keep or bool(os.environ.get("MAILMIG_KEEP_SERVERS"))
+        self.keep = keep or bool(os.environ.get(KEEP_ENV))
         self._lock = threading.RLock()
         self._domain_ids = {}
         self.domains = []
@@ -152,8 +156,7 @@ class KerioAdminApiTestServer:
         self.logouts = 0
         self.control_enabled = False
         self._fail = {}
-        self.root = tempfile.mkdtemp(prefix="mailmig-kerio-api-")
-        os.chmod(self.root, 0o755)
+        self.root = make_root("mailmig-kerio-api-")
         self.ca_file = self.wrong_ca_file = self.cert_file = self.key_file = None
         if tls:
             self._make_tls()
@@ -271,38 +274,9 @@ class KerioAdminApiTestServer:
                 return name
         return None
 
-    def _openssl(self, *args):
-        proc = subprocess.run([OPENSSL, *args], capture_output=True, text=True, cwd=self.root)
-        if proc.returncode != 0:
-            raise KerioApiServerError(f"openssl {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
-
     def _make_tls(self):
-        cnf = os.path.join(self.root, "openssl.cnf")
-        with open(cnf, "w", encoding="ascii") as f:
-            f.write(
-                "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = unused\n"
-                "[ca_ext]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n"
-                "subjectKeyIdentifier = hash\n"
-                "[server_ext]\nbasicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\n"
-                "extendedKeyUsage = serverAuth\nsubjectAltName = DNS:localhost,IP:127.0.0.1\n"
-                "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid,issuer\n")
-        tag = os.path.basename(self.root)
-        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-
-        def make_ca(stem, cn):
-            self._openssl("req", "-x509", "-new", "-config", cnf, "-extensions", "ca_ext", *ec,
-                          "-keyout", stem + ".key", "-out", stem + ".pem", "-days", "30", "-subj", "/CN=" + cn)
-            return os.path.join(self.root, stem + ".pem")
-
-        self.ca_file = make_ca("ca", f"mailmig test CA {tag}")
-        self.wrong_ca_file = make_ca("wrong-ca", f"mailmig unrelated CA {tag}")
-        self._openssl("req", "-new", "-config", cnf, *ec, "-keyout", "server.key", "-out", "server.csr",
-                      "-subj", "/CN=localhost")
-        self._openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-                      "-set_serial", str(secrets.randbits(63)), "-days", "30", "-extfile", cnf,
-                      "-extensions", "server_ext", "-out", "server.pem")
-        self.cert_file = os.path.join(self.root, "server.pem")
-        self.key_file = os.path.join(self.root, "server.key")
+        self.ca_file, self.wrong_ca_file, self.cert_file, self.key_file = make_tls_files(
+            self.root, os.path.basename(self.root), KerioApiServerError)
 
     def _check_session(self, headers):
         token = headers.get("X-Token")
@@ -445,6 +419,22 @@ _METHODS = {
 }
 
 
+class KerioAdminApiWithDovecot(KerioAdminApiTestServer):
+    """The admin API test server in front of a started servers.dovecot.PrivateDovecot:
+    every user it gets (add_user, Users.create) also becomes the Dovecot user
+    `login@domain` with the same password, as users created through a real Kerio's API
+    get real mailboxes.  KerioAdminApiWithDovecot(dovecot, **KerioAdminApiTestServer args)."""
+
+    def __init__(self, dovecot, **kw):
+        self.dovecot = dovecot
+        super().__init__(**kw)
+
+    def add_user(self, domain, login, password, full_name=""):
+        user_id = super().add_user(domain, login, password, full_name)
+        self.dovecot.add_user(f"{login}@{domain}", password)
+        return user_id
+
+
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = False
@@ -465,12 +455,7 @@ class _Server(http.server.ThreadingHTTPServer):
 
     def get_request(self):
         sock, address = super().get_request()
-        # Headers and body go out in separate writes: without this, Nagle plus the
-        # client's delayed ACK add ~40 ms to every answer.
-        try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
+        set_nodelay(sock)   # headers and body go out in separate writes
         self.track(sock, True)
         return sock, address
 
@@ -483,10 +468,7 @@ class _Server(http.server.ThreadingHTTPServer):
         with self._connections_lock:
             connections = list(self._connections)
         for sock in connections:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            quietly(sock.shutdown, socket.SHUT_RDWR)
 
     def handle_error(self, request, client_address):
         # Clients that give up (a refused certificate, a closed connection) are normal in tests.
@@ -520,10 +502,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         finally:
             if self.server.ssl_context is not None:
                 self.server.track(self.request, False)
-                try:
-                    self.request.close()
-                except OSError:
-                    pass
+                quietly(self.request.close)
 
     def log_message(self, format, *args):  # noqa: A002 - quiet by default
         if os.environ.get("MAILMIG_KERIO_API_LOG"):

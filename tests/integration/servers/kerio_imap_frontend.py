@@ -37,7 +37,8 @@ import socket
 import sys
 import threading
 
-HOST = "127.0.0.1"
+from .common import HOST, StartStopContext, quietly, set_nodelay
+
 GREETING_TEXT = "Kerio Connect test front end ready"
 _MAX_LINE = 64 * 1024
 _LITERAL_RE = re.compile(rb"\{(\d{1,10})(\+?)\}$")
@@ -59,13 +60,6 @@ def digest_for(challenge, master_password):
     """What a client must answer to `+ <challenge>`: lowercase hex MD5 of the UTF-8 bytes
     of challenge + master_password (challenge taken verbatim after "+ ")."""
     return hashlib.md5((challenge + master_password).encode("utf-8")).hexdigest()
-
-
-def _set_nodelay(sock):
-    try:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except OSError:
-        pass
 
 
 def _imap_astring(value):
@@ -185,10 +179,7 @@ class _Session:
             self._aborted = True
             socks = [s for s in (self.client, self.backend) if s is not None]
         for s in socks:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            quietly(s.shutdown, socket.SHUT_RDWR)
 
     @property
     def aborted(self):
@@ -205,21 +196,15 @@ class _Session:
         with self._lock:
             sock, self.backend = self.backend, None
         if sock is not None:
-            try:
-                sock.close()
-            except OSError:
-                pass
+            quietly(sock.close)
 
     def close(self):
         self.abort()
         self.close_backend()
-        try:
-            self.client.close()
-        except OSError:
-            pass
+        quietly(self.client.close)
 
 
-class KerioImapTestFrontend:
+class KerioImapTestFrontend(StartStopContext):
     """Test server: Kerio's IMAP master authentication in front of a PrivateDovecot.
 
     KerioImapTestFrontend(backend, master_password, *, transcript=False,
@@ -297,10 +282,7 @@ class KerioImapTestFrontend:
         if self._accept_thread is not None:
             self._accept_thread.join(5)
         if self._listener is not None:
-            try:
-                self._listener.close()
-            except OSError:
-                pass
+            quietly(self._listener.close)
         with self._lock:
             sessions = list(self._sessions)
         for s in sessions:
@@ -310,18 +292,8 @@ class KerioImapTestFrontend:
                 s.thread.join(5)
             s.close()
 
-    def __enter__(self):
-        if not self._started:
-            try:
-                self.start()
-            except BaseException:
-                self.stop()
-                raise
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
+    def _has_started(self):   # for `with` (StartStopContext)
+        return self._started
 
     def __repr__(self):
         return f"<KerioImapTestFrontend {self.host}:{self.port} -> dovecot {self.backend.imap_port}>"
@@ -481,7 +453,7 @@ class KerioImapTestFrontend:
                     return
                 continue
             client.settimeout(None)
-            _set_nodelay(client)
+            set_nodelay(client)
             with self._lock:
                 if self._stopping.is_set():
                     client.close()
@@ -620,7 +592,7 @@ class KerioImapTestFrontend:
 
     def _connect_backend(self, session):
         sock = socket.create_connection((HOST, self.backend.imap_port), timeout=self.backend_timeout)
-        _set_nodelay(sock)
+        set_nodelay(sock)
         session.set_backend(sock)
         reader = _Reader(sock)
         greeting = reader.readline()

@@ -31,31 +31,29 @@ may also change cn=config (`config_modify`).
 Python 3 standard library only.  See servers/README.md.
 """
 import argparse
-import atexit
 import base64
-import ctypes
-import ctypes.util
 import hashlib
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 import urllib.parse
+
+if __package__:
+    from .common import HOST, KEEP_ENV, OPENSSL, ServerProcess, make_tls_files  # noqa: F401
+    from .common import free_port as _free_port   # a module global: tests patch it
+else:   # run as a script: python3 servers/slapd.py --serve
+    from common import HOST, KEEP_ENV, OPENSSL, ServerProcess, make_tls_files  # noqa: F401
+    from common import free_port as _free_port
 
 SLAPD = os.environ.get("MAILMIG_SLAPD", "/usr/sbin/slapd")
 SLAPADD = os.environ.get("MAILMIG_SLAPADD", "/usr/sbin/slapadd")
 LDAP_BIN = os.environ.get("MAILMIG_LDAP_BIN", "/usr/bin")   # ldapsearch, ldapadd, ldapmodify, ...
-OPENSSL = os.environ.get("MAILMIG_OPENSSL", "/usr/bin/openssl")
 MODULE_PATH = os.environ.get("MAILMIG_SLAPD_MODULES", "/usr/lib/ldap")
 SCHEMA_DIR = os.environ.get("MAILMIG_SLAPD_SCHEMA_DIR", "/etc/ldap/schema")
-HOST = "127.0.0.1"
-KEEP_ENV = "MAILMIG_KEEP_SERVERS"
 BASE_SCHEMAS = ("core", "cosine", "inetorgperson", "nis")
 
 # LDAP result codes the helpers mention by name.
@@ -80,43 +78,8 @@ def missing_binaries():
         [p for p in (os.path.join(MODULE_PATH, "back_mdb.so"),) if not os.path.exists(p)]
 
 
-_live = set()
-_live_lock = threading.Lock()
-
-
-@atexit.register
-def _stop_all_at_exit():
-    with _live_lock:
-        instances = list(_live)
-    for instance in instances:
-        try:
-            instance.stop()
-        except Exception as exc:  # pragma: no cover - best effort at interpreter exit
-            print(f"PrivateSlapd: cleanup of {instance.root} failed: {exc}", file=sys.stderr)
-
-
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def _pdeathsig_preexec():
-    """Child side of Popen: ask the kernel to SIGTERM slapd if this Python dies (e.g.
-    killed by a ctest timeout), so no orphaned server keeps running.  slapd is started
-    without -u/-g, so no credential change clears the setting."""
-    libc_name = ctypes.util.find_library("c")
-    if not libc_name:
-        return None
-    libc = ctypes.CDLL(libc_name, use_errno=True)
-    PR_SET_PDEATHSIG = 1
-
-    def preexec():
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    return preexec
-
-
-_PREEXEC = _pdeathsig_preexec()
+# slapd is started without -u/-g, so no credential change clears the parent-death
+# signal (PR_SET_PDEATHSIG) that common.spawn() sets.
 
 
 def ssha(password, salt=None):
@@ -248,7 +211,7 @@ def _schema_path(name):
     return os.path.join(SCHEMA_DIR, name + ".ldif")
 
 
-class PrivateSlapd:
+class PrivateSlapd(ServerProcess):
     """One private slapd instance on 127.0.0.1; see the module docstring.
 
     Attributes (valid after start() unless noted):
@@ -263,6 +226,8 @@ class PrivateSlapd:
       pid, start_seconds, running
     """
 
+    error = SlapdError
+
     def __init__(self, suffix="dc=example,dc=com", admin_password="Admin#Secret1", schemas=None,
                  keep=None, start_timeout=15.0, stop_timeout=10.0, log_level="stats", idle_timeout=None,
                  tls=False):
@@ -274,9 +239,7 @@ class PrivateSlapd:
         self.admin_dn = f"cn=admin,{suffix}"
         self.admin_password = admin_password
         self.schemas = list(BASE_SCHEMAS) + [s for s in (schemas or []) if s not in BASE_SCHEMAS]
-        self.keep = (os.environ.get(KEEP_ENV, "") not in ("", "0")) if keep is None else keep
-        self.start_timeout = start_timeout
-        self.stop_timeout = stop_timeout
+        self._init_process(keep, start_timeout, stop_timeout)
         self.log_level = log_level
         # olcIdleTimeout: slapd closes client connections idle this many seconds (None: never),
         # so a test can see how a client copes with a connection the server dropped.
@@ -287,23 +250,10 @@ class PrivateSlapd:
         self.ldaps_port = None
         self.ldaps_url = None
         self.ca_file = self.wrong_ca_file = self.cert_file = self.key_file = None
-        self.process = None
-        self.pid = None
         self.port = None
         self.url = None
-        self.start_seconds = None
-        self._stopped = False
-        self._removed = False
 
-        tmp_parent = None
-        # The ldapi socket path (root/run/ldapi) must stay well under 108 bytes.
-        if len(tempfile.gettempdir()) > 40:
-            tmp_parent = "/tmp"
-        self.root = tempfile.mkdtemp(prefix="mailmig-slapd-", dir=tmp_parent)
-        with _live_lock:
-            _live.add(self)
-        try:
-            os.chmod(self.root, 0o755)
+        with self._building_root("mailmig-slapd-"):   # short: the ldapi socket path (root/run/ldapi)
             self.config_dir = os.path.join(self.root, "slapd.d")
             self.data_dir = os.path.join(self.root, "data")
             self.run_dir = os.path.join(self.root, "run")
@@ -321,9 +271,6 @@ class PrivateSlapd:
             if tls:
                 self._make_tls()
             self._build_config()
-        except BaseException:
-            self._remove_tree(force=True)
-            raise
 
     # ---------------------------------------------------------------- setup
 
@@ -333,47 +280,17 @@ class PrivateSlapd:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
 
-    def _openssl(self, *args):
-        proc = subprocess.run([OPENSSL, *args], capture_output=True, text=True, cwd=self.tls_dir)
-        if proc.returncode != 0:
-            raise SlapdError(f"openssl {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
-
     def _make_tls(self):
         """EC P-256 CA + server certificate (CN localhost, SAN DNS:localhost, IP:127.0.0.1 and
-        this machine's host name), and an unrelated CA, as servers/dovecot.py makes them.
+        this machine's host name), and an unrelated CA, as for servers/dovecot.py.
         libldap checks a URL host "localhost" against the local host name (it replaces it with
         the FQDN), hence the extra names."""
         names = ["localhost"]
         for name in (socket.gethostname(), socket.getfqdn()):
             if name and name not in names and all(c.isalnum() or c in ".-" for c in name):
                 names.append(name)
-        san = ",".join([f"DNS:{n}" for n in names] + ["IP:127.0.0.1"])
-        cnf = os.path.join(self.tls_dir, "openssl.cnf")
-        with open(cnf, "w", encoding="ascii") as f:
-            f.write(
-                "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = unused\n"
-                "[ca_ext]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n"
-                "subjectKeyIdentifier = hash\n"
-                "[server_ext]\nbasicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\n"
-                f"extendedKeyUsage = serverAuth\nsubjectAltName = {san}\n"
-                "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid,issuer\n")
-        tag = os.path.basename(self.root)
-        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-
-        def make_ca(stem, cn):
-            self._openssl("req", "-x509", "-new", "-config", cnf, "-extensions", "ca_ext", *ec,
-                          "-keyout", stem + ".key", "-out", stem + ".pem", "-days", "30", "-subj", "/CN=" + cn)
-            return os.path.join(self.tls_dir, stem + ".pem")
-
-        self.ca_file = make_ca("ca", f"mailmig test CA {tag}")
-        self.wrong_ca_file = make_ca("wrong-ca", f"mailmig unrelated CA {tag}")
-        self._openssl("req", "-new", "-config", cnf, *ec, "-keyout", "server.key", "-out", "server.csr",
-                      "-subj", "/CN=localhost")
-        self._openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-                      "-set_serial", str(secrets.randbits(63)), "-days", "30", "-extfile", cnf,
-                      "-extensions", "server_ext", "-out", "server.pem")
-        self.cert_file = os.path.join(self.tls_dir, "server.pem")
-        self.key_file = os.path.join(self.tls_dir, "server.key")
+        self.ca_file, self.wrong_ca_file, self.cert_file, self.key_file = make_tls_files(
+            self.tls_dir, os.path.basename(self.root), SlapdError, names)
 
     def _schema_ldif(self):
         parts = []
@@ -464,47 +381,28 @@ olcAccess: {{1}}to * by * read
 
     # ------------------------------------------------------------ lifecycle
 
-    @property
-    def running(self):
-        return self.process is not None and self.process.poll() is None
-
     def start(self):
-        if self.process is not None:
-            raise SlapdError("this PrivateSlapd was already started")
         missing = missing_binaries()
         if missing:
             raise SlapdError("OpenLDAP is not installed (missing " + ", ".join(missing) + ")")
         t0 = time.monotonic()
-        for attempt in range(3):
-            self.port = _free_port()
-            self.url = f"ldap://{HOST}:{self.port}/"
-            listeners = [self.url, self.ldapi_url]
-            if self.tls:
-                self.ldaps_port = _free_port()
-                while self.ldaps_port == self.port:
-                    self.ldaps_port = _free_port()
-                self.ldaps_url = f"ldaps://{HOST}:{self.ldaps_port}/"
-                listeners.append(self.ldaps_url)
-            stdio = open(self.log_file, "ab")
-            try:
-                self.process = subprocess.Popen(
-                    [SLAPD, "-d", self.log_level, "-F", self.config_dir, "-h", " ".join(listeners)],
-                    stdin=subprocess.DEVNULL, stdout=stdio, stderr=subprocess.STDOUT, cwd=self.root,
-                    start_new_session=True, preexec_fn=_PREEXEC)
-            finally:
-                stdio.close()
-            self.pid = self.process.pid
-            try:
-                self._wait_ready(time.monotonic() + self.start_timeout)
-                break
-            except SlapdError:
-                lost_race = "Address already in use" in self.log_text() or "errno=98" in self.log_text()
-                self._terminate()
-                if not lost_race or attempt == 2:
-                    raise
-                self.process = None   # another process took the port between probe and bind
+        self._start_with_retries(self._launch_once, lambda exc: "Address already in use" in self.log_text()
+                                 or "errno=98" in self.log_text())
         self.start_seconds = time.monotonic() - t0
         return self
+
+    def _launch_once(self):
+        self.port = _free_port()
+        self.url = f"ldap://{HOST}:{self.port}/"
+        listeners = [self.url, self.ldapi_url]
+        if self.tls:
+            self.ldaps_port = _free_port()
+            while self.ldaps_port == self.port:
+                self.ldaps_port = _free_port()
+            self.ldaps_url = f"ldaps://{HOST}:{self.ldaps_port}/"
+            listeners.append(self.ldaps_url)
+        self._launch([SLAPD, "-d", self.log_level, "-F", self.config_dir, "-h", " ".join(listeners)],
+                     self.log_file)
 
     def _wait_ready(self, deadline):
         last_error = None
@@ -527,105 +425,12 @@ olcAccess: {{1}}to * by * read
         raise SlapdError(f"slapd did not answer on {self.url} within {self.start_timeout:.0f}s "
                          f"(last error: {last_error})\n" + self.log_text())
 
-    def _terminate(self):
-        proc = self.process
-        if proc is None:
-            return
-        if proc.poll() is None:
-            try:
-                proc.send_signal(signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                proc.wait(self.stop_timeout)
-            except subprocess.TimeoutExpired:
-                self._kill_group(signal.SIGKILL)
-                proc.wait(5)
-        # slapd starts no helper processes, but its session (pgid == its pid, from
-        # start_new_session) is checked anyway so that nothing of it can stay behind.
-        if self._wait_group_gone(0.3):
-            return
-        self._kill_group(signal.SIGTERM)
-        if self._wait_group_gone(2.0):
-            return
-        self._kill_group(signal.SIGKILL)
-        self._wait_group_gone(5.0)
+    # stop() (ServerProcess): slapd starts no helper processes, but its session (pgid ==
+    # its pid) is checked anyway so that nothing of it can stay behind.
 
-    def _wait_group_gone(self, seconds):
-        deadline = time.monotonic() + seconds
-        while self._group_alive():
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.02)
-        return True
-
-    def _group_alive(self):
-        """True while a live (non-zombie) process of this instance's process group exists."""
-        try:
-            entries = os.listdir("/proc")
-        except OSError:
-            try:
-                os.killpg(self.pid, 0)
-                return True
-            except ProcessLookupError:
-                return False
-            except PermissionError:
-                return True
-        for entry in entries:
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as f:
-                    fields = f.read().rsplit(b")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if int(fields[2]) == self.pid and fields[0] not in (b"Z", b"X"):
-                return True
-        return False
-
-    def _kill_group(self, sig):
-        try:
-            os.killpg(self.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-    def stop(self):
-        """Ends exactly this slapd (SIGTERM, SIGKILL after stop_timeout), then removes the
-        temp dir unless keep=True / MAILMIG_KEEP_SERVERS=1.  Idempotent."""
-        if self._stopped:
-            return
-        self._stopped = True
-        try:
-            self._terminate()
-        finally:
-            with _live_lock:
-                _live.discard(self)
-            self._remove_tree()
-
-    def _remove_tree(self, force=False):
-        if self._removed:
-            return
-        if self.keep and not force:
-            print(f"PrivateSlapd: kept {self.root} (run again with: {SLAPD} -d {self.log_level} "
-                  f"-F {self.config_dir} -h ldap://{HOST}:<port>/)", file=sys.stderr)
-            return
-        self._removed = True
-        with _live_lock:
-            _live.discard(self)
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self):
-        if self.process is None:
-            try:
-                self.start()
-            except BaseException:
-                self.stop()
-                raise
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-        return False
+    def _kept_hint(self):
+        return (f"(run again with: {SLAPD} -d {self.log_level} "
+                f"-F {self.config_dir} -h ldap://{HOST}:<port>/)")
 
     # -------------------------------------------------------------- clients
 
