@@ -292,6 +292,29 @@ def run_mailmig(dc, work, mailmig, mode, conns, plain):
     return secs, cpu, outs[0][1].strip().splitlines()[-1:] if outs[0][1].strip() else []
 
 
+def run_mailmig_migrate(dc, work, mailmig, conns, plain, run_dir):
+    """mailmig migrate: the full engine -- SHA-256 of every message, write-ahead
+    state in SQLite, MULTIAPPEND -- into a fresh state directory; peak RSS via
+    /usr/bin/time."""
+    store = os.path.join(work, "store-1" if conns == 1 else "store-4")
+    pwfile = os.path.join(work, "master.pw")
+    with open(pwfile, "w") as f:
+        f.write(dc.master_password)
+    os.chmod(pwfile, 0o600)
+    rss_file = os.path.join(run_dir, "rss.txt")
+    args = ["/usr/bin/time", "-f", "%M", "-o", rss_file, mailmig, "migrate", "--source", "cgp:" + store,
+            "--target", f"imap://127.0.0.1:{dc.imap_port}", "--auth", "dovecot-master", "--master-user",
+            dc.master_user, "--master-password-file", pwfile, "--login-format", "%u", "--jobs", str(conns),
+            "--state", os.path.join(run_dir, "state"), "--quiet"]
+    if not plain:
+        args += ["--ca-file", dc.ca_file]
+    secs, cpu, outs = timed([args])
+    check_outputs("mailmig migrate", [args], outs)
+    with open(rss_file) as f:
+        rss_mb = int(f.read().split()[-1]) / 1024
+    return secs, cpu, [f"peak RSS {rss_mb:.1f} MiB"]
+
+
 def run_doveadm_import(dc, work, conns):
     users = SINGLE if conns == 1 else QUAD
     base = os.path.join(work, "mbox-" + str(conns))
@@ -416,7 +439,8 @@ def main():
     ap.add_argument("--size-scale", type=float, default=1.0, help="multiply every message size (default 1.0: ~200 MB)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--mailmig", default=os.path.join(REPO, "build", "release", "src", "mailmig"))
-    ap.add_argument("--only", default="", help="comma list of runs: roundtrip,pipelined,multiappend,doveadm,mbsync")
+    ap.add_argument("--only", default="",
+                    help="comma list of runs: roundtrip,pipelined,multiappend,migrate,doveadm,mbsync")
     ap.add_argument("--connections", default="1,4", help="comma list of 1 and/or 4 (default 1,4)")
     ap.add_argument("--repeat", type=int, default=1, help="runs per row; the median is reported (default 1)")
     ap.add_argument("--plain", action="store_true",
@@ -433,7 +457,7 @@ def main():
     if not os.access(args.mailmig, os.X_OK):
         sys.exit(f"imap_append.py: no mailmig at {args.mailmig}; build it: "
                  "cmake --preset release && cmake --build --preset release --target mailmig")
-    names = ["roundtrip", "pipelined", "multiappend", "doveadm", "mbsync"]
+    names = ["roundtrip", "pipelined", "multiappend", "migrate", "doveadm", "mbsync"]
     wanted = [n for n in names if not args.only or n in args.only.split(",")]
     if "mbsync" in wanted and not MBSYNC:
         print("note: mbsync not installed (Debian package isync); its rows are skipped", file=sys.stderr)
@@ -473,6 +497,8 @@ def main():
                             secs, cpu, note = run_doveadm_import(dc, work, conns)
                         elif name == "mbsync":
                             secs, cpu, note = run_mbsync(dc, work, conns, args.plain, run_dir)
+                        elif name == "migrate":
+                            secs, cpu, note = run_mailmig_migrate(dc, work, args.mailmig, conns, args.plain, run_dir)
                         else:
                             secs, cpu, note = run_mailmig(dc, work, args.mailmig, name, conns, args.plain)
                         server = server_cpu(dc) - server0
@@ -515,7 +541,8 @@ def main():
 
 LABEL = {"roundtrip": "mailmig `--append-mode roundtrip`", "pipelined": "mailmig `--append-mode pipelined`",
          "multiappend": "mailmig `--append-mode multiappend`", "doveadm": "`doveadm import` (local, mbox)",
-         "mbsync": "mbsync (Maildir -> IMAP)"}
+         "mbsync": "mbsync (Maildir -> IMAP)",
+         "migrate": "mailmig `migrate` (hash + state + MULTIAPPEND)"}
 
 
 def print_table(results, args):
