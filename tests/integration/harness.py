@@ -15,14 +15,28 @@ ARGS = None
 
 
 def parse_args():
+    """Takes --bin-dir/--tools (ctest passes them; the server self-tests do not need
+    them) and returns the argument list for unittest: only what it understands
+    (-v, -q, -f, -k PATTERN, test names)."""
     global ARGS
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--bin-dir", required=True)
-    parser.add_argument("--tools", required=True)
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--bin-dir")
+    parser.add_argument("--tools")
     ARGS, rest = parser.parse_known_args()
-    ARGS.bin_dir = os.path.abspath(ARGS.bin_dir)  # tests run binaries from other working directories
-    ARGS.tools = os.path.abspath(ARGS.tools)
-    return [sys.argv[0]] + rest
+    # Tests run binaries from other working directories.
+    ARGS.bin_dir = os.path.abspath(ARGS.bin_dir) if ARGS.bin_dir else None
+    ARGS.tools = os.path.abspath(ARGS.tools) if ARGS.tools else None
+    argv = [sys.argv[0]]
+    i = 0
+    while i < len(rest):
+        arg = rest[i]
+        if arg == "-k" and i + 1 < len(rest):
+            argv += rest[i:i + 2]
+            i += 1
+        elif arg in ("-v", "-q", "-f") or not arg.startswith("-"):
+            argv.append(arg)
+        i += 1
+    return argv
 
 
 def main():
@@ -31,6 +45,8 @@ def main():
 
 
 def binary(name):
+    if ARGS is None or ARGS.bin_dir is None:
+        raise RuntimeError("this test needs --bin-dir (the directory holding mailmig)")
     return os.path.join(ARGS.bin_dir, name)
 
 

@@ -3,7 +3,6 @@ an admin that proxy-authenticates (SASL PLAIN authzid), nested and non-ASCII fol
 APPEND round trip, several instances at once, and a clean stop.  Runs directly
 (python3 test_cyrus_harness.py) or from ctest, which passes --bin-dir/--tools
 (accepted and ignored here).  Skips when Cyrus is not installed."""
-import argparse
 import imaplib
 import os
 import socket
@@ -14,6 +13,7 @@ from unittest import mock
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import servers.cyrus as cyrus_module  # noqa: E402
+import harness  # noqa: E402
 from servers.cyrus import HOST, CyrusError, PrivateCyrus, missing_binaries, plain_auth  # noqa: E402
 
 ALICE_PW = "Alice#Pw:1 with spaces"   # ':' and spaces survive saslpasswd2 -p
@@ -375,24 +375,6 @@ class PrivateCyrusLifecycle(unittest.TestCase):
         self.assertFalse(os.path.exists(cy.root))
 
 
-def main():
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--bin-dir")
-    parser.add_argument("--tools")
-    _, rest = parser.parse_known_args()
-    # Pass on only what unittest understands (-v, -q, -f, -k PATTERN, test names); ignore the rest.
-    argv = [sys.argv[0]]
-    i = 0
-    while i < len(rest):
-        arg = rest[i]
-        if arg == "-k" and i + 1 < len(rest):
-            argv += rest[i:i + 2]
-            i += 1
-        elif arg in ("-v", "-q", "-f") or not arg.startswith("-"):
-            argv.append(arg)
-        i += 1
-    unittest.main(argv=argv, verbosity=2)
-
 
 if __name__ == "__main__":
-    main()
+    harness.main()

@@ -2,7 +2,6 @@
 user, STARTTLS/IMAPS against a throwaway CA, APPEND round trip, several instances at
 once, and a clean stop.  Runs directly (python3 test_dovecot_harness.py) or from ctest,
 which passes --bin-dir/--tools (accepted and ignored here)."""
-import argparse
 import imaplib
 import os
 import shutil
@@ -13,6 +12,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 from servers.dovecot import HOST, DovecotError, PrivateDovecot  # noqa: E402
 
 ALICE_PW = "Alice#Pw:1 with spaces"   # ':' and spaces survive the passwd-file
@@ -257,24 +257,6 @@ class PrivateDovecotLifecycle(unittest.TestCase):
             shutil.rmtree(dc.root, ignore_errors=True)
 
 
-def main():
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--bin-dir")
-    parser.add_argument("--tools")
-    _, rest = parser.parse_known_args()
-    # Pass on only what unittest understands (-v, -q, -f, -k PATTERN, test names); ignore the rest.
-    argv = [sys.argv[0]]
-    i = 0
-    while i < len(rest):
-        arg = rest[i]
-        if arg == "-k" and i + 1 < len(rest):
-            argv += rest[i:i + 2]
-            i += 1
-        elif arg in ("-v", "-q", "-f") or not arg.startswith("-"):
-            argv.append(arg)
-        i += 1
-    unittest.main(argv=argv, verbosity=2)
-
 
 if __name__ == "__main__":
-    main()
+    harness.main()

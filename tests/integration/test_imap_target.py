@@ -2,10 +2,8 @@
 names, flags/keywords/dates read back byte-identical, big messages with flat
 memory, dropped connections, and no duplicates on a second run."""
 import hashlib
-import json
 import os
 import resource
-import subprocess
 import unittest
 
 import harness

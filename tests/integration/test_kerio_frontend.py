@@ -5,7 +5,6 @@ password, unknown user, X-SETUSER first), ordinary LOGIN relayed to Dovecot, con
 clients with IDLE, drop_after_bytes() mid-APPEND, and stop().  Runs directly
 (python3 test_kerio_frontend.py) or from ctest, which passes --bin-dir/--tools
 (accepted and ignored here)."""
-import argparse
 import imaplib
 import os
 import random
@@ -17,6 +16,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
 from servers.dovecot import PrivateDovecot  # noqa: E402
 from servers.kerio_imap_frontend import (  # noqa: E402
     GREETING_TEXT, KerioImapTestFrontend, digest_for)
@@ -394,24 +394,6 @@ class KerioFrontendTest(unittest.TestCase):
         fe.stop()   # idempotent
 
 
-def main():
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--bin-dir")
-    parser.add_argument("--tools")
-    _, rest = parser.parse_known_args()
-    # Pass on only what unittest understands (-v, -q, -f, -k PATTERN, test names); ignore the rest.
-    argv = [sys.argv[0]]
-    i = 0
-    while i < len(rest):
-        arg = rest[i]
-        if arg == "-k" and i + 1 < len(rest):
-            argv += rest[i:i + 2]
-            i += 1
-        elif arg in ("-v", "-q", "-f") or not arg.startswith("-"):
-            argv.append(arg)
-        i += 1
-    unittest.main(argv=argv, verbosity=2)
-
 
 if __name__ == "__main__":
-    main()
+    harness.main()

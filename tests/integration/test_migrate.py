@@ -3,7 +3,6 @@ copied with the Dovecot master user, read back identical; the .pass file;
 re-runs are no-ops; kill -9 at any moment and a resume copy every message
 exactly once; the source store is never modified."""
 import csv
-import io
 import json
 import os
 import signal

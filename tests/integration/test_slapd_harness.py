@@ -4,7 +4,6 @@ and binary values), admin and user binds ({SSHA} and {CRYPT} hashes), a wrong ad
 password, cn=config changes over ldapi, two instances at once, the --serve mode and a
 clean stop.  Runs directly (python3 test_slapd_harness.py) or from ctest, which passes
 --bin-dir/--tools (accepted and ignored here).  Skips when OpenLDAP is not installed."""
-import argparse
 import base64
 import hashlib
 import os
@@ -17,6 +16,7 @@ from unittest import mock
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import servers.slapd as slapd_module  # noqa: E402
+import harness  # noqa: E402
 from servers.slapd import (HOST, INVALID_CREDENTIALS, PrivateSlapd, SlapdError, entry_ldif,  # noqa: E402
                            missing_binaries, parse_ldif, ssha)
 
@@ -387,24 +387,6 @@ class PrivateSlapdLifecycle(unittest.TestCase):
         self.assertFalse(os.path.exists(fields["CA"]))
 
 
-def main():
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--bin-dir")
-    parser.add_argument("--tools")
-    _, rest = parser.parse_known_args()
-    # Pass on only what unittest understands (-v, -q, -f, -k PATTERN, test names); ignore the rest.
-    argv = [sys.argv[0]]
-    i = 0
-    while i < len(rest):
-        arg = rest[i]
-        if arg == "-k" and i + 1 < len(rest):
-            argv += rest[i:i + 2]
-            i += 1
-        elif arg in ("-v", "-q", "-f") or not arg.startswith("-"):
-            argv.append(arg)
-        i += 1
-    unittest.main(argv=argv, verbosity=2)
-
 
 if __name__ == "__main__":
-    main()
+    harness.main()

@@ -1,3 +1,4 @@
+#include "common/temp_tree.h"
 #include "provision/dovecot/dovecot_provisioner.h"
 
 #include <crypt.h>
@@ -26,30 +27,11 @@ namespace {
 
 // ---- helpers ----
 
-class TempDir {
+// One temp directory per test, from the shared helper.
+class TempDir : public testing::TempTree {
  public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "mailmig-passwd-file-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  [[nodiscard]] const std::string& path() const { return path_; }
-  [[nodiscard]] std::string file(const std::string& name) const { return path_ + "/" + name; }
-  // Names in the directory, sorted.
-  [[nodiscard]] std::set<std::string> names() const {
-    std::set<std::string> out;
-    for (const auto& e : std::filesystem::directory_iterator(path_)) out.insert(e.path().filename().string());
-    return out;
-  }
-
- private:
-  std::string path_;
+  TempDir() : TempTree("mailmig-passwd-file-test") {}
+  [[nodiscard]] const std::string& path() const { return root(); }
 };
 
 std::optional<std::string> slurp(const std::string& path) {

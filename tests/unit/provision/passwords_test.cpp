@@ -1,3 +1,4 @@
+#include "common/temp_tree.h"
 #include "provision/passwords.h"
 
 #include <fcntl.h>
@@ -24,23 +25,11 @@ namespace {
 
 // ---- helpers ----
 
-class TempDir {
+// One temp directory per test, from the shared helper.
+class TempDir : public testing::TempTree {
  public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "mailmig-pass-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  [[nodiscard]] std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
+  TempDir() : TempTree("mailmig-pass") {}
+  [[nodiscard]] const std::string& path() const { return root(); }
 };
 
 std::string slurp(const std::string& path) {

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "test_tree.h"
+#include "common/temp_tree.h"
 
 namespace mailmig::cgp {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "test_tree.h"
+#include "common/temp_tree.h"
 
 namespace mailmig::cgp {
 namespace {

@@ -1,4 +1,5 @@
-// Builds small directory trees for source tests in a private temp directory.
+// A private temp directory for unit tests, removed with everything in it at
+// the end of the scope, with helpers to build small trees.
 #pragma once
 
 #include <sys/stat.h>
@@ -7,14 +8,15 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <string>
 
 namespace mailmig::testing {
 
 class TempTree {
  public:
-  TempTree() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "mailmig-unit-XXXXXX").string();
+  explicit TempTree(const std::string& prefix = "mailmig-unit") {
+    std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
     if (::mkdtemp(pattern.data()) == nullptr) std::abort();
     root_ = pattern;
   }
@@ -27,6 +29,13 @@ class TempTree {
 
   [[nodiscard]] const std::string& root() const { return root_; }
   [[nodiscard]] std::string path(const std::string& rel) const { return root_ + "/" + rel; }
+  [[nodiscard]] std::string file(const std::string& name) const { return path(name); }
+  // Names directly in the directory, sorted.
+  [[nodiscard]] std::set<std::string> names() const {
+    std::set<std::string> out;
+    for (const auto& e : std::filesystem::directory_iterator(root_)) out.insert(e.path().filename().string());
+    return out;
+  }
 
   void dir(const std::string& rel) const { std::filesystem::create_directories(path(rel)); }
   void file(const std::string& rel, const std::string& content) const {
