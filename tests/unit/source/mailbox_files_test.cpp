@@ -21,7 +21,7 @@
 #include "source/cgp/mbox_io.h"
 #include "source/cgp/mbox_lines.h"
 #include "source/cgp/mbox_reader.h"
-#include "test_tree.h"
+#include "common/temp_tree.h"
 
 namespace mailmig::cgp {
 namespace {
