@@ -64,7 +64,12 @@ class ImapFolder final : public TargetFolder {
 };
 
 std::vector<std::pair<std::uint32_t, std::string>> ImapFolder::hashes_from(std::uint32_t first_uid) {
-  // The folder is EXAMINEd since open_folder(). Bodies over the parser's buffer limit arrive through the sink, in order.
+  // EXAMINE again: the view selected in open_folder() does not show what other
+  // sessions (a killed run's last APPENDs) stored since, and must.
+  imap::Command examine("EXAMINE");
+  examine.string(name_.wire, session_.utf8_enabled());
+  session_.run_ok(examine);
+  // Bodies over the parser's buffer limit arrive through the sink, in order.
   std::vector<std::unique_ptr<Sha256>> streamed;
   session_.set_literal_sink([&](std::uint64_t /*index*/, std::uint64_t offset, std::string_view data) {
     if (offset == 0) streamed.push_back(std::make_unique<Sha256>());
