@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/problem.h"
+#include "engine/naming.h"
 #include "engine/state.h"
 #include "provision/passwords.h"
 #include "provision/provisioner.h"
@@ -57,6 +58,16 @@ struct MigrateOptions {
   std::chrono::milliseconds reconnect_backoff{std::chrono::seconds(1)};
   const std::atomic<bool>* stop = nullptr;  // Ctrl-C: finish what is in flight, start nothing new
   std::function<void(const AccountResult&, const FolderResult&)> on_folder_done;
+
+  // Stage-2 / re-sync (mailmig sync): also carry flag changes made on the
+  // source since the message was copied, and with `delete_removed` remove from
+  // the target what mailmig copied and the source no longer has.
+  bool sync = false;
+  bool delete_removed = false;
+  NamingRules naming;                 // target account and folder names
+  std::string hook_before_account;    // run before an account; non-zero exit: account skipped
+  std::string hook_after_account;     // run after it, with its status
+  std::chrono::seconds hook_timeout{std::chrono::minutes(10)};
 };
 
 // The state key of an account: "account@domain".

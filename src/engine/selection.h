@@ -1,6 +1,8 @@
 // Which accounts a command works on: --domain, --user (name or name@domain).
 #pragma once
 
+#include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -10,9 +12,32 @@
 namespace mailmig {
 
 struct Selection {
-  std::string domain;  // empty: all domains
-  std::string user;    // empty: all accounts; "user@domain" also selects the domain
+  std::string domain;  // empty: all domains; may be a glob (fnmatch, case-insensitive)
+  std::string user;    // empty: all accounts; "user@domain" also selects the domain; may be a glob
+  // When set: only accounts listed (lowercased "account" or "account@domain"),
+  // from --users-file or --ldap-filter. Entries matching no account are reported.
+  std::optional<std::set<std::string>> listed;
 };
+
+// --users-file: one account per line ("account" or "account@domain"), blank
+// lines and '#' comments ignored; lowercased. Throws std::runtime_error.
+std::set<std::string> read_users_file(const std::string& path);
+
+// --ldap-filter: the accounts whose directory entries match a filter, as the
+// iPlanet batches select them ("(uid=s*)"): values of `attribute` (uid) and of
+// mail, lowercased.
+struct LdapQuery {
+  std::string url;          // ldap://, ldaps://, ldapi://
+  std::string base;
+  std::string filter;
+  std::string bind_dn;      // empty: anonymous
+  std::string password;     // secret
+  std::string attribute = "uid";
+  std::string ca_file;
+  bool insecure = false;
+};
+// Throws std::runtime_error naming the URL and filter (never the password).
+std::set<std::string> ldap_select(const LdapQuery& query);
 
 // Thrown when the selection names a domain or account the source does not have.
 class SelectionError : public std::runtime_error {
@@ -25,7 +50,9 @@ struct SelectedDomain {
 };
 
 // Domains in source order with their selected accounts; with a user selection,
-// domains without a match are left out. Throws SelectionError.
+// domains without a match are left out. Throws SelectionError when a plain
+// (non-glob) --domain or --user names nothing; listed entries that match no
+// account go to `problem` (Scope::Account) and the rest is selected.
 std::vector<SelectedDomain> select_accounts(Source& source, const Selection& selection, const ProblemFn& problem);
 
 }  // namespace mailmig

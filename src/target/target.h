@@ -23,6 +23,20 @@ struct Delivery {
   std::string code;   // machine-readable reason when known (OVERQUOTA, TRYCREATE, ...)
 };
 
+// A message as the target holds it (verify, sync): metadata always, the
+// SHA-256 of its bytes when asked for.
+struct StoredMessage {
+  std::uint32_t uid = 0;
+  std::uint64_t size = 0;  // RFC822.SIZE
+  Flags flags = 0;
+  std::vector<std::string> keywords;
+  std::optional<DateTime> internal_date;
+  std::string sha256;      // empty when the body was not fetched
+};
+
+// Which stored messages to hash (after their metadata is known); null = all.
+using WantBody = std::function<bool(const StoredMessage&)>;
+
 // Bytes of a message exactly as the target must store them (CRLF form).
 using OpenMessage = std::function<std::unique_ptr<ByteReader>()>;
 
@@ -54,6 +68,14 @@ class TargetFolder {
   virtual std::vector<std::pair<std::uint32_t, std::string>> hashes_from(std::uint32_t first_uid) = 0;
   // The write-ahead hook: called with add() indices before they are sent.
   virtual void set_before_send(std::function<void(const std::vector<std::size_t>&)> hook) = 0;
+  // Stage-2 sync (call after finish()): changes flags of messages by UID,
+  // adding and removing exactly the given ones (a flag the user set on the
+  // target meanwhile stays unless the source removed it too).
+  virtual void change_flags(std::uint32_t uid, Flags add, Flags remove, const std::vector<std::string>& add_keywords,
+                            const std::vector<std::string>& remove_keywords) = 0;
+  // Removes messages by UID (\Deleted + UID EXPUNGE of exactly those UIDs;
+  // never a plain EXPUNGE, which could take messages someone else marked).
+  virtual void remove(const std::vector<std::uint32_t>& uids) = 0;
   // Non-empty when the name had to change on the target (e.g. it held the
   // server's hierarchy delimiter): says how, for the report.
   [[nodiscard]] virtual std::string rename_note() const = 0;
@@ -72,6 +94,15 @@ class TargetAccount {
                                                     ResultFn on_result) = 0;
   // Folders that exist on the target (neutral names).
   virtual std::vector<std::string> folders() = 0;
+  // The name a folder gets on the target for `neutral_name` (after the
+  // target's own rules, e.g. its hierarchy delimiter replaced), to detect
+  // collisions before creating anything.
+  [[nodiscard]] virtual std::string stored_name(const std::string& neutral_name) = 0;
+  // Every message of an existing folder in UID order, streamed (bounded
+  // memory): metadata of all, SHA-256 of the bytes of those `want_body`
+  // accepts (all when null). Throws when the folder does not exist.
+  virtual void read_folder(const std::string& neutral_name, const WantBody& want_body,
+                           const std::function<void(const StoredMessage&)>& on_message) = 0;
   virtual void close() = 0;
 };
 
