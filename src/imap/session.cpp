@@ -105,6 +105,7 @@ void Session::dispatch(Response& response) {
       if (response.status == "BYE") bye_text_ = response.text.empty() ? "(no text)" : response.text;
       if (response.keyword == "CAPABILITY") set_capabilities(response.data);
       if (response.code && response.code->name == "CAPABILITY") set_capabilities(response.code->args);
+      if (untagged_handler_ && !response.is_status() && untagged_handler_(response)) return;
       untagged_.push_back(std::move(response));
       return;
     case Response::Type::Tagged: {

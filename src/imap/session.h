@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -98,6 +99,11 @@ class Session {
   [[nodiscard]] std::size_t in_flight() const { return pending_.size(); }
   // Large literals (FETCH bodies) go to `sink` instead of memory; see ResponseParser.
   void set_literal_sink(ResponseParser::LiteralSink sink) { parser_.set_literal_sink(std::move(sink)); }
+  // Untagged data responses go to `handler` first as they arrive; when it
+  // returns true the response is consumed and not kept for the command's
+  // result (a FETCH of a whole folder in bounded memory). Null to stop.
+  using UntaggedHandler = std::function<bool(Response&)>;
+  void set_untagged_handler(UntaggedHandler handler) { untagged_handler_ = std::move(handler); }
   [[nodiscard]] bool utf8_enabled() const { return utf8_enabled_; }
   void set_utf8_enabled(bool on) { utf8_enabled_ = on; }
   [[nodiscard]] Transport& transport() { return *transport_; }
@@ -133,6 +139,7 @@ class Session {
   std::map<Tag, CommandResult> completed_;   // done but not yet waited for
   std::vector<Response> untagged_;           // since the last completion
   std::optional<std::string> continuation_;  // a "+" not yet consumed
+  UntaggedHandler untagged_handler_;
 };
 
 // "a12" style tags.

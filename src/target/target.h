@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -121,6 +122,11 @@ class Target {
 };
 
 class TargetAuthError : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// read_folder() of a folder the target does not have.
+class TargetFolderMissing : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 

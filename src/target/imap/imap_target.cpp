@@ -2,12 +2,34 @@
 
 #include <fmt/format.h>
 
+#include <spdlog/spdlog.h>
+
 #include "core/sha256.h"
 #include "imap/mailboxes.h"
+#include "imap/message_data.h"
 
 namespace mailmig {
 
 namespace {
+
+constexpr std::size_t kStoresInFlight = 64;  // pipelined UID STOREs before waiting for the oldest
+
+std::optional<std::uint32_t> u32_of(const imap::Item* item) {
+  if (item == nullptr) return std::nullopt;
+  auto n = item->as_number();
+  if (!n || *n > UINT32_MAX) return std::nullopt;
+  return static_cast<std::uint32_t>(*n);
+}
+
+// "(\Seen $Label)" for STORE; empty when there is nothing to change.
+std::string store_list(Flags flags, const std::vector<std::string>& keywords) {
+  std::string list = flags_to_imap(flags);
+  for (const std::string& k : keywords) {
+    if (!list.empty()) list += ' ';
+    list += k;
+  }
+  return list.empty() ? list : "(" + list + ")";
+}
 
 class ImapFolder final : public TargetFolder {
  public:
@@ -51,17 +73,91 @@ class ImapFolder final : public TargetFolder {
     return std::nullopt;
   }
   [[nodiscard]] std::string display_name() const override { return name_.display; }
+  void change_flags(std::uint32_t uid, Flags add, Flags remove, const std::vector<std::string>& add_keywords,
+                    const std::vector<std::string>& remove_keywords) override;
+  void remove(const std::vector<std::uint32_t>& uids) override;
+  ~ImapFolder() override {
+    try {
+      wait_stores(0);
+    } catch (const std::exception& e) {
+      spdlog::warn("{}: flag changes may be incomplete: {}", name_.display, e.what());
+    }
+  }
   [[nodiscard]] std::string rename_note() const override {
     if (!name_.altered) return {};
     return fmt::format("stored as \"{}\": the name held the server's hierarchy delimiter", name_.display);
   }
 
  private:
+  // STORE and EXPUNGE need the folder read-write; appending only EXAMINEs it.
+  void select_for_writing();
+  // Waits until at most `keep` STOREs are outstanding; throws for one refused.
+  void wait_stores(std::size_t keep);
+
   imap::Session& session_;
   imap::NameMapping name_;
   Status status_;
   imap::Appender appender_;
+  bool selected_rw_ = false;
+  std::vector<imap::Tag> stores_;  // sent, not yet waited for (oldest first)
 };
+
+void ImapFolder::select_for_writing() {
+  if (selected_rw_) return;
+  imap::Command select("SELECT");
+  select.string(name_.wire, session_.utf8_enabled());
+  const imap::CommandResult r = session_.run_ok(select);
+  if (r.code && r.code->name == "READ-ONLY") {
+    throw std::runtime_error(fmt::format("{}: the server opens the folder read-only; flags cannot be changed",
+                                         name_.display));
+  }
+  selected_rw_ = true;
+}
+
+void ImapFolder::wait_stores(std::size_t keep) {
+  while (stores_.size() > keep) {
+    const imap::Tag tag = stores_.front();
+    stores_.erase(stores_.begin());
+    const imap::CommandResult r = session_.wait(tag);
+    if (!r.ok()) throw std::runtime_error(fmt::format("{}: UID STORE refused: {}", name_.display, r.describe()));
+  }
+}
+
+void ImapFolder::change_flags(std::uint32_t uid, Flags add, Flags remove, const std::vector<std::string>& add_keywords,
+                              const std::vector<std::string>& remove_keywords) {
+  select_for_writing();
+  // Pipelined: a sync may change thousands of messages; one round trip each
+  // would dominate. .SILENT: the server need not echo the new flags.
+  for (const auto& [sign, list] : {std::pair{'+', store_list(add, add_keywords)},
+                                   std::pair{'-', store_list(remove, remove_keywords)}}) {
+    if (list.empty()) continue;
+    imap::Command store("UID STORE");
+    store.atom(fmt::format("{}", uid)).atom(fmt::format("{}FLAGS.SILENT", sign)).atom(list);
+    stores_.push_back(session_.send(store));
+  }
+  wait_stores(kStoresInFlight);
+}
+
+void ImapFolder::remove(const std::vector<std::uint32_t>& uids) {
+  if (uids.empty()) return;
+  wait_stores(0);
+  // Only UID EXPUNGE removes exactly our messages; a plain EXPUNGE would also
+  // take whatever else someone marked \Deleted in the folder.
+  if (!session_.has_capability("UIDPLUS")) {
+    throw std::runtime_error(fmt::format("{}: the server lacks UIDPLUS (UID EXPUNGE); not removing anything rather "
+                                         "than expunging messages that are not ours",
+                                         name_.display));
+  }
+  select_for_writing();
+  for (const std::string& set : imap::uid_sets(uids)) {
+    imap::Command store("UID STORE");
+    store.atom(set).atom("+FLAGS.SILENT").atom("(\\Deleted)");
+    session_.run_ok(store);
+    imap::Command expunge("UID EXPUNGE");
+    expunge.atom(set);
+    session_.run_ok(expunge);
+  }
+}
 
 std::vector<std::pair<std::uint32_t, std::string>> ImapFolder::hashes_from(std::uint32_t first_uid) {
   // EXAMINE again: the view selected in open_folder() does not show what other
@@ -119,17 +215,11 @@ class ImapAccount final : public TargetAccount {
     imap::Command status("STATUS");
     status.string(name.wire, session_->utf8_enabled()).atom("(MESSAGES UIDNEXT UIDVALIDITY)");
     ImapFolder::Status st;
-    auto u32 = [](const imap::Item* item) -> std::optional<std::uint32_t> {
-      if (item == nullptr) return std::nullopt;
-      auto n = item->as_number();
-      if (!n || *n > UINT32_MAX) return std::nullopt;
-      return static_cast<std::uint32_t>(*n);
-    };
     for (const imap::Response& r : session_->run_ok(status).untagged) {
       if (r.keyword != "STATUS" || r.data.size() < 2) continue;
       if (const imap::Item* n = r.data[1].get("MESSAGES")) st.messages = n->as_number().value_or(0);
-      st.uidnext = u32(r.data[1].get("UIDNEXT"));
-      st.uidvalidity = u32(r.data[1].get("UIDVALIDITY"));
+      st.uidnext = u32_of(r.data[1].get("UIDNEXT"));
+      st.uidvalidity = u32_of(r.data[1].get("UIDVALIDITY"));
     }
     // Keep the folder open while appending: Dovecot (and others) open and sync
     // a mailbox for every APPEND to an unselected one -- measured 5 ms per
@@ -141,15 +231,125 @@ class ImapAccount final : public TargetAccount {
   }
 
   std::vector<std::string> folders() override { return mailboxes_.list_neutral(); }
+  std::string stored_name(const std::string& neutral_name) override {
+    imap::NameMapping m = mailboxes_.map(neutral_name);
+    return m.display;
+  }
+  void read_folder(const std::string& neutral_name, const WantBody& want_body,
+                   const std::function<void(const StoredMessage&)>& on_message) override;
   void close() override {
     if (session_) session_->logout();
   }
 
  private:
+  // One UID FETCH whose FETCH responses go to `on_fetch` as they arrive:
+  // never the whole folder in memory. Bodies are hashed while they stream.
+  void fetch(const std::string& set, const std::string& items,
+             const std::function<void(const imap::Item& data, std::string sha256)>& on_fetch);
+
   std::unique_ptr<imap::Session> session_;
   imap::Mailboxes mailboxes_;
   imap::AppendOptions append_;
 };
+
+StoredMessage stored_message(const imap::Item& data) {
+  StoredMessage m;
+  m.uid = u32_of(data.get("UID")).value_or(0);
+  if (const imap::Item* size = data.get("RFC822.SIZE")) m.size = size->as_number().value_or(0);
+  if (const imap::Item* flags = data.get("FLAGS"); flags != nullptr && flags->is_list()) {
+    imap::ParsedFlags parsed = imap::parse_flag_list(*flags);
+    m.flags = parsed.flags;
+    m.keywords = std::move(parsed.keywords);
+  }
+  if (const imap::Item* date = data.get("INTERNALDATE")) {
+    if (auto text = date->as_astring()) m.internal_date = parse_imap_datetime(*text);
+  }
+  return m;
+}
+
+void ImapAccount::fetch(const std::string& set, const std::string& items,
+                        const std::function<void(const imap::Item& data, std::string sha256)>& on_fetch) {
+  // Literals over the parser's buffer limit arrive through the sink first,
+  // then the response that holds them; small ones arrive inside it.
+  std::unique_ptr<Sha256> streaming;
+  std::string streamed_hash;
+  session_->set_literal_sink([&](std::uint64_t /*index*/, std::uint64_t offset, std::string_view data) {
+    if (offset == 0) streaming = std::make_unique<Sha256>();
+    streaming->update(data);
+  });
+  session_->set_untagged_handler([&](imap::Response& r) {
+    if (r.keyword != "FETCH" || r.data.empty()) return false;
+    const imap::Item& data = r.data[0];
+    std::string sha;
+    if (const imap::Item* body = data.get("BODY[]")) {
+      if (body->is_streamed() && streaming) {
+        sha = streaming->hex();
+        streaming.reset();
+      } else if (!body->is_streamed()) {
+        Sha256 h;
+        h.update(body->text);
+        sha = h.hex();
+      }
+    }
+    if (data.get("UID") != nullptr) on_fetch(data, std::move(sha));  // unsolicited FLAGS updates carry no UID
+    return true;
+  });
+  auto restore = [&] {
+    session_->set_untagged_handler(nullptr);
+    session_->set_literal_sink(nullptr);
+  };
+  imap::Command command("UID FETCH");
+  command.atom(set).atom(items);
+  try {
+    session_->run_ok(command);
+  } catch (...) {
+    restore();
+    throw;
+  }
+  restore();
+}
+
+void ImapAccount::read_folder(const std::string& neutral_name, const WantBody& want_body,
+                              const std::function<void(const StoredMessage&)>& on_message) {
+  const imap::NameMapping name = mailboxes_.map(neutral_name);
+  imap::Command examine("EXAMINE");
+  examine.string(name.wire, session_->utf8_enabled());
+  const imap::CommandResult opened = session_->run(examine);
+  if (!opened.ok()) {
+    throw TargetFolderMissing(fmt::format("folder {} cannot be opened: {}", name.display, opened.describe()));
+  }
+  std::uint64_t exists = 0;
+  for (const imap::Response& r : opened.untagged) {
+    if (r.keyword == "EXISTS" && r.number) exists = *r.number;
+  }
+  if (exists == 0) return;
+  if (!want_body) {
+    fetch("1:*", "(UID RFC822.SIZE INTERNALDATE FLAGS BODY.PEEK[])", [&](const imap::Item& data, std::string sha) {
+      StoredMessage m = stored_message(data);
+      m.sha256 = std::move(sha);
+      on_message(m);
+    });
+    return;
+  }
+  // Metadata of all first (small), then bodies of only the wanted messages.
+  std::vector<StoredMessage> messages;
+  fetch("1:*", "(UID RFC822.SIZE INTERNALDATE FLAGS)",
+        [&](const imap::Item& data, const std::string& /*sha*/) { messages.push_back(stored_message(data)); });
+  std::sort(messages.begin(), messages.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
+  std::vector<std::uint32_t> wanted;
+  for (const StoredMessage& m : messages) {
+    if (want_body(m)) wanted.push_back(m.uid);
+  }
+  for (const std::string& set : imap::uid_sets(wanted)) {
+    fetch(set, "(UID BODY.PEEK[])", [&](const imap::Item& data, std::string sha) {
+      const std::uint32_t uid = u32_of(data.get("UID")).value_or(0);
+      auto it = std::lower_bound(messages.begin(), messages.end(), uid,
+                                 [](const StoredMessage& m, std::uint32_t u) { return m.uid < u; });
+      if (it != messages.end() && it->uid == uid) it->sha256 = std::move(sha);
+    });
+  }
+  for (const StoredMessage& m : messages) on_message(m);
+}
 
 }  // namespace
 
