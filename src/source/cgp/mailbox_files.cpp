@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "core/crlf.h"
 #include "core/datetime.h"
@@ -221,8 +222,8 @@ std::optional<MdirName> parse_mdir_name(std::string_view name) {
 // ("pending blank") and added to the message when the message goes on.
 class MboxParser {
  public:
-  MboxParser(const std::string& path, const OnMessage& on_message, const ProblemFn& problem)
-      : path_(path), on_message_(on_message), problem_(problem) {
+  MboxParser(const std::string& path, const OnMessage& on_message, const ProblemFn& problem, bool live)
+      : path_(path), on_message_(on_message), problem_(problem), live_(live) {
     info_.file = path;
   }
 
@@ -331,6 +332,13 @@ class MboxParser {
     info_.stored_size = info_.data_length - quoted_;
     info_.size = info_.stored_size + bare_lfs_;
     if (pseudo_) return;
+    if (truncated && live_) {
+      // The running server is still appending it: copying it now would put
+      // half a message on the target. The next sync takes it whole.
+      spdlog::warn("{} (offset {}): last message still being written by the live server: left for the next sync",
+                   path_, info_.offset);
+      return;
+    }
     if (truncated) {
       const bool empty = info_.data_length == 0;
       report(Scope::Message, info_.offset, separator_line_,
@@ -352,6 +360,7 @@ class MboxParser {
   const std::string& path_;
   const OnMessage& on_message_;
   const ProblemFn& problem_;
+  bool live_ = false;
   State state_ = State::kPreamble;
   bool previous_empty_ = false;
   bool last_terminated_ = true;
@@ -460,7 +469,7 @@ void MboxFile::scan(const std::function<void(const MessageInfo&)>& on_message, c
   // Only a hint for read-ahead; a failure changes nothing.
   (void)::posix_fadvise(file.fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
   LineScanner scanner(file.fd.get(), path_, scan_buffer_);
-  MboxParser parser(path_, on_message, problem);
+  MboxParser parser(path_, on_message, problem, live_);
   Line line;
   for (;;) {
     try {
@@ -506,6 +515,10 @@ void MdirDirectory::scan(const std::function<void(const MessageInfo&)>& on_messa
       sizes = measure(opened.fd.get(), file, std::span<char>(buffer.get(), kBuffer));
     } catch (const IoError& e) {
       report(Scope::Message, file, e.what());
+      continue;
+    }
+    if (sizes.stored == 0 && live_) {
+      spdlog::warn("{}: empty message file, still being written by the live server: left for the next sync", file);
       continue;
     }
     if (sizes.stored == 0) {

@@ -28,9 +28,13 @@ class MboxFile final : public Folder {
   MboxFile(std::string path, std::size_t scan_buffer, std::size_t read_buffer);
   void scan(const std::function<void(const MessageInfo&)>& on_message, const ProblemFn& problem) override;
   [[nodiscard]] std::unique_ptr<ByteReader> open(const MessageInfo& message) const override;
+  // A running server owns the file: an incomplete last message is being
+  // appended, not damaged. It is left out (logged) instead of reported.
+  void set_live(bool live) { live_ = live; }
 
  private:
   std::string path_;
+  bool live_ = false;
   std::size_t scan_buffer_ = kScanBuffer;
   std::size_t read_buffer_ = kReadBuffer;
 };
@@ -43,9 +47,13 @@ class MdirDirectory final : public Folder {
   explicit MdirDirectory(std::string path);
   void scan(const std::function<void(const MessageInfo&)>& on_message, const ProblemFn& problem) override;
   [[nodiscard]] std::unique_ptr<ByteReader> open(const MessageInfo& message) const override;
+  // A running server owns the directory: an empty file is a message being
+  // written, left out (logged) instead of reported.
+  void set_live(bool live) { live_ = live; }
 
  private:
   std::string path_;
+  bool live_ = false;
 };
 
 }  // namespace mailmig::cgp

@@ -67,8 +67,8 @@ class NoSelectFolder final : public Folder {
 
 class StoreAccount final : public Account {
  public:
-  StoreAccount(std::string root, AccountInfo info, std::vector<std::string> subscribed)
-      : root_(std::move(root)), info_(std::move(info)), subscribed_(subscribed.begin(), subscribed.end()) {}
+  StoreAccount(std::string root, AccountInfo info, std::vector<std::string> subscribed, bool live)
+      : root_(std::move(root)), info_(std::move(info)), subscribed_(subscribed.begin(), subscribed.end()), live_(live) {}
 
   [[nodiscard]] const AccountInfo& info() const override { return info_; }
 
@@ -86,8 +86,14 @@ class StoreAccount final : public Account {
 
   [[nodiscard]] std::unique_ptr<Folder> open_folder(const FolderInfo& folder) const override {
     if (!folder.selectable) return std::make_unique<NoSelectFolder>();
-    if (folder.format == "mdir") return std::make_unique<MdirDirectory>(folder.location);
-    return std::make_unique<MboxFile>(folder.location);
+    if (folder.format == "mdir") {
+      auto dir = std::make_unique<MdirDirectory>(folder.location);
+      dir->set_live(live_);
+      return dir;
+    }
+    auto file = std::make_unique<MboxFile>(folder.location);
+    file->set_live(live_);
+    return file;
   }
 
  private:
@@ -179,6 +185,7 @@ class StoreAccount final : public Account {
   std::string root_;
   AccountInfo info_;
   std::set<std::string> subscribed_;
+  bool live_ = false;
 };
 
 }  // namespace
@@ -190,8 +197,15 @@ Store::Store(const std::string& root, const StoreOptions& options) {
   if (!fs::real_path(fs::join(root_, "Accounts")) && !fs::real_path(fs::join(root_, "Domains"))) {
     throw StoreError(fmt::format("{}: not a CommuniGate Pro store (neither Accounts/ nor Domains/ found)", root_));
   }
+  const std::optional<std::string> live = detect_live_server(root_);
+  live_ = live.has_value();
+  if (live_ && options.allow_live) {
+    spdlog::warn("{}: reading the store of a running server ({}) as allowed: messages still being written are "
+                 "left for the next sync",
+                 root_, *live);
+  }
   if (!options.allow_live) {
-    if (auto live = detect_live_server(root_)) {
+    if (live) {
       throw StoreError(fmt::format(
           "{}: the CommuniGate Pro server is running ({}). Stop it first: its files are in use and change while "
           "they are read. To read a read-only snapshot anyway, allow a live store explicitly.",
@@ -344,7 +358,7 @@ std::unique_ptr<Account> Store::open_account(const AccountInfo& account) const {
       if (auto value = read_settings_file(info_path, [](const Problem&) {})) subscribed = interpret_account_info(*value).subscribed;
     }
   }
-  return std::make_unique<StoreAccount>(root_, account, std::move(subscribed));
+  return std::make_unique<StoreAccount>(root_, account, std::move(subscribed), live_);
 }
 
 namespace {

@@ -31,6 +31,8 @@ class Store final : public Source {
   [[nodiscard]] const std::string& main_domain() const { return main_domain_; }
   // Where the main-domain name came from: "option", "Settings/Main.settings" or "host name".
   [[nodiscard]] const std::string& main_domain_origin() const { return main_domain_origin_; }
+  // A running server was found (and allowed): its mailboxes are read as a live store.
+  [[nodiscard]] bool live() const { return live_; }
 
   std::vector<DomainInfo> domains(const ProblemFn& problem) override;
   std::vector<AccountInfo> accounts(const DomainInfo& domain, const ProblemFn& problem) override;
@@ -43,6 +45,7 @@ class Store final : public Source {
   std::string root_;  // canonical (realpath) store root
   std::string main_domain_;
   std::string main_domain_origin_;
+  bool live_ = false;
 };
 
 // Describes the running CommuniGate server that uses `root`, or nullopt when

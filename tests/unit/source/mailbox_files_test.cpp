@@ -455,6 +455,27 @@ TEST_F(MailboxFilesTest, TruncatedLastMessageIsReportedAndDelivered) {
   EXPECT_NE(std::string::npos, u.problems[0].message.find("truncated"));
 }
 
+TEST_F(MailboxFilesTest, LiveStoreLeavesTheMessageBeingAppendedForTheNextSync) {
+  const std::string sep = "From a@b Thu Feb  1 10:11:12 2024\n";
+  const std::string path = write("live.mbox", sep + "S: 1\n\n" + sep + "S: 2\n\nhalf writ");
+  MboxFile box(path);
+  box.set_live(true);
+  const Scanned s = scan(box);
+  ASSERT_EQ(1U, s.messages.size());  // only the complete one
+  EXPECT_EQ("S: 1\n", read_message(box, s.messages[0]));
+  EXPECT_TRUE(s.problems.empty());   // not damage: nothing to report
+
+  const std::string dir = path + ".mdir";
+  std::filesystem::create_directory(dir);
+  write("live.mbox.mdir/i00000001-1706782272-S.msg", "Subject: x\n\nbody\n");
+  write("live.mbox.mdir/i00000002-1706782272-S.msg", "");
+  MdirDirectory mdir(dir);
+  mdir.set_live(true);
+  const Scanned m = scan(mdir);
+  EXPECT_EQ(1U, m.messages.size());
+  EXPECT_TRUE(m.problems.empty());
+}
+
 TEST_F(MailboxFilesTest, ContentWithoutSeparatorIsAFolderProblem) {
   const Scanned s = scan_mbox(write("ns.mbox", "Subject: not an mbox\n\nbody\n"));
   EXPECT_TRUE(s.messages.empty());
