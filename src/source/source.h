@@ -4,7 +4,9 @@
 #pragma once
 
 #include <functional>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -48,6 +50,9 @@ struct FolderInfo {
   bool subscribed = false;
   std::string location;     // file or directory holding the messages
   std::string format;       // "mbox", "mdir", "dir", ...
+  // The source's UIDVALIDITY when it keeps IMAP UIDs (dovecot-uidlist, an IMAP
+  // source): with MessageInfo::uid, a target that can keep them does.
+  std::optional<std::uint32_t> uidvalidity;
 };
 
 class Folder {

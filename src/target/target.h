@@ -67,6 +67,12 @@ class TargetFolder {
   // SHA-256 of every message with UID >= first_uid, streamed (for reconciling
   // messages whose APPEND outcome a crash left unknown). Call before add().
   virtual std::vector<std::pair<std::uint32_t, std::string>> hashes_from(std::uint32_t first_uid) = 0;
+  // Asks the target to give the messages added from now on the source's UIDs
+  // (MessageInfo::uid) under the source's UIDVALIDITY, so mail clients and
+  // POP3 UIDLs see the same messages. Only a target that writes the store
+  // itself can (Maildir with dovecot-uidlist), and only while the folder's
+  // UIDs do not conflict: returns whether it will. Call before add().
+  virtual bool keep_uids(std::uint32_t source_uidvalidity) = 0;
   // The write-ahead hook: called with add() indices before they are sent.
   virtual void set_before_send(std::function<void(const std::vector<std::size_t>&)> hook) = 0;
   // Stage-2 sync (call after finish()): changes flags of messages by UID,

@@ -57,6 +57,8 @@ class ImapFolder final : public TargetFolder {
   [[nodiscard]] std::uint64_t existing_messages() const override { return status_.messages; }
   [[nodiscard]] std::optional<std::uint32_t> uidvalidity() const override { return status_.uidvalidity; }
   [[nodiscard]] std::optional<std::uint32_t> uidnext() const override { return status_.uidnext; }
+  // IMAP assigns UIDs itself (APPEND cannot ask for one).
+  bool keep_uids(std::uint32_t /*source_uidvalidity*/) override { return false; }
   void set_before_send(std::function<void(const std::vector<std::size_t>&)> hook) override {
     appender_.set_before_send(std::move(hook));
   }
