@@ -135,15 +135,35 @@ NameMapping Mailboxes::ensure(const std::string& neutral, bool subscribe) {
   return mapping;
 }
 
+std::string Mailboxes::neutral_of(const std::string& wire) const {
+  std::string utf8 = wire;
+  if (!session_.utf8_enabled()) utf8 = mutf7_decode(wire).value_or(wire);
+  if (!prefix_.empty() && utf8.starts_with(prefix_) && !is_inbox(utf8)) utf8 = utf8.substr(prefix_.size());
+  if (delimiter_ != '/') std::replace(utf8.begin(), utf8.end(), delimiter_, '/');
+  return utf8;
+}
+
 std::vector<std::string> Mailboxes::list_neutral() const {
   std::vector<std::string> out;
   for (const std::string& wire : existing_) {
-    if (noselect_.contains(wire)) continue;
-    std::string utf8 = wire;
-    if (!session_.utf8_enabled()) utf8 = mutf7_decode(wire).value_or(wire);
-    if (!prefix_.empty() && utf8.starts_with(prefix_) && !is_inbox(utf8)) utf8 = utf8.substr(prefix_.size());
-    if (delimiter_ != '/') std::replace(utf8.begin(), utf8.end(), delimiter_, '/');
-    out.push_back(utf8);
+    if (!noselect_.contains(wire)) out.push_back(neutral_of(wire));
+  }
+  return out;
+}
+
+std::vector<Mailboxes::Listed> Mailboxes::list_all() {
+  load_existing();
+  std::set<std::string> subscribed;
+  Command lsub("LSUB");
+  lsub.string("").string("*");
+  for (const Response& r : session_.run_ok(lsub).untagged) {
+    if (r.keyword != "LSUB" || r.data.size() < 3) continue;
+    if (auto name = r.data[2].as_astring()) subscribed.insert(is_inbox(*name) ? std::string("INBOX") : std::string(*name));
+  }
+  std::vector<Listed> out;
+  for (const std::string& wire : existing_) {
+    out.push_back(Listed{.neutral = neutral_of(wire), .wire = wire, .selectable = !noselect_.contains(wire),
+                         .subscribed = subscribed.contains(wire)});
   }
   return out;
 }

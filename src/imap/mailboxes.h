@@ -40,6 +40,17 @@ class Mailboxes {
   // Every selectable mailbox on the server as neutral names ('/' separated, UTF-8).
   [[nodiscard]] std::vector<std::string> list_neutral() const;
 
+  // Every mailbox with what a source needs to know of it (LIST and LSUB).
+  struct Listed {
+    std::string neutral;
+    std::string wire;
+    bool selectable = true;
+    bool subscribed = false;
+  };
+  std::vector<Listed> list_all();
+  // A wire name as a neutral name: decoded, prefix dropped, delimiter -> '/'.
+  [[nodiscard]] std::string neutral_of(const std::string& wire) const;
+
  private:
   void load_existing();
   std::string encode(const std::string& utf8) const;

@@ -12,6 +12,7 @@
 
 #include "core/byte_reader.h"
 #include "core/message.h"
+#include "imap/login.h"
 
 namespace mailmig {
 
@@ -137,6 +138,6 @@ class TargetFolderMissing : public std::runtime_error {
 };
 
 // Expands a login-name format: %u account, %d domain, %% a percent sign.
-std::string format_login(const std::string& format, const std::string& account, const std::string& domain);
+using imap::format_login;
 
 }  // namespace mailmig

@@ -1,0 +1,384 @@
+#include "source/imap/imap_source.h"
+
+#include <algorithm>
+#include <mutex>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/error.h"
+#include "imap/mailboxes.h"
+#include "imap/message_data.h"
+#include "source/imap/body_cache.h"
+
+namespace mailmig {
+
+namespace {
+
+using imap_source::Body;
+using imap_source::BodyCache;
+
+constexpr std::size_t kMaxBatchMessages = 256;  // UIDs per read-ahead FETCH
+
+std::optional<std::uint32_t> u32_of(const imap::Item* item) {
+  if (item == nullptr) return std::nullopt;
+  auto n = item->as_number();
+  if (!n || *n > UINT32_MAX) return std::nullopt;
+  return static_cast<std::uint32_t>(*n);
+}
+
+// One logged-in connection per account, re-opened after it broke (the engine
+// retries an account after a dropped connection with the same Account).
+class Connection {
+ public:
+  Connection(const ImapSourceOptions& options, imap::Credentials credentials)
+      : options_(options), credentials_(std::move(credentials)) {}
+
+  imap::Session& session() {
+    if (!session_ || broken_) {
+      session_.reset();
+      mailboxes_.reset();
+      session_ = imap::open_session(options_.connect, credentials_);
+      broken_ = false;
+      selected_.clear();
+    }
+    return *session_;
+  }
+  imap::Mailboxes& mailboxes() {
+    imap::Session& s = session();
+    if (!mailboxes_) mailboxes_ = std::make_unique<imap::Mailboxes>(s);
+    return *mailboxes_;
+  }
+  // EXAMINEs the folder unless it is the one selected; returns the response.
+  imap::CommandResult examine(const std::string& wire) {
+    imap::Session& s = session();
+    imap::Command command("EXAMINE");
+    command.string(wire, s.utf8_enabled());
+    selected_.clear();
+    imap::CommandResult result = s.run_ok(command);
+    selected_ = wire;
+    return result;
+  }
+  void ensure_selected(const std::string& wire) {
+    if (session_ && !broken_ && selected_ == wire) return;
+    examine(wire);
+  }
+  // Runs `fn`; any failure marks the connection for re-opening.
+  template <typename Fn>
+  auto guarded(Fn&& fn) {
+    try {
+      return fn();
+    } catch (...) {
+      broken_ = true;
+      throw;
+    }
+  }
+  std::mutex& mutex() { return mutex_; }
+  [[nodiscard]] std::string url() const {
+    const auto& s = options_.connect.server;
+    return fmt::format("{}://{}@{}:{}", s.implicit_tls ? "imaps" : "imap", credentials_.user, s.host, s.port);
+  }
+
+ private:
+  const ImapSourceOptions& options_;
+  imap::Credentials credentials_;
+  std::unique_ptr<imap::Session> session_;
+  std::unique_ptr<imap::Mailboxes> mailboxes_;
+  bool broken_ = false;
+  std::string selected_;  // wire name of the EXAMINEd folder
+  std::mutex mutex_;
+};
+
+class ImapSourceFolder final : public Folder {
+ public:
+  ImapSourceFolder(std::shared_ptr<Connection> connection, FolderInfo info, std::uint64_t read_ahead)
+      : connection_(std::move(connection)), info_(std::move(info)), cache_(read_ahead), read_ahead_(read_ahead) {}
+
+  void scan(const std::function<void(const MessageInfo&)>& on_message, const ProblemFn& problem) override {
+    std::vector<MessageInfo> messages;
+    try {
+      std::lock_guard lock(connection_->mutex());
+      messages = connection_->guarded([&] { return fetch_metadata(); });
+    } catch (const std::exception& e) {
+      problem(Problem{.scope = Scope::Folder, .file = location(), .message = e.what()});
+      return;
+    }
+    // Callbacks after the FETCH completed: the engine calls open() from them,
+    // which needs the connection for itself.
+    for (const MessageInfo& m : messages) on_message(m);
+  }
+
+  [[nodiscard]] std::unique_ptr<ByteReader> open(const MessageInfo& message) const override {
+    const std::uint32_t uid = message.uid.value_or(0);
+    std::lock_guard lock(connection_->mutex());
+    std::shared_ptr<Body> body = cache_.get(uid);
+    if (!body) {
+      try {
+        connection_->guarded([&] { fetch_ahead(uid); });
+      } catch (const IoError&) {
+        throw;
+      } catch (const std::exception& e) {
+        throw IoError(message.file, EIO, e.what());
+      }
+      body = cache_.get(uid);
+      if (!body) throw IoError(message.file, ENOENT, "the server returned no such message (expunged meanwhile?)");
+    }
+    return Body::open(body);
+  }
+
+ private:
+  [[nodiscard]] std::string location() const { return info_.location; }
+
+  std::vector<MessageInfo> fetch_metadata() {
+    imap::Session& session = connection_->session();
+    const imap::NameMapping name = connection_->mailboxes().map(info_.name);
+    wire_ = name.wire;
+    const imap::CommandResult opened = connection_->examine(wire_);
+    std::uint64_t exists = 0;
+    for (const imap::Response& r : opened.untagged) {
+      if (r.keyword == "EXISTS" && r.number) exists = *r.number;
+      if (r.code && r.code->name == "UIDVALIDITY" && !r.code->args.empty()) uidvalidity_ = u32_of(&r.code->args[0]);
+    }
+    std::vector<MessageInfo> out;
+    if (exists == 0) return out;
+    session.set_untagged_handler([&](imap::Response& r) {
+      if (r.keyword != "FETCH" || r.data.empty()) return false;
+      const imap::Item& data = r.data[0];
+      const auto uid = u32_of(data.get("UID"));
+      if (!uid) return true;  // an unsolicited flag update
+      MessageInfo m;
+      m.uid = uid;
+      m.id = fmt::format("{}", *uid);
+      m.file = fmt::format("{}/{};UIDVALIDITY={}/;UID={}", connection_->url(), info_.name, uidvalidity_.value_or(0), *uid);
+      if (const imap::Item* size = data.get("RFC822.SIZE")) m.size = m.stored_size = size->as_number().value_or(0);
+      if (const imap::Item* flags = data.get("FLAGS"); flags != nullptr && flags->is_list()) {
+        imap::ParsedFlags parsed = imap::parse_flag_list(*flags);
+        m.flags = parsed.flags;
+        m.keywords = std::move(parsed.keywords);
+      }
+      if (const imap::Item* date = data.get("INTERNALDATE")) {
+        if (auto text = date->as_astring()) m.internal_date = parse_imap_datetime(*text);
+      }
+      out.push_back(std::move(m));
+      return true;
+    });
+    imap::Command fetch("UID FETCH");
+    fetch.atom("1:*").atom("(UID RFC822.SIZE INTERNALDATE FLAGS)");
+    try {
+      session.run_ok(fetch);
+    } catch (...) {
+      session.set_untagged_handler(nullptr);
+      throw;
+    }
+    session.set_untagged_handler(nullptr);
+    std::sort(out.begin(), out.end(), [](const MessageInfo& a, const MessageInfo& b) { return a.uid < b.uid; });
+    order_.clear();
+    for (const MessageInfo& m : out) order_.emplace_back(*m.uid, m.size);
+    return out;
+  }
+
+  // Fetches `uid` and the messages after it, up to half the cache budget, in
+  // one pipelined UID FETCH; bodies over the parser's buffer limit stream
+  // into temporary files.
+  void fetch_ahead(std::uint32_t uid) const {
+    connection_->ensure_selected(wire_);
+    imap::Session& session = connection_->session();
+    auto it = std::lower_bound(order_.begin(), order_.end(), uid,
+                               [](const std::pair<std::uint32_t, std::uint64_t>& e, std::uint32_t u) { return e.first < u; });
+    std::vector<std::uint32_t> uids{uid};
+    std::uint64_t bytes = it != order_.end() && it->first == uid ? it->second : 0;
+    if (it != order_.end() && it->first == uid) {
+      for (++it; it != order_.end() && uids.size() < kMaxBatchMessages && bytes + it->second <= read_ahead_ / 2; ++it) {
+        if (cache_.get(it->first)) continue;
+        uids.push_back(it->first);
+        bytes += it->second;
+      }
+    }
+    std::shared_ptr<Body> streaming;
+    session.set_literal_sink([&](std::uint64_t /*index*/, std::uint64_t offset, std::string_view data) {
+      if (offset == 0) streaming = Body::in_file();
+      streaming->append(data);
+    });
+    session.set_untagged_handler([&](imap::Response& r) {
+      if (r.keyword != "FETCH" || r.data.empty()) return false;
+      const imap::Item& data = r.data[0];
+      const auto got = u32_of(data.get("UID"));
+      const imap::Item* body = data.get("BODY[]");
+      if (!got || body == nullptr) return true;
+      if (body->is_streamed()) {
+        if (streaming) cache_.put(*got, std::move(streaming));
+      } else {
+        cache_.put(*got, Body::in_memory(body->text));
+      }
+      return true;
+    });
+    auto restore = [&] {
+      session.set_untagged_handler(nullptr);
+      session.set_literal_sink(nullptr);
+    };
+    for (const std::string& set : imap::uid_sets(uids)) {
+      imap::Command fetch("UID FETCH");
+      fetch.atom(set).atom("(UID BODY.PEEK[])");
+      try {
+        session.run_ok(fetch);
+      } catch (...) {
+        restore();
+        throw;
+      }
+    }
+    restore();
+  }
+
+  std::shared_ptr<Connection> connection_;
+  FolderInfo info_;
+  std::string wire_;
+  std::optional<std::uint32_t> uidvalidity_;
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> order_;  // (uid, size) ascending
+  mutable BodyCache cache_;
+  std::uint64_t read_ahead_;
+};
+
+class ImapSourceAccount final : public Account {
+ public:
+  ImapSourceAccount(AccountInfo info, std::shared_ptr<Connection> connection, std::uint64_t read_ahead)
+      : info_(std::move(info)), connection_(std::move(connection)), read_ahead_(read_ahead) {}
+
+  [[nodiscard]] const AccountInfo& info() const override { return info_; }
+
+  std::vector<FolderInfo> folders(const ProblemFn& problem) override {
+    std::vector<FolderInfo> out;
+    try {
+      std::lock_guard lock(connection_->mutex());
+      connection_->guarded([&] { list(out); });
+    } catch (const std::exception& e) {
+      problem(Problem{.scope = Scope::Account, .file = connection_->url(), .message = e.what()});
+    }
+    return out;
+  }
+
+  [[nodiscard]] std::unique_ptr<Folder> open_folder(const FolderInfo& folder) const override {
+    return std::make_unique<ImapSourceFolder>(connection_, folder, read_ahead_);
+  }
+
+ private:
+  void list(std::vector<FolderInfo>& out) {
+    imap::Mailboxes& boxes = connection_->mailboxes();
+    imap::Session& session = connection_->session();
+    std::vector<imap::Mailboxes::Listed> listed = boxes.list_all();
+    // INBOX first, then parents before children (sorted names do that).
+    std::sort(listed.begin(), listed.end(), [](const auto& a, const auto& b) {
+      return std::pair(a.neutral != "INBOX", a.neutral) < std::pair(b.neutral != "INBOX", b.neutral);
+    });
+    // UIDVALIDITY of every folder, pipelined.
+    std::vector<std::pair<std::size_t, imap::Tag>> asked;
+    for (std::size_t i = 0; i < listed.size(); ++i) {
+      if (!listed[i].selectable) continue;
+      imap::Command status("STATUS");
+      status.string(listed[i].wire, session.utf8_enabled()).atom("(UIDVALIDITY)");
+      asked.emplace_back(i, session.send(status));
+    }
+    std::map<std::size_t, std::uint32_t> validity;
+    for (const auto& [i, tag] : asked) {
+      const imap::CommandResult r = session.wait(tag);
+      for (const imap::Response& u : r.untagged) {
+        if (u.keyword != "STATUS" || u.data.size() < 2) continue;
+        if (auto v = u32_of(u.data[1].get("UIDVALIDITY"))) validity[i] = *v;
+      }
+    }
+    for (std::size_t i = 0; i < listed.size(); ++i) {
+      FolderInfo f{.name = listed[i].neutral, .selectable = listed[i].selectable, .subscribed = listed[i].subscribed,
+                   .location = fmt::format("{}/{}", connection_->url(), listed[i].neutral), .format = "imap"};
+      if (auto v = validity.find(i); v != validity.end()) f.uidvalidity = v->second;
+      out.push_back(std::move(f));
+    }
+  }
+
+  AccountInfo info_;
+  std::shared_ptr<Connection> connection_;
+  std::uint64_t read_ahead_;
+};
+
+class ImapSource final : public Source {
+ public:
+  explicit ImapSource(ImapSourceOptions options) : options_(std::move(options)) {
+    auto add = [&](const std::string& key) {
+      std::string account = key;
+      std::string domain = options_.default_domain;
+      if (auto at = key.rfind('@'); at != std::string::npos) {
+        account = key.substr(0, at);
+        domain = key.substr(at + 1);
+      }
+      if (domain.empty()) {
+        throw std::invalid_argument(fmt::format("account \"{}\" has no domain: write account@domain or give --domain", key));
+      }
+      const std::string full = account + "@" + domain;
+      if (std::find(keys_.begin(), keys_.end(), full) == keys_.end()) keys_.push_back(full);
+    };
+    for (const std::string& a : options_.accounts) add(a);
+    for (const auto& [key, password] : options_.passwords) add(key);
+    if (keys_.empty()) {
+      throw std::invalid_argument(
+          "an IMAP server cannot list its users: name the accounts with --source-passwords, --users-file or --user");
+    }
+  }
+
+  std::vector<DomainInfo> domains(const ProblemFn& /*problem*/) override {
+    std::vector<DomainInfo> out;
+    for (const std::string& key : keys_) {
+      const std::string domain = key.substr(key.rfind('@') + 1);
+      if (std::none_of(out.begin(), out.end(), [&](const DomainInfo& d) { return d.name == domain; })) {
+        out.push_back(DomainInfo{.name = domain, .location = url()});
+      }
+    }
+    return out;
+  }
+
+  std::vector<AccountInfo> accounts(const DomainInfo& domain, const ProblemFn& /*problem*/) override {
+    std::vector<AccountInfo> out;
+    for (const std::string& key : keys_) {
+      const auto at = key.rfind('@');
+      if (key.substr(at + 1) != domain.name) continue;
+      AccountInfo a{.domain = domain.name, .name = key.substr(0, at), .location = url() + "/" + key, .kind = "imap"};
+      if (auto p = options_.passwords.find(key); p != options_.passwords.end()) {
+        // Known in clear: a provisioner can give the user the same password on the target.
+        a.password = PasswordInfo{.kind = PasswordInfo::Kind::Plain, .value = p->second};
+      }
+      out.push_back(std::move(a));
+    }
+    return out;
+  }
+
+  [[nodiscard]] std::unique_ptr<Account> open_account(const AccountInfo& account) const override {
+    const std::string key = account.name + "@" + account.domain;
+    std::string password = options_.master_password;
+    if (options_.auth == imap::AuthMethod::User) {
+      auto p = options_.passwords.find(key);
+      password = p != options_.passwords.end() ? p->second : std::string();
+    }
+    imap::Credentials credentials{.method = options_.auth,
+                                  .user = imap::format_login(options_.login_format, account.name, account.domain),
+                                  .password = std::move(password),
+                                  .master_user = options_.master_user,
+                                  .master_separator = options_.master_separator};
+    return std::make_unique<ImapSourceAccount>(account, std::make_shared<Connection>(options_, std::move(credentials)),
+                                               options_.read_ahead_bytes);
+  }
+
+ private:
+  [[nodiscard]] std::string url() const {
+    const auto& s = options_.connect.server;
+    return fmt::format("{}://{}:{}", s.implicit_tls ? "imaps" : "imap", s.host, s.port);
+  }
+
+  ImapSourceOptions options_;
+  std::vector<std::string> keys_;
+};
+
+}  // namespace
+
+std::unique_ptr<Source> make_imap_source(ImapSourceOptions options) {
+  return std::make_unique<ImapSource>(std::move(options));
+}
+
+}  // namespace mailmig
