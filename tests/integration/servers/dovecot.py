@@ -73,7 +73,7 @@ class PrivateDovecot(ServerProcess):
 
     def __init__(self, users=None, master_user="master", master_password="Master#Secret1",
                  keep=None, start_timeout=15.0, stop_timeout=10.0, extra_config="",
-                 separator="/", namespace_prefix=""):
+                 separator="/", namespace_prefix="", mail_location=None):
         _check_name("master user", master_user)
         self.master_user = master_user.lower()
         self.master_password = master_password
@@ -84,6 +84,9 @@ class PrivateDovecot(ServerProcess):
         # "INBOX." to behave like Courier/Cyrus-style servers.
         self.separator = separator
         self.namespace_prefix = namespace_prefix
+        # Serve an existing tree instead of the instance's own mail dir, e.g.
+        # "maildir:/some/tree/%d/%n/Maildir" (Dovecot variables allowed).
+        self.mail_location = mail_location
         self.imap_port = None
         self.imaps_port = None
         self._passwd_mtime = 0
@@ -255,7 +258,7 @@ userdb {{
   args = uid={self.mail_uid} gid={self.mail_gid} home={self.mail_root}/%u
 }}
 
-mail_location = maildir:{self.mail_root}/%u/Maildir
+mail_location = {self.mail_location or f"maildir:{self.mail_root}/%u/Maildir"}
 mail_fsync = never
 namespace inbox {{
   inbox = yes

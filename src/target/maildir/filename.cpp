@@ -1,0 +1,135 @@
+#include "target/maildir/filename.h"
+
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+
+#include <fmt/format.h>
+
+#include "target/maildir/dotlock.h"
+
+namespace mailmig::maildir {
+
+namespace {
+
+std::string escaped_host() {
+  std::string out;
+  for (const char c : host_name()) {
+    if (c == '/') out += "\\057";
+    else if (c == ':') out += "\\072";
+    else out += c;
+  }
+  return out;
+}
+
+std::optional<std::uint64_t> size_field(std::string_view base, char type) {
+  const std::string key = fmt::format(",{}=", type);
+  const std::size_t at = base.find(key);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::uint64_t v = 0;
+  std::size_t i = at + 3;
+  if (i >= base.size() || base[i] < '0' || base[i] > '9') return std::nullopt;
+  for (; i < base.size() && base[i] >= '0' && base[i] <= '9'; ++i) v = v * 10 + static_cast<std::uint64_t>(base[i] - '0');
+  if (i < base.size() && base[i] != ',') return std::nullopt;
+  return v;
+}
+
+struct Stamp {
+  std::int64_t secs = 0;
+  std::int64_t usecs = -1;
+  std::string_view rest;
+};
+
+Stamp stamp_of(std::string_view name) {
+  Stamp s;
+  std::size_t i = 0;
+  for (; i < name.size() && name[i] >= '0' && name[i] <= '9'; ++i) s.secs = s.secs * 10 + (name[i] - '0');
+  s.rest = name.substr(i);
+  if (i < name.size() && name[i] == '.') {
+    for (std::size_t j = i + 1; j < name.size() && name[j] != '.' && name[j] != ':'; ++j) {
+      if (name[j] == 'M') {
+        std::int64_t u = 0;
+        for (++j; j < name.size() && name[j] >= '0' && name[j] <= '9'; ++j) u = u * 10 + (name[j] - '0');
+        s.usecs = u;
+        break;
+      }
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string unique_stem() {
+  static std::atomic<std::uint64_t> counter{0};
+  static const std::string host = escaped_host();
+  timeval tv{};
+  ::gettimeofday(&tv, nullptr);
+  return fmt::format("{}.M{}P{}Q{}.{}", tv.tv_sec, tv.tv_usec, ::getpid(), ++counter, host);
+}
+
+std::string base_with_sizes(const std::string& stem, std::uint64_t file_size, std::uint64_t rfc822_size) {
+  return fmt::format("{},S={},W={}", stem, file_size, rfc822_size);
+}
+
+ParsedName parse_name(std::string_view file_name) {
+  ParsedName p;
+  const std::size_t colon = file_name.find(':');
+  p.base = std::string(file_name.substr(0, colon));
+  if (colon != std::string_view::npos && file_name.substr(colon).starts_with(":2,")) {
+    p.letters = std::string(file_name.substr(colon + 3));
+  }
+  p.size = size_field(p.base, 'S');
+  p.vsize = size_field(p.base, 'W');
+  return p;
+}
+
+Flags flags_of(std::string_view letters) {
+  Flags f = 0;
+  for (const char c : letters) {
+    switch (c) {
+      case 'S': f |= kSeen; break;
+      case 'R': f |= kAnswered; break;
+      case 'F': f |= kFlagged; break;
+      case 'T': f |= kDeleted; break;
+      case 'D': f |= kDraft; break;
+      default: break;
+    }
+  }
+  return f;
+}
+
+std::string other_letters(std::string_view letters) {
+  std::string out;
+  for (const char c : letters) {
+    if (std::string_view("SRFTD").find(c) == std::string_view::npos && (c < 'a' || c > 'z')) out += c;
+  }
+  return out;
+}
+
+std::string info_letters(Flags flags, std::string_view keyword_letters, std::string_view others) {
+  std::string out(others);
+  if ((flags & kDraft) != 0) out += 'D';
+  if ((flags & kFlagged) != 0) out += 'F';
+  if ((flags & kAnswered) != 0) out += 'R';
+  if ((flags & kSeen) != 0) out += 'S';
+  if ((flags & kDeleted) != 0) out += 'T';
+  out += keyword_letters;
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::string file_name(const std::string& base, const std::string& letters) { return base + ":2," + letters; }
+
+bool dovecot_order(std::string_view a, std::string_view b) {
+  const Stamp sa = stamp_of(a);
+  const Stamp sb = stamp_of(b);
+  if (sa.secs != sb.secs) return sa.secs < sb.secs;
+  if (sa.usecs >= 0 && sb.usecs >= 0 && sa.usecs != sb.usecs) return sa.usecs < sb.usecs;
+  return a.substr(0, a.find(':')) < b.substr(0, b.find(':'));
+}
+
+}  // namespace mailmig::maildir
