@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include "source/cgp/store.h"
+#include "source/maildir/maildir_source.h"
+#include "source/maildir/user_paths.h"
+#include "source/mbox/mbox_source.h"
 
 namespace mailmig::cli {
 
@@ -19,7 +22,30 @@ OpenedSource open_source(const std::string& spec, const SourceOptions& options) 
                                           store->main_domain(), store->main_domain_origin());
     return OpenedSource{std::move(store), std::move(description)};
   }
-  throw SpecError(fmt::format("source scheme \"{}\" is not supported (supported: cgp)", scheme));
+  const maildir::TreeOptions tree{.user_path = options.user_path, .domain = options.domain, .user = options.user};
+  try {
+    if (scheme == "maildir") {
+      maildir::OpenedTree opened = maildir::open_maildir_tree(location, tree);
+      return OpenedSource{std::move(opened.source), fmt::format("Maildir++ tree {} ({})", location, opened.layout)};
+    }
+    if (scheme == "mbox") {
+      const auto format = mbox::parse_mbox_format(options.mbox_format);
+      if (!format) {
+        throw SpecError(fmt::format("--mbox-format \"{}\": expected auto, mboxo, mboxrd, mboxcl or mboxcl2",
+                                    options.mbox_format));
+      }
+      maildir::OpenedTree opened =
+          mbox::open_mbox_tree(location, mbox::MboxTreeOptions{.tree = tree, .inbox_path = options.inbox_path,
+                                                               .format = *format});
+      std::string description = fmt::format("mbox tree {} ({}; format {}{})", location, opened.layout,
+                                            mbox::mbox_format_name(*format),
+                                            options.inbox_path.empty() ? "" : "; INBOX " + options.inbox_path);
+      return OpenedSource{std::move(opened.source), std::move(description)};
+    }
+  } catch (const maildir::SourceError& e) {
+    throw SpecError(e.what());
+  }
+  throw SpecError(fmt::format("source scheme \"{}\" is not supported (supported: cgp, maildir, mbox)", scheme));
 }
 
 }  // namespace mailmig::cli

@@ -1,0 +1,165 @@
+#include "source/mbox/mbox_account.h"
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include <fmt/format.h>
+
+#include "codec/mutf7.h"
+#include "core/error.h"
+#include "core/fs.h"
+#include "source/cgp/mbox_io.h"
+#include "source/maildir/user_paths.h"
+#include "source/mbox/mbox_folder.h"
+
+namespace mailmig::mbox {
+namespace {
+
+constexpr int kMaxDepth = 32;  // deeper is a loop or garbage
+
+class NoSelectFolder final : public Folder {
+ public:
+  void scan(const std::function<void(const MessageInfo&)>& /*on_message*/, const ProblemFn& /*problem*/) override {}
+  [[nodiscard]] std::unique_ptr<ByteReader> open(const MessageInfo& message) const override {
+    throw IoError(message.file, ENOENT, "a directory-only folder has no messages");
+  }
+};
+
+std::string read_text(const std::string& path) {
+  try {
+    cgp::OpenedFile file = cgp::open_regular_file(AT_FDCWD, path.c_str(), path);
+    constexpr std::uint64_t kMax = std::uint64_t{16} << 20U;
+    std::string text(std::min(file.size, kMax), '\0');
+    std::size_t got = 0;
+    while (got < text.size()) {
+      const std::size_t n = cgp::read_some(file.fd.get(), text.data() + got, text.size() - got, path, got);
+      if (n == 0) break;
+      got += n;
+    }
+    text.resize(got);
+    return text;
+  } catch (const IoError&) {
+    return {};
+  }
+}
+
+// Dovecot's mbox .subscriptions: one name per line, '/' separated.
+std::set<std::string> parse_subscriptions(const std::string& text) {
+  std::set<std::string> out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    if (line.ends_with('\r')) line.pop_back();
+    if (!line.empty() && !line.starts_with("V\t")) out.insert(mutf7_decode(line).value_or(line));
+    pos = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+MboxAccount::MboxAccount(AccountInfo info, std::string inbox, MboxFormat format)
+    : info_(std::move(info)), inbox_(std::move(inbox)), format_(format) {
+  if (maildir::is_directory(info_.location)) subscribed_ = parse_subscriptions(read_text(fs::join(info_.location, ".subscriptions")));
+}
+
+std::optional<FolderInfo> MboxAccount::file_folder(const std::string& path, const std::string& name,
+                                                   const ProblemFn& problem) const {
+  FilePeek peek;
+  try {
+    peek = peek_file(path);
+  } catch (const IoError& e) {
+    problem(Problem{.scope = Scope::Folder, .folder = name, .file = path, .offset = e.offset(), .message = e.what()});
+    return std::nullopt;
+  }
+  if (!peek.empty && !peek.mbox) {
+    problem(Problem{.scope = Scope::Folder, .folder = name, .file = path, .offset = 0,
+                    .message = "does not start with a \"From \" line: not an mbox file; skipped"});
+    return std::nullopt;
+  }
+  FolderInfo folder{.name = name, .selectable = true, .subscribed = name == "INBOX" || subscribed_.contains(name),
+                    .location = path, .format = "mbox"};
+  if (peek.facts.base) folder.uidvalidity = peek.facts.base->uidvalidity;
+  return folder;
+}
+
+std::vector<FolderInfo> MboxAccount::folders(const ProblemFn& problem) {
+  std::vector<FolderInfo> out;
+  const std::string& location = info_.location;
+  const bool directory = maildir::is_directory(location);
+  std::string inbox = inbox_;
+  if (!directory) {
+    inbox = location;  // a spool file alone: the account has only an INBOX
+  } else if (inbox.empty()) {
+    for (const char* candidate : {"inbox", "INBOX", "Inbox"}) {
+      if (maildir::is_regular_file(fs::join(location, candidate))) {
+        inbox = fs::join(location, candidate);
+        break;
+      }
+    }
+  }
+  if (!inbox.empty() && maildir::is_regular_file(inbox)) {
+    if (auto folder = file_folder(inbox, "INBOX", problem)) out.push_back(std::move(*folder));
+  }
+  if (directory) walk(location, "", 0, out, problem);
+  return out;
+}
+
+void MboxAccount::walk(const std::string& dir, const std::string& parent, int depth, std::vector<FolderInfo>& out,
+                       const ProblemFn& problem) const {
+  std::vector<fs::Entry> entries;
+  try {
+    entries = fs::list_directory(dir);
+  } catch (const IoError& e) {
+    problem(Problem{.scope = Scope::Folder, .folder = parent, .file = dir, .message = e.what()});
+    return;
+  }
+  std::vector<std::pair<std::string, std::string>> subdirs;
+  for (const fs::Entry& entry : entries) {
+    // Dotfiles: .imap/ (Dovecot's index), .subscriptions, .mailboxlist (Pine); locks are transient.
+    if (entry.name.starts_with('.') || entry.name.ends_with(".lock")) continue;
+    const std::string path = fs::join(dir, entry.name);
+    std::string part = entry.name;
+    if (auto decoded = mutf7_decode(entry.name)) {
+      part = *decoded;
+    } else {
+      problem(Problem{.scope = Scope::Folder, .folder = parent.empty() ? part : parent + "/" + part, .file = path,
+                      .message = "file name is not valid modified UTF-7; folder listed under its raw name"});
+    }
+    std::string name = parent.empty() ? part : parent + "/" + part;
+    if (parent.empty() && maildir::lower_ascii(name) == "inbox") {
+      if (path == inbox_ || inbox_.empty()) continue;  // already listed as INBOX
+      problem(Problem{.scope = Scope::Folder, .folder = name, .file = path,
+                      .message = "an \"inbox\" file besides the INBOX given with --inbox-path: not read"});
+      continue;
+    }
+    if (entry.type == fs::Type::Symlink) {
+      problem(Problem{.scope = Scope::Folder, .folder = name, .file = path, .message = "symbolic link: not followed"});
+      continue;
+    }
+    if (entry.type == fs::Type::Directory) {
+      if (depth >= kMaxDepth) {
+        problem(Problem{.scope = Scope::Folder, .folder = name, .file = path, .message = "folders nested too deep; not read"});
+        continue;
+      }
+      out.push_back(FolderInfo{.name = name, .selectable = false, .subscribed = subscribed_.contains(name),
+                               .location = path, .format = "dir"});
+      subdirs.emplace_back(name, path);
+      continue;
+    }
+    if (entry.type != fs::Type::File) continue;
+    if (auto folder = file_folder(path, name, problem)) out.push_back(std::move(*folder));
+  }
+  for (const auto& [name, path] : subdirs) walk(path, name, depth + 1, out, problem);
+}
+
+std::unique_ptr<Folder> MboxAccount::open_folder(const FolderInfo& folder) const {
+  if (!folder.selectable) return std::make_unique<NoSelectFolder>();
+  return std::make_unique<MboxFolder>(folder.location, format_);
+}
+
+}  // namespace mailmig::mbox

@@ -1,0 +1,171 @@
+// Maildir++ reading: names and flags, dovecot-uidlist v1/v3, keywords,
+// new/ vs cur/, tmp/ ignored, folder names, subscriptions, layouts.
+#include "source/maildir/maildir_folder.h"
+
+#include <sys/stat.h>
+#include <utime.h>
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "common/temp_tree.h"
+#include "core/error.h"
+#include "source/maildir/maildir_account.h"
+#include "source/maildir/maildir_name.h"
+#include "source/maildir/maildir_source.h"
+#include "source/maildir/uidlist.h"
+#include "source/maildir/user_paths.h"
+
+namespace mailmig::maildir {
+namespace {
+
+struct Scanned {
+  std::vector<MessageInfo> messages;
+  std::vector<Problem> problems;
+};
+
+Scanned scan(const std::string& path) {
+  MaildirFolder folder(path);
+  Scanned out;
+  folder.scan([&](const MessageInfo& m) { out.messages.push_back(m); },
+              [&](Problem p) { out.problems.push_back(std::move(p)); });
+  return out;
+}
+
+void set_mtime(const std::string& path, std::int64_t epoch) {
+  const utimbuf times{static_cast<time_t>(epoch), static_cast<time_t>(epoch)};
+  ASSERT_EQ(0, ::utime(path.c_str(), &times));
+}
+
+TEST(MaildirName, FlagsKeywordsAndSizes) {
+  const MaildirName n = parse_maildir_name("1700000000.M1P2.host,S=1234,W=1260:2,FRSTDPac");
+  EXPECT_EQ("1700000000.M1P2.host,S=1234,W=1260", n.base);
+  EXPECT_EQ(kFlagged | kAnswered | kSeen | kDeleted | kDraft, n.flags);
+  EXPECT_EQ((1U << 0U) | (1U << 2U), n.keyword_letters);
+  EXPECT_EQ(1234U, n.file_size.value_or(0));
+  EXPECT_EQ(1260U, n.rfc822_size.value_or(0));
+  const MaildirName broken = parse_maildir_name("1700000000.M1P2.host,S=12x");  // no ":2,", bad size
+  EXPECT_FALSE(broken.has_info);
+  EXPECT_EQ(0, broken.flags);
+  EXPECT_FALSE(broken.file_size);
+}
+
+TEST(UidList, Version3And1) {
+  std::string error;
+  std::size_t bad = 0;
+  auto v3 = parse_uidlist("3 V1275660208 N25022 G3085f01b\n5 W1260 S1234 :a.host,S=1234\n7 :b.host\nx :bad\n", error, bad);
+  ASSERT_TRUE(v3);
+  EXPECT_EQ(1275660208U, v3->uidvalidity.value_or(0));
+  EXPECT_EQ(5U, v3->uids.at("a.host,S=1234"));
+  EXPECT_EQ(7U, v3->uids.at("b.host"));
+  EXPECT_EQ(1U, bad);
+  auto v1 = parse_uidlist("1 1111 3\n1 one.host\n2 two.host\n", error, bad);
+  ASSERT_TRUE(v1);
+  EXPECT_EQ(1111U, v1->uidvalidity.value_or(0));
+  EXPECT_EQ(2U, v1->uids.at("two.host"));
+  EXPECT_FALSE(parse_uidlist("2 V1 N1\n", error, bad));
+}
+
+TEST(MaildirFolder, OrderFlagsKeywordsDatesAndTmpIgnored) {
+  testing::TempTree tree;
+  tree.dir("m/tmp");
+  tree.file("m/cur/200.a.host,S=9:2,Sb", "Subject: a\n");  // S= lies: measured instead
+  tree.file("m/cur/100.b.host:2,RF", "b\r\n");
+  tree.file("m/new/300.c.host", "c\n");
+  tree.file("m/cur/400.d.host", "broken name, no info part\n");
+  tree.file("m/tmp/500.e.host", "being delivered\n");
+  tree.file("m/cur/.hidden", "x\n");
+  tree.file("m/dovecot-uidlist", "3 V42 N10 Gx\n3 :200.a.host,S=9\n5 :100.b.host\n");
+  tree.file("m/dovecot-keywords", "0 $Label1\n1 Work\n");
+  set_mtime(tree.path("m/cur/200.a.host,S=9:2,Sb"), 1706782272);
+  Scanned s = scan(tree.path("m"));
+  ASSERT_EQ(4U, s.messages.size());
+  EXPECT_TRUE(s.problems.empty());
+  EXPECT_EQ("cur/200.a.host,S=9:2,Sb", s.messages[0].id);  // UID 3
+  EXPECT_EQ(3U, s.messages[0].uid.value_or(0));
+  EXPECT_EQ(kSeen, s.messages[0].flags);
+  EXPECT_EQ((std::vector<std::string>{"Work"}), s.messages[0].keywords);
+  EXPECT_EQ(1706782272, s.messages[0].internal_date->epoch);
+  EXPECT_EQ(11U, s.messages[0].stored_size);
+  EXPECT_EQ(12U, s.messages[0].size);
+  EXPECT_EQ("cur/100.b.host:2,RF", s.messages[1].id);  // UID 5
+  EXPECT_EQ(kAnswered | kFlagged, s.messages[1].flags);
+  EXPECT_EQ(3U, s.messages[1].size);                    // CRLF kept, not doubled
+  EXPECT_EQ("new/300.c.host", s.messages[2].id);        // no UID: name order (delivery time)
+  EXPECT_EQ(0, s.messages[2].flags);                    // new/: unseen
+  EXPECT_EQ("cur/400.d.host", s.messages[3].id);
+  EXPECT_EQ(0, s.messages[3].flags);                    // no ":2,": delivered without flags
+  MaildirFolder folder(tree.path("m"));
+  auto reader = folder.open(s.messages[1]);
+  std::string buf(16, '\0');
+  EXPECT_EQ("b\r\n", std::string(buf.data(), reader->read(std::span<char>(buf.data(), buf.size()))));
+  MessageInfo evil = s.messages[0];
+  evil.id = "cur/../../etc/passwd";
+  EXPECT_THROW((void)folder.open(evil), IoError);
+}
+
+TEST(MaildirFolder, UnknownKeywordLetterAndCourierKeywordsAreReported) {
+  testing::TempTree tree;
+  tree.file("m/cur/1.x:2,z", "x\n");
+  tree.dir("m/courierimapkeywords");
+  Scanned s = scan(tree.path("m"));
+  ASSERT_EQ(1U, s.messages.size());
+  EXPECT_TRUE(s.messages[0].keywords.empty());
+  EXPECT_EQ(2U, s.problems.size());
+}
+
+TEST(MaildirAccount, FolderNamesSubscriptionsAndEmptyFolders) {
+  testing::TempTree tree;
+  tree.dir("M/cur");
+  tree.dir("M/.Sent/cur");
+  tree.dir("M/.Archive.2024/cur");                 // parent ".Archive" missing: \Noselect
+  tree.dir("M/.&AMk-t&AOk-/cur");                  // "Été"
+  tree.dir("M/.caf\xc3\xa9/cur");                  // raw 8-bit: kept, reported
+  tree.file("M/subscriptions", "Sent\nArchive.2024\n");
+  tree.file("M/dovecot-uidlist", "3 V99 N1\n");
+  MaildirAccount account(AccountInfo{.domain = "example.org", .name = "bob", .location = tree.path("M")});
+  std::vector<Problem> problems;
+  std::vector<FolderInfo> folders = account.folders([&](Problem p) { problems.push_back(std::move(p)); });
+  std::vector<std::string> names;
+  for (const FolderInfo& f : folders) names.push_back(f.name + (f.selectable ? "" : "/") + (f.subscribed ? "*" : ""));
+  EXPECT_EQ((std::vector<std::string>{"INBOX*", "Archive/", "Archive/2024*", "Sent*", "caf\xc3\xa9",
+                                      "\xc3\x89t\xc3\xa9"}),
+            names);
+  EXPECT_EQ(99U, folders[0].uidvalidity.value_or(0));
+  EXPECT_EQ(1U, problems.size());
+  EXPECT_TRUE(scan(tree.path("M/.Sent")).messages.empty());
+}
+
+TEST(UserPaths, PatternExpansionAndLayouts) {
+  testing::TempTree tree;
+  tree.dir("vmail/example.org/alice/Maildir/cur");
+  tree.dir("vmail/Example.NET/bob/Maildir/cur");
+  tree.dir("vmail/example.org/notmail/Maildir");
+  std::vector<Problem> problems;
+  auto found = expand_user_path(tree.path("vmail"), "%d/%n/Maildir", [&](Problem p) { problems.push_back(p); });
+  ASSERT_EQ(3U, found.size());
+  EXPECT_EQ("example.net", found[0].domain);
+  EXPECT_EQ("bob", found[0].name);
+  EXPECT_EQ("/var/mail/bob@example.org", substitute_user_path("/var/mail/%u", "example.org", "bob"));
+
+  OpenedTree detected = open_maildir_tree(tree.path("vmail"), TreeOptions{});
+  EXPECT_NE(std::string::npos, detected.layout.find("virtual domains"));
+  EXPECT_EQ(2U, detected.source->domains([](Problem) {}).size());
+
+  tree.dir("homes/carol/Maildir/cur");
+  EXPECT_THROW(open_maildir_tree(tree.path("homes"), TreeOptions{}), SourceError);  // no --domain
+  OpenedTree homes = open_maildir_tree(tree.path("homes"), TreeOptions{.domain = "Example.com"});
+  EXPECT_NE(std::string::npos, homes.layout.find("home directories"));
+  auto domains = homes.source->domains([](Problem) {});
+  ASSERT_EQ(1U, domains.size());
+  EXPECT_EQ("example.com", domains[0].name);
+  EXPECT_EQ("carol", homes.source->accounts(domains[0], [](Problem) {})[0].name);
+
+  OpenedTree single = open_maildir_tree(tree.path("homes/carol/Maildir"), TreeOptions{.user = "carol@example.com"});
+  EXPECT_EQ("a single Maildir", single.layout);
+}
+
+}  // namespace
+}  // namespace mailmig::maildir
