@@ -172,7 +172,7 @@ int cg2kms_migrate(const Cg2kmsOptions& o) {
   MigrateCommand m;
   m.source = "cgp:" + o.path;
   m.source_options = SourceOptions{.main_domain = o.primary_domain, .allow_live = o.allow_live};
-  m.selection = Selection{.domain = o.domain, .user = o.user};
+  m.select.selection = Selection{.domain = o.domain, .user = o.user};
   m.target.target = fmt::format("{}://{}:{}", o.tls ? "imaps" : "imap", o.server,
                                 o.port == 143 && o.tls ? 993 : o.port);
   m.target.auth = "kerio-master";

@@ -10,6 +10,8 @@
 #include "cli/copy_command.h"
 #include "cli/migrate_command.h"
 #include "cli/exit_codes.h"
+#include "cli/selection_options.h"
+#include "cli/verify_command.h"
 
 namespace mailmig::cli {
 
@@ -25,8 +27,9 @@ int mailmig_main(int argc, char** argv) {
   InventoryCommand inventory;
   auto* inv = app.add_subcommand("inventory", "Overview of a source: domains, accounts, folders, messages, sizes");
   inv->add_option("--source", inventory.source, "Source, e.g. cgp:/var/CommuniGate")->required();
-  inv->add_option("--domain", inventory.inventory.selection.domain, "Only this domain");
-  inv->add_option("--user", inventory.inventory.selection.user, "Only this account (name or name@domain)");
+  // Resolved after parsing: --users-file and --ldap-filter read a file and the directory.
+  SelectionArgs inventory_selection;
+  add_selection_options(*inv, inventory_selection);
   inv->add_flag("--json", inventory.json, "JSON for scripts instead of the table");
   inv->add_flag("--messages", inventory.inventory.messages,
                 "List every message with SHA-256, flags and date (JSON; reads every message)");
@@ -37,6 +40,9 @@ int mailmig_main(int argc, char** argv) {
   inv->add_flag("--allow-live-store", inventory.source_options.allow_live,
                 "CommuniGate: read the store although its server is running (snapshots only)");
   inv->add_option("--jobs,-j", inventory.inventory.jobs, "Accounts scanned in parallel (default: twice the cores, at least 4)");
+  inv->add_option("--user-path", inventory.source_options.user_path, "maildir/mbox: where the accounts are, e.g. /var/vmail/%d/%n/Maildir");
+  inv->add_option("--inbox-path", inventory.source_options.inbox_path, "mbox: each account's INBOX file, e.g. /var/mail/%n");
+  inv->add_option("--mbox-format", inventory.source_options.mbox_format, "mbox: auto | mboxo | mboxrd | mboxcl | mboxcl2");
 
   CopyCommand copy;
   CLI::App* copy_sub = nullptr;
@@ -44,16 +50,37 @@ int mailmig_main(int argc, char** argv) {
   MigrateCommand migrate;
   CLI::App* migrate_sub = nullptr;
   add_migrate_command(app, migrate, migrate_sub);
+  MigrateCommand sync;
+  CLI::App* sync_sub = nullptr;
+  add_sync_command(app, sync, sync_sub);
+  VerifyCommand verify;
+  CLI::App* verify_sub = nullptr;
+  add_verify_command(app, verify, verify_sub);
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
-  setup_logging(verbosity, false, migrate_sub->parsed() ? migrate.log_file : std::string());
-  if (inv->parsed()) return run_inventory(inventory, std::cout, std::cerr);
+  setup_logging(verbosity, false,
+                migrate_sub->parsed() ? migrate.log_file : sync_sub->parsed() ? sync.log_file : std::string());
+  if (inv->parsed()) {
+    try {
+      inventory.inventory.selection = listed_selection(inventory_selection);
+      inventory.source_options.domain = inventory.inventory.selection.domain;  // maildir/mbox: domain of flat trees
+      inventory.source_options.user = inventory.inventory.selection.user;
+    } catch (const SelectionError& e) {
+      std::cerr << "mailmig: " << e.what() << "\n";
+      return kExitUsage;
+    } catch (...) {
+      return report_setup_error(std::current_exception(), std::cerr);
+    }
+    return run_inventory(inventory, std::cout, std::cerr);
+  }
   if (copy_sub->parsed()) return run_copy(copy, std::cout, std::cerr);
   if (migrate_sub->parsed()) return run_migrate(migrate, std::cout, std::cerr);
+  if (sync_sub->parsed()) return run_migrate(sync, std::cout, std::cerr);
+  if (verify_sub->parsed()) return run_verify(verify, verbosity, std::cout, std::cerr);
   return kExitUsage;
 }
 

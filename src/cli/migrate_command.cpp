@@ -34,30 +34,30 @@ extern "C" void on_interrupt(int /*signal*/) {
   (void)std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
 }
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::set<std::string> read_users_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(fmt::format("cannot read users file {}", path));
-  std::set<std::string> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    const auto start = line.find_first_not_of(" \t");
-    if (start == std::string::npos || line[start] == '#') continue;
-    const auto end = line.find_last_not_of(" \t");
-    out.insert(lower(line.substr(start, end - start + 1)));
-  }
-  return out;
+nlohmann::ordered_json folder_json(const FolderResult& f) {
+  return {{"name", f.name},
+          {"target", f.target_name},
+          {"rename_note", f.rename_note},
+          {"messages", f.source_messages},
+          {"copied", f.copied},
+          {"already", f.already},
+          {"failed", f.failed},
+          {"reconciled", f.reconciled},
+          {"bytes", f.bytes},
+          {"would_copy", f.would_copy},
+          {"flag_changes", f.flag_changes},
+          {"flags_unapplied", f.flags_unapplied},
+          {"deleted_on_source", f.deleted_on_source},
+          {"removed", f.removed},
+          {"vanished", f.vanished},
+          {"note", f.note}};
 }
 
 nlohmann::ordered_json account_json(const AccountResult& a) {
   nlohmann::ordered_json j;
   j["domain"] = a.domain;
   j["account"] = a.account;
+  j["target_account"] = a.target_account;
   j["status"] = a.status;
   j["note"] = a.note;
   j["created"] = a.created;
@@ -65,31 +65,48 @@ nlohmann::ordered_json account_json(const AccountResult& a) {
   j["already"] = a.already;
   j["failed"] = a.failed;
   j["bytes"] = a.bytes;
+  j["flag_changes"] = a.flag_changes;
+  j["deleted_on_source"] = a.deleted_on_source;
+  j["removed"] = a.removed;
   j["seconds"] = a.seconds;
   j["folders"] = nlohmann::ordered_json::array();
-  for (const FolderResult& f : a.folders) {
-    j["folders"].push_back({{"name", f.name},
-                            {"target", f.target_name},
-                            {"messages", f.source_messages},
-                            {"copied", f.copied},
-                            {"already", f.already},
-                            {"failed", f.failed},
-                            {"reconciled", f.reconciled},
-                            {"bytes", f.bytes}});
-  }
+  for (const FolderResult& f : a.folders) j["folders"].push_back(folder_json(f));
   return j;
 }
 
-std::string folder_line(const AccountResult& a, const FolderResult& f, bool dry_run) {
-  std::string name = f.name;
-  if (!f.rename_note.empty()) name += " (" + f.rename_note + ")";
-  if (dry_run) {
-    return fmt::format("{}@{} {}: {} messages, {} already copied, would copy {}", a.account, a.domain, name,
-                       f.source_messages, f.already, f.source_messages - f.already);
+// What happens to the messages deleted on the source, for a sync's folder line.
+std::string deletions_text(const FolderResult& f, bool dry_run, bool delete_removed) {
+  if (f.deleted_on_source == 0) return dry_run ? ", would delete 0" : "";
+  if (!delete_removed) {
+    return fmt::format(", {} deleted on the source, kept on the target; --delete removes them", f.deleted_on_source);
   }
-  std::string line = fmt::format("{}@{} {}: {} copied, {} already there", a.account, a.domain, name, f.copied, f.already);
-  if (f.reconciled != 0) line += fmt::format(", {} found after the last stop", f.reconciled);
-  if (f.failed != 0) line += fmt::format(", {} FAILED", f.failed);
+  if (dry_run) return fmt::format(", would delete {}", f.deleted_on_source);
+  if (f.removed == f.deleted_on_source) return fmt::format(", {} removed (deleted on the source)", f.removed);
+  return fmt::format(", {} deleted on the source, {} removed", f.deleted_on_source, f.removed);
+}
+
+std::string folder_name(const FolderResult& f) {
+  std::string name = f.name;
+  if (f.vanished) name += " (gone from the source)";
+  if (!f.rename_note.empty()) name += " (" + f.rename_note + ")";
+  return name;
+}
+
+std::string folder_line(const MigrateCommand& c, const AccountResult& a, const FolderResult& f) {
+  std::string line = fmt::format("{}@{} {}: ", a.account, a.domain, folder_name(f));
+  if (c.dry_run) {
+    line += fmt::format("{} messages, {} already copied, would copy {}", f.source_messages, f.already, f.would_copy);
+    if (c.sync) line += fmt::format(", would change flags of {}", f.flag_changes);
+  } else {
+    line += fmt::format("{} copied, {} already there", f.copied, f.already);
+    if (f.reconciled != 0) line += fmt::format(", {} found after the last stop", f.reconciled);
+    if (f.failed != 0) line += fmt::format(", {} FAILED", f.failed);
+    if (c.sync && f.flag_changes != 0) line += fmt::format(", {} flag changes", f.flag_changes);
+  }
+  if (!c.sync) return line;
+  if (f.flags_unapplied != 0) line += fmt::format(", {} flag changes NOT applied (no target UIDs)", f.flags_unapplied);
+  line += deletions_text(f, c.dry_run, c.delete_removed);
+  if (!f.note.empty()) line += " (" + f.note + ")";
   return line;
 }
 
@@ -103,32 +120,144 @@ std::string default_state_dir(const std::string& source_root, const std::string&
   return "mailmig-state/" + h.hex().substr(0, 16);
 }
 
+namespace {
+
+struct RunTotals {
+  std::uint64_t copied = 0;
+  std::uint64_t already = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t would_copy = 0;
+  std::uint64_t flag_changes = 0;
+  std::uint64_t deleted_on_source = 0;
+  std::uint64_t removed = 0;
+
+  void add(const AccountResult& r) {
+    copied += r.copied;
+    already += r.already;
+    failed += r.failed;
+    bytes += r.bytes;
+    flag_changes += r.flag_changes;
+    deleted_on_source += r.deleted_on_source;
+    removed += r.removed;
+    for (const FolderResult& f : r.folders) would_copy += f.would_copy;
+  }
+};
+
+nlohmann::ordered_json make_report(const std::vector<AccountResult>& results, const RunTotals& t,
+                                   const std::vector<Problem>& problems) {
+  nlohmann::ordered_json report;
+  report["accounts"] = nlohmann::ordered_json::array();
+  for (const AccountResult& r : results) report["accounts"].push_back(account_json(r));
+  report["totals"] = {{"accounts", results.size()},
+                      {"copied", t.copied},
+                      {"already", t.already},
+                      {"failed", t.failed},
+                      {"bytes", t.bytes},
+                      {"would_copy", t.would_copy},
+                      {"flag_changes", t.flag_changes},
+                      {"deleted_on_source", t.deleted_on_source},
+                      {"removed", t.removed},
+                      {"errors", problems.size()}};
+  report["errors"] = nlohmann::ordered_json::array();
+  for (const Problem& p : problems) {
+    report["errors"].push_back({{"domain", p.domain}, {"account", p.account}, {"folder", p.folder}, {"file", p.file},
+                                {"offset", p.offset ? nlohmann::ordered_json(*p.offset) : nlohmann::ordered_json(nullptr)},
+                                {"message", p.message}});
+  }
+  return report;
+}
+
+// The final table; a sync adds its flag and deletion columns.
+void print_table(const MigrateCommand& c, const std::vector<AccountResult>& results, const RunTotals& t, bool complete,
+                 std::ostream& out) {
+  const auto row = [&](const std::string& name, const std::string& status, const AccountResult& r) {
+    std::string line = fmt::format("{:<40} {:<12} {:>9} {:>9} {:>7} {:>12}", name, status, r.copied, r.already,
+                                   r.failed, r.bytes);
+    if (c.sync) line += fmt::format(" {:>7} {:>8} {:>8}", r.flag_changes, r.deleted_on_source, r.removed);
+    return line;
+  };
+  out << fmt::format("\n{:<40} {:<12} {:>9} {:>9} {:>7} {:>12}", "account", "status", "copied", "already", "failed",
+                     "bytes");
+  if (c.sync) out << fmt::format(" {:>7} {:>8} {:>8}", "flags", "deleted", "removed");
+  out << fmt::format(" {:>8}\n", "seconds");
+  for (const AccountResult& r : results) {
+    std::string name = r.account + "@" + r.domain;
+    if (!r.target_account.empty() && r.target_account != name) name += " -> " + r.target_account;
+    out << row(name, r.status, r) << fmt::format(" {:>8.1f}\n", r.seconds);
+  }
+  AccountResult sum;
+  sum.copied = t.copied;
+  sum.already = t.already;
+  sum.failed = t.failed;
+  sum.bytes = t.bytes;
+  sum.flag_changes = t.flag_changes;
+  sum.deleted_on_source = t.deleted_on_source;
+  sum.removed = t.removed;
+  out << row("total", complete ? "complete" : "INCOMPLETE", sum) << "\n";
+  // A dry run with --delete lists them as "would delete" instead.
+  if (c.sync && t.deleted_on_source > t.removed && !(c.dry_run && c.delete_removed)) {
+    out << fmt::format("{} message(s) deleted on the source are kept on the target{}\n",
+                       t.deleted_on_source - t.removed, c.delete_removed ? " (see the folder notes)" : "; --delete removes them");
+  }
+}
+
+// A dry run must not create a state: without one it plans against an empty
+// state held in memory.
+std::unique_ptr<State> open_state(const std::string& dir, bool dry_run) {
+  const std::string path = dir + "/state.sqlite";
+  if (dry_run && !std::filesystem::exists(path)) return std::make_unique<State>(":memory:");
+  std::filesystem::create_directories(dir);
+  ::chmod(dir.c_str(), 0700);
+  return std::make_unique<State>(path);
+}
+
+void add_common_options(CLI::App& sub, MigrateCommand& c) {
+  sub.add_option("--source", c.source, "Source, e.g. cgp:/var/CommuniGate")->required();
+  add_selection_options(sub, c.select);
+  add_naming_options(sub, c.naming);
+  sub.add_option("--main-domain,--primary-domain", c.source_options.main_domain, "CommuniGate: name of the main domain");
+  sub.add_flag("--allow-live-store", c.source_options.allow_live,
+               "CommuniGate: read a running server's store (messages still being written wait for the next sync)");
+  add_target_options(sub, c.target);
+  sub.add_option("--provision", c.provision, "Create missing users: none | kerio:URL | dovecot:FILE | ldap:URL | command:CMD");
+  sub.add_option("--provision-user", c.provision_user, "kerio/ldap: administrator login (ldap: bind DN)");
+  sub.add_option("--provision-password-file", c.provision_password_file, "kerio/ldap: administrator password file (mode 600)");
+  sub.add_option("--provision-ca-file", c.provision_ca_file, "kerio/ldap: CA certificates for the admin connection");
+  sub.add_option("--ldap-base", c.ldap_base, "ldap: where new entries go (e.g. ou=people,dc=example,dc=com)");
+  sub.add_option("--ldap-template", c.ldap_template, "ldap: entry template file (%u %d %n %p)");
+  sub.add_option("--jobs,-j", c.jobs, "Accounts migrated in parallel (default 4)");
+  sub.add_option("--state", c.state_dir, "Run state directory (default: mailmig-state/<hash of source and target>)");
+  sub.add_flag("--force", c.force, "Also migrate accounts that already exist on the target");
+  sub.add_flag("--dry-run", c.dry_run, "Print what would be done; touch nothing (-v or --log: every message)");
+  sub.add_option("--report", c.report, "Write the final report as JSON to FILE");
+  sub.add_option("--password-file-out", c.password_file_out, "Where the passwords set are written (mode 600)");
+  sub.add_option("--set-password", c.set_password, "Password for created users whose source password is encrypted");
+  sub.add_option("--force-set-password", c.force_set_password, "Password for the single created user (with --user)");
+  sub.add_option("--hook-before-account", c.hook_before_account,
+                 "Shell command run before each account (MAILMIG_* variables); non-zero exit skips the account");
+  sub.add_option("--hook-after-account", c.hook_after_account,
+                 "Shell command run after each account (also MAILMIG_STATUS, MAILMIG_COPIED); failure fails it");
+  sub.add_option("--hook-timeout", c.hook_timeout, "Seconds a hook may run before it is killed (default 600)");
+  sub.add_option("--log", c.log_file, "Write a detailed log to FILE");
+  sub.add_flag("--quiet,-q", c.quiet, "No per-folder lines on screen");
+  sub.add_flag("--json", c.json, "Print the final report as JSON instead of the table");
+}
+
+}  // namespace
+
 void add_migrate_command(CLI::App& app, MigrateCommand& c, CLI::App*& sub) {
   sub = app.add_subcommand("migrate", "Migrate accounts to an IMAP target with run state: resumable, never duplicates");
-  sub->add_option("--source", c.source, "Source, e.g. cgp:/var/CommuniGate")->required();
-  sub->add_option("--domain", c.selection.domain, "Only this domain");
-  sub->add_option("--user", c.selection.user, "Only this account (name or name@domain)");
-  sub->add_option("--users-file", c.users_file, "Only the accounts listed in FILE (account@domain per line)");
-  sub->add_option("--main-domain,--primary-domain", c.source_options.main_domain, "CommuniGate: name of the main domain");
-  sub->add_flag("--allow-live-store", c.source_options.allow_live, "CommuniGate: read a running server's store");
-  add_target_options(*sub, c.target);
-  sub->add_option("--provision", c.provision, "Create missing users: none | kerio:URL | dovecot:FILE | ldap:URL | command:CMD");
-  sub->add_option("--provision-user", c.provision_user, "kerio/ldap: administrator login (ldap: bind DN)");
-  sub->add_option("--provision-password-file", c.provision_password_file, "kerio/ldap: administrator password file (mode 600)");
-  sub->add_option("--provision-ca-file", c.provision_ca_file, "kerio/ldap: CA certificates for the admin connection");
-  sub->add_option("--ldap-base", c.ldap_base, "ldap: where new entries go (e.g. ou=people,dc=example,dc=com)");
-  sub->add_option("--ldap-template", c.ldap_template, "ldap: entry template file (%u %d %n %p)");
-  sub->add_option("--jobs,-j", c.jobs, "Accounts migrated in parallel (default 4)");
-  sub->add_option("--state", c.state_dir, "Run state directory (default: mailmig-state/<hash of source and target>)");
-  sub->add_flag("--force", c.force, "Also migrate accounts that already exist on the target");
-  sub->add_flag("--dry-run", c.dry_run, "Print what would be done; touch nothing");
-  sub->add_option("--report", c.report, "Write the final report as JSON to FILE");
-  sub->add_option("--password-file-out", c.password_file_out, "Where the passwords set are written (mode 600)");
-  sub->add_option("--set-password", c.set_password, "Password for created users whose source password is encrypted");
-  sub->add_option("--force-set-password", c.force_set_password, "Password for the single created user (with --user)");
-  sub->add_option("--log", c.log_file, "Write a detailed log to FILE");
-  sub->add_flag("--quiet,-q", c.quiet, "No per-folder lines on screen");
-  sub->add_flag("--json", c.json, "Print the final report as JSON instead of the table");
+  add_common_options(*sub, c);
+}
+
+void add_sync_command(CLI::App& app, MigrateCommand& c, CLI::App*& sub) {
+  sub = app.add_subcommand("sync", "Stage-2 delta sync (repeatable): new mail, flag changes and, with --delete, "
+                                   "deletions on the source since the last migrate/sync");
+  add_common_options(*sub, c);
+  sub->add_flag("--delete", c.delete_removed,
+                "Remove from the target what this tool copied and the source no longer has (never other mail)");
+  c.sync = true;
 }
 
 int run_migrate(const MigrateCommand& c, std::ostream& out, std::ostream& err) {
@@ -150,15 +279,10 @@ int run_migrate(const MigrateCommand& c, std::ostream& out, std::ostream& err) {
 
   ProblemSink sink;
   std::vector<AccountInfo> accounts;
+  NamingRules naming;
   try {
-    std::set<std::string> wanted;
-    if (!c.users_file.empty()) wanted = read_users_file(c.users_file);
-    for (auto& selected : select_accounts(*opened.source, c.selection, [&](Problem p) { sink.add(std::move(p)); })) {
-      for (auto& account : selected.accounts) {
-        if (!wanted.empty() && !wanted.contains(lower(account_key(account))) && !wanted.contains(lower(account.name))) continue;
-        accounts.push_back(std::move(account));
-      }
-    }
+    accounts = resolve_selection(*opened.source, c.select, sink);
+    naming = load_naming(c.naming);
   } catch (const std::exception& e) {
     err << "mailmig: " << e.what() << "\n";
     return kExitUsage;
@@ -170,9 +294,7 @@ int run_migrate(const MigrateCommand& c, std::ostream& out, std::ostream& err) {
   std::unique_ptr<State> state;
   std::unique_ptr<PassFile> pass_file;
   try {
-    std::filesystem::create_directories(state_dir);
-    ::chmod(state_dir.c_str(), 0700);
-    state = std::make_unique<State>(state_dir + "/state.sqlite");
+    state = open_state(state_dir, c.dry_run);
     if (provisioner && !c.dry_run) {
       if (!c.password_file_out.empty()) {
         pass_file = std::make_unique<PassFile>(c.password_file_out);
@@ -201,6 +323,13 @@ int run_migrate(const MigrateCommand& c, std::ostream& out, std::ostream& err) {
   options.provisioner = provisioner.get();
   options.stop = &g_stop;
   options.login_password = [&](const AccountInfo& account) { return login_password_for(account, passwords); };
+  options.sync = c.sync;
+  options.delete_removed = c.delete_removed;
+  options.naming = std::move(naming);
+  options.hook_before_account = c.hook_before_account;
+  options.hook_after_account = c.hook_after_account;
+  options.hook_timeout = std::chrono::seconds(c.hook_timeout);
+  options.live_source = c.source_options.allow_live;
   std::mutex out_mutex;
   std::atomic<std::uint64_t> progress_messages{0};
   std::atomic<std::uint64_t> progress_bytes{0};
@@ -209,7 +338,7 @@ int run_migrate(const MigrateCommand& c, std::ostream& out, std::ostream& err) {
   options.on_folder_done = [&](const AccountResult& a, const FolderResult& f) {
     progress_messages += f.copied;
     progress_bytes += f.bytes;
-    const std::string line = folder_line(a, f, c.dry_run);
+    const std::string line = folder_line(c, a, f);
     spdlog::info("{}", line);
     if (c.quiet) return;
     std::lock_guard lock(out_mutex);
@@ -219,7 +348,8 @@ int run_migrate(const MigrateCommand& c, std::ostream& out, std::ostream& err) {
   };
 
   if (!c.quiet) {
-    out << fmt::format("{} {} account(s) from {} to {}{}\nstate: {}\n", c.dry_run ? "Planning" : "Migrating",
+    const char* doing = c.dry_run ? "Planning" : c.sync ? "Syncing" : "Migrating";
+    out << fmt::format("{} {} account(s) from {} to {}{}\nstate: {}\n", doing,
                        accounts.size(), opened.description, target->describe(),
                        provisioner ? ", creating missing users with " + provisioner->describe() : "", state->path());
     if (pass_file) out << fmt::format("passwords: {}\n", pass_file->path());
@@ -282,47 +412,30 @@ int run_migrate(const MigrateCommand& c, std::ostream& out, std::ostream& err) {
     }
   }
   const auto problems = sink.snapshot();
-  std::uint64_t copied = 0, already = 0, failed = 0, bytes = 0;
+  RunTotals totals;
   bool complete = problems.empty();
   for (const AccountResult& r : results) {
-    copied += r.copied;
-    already += r.already;
-    failed += r.failed;
-    bytes += r.bytes;
+    totals.add(r);
     if (r.status != "done") complete = false;
   }
-  nlohmann::ordered_json report;
-  report["accounts"] = nlohmann::ordered_json::array();
-  for (const AccountResult& r : results) report["accounts"].push_back(account_json(r));
-  report["totals"] = {{"accounts", results.size()}, {"copied", copied}, {"already", already},
-                      {"failed", failed},           {"bytes", bytes},   {"errors", problems.size()}};
-  report["errors"] = nlohmann::ordered_json::array();
-  for (const Problem& p : problems) {
-    report["errors"].push_back({{"domain", p.domain}, {"account", p.account}, {"folder", p.folder}, {"file", p.file},
-                                {"offset", p.offset ? nlohmann::ordered_json(*p.offset) : nlohmann::ordered_json(nullptr)},
-                                {"message", p.message}});
-  }
+  const nlohmann::ordered_json report = make_report(results, totals, problems);
   if (!c.report.empty()) {
     std::ofstream(c.report) << report.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
   }
   if (c.json) {
     out << report.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
   } else {
-    out << fmt::format("\n{:<40} {:<12} {:>9} {:>9} {:>7} {:>12} {:>8}\n", "account", "status", "copied", "already",
-                       "failed", "bytes", "seconds");
-    for (const AccountResult& r : results) {
-      out << fmt::format("{:<40} {:<12} {:>9} {:>9} {:>7} {:>12} {:>8.1f}\n", r.account + "@" + r.domain, r.status,
-                         r.copied, r.already, r.failed, r.bytes, r.seconds);
-    }
-    out << fmt::format("{:<40} {:<12} {:>9} {:>9} {:>7} {:>12}\n", "total", complete ? "complete" : "INCOMPLETE", copied,
-                       already, failed, bytes);
+    print_table(c, results, totals, complete, out);
     if (!problems.empty()) {
       out << fmt::format("\nProblems ({}):\n", problems.size());
       for (const Problem& p : problems) out << "  " << p.describe() << "\n";
     }
   }
   for (const Problem& p : problems) spdlog::error("{}", p.describe());
-  spdlog::info("finished: {} copied, {} already there, {} failed, {} problems", copied, already, failed, problems.size());
+  spdlog::info("finished: {} copied, {} already there, {} failed, {} flag changes, {} deleted on the source ({} "
+               "removed), {} problems",
+               totals.copied, totals.already, totals.failed, totals.flag_changes, totals.deleted_on_source,
+               totals.removed, problems.size());
   if (g_stop.load()) return kExitProblems;
   return complete ? kExitOk : kExitProblems;
 }

@@ -1,21 +1,23 @@
 // mailmig migrate / sync: stateful migration of selected accounts (and the
-// engine behind cg2kms -migrate).
+// engine behind cg2kms -migrate). sync is the stage-2 run of a two-stage
+// migration: new mail, flag changes and (with --delete) deletions since the
+// last run; it can be repeated any number of times.
 #pragma once
 
 #include <ostream>
 #include <string>
 
+#include "cli/selection_options.h"
 #include "cli/source_spec.h"
 #include "cli/target_options.h"
-#include "engine/selection.h"
 
 namespace mailmig::cli {
 
 struct MigrateCommand {
   std::string source;
   SourceOptions source_options;
-  Selection selection;
-  std::string users_file;
+  SelectionArgs select;
+  NamingArgs naming;
   TargetArgs target;
   std::string provision = "none";
   std::string provision_user;
@@ -36,9 +38,16 @@ struct MigrateCommand {
   bool json = false;
   std::string file_prefix = "mailmig";  // cg2kms uses "cg2kms" for its .pass and .log
   std::string provision_password;       // secret, when not read from a file (cg2kms)
+  std::string hook_before_account;      // shell command; non-zero exit: the account is skipped
+  std::string hook_after_account;
+  unsigned hook_timeout = 600;          // seconds
+  bool sync = false;                    // mailmig sync: also flag changes and deletions
+  bool delete_removed = false;          // sync --delete
 };
 
+// `migrate` and `sync` share every option; sync adds --delete.
 void add_migrate_command(CLI::App& app, MigrateCommand& command, CLI::App*& sub);
+void add_sync_command(CLI::App& app, MigrateCommand& command, CLI::App*& sub);
 int run_migrate(const MigrateCommand& command, std::ostream& out, std::ostream& err);
 
 // The state directory used when --state is not given: stable for the same

@@ -36,6 +36,11 @@ struct NamingArgs {
 void add_selection_options(CLI::App& command, SelectionArgs& args);
 void add_naming_options(CLI::App& command, NamingArgs& args);
 
+// The Selection with `listed` filled from --users-file and/or --ldap-filter
+// (both: their intersection), for commands that call select_accounts
+// themselves (inventory). Throws std::runtime_error like resolve_selection.
+Selection listed_selection(const SelectionArgs& args);
+
 // The selected accounts in source order. Listed names that match no account
 // go to `sink`. Throws SelectionError (usage) or std::runtime_error (a file or
 // the directory could not be read).

@@ -2,6 +2,8 @@
 // then per folder reconcile what a crash left pending, skip what is done, and
 // append the rest with a write-ahead record. A re-run copies only what is
 // missing; a dropped connection is retried with backoff and resumed from state.
+// With `sync`, flag changes and deletions on the source since the last run
+// are carried over too (stage 1, 1b, ... final of a two-stage migration).
 #pragma once
 
 #include <atomic>
@@ -31,18 +33,30 @@ struct FolderResult {
   std::uint64_t failed = 0;
   std::uint64_t bytes = 0;     // copied now
   std::uint64_t reconciled = 0;  // pending from a crash, found on the target
+  std::uint64_t would_copy = 0;  // dry run: not copied yet
+  // Stage-2 sync (dry run: what would be done).
+  std::uint64_t flag_changes = 0;       // messages whose changed source flags were applied to the target
+  std::uint64_t flags_unapplied = 0;    // changed on the source, but the target UID is unknown (no UIDPLUS)
+  std::uint64_t deleted_on_source = 0;  // copied earlier, no longer on the source
+  std::uint64_t removed = 0;            // of those, removed from the target (--delete)
+  bool vanished = false;                // the whole source folder is gone
+  std::string note;                     // why deletions were held back, ...
 };
 
 struct AccountResult {
   std::string domain;
   std::string account;
-  std::string status = "done";  // done | failed | skipped | exists
+  std::string status = "done";  // done | failed | skipped | exists | interrupted
   std::string note;
+  std::string target_account;   // "account@domain" on the target (after --rename-map / --lowercase)
   std::vector<FolderResult> folders;
   std::uint64_t copied = 0;
   std::uint64_t already = 0;
   std::uint64_t failed = 0;
   std::uint64_t bytes = 0;
+  std::uint64_t flag_changes = 0;
+  std::uint64_t deleted_on_source = 0;
+  std::uint64_t removed = 0;
   bool created = false;
   double seconds = 0;
 };
@@ -68,6 +82,10 @@ struct MigrateOptions {
   std::string hook_before_account;    // run before an account; non-zero exit: account skipped
   std::string hook_after_account;     // run after it, with its status
   std::chrono::seconds hook_timeout{std::chrono::minutes(10)};
+  // The source is the store of a running server: before removing a message
+  // from the target, the folder is read a second time to confirm it is gone
+  // (a mailbox the server rewrites while we read must not cause deletions).
+  bool live_source = false;
 };
 
 // The state key of an account: "account@domain".

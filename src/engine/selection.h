@@ -36,7 +36,8 @@ struct LdapQuery {
   std::string ca_file;
   bool insecure = false;
 };
-// Throws std::runtime_error naming the URL and filter (never the password).
+// Throws std::runtime_error naming the URL, base and filter (never the
+// password); SelectionError (a usage error) for an incomplete query or a bad URL.
 std::set<std::string> ldap_select(const LdapQuery& query);
 
 // Thrown when the selection names a domain or account the source does not have.

@@ -2,14 +2,27 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <algorithm>
+#include <stdexcept>
+
 #include <fmt/format.h>
 
 namespace mailmig {
+
+MessageFlags MessageFlags::of(const MessageInfo& message) {
+  MessageFlags out{.flags = message.flags, .keywords = message.keywords};
+  std::sort(out.keywords.begin(), out.keywords.end());
+  out.keywords.erase(std::unique(out.keywords.begin(), out.keywords.end()), out.keywords.end());
+  return out;
+}
 
 namespace {
 
 constexpr unsigned kDoneBatch = 500;  // done marks per transaction
 
+// Version 1: the tables as first released. Later versions are reached by the
+// migrations in upgrade_schema(), so a state written by an earlier mailmig
+// (stage 1 of a migration) keeps working for its stage-2 sync.
 constexpr const char* kSchema = R"SQL(
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS accounts (
@@ -22,11 +35,67 @@ CREATE TABLE IF NOT EXISTS messages (
   account TEXT NOT NULL, folder TEXT NOT NULL, sha256 TEXT NOT NULL, ordinal INTEGER NOT NULL,
   size INTEGER NOT NULL, status TEXT NOT NULL CHECK (status IN ('pending', 'done')), uid INTEGER,
   PRIMARY KEY (account, folder, sha256, ordinal)) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', '1');
+)SQL";
+
+constexpr int kSchemaVersion = 2;
+
+// Version 2 (stage-2 sync): the source flags and keywords of each message
+// (NULL: copied before version 2, unknown), and the neutral target name of
+// each folder (NULL: before version 2, when it was always the source name).
+constexpr const char* kSchema2 = R"SQL(
+ALTER TABLE messages ADD COLUMN flags INTEGER;
+ALTER TABLE messages ADD COLUMN keywords TEXT;
+ALTER TABLE folders ADD COLUMN target_neutral TEXT;
+UPDATE meta SET value='2' WHERE key='schema';
 )SQL";
 
 std::optional<std::uint32_t> opt_u32(const SQLite::Column& c) {
   if (c.isNull()) return std::nullopt;
   return static_cast<std::uint32_t>(c.getInt64());
+}
+
+int schema_version(SQLite::Database& db) {
+  SQLite::Statement q(db, "SELECT value FROM meta WHERE key='schema'");
+  return q.executeStep() ? std::stoi(q.getColumn(0).getString()) : 0;
+}
+
+// IMMEDIATE: two runs opening an old state at once must not both add the columns.
+void upgrade_schema(SQLite::Database& db) {
+  SQLite::Transaction t(db, SQLite::TransactionBehavior::IMMEDIATE);
+  const int version = schema_version(db);
+  if (version > kSchemaVersion) {
+    throw std::runtime_error(fmt::format("written by a newer mailmig (schema {}; this one knows up to {})", version,
+                                         kSchemaVersion));
+  }
+  if (version < 2) db.exec(kSchema2);
+  t.commit();
+}
+
+// Keywords are IMAP atoms (no spaces): stored space-separated.
+std::string join_keywords(const std::vector<std::string>& keywords) {
+  std::string out;
+  for (const std::string& k : keywords) {
+    if (!out.empty()) out += ' ';
+    out += k;
+  }
+  return out;
+}
+
+std::vector<std::string> split_keywords(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const std::size_t end = std::min(text.find(' ', pos), text.size());
+    if (end > pos) out.push_back(text.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return out;
+}
+
+void bind_flags(SQLite::Statement& q, int first, const MessageFlags& flags) {
+  q.bind(first, static_cast<std::int64_t>(flags.flags));
+  q.bind(first + 1, join_keywords(flags.keywords));
 }
 
 }  // namespace
@@ -40,8 +109,8 @@ State::State(const std::string& path) : path_(path) {
     db_->exec("PRAGMA synchronous=NORMAL");
     db_->exec("PRAGMA busy_timeout=10000");
     db_->exec(kSchema);
-    db_->exec("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', '1')");
-  } catch (const SQLite::Exception& e) {
+    upgrade_schema(*db_);
+  } catch (const std::exception& e) {
     throw std::runtime_error(fmt::format("state database {}: {}", path, e.what()));
   }
 }
@@ -98,22 +167,37 @@ FolderMark State::folder_mark(const std::string& account, const std::string& fol
   return FolderMark{opt_u32(q.getColumn(0)), opt_u32(q.getColumn(1))};
 }
 
-void State::set_folder_mark(const std::string& account, const std::string& folder, const std::string& target_folder,
-                            const FolderMark& mark) {
+void State::set_folder_mark(const std::string& account, const std::string& folder, const std::string& target_display,
+                            const std::string& target, const FolderMark& mark) {
   std::lock_guard lock(mutex_);
   commit_locked();
   SQLite::Statement q(*db_,
-                      "INSERT INTO folders(account, folder, target_folder, uidvalidity, uidnext) VALUES (?, ?, ?, ?, ?) "
+                      "INSERT INTO folders(account, folder, target_folder, uidvalidity, uidnext, target_neutral) "
+                      "VALUES (?, ?, ?, ?, ?, ?) "
                       "ON CONFLICT(account, folder) DO UPDATE SET target_folder=excluded.target_folder, "
-                      "uidvalidity=excluded.uidvalidity, uidnext=excluded.uidnext");
+                      "uidvalidity=excluded.uidvalidity, uidnext=excluded.uidnext, target_neutral=excluded.target_neutral");
   q.bind(1, account);
   q.bind(2, folder);
-  q.bind(3, target_folder);
+  q.bind(3, target_display);
   if (mark.uidvalidity) q.bind(4, static_cast<std::int64_t>(*mark.uidvalidity));
   else q.bind(4);
   if (mark.uidnext) q.bind(5, static_cast<std::int64_t>(*mark.uidnext));
   else q.bind(5);
+  q.bind(6, target);
   q.exec();
+}
+
+std::vector<FolderRecord> State::folders(const std::string& account) {
+  std::lock_guard lock(mutex_);
+  commit_locked();
+  std::vector<FolderRecord> out;
+  SQLite::Statement q(*db_, "SELECT folder, target_folder, target_neutral FROM folders WHERE account=? ORDER BY folder");
+  q.bind(1, account);
+  while (q.executeStep()) {
+    out.push_back(FolderRecord{.folder = q.getColumn(0).getString(), .target_display = q.getColumn(1).getString(),
+                               .target = q.getColumn(2).isNull() ? std::string() : q.getColumn(2).getString()});
+  }
+  return out;
 }
 
 void State::forget_folder(const std::string& account, const std::string& folder) {
@@ -129,15 +213,24 @@ void State::forget_folder(const std::string& account, const std::string& folder)
   t.commit();
 }
 
-std::map<std::string, std::uint32_t> State::done_counts(const std::string& account, const std::string& folder) {
+std::vector<DoneMessage> State::done_messages(const std::string& account, const std::string& folder) {
   std::lock_guard lock(mutex_);
   commit_locked();
-  std::map<std::string, std::uint32_t> out;
+  std::vector<DoneMessage> out;
   SQLite::Statement q(*db_,
-                      "SELECT sha256, count(*) FROM messages WHERE account=? AND folder=? AND status='done' GROUP BY sha256");
+                      "SELECT sha256, ordinal, uid, flags, keywords FROM messages "
+                      "WHERE account=? AND folder=? AND status='done'");
   q.bind(1, account);
   q.bind(2, folder);
-  while (q.executeStep()) out[q.getColumn(0).getString()] = static_cast<std::uint32_t>(q.getColumn(1).getInt64());
+  while (q.executeStep()) {
+    DoneMessage m{.key = MessageKey{q.getColumn(0).getString(), static_cast<std::uint32_t>(q.getColumn(1).getInt64())},
+                  .uid = opt_u32(q.getColumn(2))};
+    if (!q.getColumn(3).isNull()) {
+      m.flags = MessageFlags{.flags = static_cast<Flags>(q.getColumn(3).getInt64()),
+                             .keywords = split_keywords(q.getColumn(4).getString())};
+    }
+    out.push_back(std::move(m));
+  }
   return out;
 }
 
@@ -152,20 +245,23 @@ std::vector<MessageKey> State::pending(const std::string& account, const std::st
   return out;
 }
 
-void State::mark_pending(const std::string& account, const std::string& folder, const std::vector<MessageKey>& keys,
-                         const std::vector<std::uint64_t>& sizes) {
+void State::mark_pending(const std::string& account, const std::string& folder,
+                         const std::vector<PendingMessage>& messages) {
   std::lock_guard lock(mutex_);
   commit_locked();  // earlier done marks first, so the order on disk is the order of events
   SQLite::Transaction t(*db_);
   SQLite::Statement q(*db_,
-                      "INSERT INTO messages(account, folder, sha256, ordinal, size, status) VALUES (?, ?, ?, ?, ?, 'pending') "
-                      "ON CONFLICT DO UPDATE SET status='pending', uid=NULL, size=excluded.size");
-  for (std::size_t i = 0; i < keys.size(); ++i) {
+                      "INSERT INTO messages(account, folder, sha256, ordinal, size, status, flags, keywords) "
+                      "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?) "
+                      "ON CONFLICT DO UPDATE SET status='pending', uid=NULL, size=excluded.size, "
+                      "flags=excluded.flags, keywords=excluded.keywords");
+  for (const PendingMessage& m : messages) {
     q.bind(1, account);
     q.bind(2, folder);
-    q.bind(3, keys[i].sha256);
-    q.bind(4, static_cast<std::int64_t>(keys[i].ordinal));
-    q.bind(5, static_cast<std::int64_t>(sizes[i]));
+    q.bind(3, m.key.sha256);
+    q.bind(4, static_cast<std::int64_t>(m.key.ordinal));
+    q.bind(5, static_cast<std::int64_t>(m.size));
+    bind_flags(q, 6, m.flags);
     q.exec();
     q.reset();
   }
@@ -206,6 +302,37 @@ void State::drop_pending(const std::string& account, const std::string& folder) 
   q.bind(1, account);
   q.bind(2, folder);
   q.exec();
+}
+
+void State::set_flags(const std::string& account, const std::string& folder, const MessageKey& key,
+                      const MessageFlags& flags) {
+  std::lock_guard lock(mutex_);
+  begin_batch_locked();
+  SQLite::Statement q(*db_,
+                      "UPDATE messages SET flags=?, keywords=? WHERE account=? AND folder=? AND sha256=? AND ordinal=?");
+  bind_flags(q, 1, flags);
+  q.bind(3, account);
+  q.bind(4, folder);
+  q.bind(5, key.sha256);
+  q.bind(6, static_cast<std::int64_t>(key.ordinal));
+  q.exec();
+  if (++batched_ >= kDoneBatch) commit_locked();
+}
+
+void State::forget_messages(const std::string& account, const std::string& folder, const std::vector<MessageKey>& keys) {
+  std::lock_guard lock(mutex_);
+  commit_locked();
+  SQLite::Transaction t(*db_);
+  SQLite::Statement q(*db_, "DELETE FROM messages WHERE account=? AND folder=? AND sha256=? AND ordinal=?");
+  for (const MessageKey& key : keys) {
+    q.bind(1, account);
+    q.bind(2, folder);
+    q.bind(3, key.sha256);
+    q.bind(4, static_cast<std::int64_t>(key.ordinal));
+    q.exec();
+    q.reset();
+  }
+  t.commit();
 }
 
 void State::flush() {

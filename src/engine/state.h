@@ -12,15 +12,20 @@
 // its target UID. Pending rows left by a crash are reconciled against the
 // target (messages above the UIDNEXT noted before the batch, hashed) on the
 // next run: found ones become done, the rest are copied again.
+//
+// Stage-2 sync: each row also holds the source flags it was copied (or last
+// synced) with, so flag changes on the source become deltas on the target,
+// and done rows whose message the source no longer has are deletions.
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "core/message.h"
 
 namespace SQLite {
 class Database;
@@ -32,6 +37,39 @@ struct MessageKey {
   std::string sha256;
   std::uint32_t ordinal = 0;
   friend auto operator<=>(const MessageKey&, const MessageKey&) = default;
+};
+
+// The source flags and keywords a message had when it was copied or last
+// synced: a stage-2 sync applies only the difference to the target, so a flag
+// the user changed on the target meanwhile survives unless the source changed
+// the same flag.
+struct MessageFlags {
+  Flags flags = 0;
+  std::vector<std::string> keywords;  // sorted, without duplicates (see of())
+
+  static MessageFlags of(const MessageInfo& message);
+  friend bool operator==(const MessageFlags&, const MessageFlags&) = default;
+};
+
+// A message about to be sent: its write-ahead record.
+struct PendingMessage {
+  MessageKey key;
+  std::uint64_t size = 0;
+  MessageFlags flags;
+};
+
+// A message the state says is on the target.
+struct DoneMessage {
+  MessageKey key;
+  std::optional<std::uint32_t> uid;    // unknown when the server did not say (no UIDPLUS)
+  std::optional<MessageFlags> flags;   // unknown for rows written before schema 2
+};
+
+// What the state knows about a source folder that was (being) copied.
+struct FolderRecord {
+  std::string folder;          // source name
+  std::string target_display;  // the target's name for messages
+  std::string target;          // the neutral name given to the target; empty for rows before schema 2
 };
 
 struct FolderMark {
@@ -54,24 +92,31 @@ class State {
   [[nodiscard]] std::optional<std::string> account_status(const std::string& account);
 
   [[nodiscard]] FolderMark folder_mark(const std::string& account, const std::string& folder);
-  void set_folder_mark(const std::string& account, const std::string& folder, const std::string& target_folder,
-                       const FolderMark& mark);
+  // `target_display`: the target's name for reports; `target`: the neutral
+  // name the folder was opened with (kept so later runs never rename it).
+  void set_folder_mark(const std::string& account, const std::string& folder, const std::string& target_display,
+                       const std::string& target, const FolderMark& mark);
+  // Every folder of the account the state knows, by source name.
+  [[nodiscard]] std::vector<FolderRecord> folders(const std::string& account);
   // Forgets everything about a folder (its target was recreated: UIDVALIDITY changed).
   void forget_folder(const std::string& account, const std::string& folder);
 
-  // How many messages with each hash are done in the folder.
-  [[nodiscard]] std::map<std::string, std::uint32_t> done_counts(const std::string& account, const std::string& folder);
+  [[nodiscard]] std::vector<DoneMessage> done_messages(const std::string& account, const std::string& folder);
   [[nodiscard]] std::vector<MessageKey> pending(const std::string& account, const std::string& folder);
 
   // Durable before returning: the write-ahead record of a batch about to be sent.
-  void mark_pending(const std::string& account, const std::string& folder, const std::vector<MessageKey>& keys,
-                    const std::vector<std::uint64_t>& sizes);
+  void mark_pending(const std::string& account, const std::string& folder, const std::vector<PendingMessage>& messages);
   // Buffered; committed by flush() (and every few hundred calls).
   void mark_done(const std::string& account, const std::string& folder, const MessageKey& key,
                  std::optional<std::uint32_t> uid);
   // A pending message the target refused or that a crash lost: not on the target.
   void drop(const std::string& account, const std::string& folder, const MessageKey& key);
   void drop_pending(const std::string& account, const std::string& folder);
+  // Buffered: the source flags now on the target (after a sync applied them).
+  void set_flags(const std::string& account, const std::string& folder, const MessageKey& key,
+                 const MessageFlags& flags);
+  // Durable: messages removed from the target because the source deleted them.
+  void forget_messages(const std::string& account, const std::string& folder, const std::vector<MessageKey>& keys);
   void flush();
 
   // Totals for reports: done messages and bytes per account.

@@ -1,0 +1,549 @@
+// The stage-2 sync logic of the engine (migrate_account with sync) against an
+// in-memory source and target: flag deltas, deletion safety, dry runs that
+// touch nothing, naming, hooks, and states from before flags were recorded.
+#include <gtest/gtest.h>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "common/temp_tree.h"
+#include "core/crlf.h"
+#include "core/sha256.h"
+#include "engine/migrate.h"
+
+namespace mailmig {
+namespace {
+
+using testing::TempTree;
+
+class StringReader final : public ByteReader {
+ public:
+  explicit StringReader(std::string s) : s_(std::move(s)) {}
+  std::size_t read(std::span<char> buffer) override {
+    const std::size_t n = std::min(buffer.size(), s_.size() - pos_);
+    std::memcpy(buffer.data(), s_.data() + pos_, n);
+    pos_ += n;
+    return n;
+  }
+
+ private:
+  std::string s_;
+  std::size_t pos_ = 0;
+};
+
+// ---- source -------------------------------------------------------------------
+
+struct SourceMessage {
+  std::string body;  // CRLF already: what the target receives
+  Flags flags = 0;
+  std::vector<std::string> keywords;
+};
+
+struct SourceFolder {
+  std::vector<SourceMessage> messages;
+  bool broken = false;  // the scan reports a problem (a corrupt mailbox)
+};
+
+using SourceFolders = std::map<std::string, SourceFolder>;
+
+class FakeFolder final : public Folder {
+ public:
+  explicit FakeFolder(SourceFolder folder) : folder_(std::move(folder)) {}
+  void scan(const std::function<void(const MessageInfo&)>& on_message, const ProblemFn& problem) override {
+    if (folder_.broken) problem(Problem{.file = "/store/box", .offset = 0, .message = "garbage"});
+    for (std::size_t i = 0; i < folder_.messages.size(); ++i) {
+      const SourceMessage& m = folder_.messages[i];
+      on_message(MessageInfo{.id = std::to_string(i), .file = "/store/box", .offset = i * 100, .size = m.body.size(),
+                             .stored_size = m.body.size(), .flags = m.flags, .keywords = m.keywords});
+    }
+  }
+  [[nodiscard]] std::unique_ptr<ByteReader> open(const MessageInfo& message) const override {
+    return std::make_unique<StringReader>(folder_.messages.at(std::stoul(message.id)).body);
+  }
+
+ private:
+  SourceFolder folder_;
+};
+
+class FakeSource;
+
+class FakeAccount final : public Account {
+ public:
+  FakeAccount(AccountInfo info, FakeSource& source) : info_(std::move(info)), source_(source) {}
+  [[nodiscard]] const AccountInfo& info() const override { return info_; }
+  std::vector<FolderInfo> folders(const ProblemFn& problem) override;
+  [[nodiscard]] std::unique_ptr<Folder> open_folder(const FolderInfo& folder) const override;
+
+ private:
+  AccountInfo info_;
+  FakeSource& source_;
+};
+
+class FakeSource final : public Source {
+ public:
+  SourceFolders folders;  // of the one account, edited between runs
+  // Called as a folder is opened for a scan: a live server changing the store meanwhile.
+  std::function<void(SourceFolders&)> on_open;
+  std::vector<DomainInfo> domains(const ProblemFn& /*problem*/) override { return {DomainInfo{.name = "d.example"}}; }
+  std::vector<AccountInfo> accounts(const DomainInfo& /*domain*/, const ProblemFn& /*problem*/) override {
+    return {account()};
+  }
+  [[nodiscard]] std::unique_ptr<Account> open_account(const AccountInfo& info) const override {
+    return std::make_unique<FakeAccount>(info, const_cast<FakeSource&>(*this));  // NOLINT: test double
+  }
+  static AccountInfo account() { return AccountInfo{.domain = "d.example", .name = "John"}; }
+};
+
+std::vector<FolderInfo> FakeAccount::folders(const ProblemFn& /*problem*/) {
+  std::vector<FolderInfo> out;
+  for (const auto& [name, _] : source_.folders) out.push_back(FolderInfo{.name = name});
+  return out;
+}
+
+std::unique_ptr<Folder> FakeAccount::open_folder(const FolderInfo& folder) const {
+  if (source_.on_open) source_.on_open(source_.folders);
+  return std::make_unique<FakeFolder>(source_.folders.at(folder.name));
+}
+
+// ---- target -------------------------------------------------------------------
+
+struct TargetMessage {
+  std::uint32_t uid = 0;
+  std::string sha256;
+  Flags flags = 0;
+  std::vector<std::string> keywords;
+};
+
+struct TargetMailbox {
+  std::uint32_t uidvalidity = 1000;
+  std::uint32_t uidnext = 1;
+  std::vector<TargetMessage> messages;
+
+  TargetMessage* find(std::uint32_t uid) {
+    for (TargetMessage& m : messages) {
+      if (m.uid == uid) return &m;
+    }
+    return nullptr;
+  }
+};
+
+// Everything the engine did to the target, to prove what it did and did not touch.
+struct TargetLog {
+  std::vector<std::string> logins;          // "account@domain"
+  std::uint64_t appends = 0;
+  std::vector<std::string> flag_calls;      // "folder uid +add -remove +kw -kw"
+  std::vector<std::string> removals;        // "folder uid"
+  std::vector<std::string> opened_folders;  // neutral names
+};
+
+class FakeTargetFolder final : public TargetFolder {
+ public:
+  FakeTargetFolder(std::string name, TargetMailbox& box, TargetLog& log, bool uidplus, TargetAccount::ResultFn on_result)
+      : name_(std::move(name)), box_(box), log_(log), uidplus_(uidplus), on_result_(std::move(on_result)),
+        uidnext_(box.uidnext) {}
+
+  void add(const MessageInfo& message, OpenMessage open) override {
+    const std::size_t index = added_++;
+    if (before_send_) before_send_({index});
+    const std::unique_ptr<ByteReader> reader = open();
+    const std::string sha = sha256_of(*reader);
+    const std::uint32_t uid = box_.uidnext++;
+    box_.messages.push_back(TargetMessage{uid, sha, message.flags, message.keywords});
+    ++log_.appends;
+    on_result_(index, Delivery{.ok = true, .uidvalidity = box_.uidvalidity,
+                               .uid = uidplus_ ? std::optional<std::uint32_t>(uid) : std::nullopt});
+  }
+  void finish() override {}
+  [[nodiscard]] std::vector<std::size_t> unresolved() const override { return {}; }
+  [[nodiscard]] std::uint64_t existing_messages() const override { return box_.messages.size(); }
+  [[nodiscard]] std::string display_name() const override { return name_; }
+  [[nodiscard]] std::optional<std::uint32_t> uidvalidity() const override { return box_.uidvalidity; }
+  [[nodiscard]] std::optional<std::uint32_t> uidnext() const override { return uidnext_; }
+  std::optional<std::uint32_t> current_uidnext() override { return box_.uidnext; }
+  std::vector<std::pair<std::uint32_t, std::string>> hashes_from(std::uint32_t first_uid) override {
+    std::vector<std::pair<std::uint32_t, std::string>> out;
+    for (const TargetMessage& m : box_.messages) {
+      if (m.uid >= first_uid) out.emplace_back(m.uid, m.sha256);
+    }
+    return out;
+  }
+  bool keep_uids(std::uint32_t /*source_uidvalidity*/) override { return false; }
+  void set_before_send(std::function<void(const std::vector<std::size_t>&)> hook) override {
+    before_send_ = std::move(hook);
+  }
+  void change_flags(std::uint32_t uid, Flags add, Flags remove, const std::vector<std::string>& add_keywords,
+                    const std::vector<std::string>& remove_keywords) override {
+    std::ostringstream call;
+    call << name_ << " " << uid << " +" << flags_to_letters(add) << " -" << flags_to_letters(remove);
+    for (const std::string& k : add_keywords) call << " +" << k;
+    for (const std::string& k : remove_keywords) call << " -" << k;
+    log_.flag_calls.push_back(call.str());
+    if (TargetMessage* m = box_.find(uid)) {
+      m->flags = static_cast<Flags>((m->flags | add) & ~remove);
+      for (const std::string& k : add_keywords) m->keywords.push_back(k);
+      std::erase_if(m->keywords, [&](const std::string& k) {
+        return std::find(remove_keywords.begin(), remove_keywords.end(), k) != remove_keywords.end();
+      });
+    }
+  }
+  void remove(const std::vector<std::uint32_t>& uids) override {
+    for (std::uint32_t uid : uids) {
+      log_.removals.push_back(name_ + " " + std::to_string(uid));
+      std::erase_if(box_.messages, [&](const TargetMessage& m) { return m.uid == uid; });
+    }
+  }
+  [[nodiscard]] std::string rename_note() const override { return {}; }
+
+ private:
+  std::string name_;
+  TargetMailbox& box_;
+  TargetLog& log_;
+  bool uidplus_;
+  TargetAccount::ResultFn on_result_;
+  std::function<void(const std::vector<std::size_t>&)> before_send_;
+  std::size_t added_ = 0;
+  std::uint32_t uidnext_;
+};
+
+class FakeTarget;
+
+class FakeTargetAccount final : public TargetAccount {
+ public:
+  FakeTargetAccount(FakeTarget& target, std::string key) : target_(target), key_(std::move(key)) {}
+  std::unique_ptr<TargetFolder> open_folder(const std::string& neutral_name, bool subscribe,
+                                            ResultFn on_result) override;
+  std::vector<std::string> folders() override;
+  [[nodiscard]] std::string stored_name(const std::string& neutral_name) override { return neutral_name; }
+  void read_folder(const std::string& neutral_name, const WantBody& want_body,
+                   const std::function<void(const StoredMessage&)>& on_message) override;
+  void close() override {}
+
+ private:
+  FakeTarget& target_;
+  std::string key_;
+};
+
+class FakeTarget final : public Target {
+ public:
+  std::map<std::string, std::map<std::string, TargetMailbox>> accounts;  // "account@domain" -> folder -> mailbox
+  TargetLog log;
+  bool uidplus = true;
+
+  std::unique_ptr<TargetAccount> open_account(const std::string& account, const std::string& domain,
+                                              const std::string& /*user_password*/) override {
+    log.logins.push_back(account + "@" + domain);
+    return std::make_unique<FakeTargetAccount>(*this, account + "@" + domain);
+  }
+  [[nodiscard]] std::string describe() const override { return "fake"; }
+};
+
+std::unique_ptr<TargetFolder> FakeTargetAccount::open_folder(const std::string& neutral_name, bool /*subscribe*/,
+                                                             ResultFn on_result) {
+  target_.log.opened_folders.push_back(neutral_name);
+  return std::make_unique<FakeTargetFolder>(neutral_name, target_.accounts[key_][neutral_name], target_.log,
+                                            target_.uidplus, std::move(on_result));
+}
+
+std::vector<std::string> FakeTargetAccount::folders() {
+  std::vector<std::string> out;
+  for (const auto& [name, _] : target_.accounts[key_]) out.push_back(name);
+  return out;
+}
+
+void FakeTargetAccount::read_folder(const std::string& neutral_name, const WantBody& /*want_body*/,
+                                    const std::function<void(const StoredMessage&)>& on_message) {
+  for (const TargetMessage& m : target_.accounts.at(key_).at(neutral_name).messages) {
+    on_message(StoredMessage{.uid = m.uid, .flags = m.flags, .keywords = m.keywords});
+  }
+}
+
+// ---- fixture ------------------------------------------------------------------
+
+SourceMessage msg(int n, Flags flags = 0, std::vector<std::string> keywords = {}) {
+  return SourceMessage{fmt::format("Subject: {}\r\n\r\nbody {}\r\n", n, n), flags, std::move(keywords)};
+}
+
+class Sync : public ::testing::Test {
+ protected:
+  AccountResult run(MigrateOptions options) {
+    options.reconnect_backoff = std::chrono::milliseconds(1);
+    ProblemSink sink;
+    const AccountInfo account = FakeSource::account();
+    AccountResult r = migrate_account(source, account, target, state, options, sink);
+    problems = sink.snapshot();
+    return r;
+  }
+  AccountResult sync(bool delete_removed = false) {
+    return run(MigrateOptions{.sync = true, .delete_removed = delete_removed});
+  }
+  AccountResult dry_sync(bool delete_removed = false) {
+    return run(MigrateOptions{.dry_run = true, .sync = true, .delete_removed = delete_removed});
+  }
+  TargetMailbox& box(const std::string& folder, const std::string& account = "John@d.example") {
+    return target.accounts[account][folder];
+  }
+  static const FolderResult& folder(const AccountResult& r, const std::string& name) {
+    for (const FolderResult& f : r.folders) {
+      if (f.name == name) return f;
+    }
+    throw std::runtime_error("no folder " + name);
+  }
+
+  TempTree tmp;
+  FakeSource source;
+  FakeTarget target;
+  State state{tmp.path("state.sqlite")};
+  std::vector<Problem> problems;
+};
+
+void expect_no_op(const AccountResult& r) {
+  EXPECT_EQ("done", r.status) << r.note;
+  EXPECT_EQ(0U, r.copied);
+  EXPECT_EQ(0U, r.flag_changes);
+  EXPECT_EQ(0U, r.deleted_on_source);
+  EXPECT_EQ(0U, r.removed);
+}
+
+TEST_F(Sync, CopiesNewMessagesThenIsANoOp) {
+  source.folders["INBOX"].messages = {msg(1, kSeen), msg(2), msg(2)};  // two identical: ordinals 0 and 1
+  AccountResult r = sync();
+  EXPECT_EQ(3U, r.copied);
+  EXPECT_EQ(3U, box("INBOX").messages.size());
+
+  source.folders["INBOX"].messages.push_back(msg(3));
+  r = sync();
+  EXPECT_EQ(1U, r.copied);
+  EXPECT_EQ(3U, r.already);
+  EXPECT_EQ(4U, box("INBOX").messages.size());
+
+  const std::uint64_t appends = target.log.appends;
+  expect_no_op(sync());
+  EXPECT_EQ(appends, target.log.appends);
+  EXPECT_TRUE(target.log.flag_calls.empty());
+  EXPECT_TRUE(target.log.removals.empty());
+  EXPECT_TRUE(problems.empty());
+}
+
+TEST_F(Sync, AppliesOnlyTheFlagDelta) {
+  source.folders["INBOX"].messages = {msg(1, kSeen, {"$Work"}), msg(2, kSeen | kFlagged)};
+  sync();
+  // The user answers message 1 on the target meanwhile: the sync must leave that.
+  box("INBOX").messages[0].flags |= kAnswered;
+  source.folders["INBOX"].messages[0] = msg(1, kFlagged, {"$Home"});
+  source.folders["INBOX"].messages[1] = msg(2, kSeen);
+  AccountResult r = sync();
+  EXPECT_EQ(2U, r.flag_changes);
+  EXPECT_EQ(0U, r.copied);
+  ASSERT_EQ(2U, target.log.flag_calls.size());
+  EXPECT_EQ("INBOX 1 +F -S +$Home -$Work", target.log.flag_calls[0]);
+  EXPECT_EQ("INBOX 2 + -F", target.log.flag_calls[1]);
+  EXPECT_EQ(kFlagged | kAnswered, box("INBOX").messages[0].flags);
+  EXPECT_EQ(std::vector<std::string>{"$Home"}, box("INBOX").messages[0].keywords);
+
+  target.log.flag_calls.clear();
+  expect_no_op(sync());
+  EXPECT_TRUE(target.log.flag_calls.empty());
+}
+
+TEST_F(Sync, MigrateDoesNotSyncFlagsOrDeletions) {
+  source.folders["INBOX"].messages = {msg(1), msg(2)};
+  run(MigrateOptions{});
+  source.folders["INBOX"].messages = {msg(1, kSeen)};
+  const AccountResult r = run(MigrateOptions{});
+  EXPECT_EQ(0U, r.flag_changes);
+  EXPECT_TRUE(target.log.flag_calls.empty());
+  EXPECT_TRUE(target.log.removals.empty());
+}
+
+TEST_F(Sync, DeletionsAreReportedAndRemovedOnlyWithDelete) {
+  source.folders["INBOX"].messages = {msg(1), msg(2), msg(3)};
+  sync();
+  // Mail that reached the target directly is not ours: never removed.
+  box("INBOX").messages.push_back(TargetMessage{.uid = box("INBOX").uidnext++, .sha256 = "direct"});
+  source.folders["INBOX"].messages = {msg(1), msg(3)};
+
+  AccountResult r = sync();
+  EXPECT_EQ(1U, r.deleted_on_source);
+  EXPECT_EQ(0U, r.removed);
+  EXPECT_TRUE(target.log.removals.empty());
+  EXPECT_EQ(4U, box("INBOX").messages.size());
+
+  r = sync(true);
+  EXPECT_EQ(1U, r.deleted_on_source);
+  EXPECT_EQ(1U, r.removed);
+  EXPECT_EQ(std::vector<std::string>{"INBOX 2"}, target.log.removals);
+  ASSERT_EQ(3U, box("INBOX").messages.size());
+  EXPECT_EQ("direct", box("INBOX").messages.back().sha256);
+
+  expect_no_op(sync(true));
+  EXPECT_EQ(1U, target.log.removals.size());
+}
+
+TEST_F(Sync, NeverDeletesWhenTheSourceFolderHadProblems) {
+  source.folders["INBOX"].messages = {msg(1), msg(2)};
+  sync();
+  source.folders["INBOX"] = SourceFolder{.messages = {msg(1)}, .broken = true};
+  const AccountResult r = sync(true);
+  EXPECT_EQ(1U, r.deleted_on_source);
+  EXPECT_EQ(0U, r.removed);
+  EXPECT_TRUE(target.log.removals.empty());
+  EXPECT_NE(std::string::npos, folder(r, "INBOX").note.find("nothing is deleted")) << folder(r, "INBOX").note;
+  EXPECT_EQ(2U, box("INBOX").messages.size());
+}
+
+// A running server's store: a message the first scan missed (the mailbox was
+// being rewritten) is back in the confirming second scan and must stay.
+TEST_F(Sync, ALiveStoreConfirmsDeletionsWithASecondScan) {
+  source.folders["INBOX"].messages = {msg(1), msg(2), msg(3)};
+  sync();
+  source.folders["INBOX"].messages = {msg(1)};
+  int opens = 0;
+  source.on_open = [&](SourceFolders& folders) {
+    if (++opens == 2) folders["INBOX"].messages = {msg(1), msg(2)};  // msg 2 reappears; msg 3 is really gone
+  };
+  const AccountResult r = run(MigrateOptions{.sync = true, .delete_removed = true, .live_source = true});
+  EXPECT_EQ(2, opens);
+  EXPECT_EQ(2U, r.deleted_on_source);
+  EXPECT_EQ(1U, r.removed);
+  EXPECT_EQ(std::vector<std::string>{"INBOX 3"}, target.log.removals);
+}
+
+TEST_F(Sync, AVanishedFolderIsADeletionButTheTargetFolderStays) {
+  source.folders["INBOX"].messages = {msg(1)};
+  source.folders["Old"].messages = {msg(2), msg(3)};
+  sync();
+  source.folders.erase("Old");
+
+  AccountResult r = sync();
+  EXPECT_EQ(2U, folder(r, "Old").deleted_on_source);
+  EXPECT_TRUE(folder(r, "Old").vanished);
+  EXPECT_TRUE(target.log.removals.empty());
+
+  r = sync(true);
+  EXPECT_EQ(2U, folder(r, "Old").removed);
+  EXPECT_TRUE(box("Old").messages.empty());
+  EXPECT_EQ(1U, target.accounts["John@d.example"].count("Old"));
+  expect_no_op(sync(true));
+}
+
+TEST_F(Sync, DryRunTouchesNothingAndCountsEverything) {
+  source.folders["INBOX"].messages = {msg(1), msg(2), msg(3)};
+  sync();
+  source.folders["INBOX"].messages = {msg(1, kSeen), msg(3), msg(4), msg(5)};
+  const auto before = state.done_messages("John@d.example", "INBOX");
+  target.log = {};
+
+  AccountResult r = dry_sync(true);
+  const FolderResult& f = folder(r, "INBOX");
+  EXPECT_EQ(2U, f.would_copy);
+  EXPECT_EQ(1U, f.flag_changes);
+  EXPECT_EQ(1U, f.deleted_on_source);
+  EXPECT_EQ(0U, r.copied);
+  EXPECT_TRUE(target.log.logins.empty());  // the target is not even logged into
+  EXPECT_EQ(0U, target.log.appends);
+  EXPECT_EQ(3U, box("INBOX").messages.size());
+  const auto after = state.done_messages("John@d.example", "INBOX");
+  ASSERT_EQ(before.size(), after.size());
+  for (std::size_t i = 0; i < before.size(); ++i) {
+    EXPECT_EQ(before[i].key, after[i].key);
+    EXPECT_EQ(before[i].flags, after[i].flags);
+  }
+  EXPECT_EQ("done", state.account_status("John@d.example"));
+}
+
+TEST_F(Sync, NamingRenamesTheAccountAndResolvesFolderCollisions) {
+  source.folders["INBOX"].messages = {msg(1)};
+  source.folders["Work"].messages = {msg(2)};
+  source.folders["WORK"].messages = {msg(3)};
+  MigrateOptions options{.sync = true};
+  options.naming = NamingRules{.rename = {{"john@d.example", "jsmith@new.example"}}, .lowercase = true};
+  AccountResult r = run(options);
+  EXPECT_EQ("done", r.status) << r.note;
+  EXPECT_EQ("jsmith@new.example", r.target_account);
+  EXPECT_EQ(std::vector<std::string>{"jsmith@new.example"}, target.log.logins);
+  auto& folders = target.accounts["jsmith@new.example"];
+  ASSERT_EQ(3U, folders.size());
+  EXPECT_EQ(1U, folders.count("work"));
+  EXPECT_EQ(1U, folders.count("work~2"));
+  const FolderResult& renamed = folder(r, folder(r, "WORK").target_name == "work~2" ? "WORK" : "Work");
+  EXPECT_FALSE(renamed.rename_note.empty());
+  // The state stays keyed by the source account; a re-run keeps the names.
+  EXPECT_EQ(3U, state.folders("John@d.example").size());
+  source.folders["work"].messages = {msg(4)};  // a later folder never takes a name already given
+  r = run(options);
+  EXPECT_EQ(1U, r.copied);
+  EXPECT_EQ(4U, target.accounts["jsmith@new.example"].size());
+  EXPECT_EQ(1U, target.accounts["jsmith@new.example"].count("work~3"));
+}
+
+TEST_F(Sync, WithoutUidsFlagChangesAreReportedOncePerFolder) {
+  target.uidplus = false;
+  source.folders["INBOX"].messages = {msg(1), msg(2)};
+  sync();
+  source.folders["INBOX"].messages = {msg(1, kSeen), msg(2, kSeen)};
+  const AccountResult r = sync(true);
+  EXPECT_EQ(2U, folder(r, "INBOX").flags_unapplied);
+  EXPECT_TRUE(target.log.flag_calls.empty());
+  ASSERT_EQ(1U, problems.size());
+  EXPECT_NE(std::string::npos, problems[0].message.find("UIDPLUS"));
+}
+
+// Rows copied by a mailmig before schema 2 have no recorded flags: the delta
+// is taken against the target's flags, and no target keyword is removed.
+TEST_F(Sync, RowsWithoutRecordedFlagsAreComparedWithTheTarget) {
+  source.folders["INBOX"].messages = {msg(1, kSeen, {"a"}), msg(2, kSeen)};
+  sync();
+  {
+    SQLite::Database db(state.path(), SQLite::OPEN_READWRITE);
+    db.exec("UPDATE messages SET flags=NULL, keywords=NULL");
+  }
+  box("INBOX").messages[0].keywords.push_back("$ServerLabel");
+  source.folders["INBOX"].messages = {msg(1, kFlagged, {"a", "b"}), msg(2, kSeen)};
+  const AccountResult r = sync();
+  EXPECT_EQ(1U, r.flag_changes);
+  EXPECT_EQ(std::vector<std::string>{"INBOX 1 +F -S +b"}, target.log.flag_calls);
+  target.log.flag_calls.clear();
+  expect_no_op(sync());  // recorded now
+  EXPECT_TRUE(target.log.flag_calls.empty());
+}
+
+TEST_F(Sync, ABeforeHookRefusalSkipsTheAccount) {
+  source.folders["INBOX"].messages = {msg(1)};
+  MigrateOptions options{.sync = true};
+  options.hook_before_account = "echo \"on hold failed for $MAILMIG_EMAIL\"; exit 3";
+  options.hook_after_account = "touch " + tmp.path("after-ran");
+  const AccountResult r = run(options);
+  EXPECT_EQ("skipped", r.status);
+  EXPECT_NE(std::string::npos, r.note.find("3")) << r.note;
+  EXPECT_NE(std::string::npos, r.note.find("on hold failed for John@d.example")) << r.note;
+  EXPECT_TRUE(target.log.logins.empty());
+  EXPECT_FALSE(std::filesystem::exists(tmp.path("after-ran")));
+  EXPECT_FALSE(state.account_status("John@d.example"));
+}
+
+TEST_F(Sync, TheAfterHookSeesTheOutcomeAndItsFailureFailsTheAccount) {
+  source.folders["INBOX"].messages = {msg(1), msg(2)};
+  MigrateOptions options{.sync = true};
+  options.naming.lowercase = true;
+  options.hook_after_account = "env | grep -E '^MAILMIG_(ACCOUNT|COPIED|DOMAIN|EMAIL|PHASE|STATUS|TARGET_ACCOUNT|TARGET_DOMAIN)=' | sort > " + tmp.path("env") + "; exit 1";
+  const AccountResult r = run(options);
+  EXPECT_EQ("failed", r.status);
+  EXPECT_NE(std::string::npos, r.note.find("after-account hook")) << r.note;
+  std::ifstream in(tmp.path("env"));
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_EQ(
+      "MAILMIG_ACCOUNT=John\nMAILMIG_COPIED=2\nMAILMIG_DOMAIN=d.example\nMAILMIG_EMAIL=John@d.example\n"
+      "MAILMIG_PHASE=after\nMAILMIG_STATUS=done\nMAILMIG_TARGET_ACCOUNT=john\nMAILMIG_TARGET_DOMAIN=d.example\n",
+      text.str());
+  EXPECT_EQ("failed", state.account_status("John@d.example"));
+}
+
+}  // namespace
+}  // namespace mailmig
