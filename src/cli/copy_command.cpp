@@ -19,10 +19,7 @@ void add_copy_command(CLI::App& app, CopyCommand& command, CLI::App*& sub) {
   sub->add_option("--source", command.source, "Source, e.g. cgp:/var/CommuniGate")->required();
   sub->add_option("--domain", command.selection.domain, "Only this domain");
   sub->add_option("--user", command.selection.user, "Only this account (name or name@domain)");
-  sub->add_option("--main-domain,--primary-domain", command.source_options.main_domain,
-                  "CommuniGate: name of the main domain (Accounts/)");
-  sub->add_flag("--allow-live-store", command.source_options.allow_live,
-                "CommuniGate: read the store although its server is running (snapshots only)");
+  add_source_options(*sub, command.source_options);
   sub->add_flag("--allow-nonempty", command.allow_nonempty, "Append into target folders that already hold mail");
   sub->add_option("--jobs,-j", command.jobs, "Accounts copied in parallel (default 4)");
   sub->add_flag("--quiet,-q", command.quiet, "No per-folder lines");
@@ -31,10 +28,12 @@ void add_copy_command(CLI::App& app, CopyCommand& command, CLI::App*& sub) {
 
 int run_copy(const CopyCommand& command, std::ostream& out, std::ostream& err) {
   OpenedSource opened;
-  std::unique_ptr<ImapTarget> target;
+  std::unique_ptr<Target> target;
   std::map<std::string, std::string> passwords;
   try {
-    opened = open_source(command.source, command.source_options);
+    SourceOptions source_options = command.source_options;
+    take_selection(source_options, command.source, command.selection);
+    opened = open_source(command.source, source_options);
     target = make_target(command.target);
     if (!command.target.passwords_file.empty()) passwords = read_password_list(command.target.passwords_file);
   } catch (...) {

@@ -35,14 +35,8 @@ int mailmig_main(int argc, char** argv) {
                 "List every message with SHA-256, flags and date (JSON; reads every message)");
   inv->add_flag("!--no-folders", inventory.folders, "Table: accounts only, no folder lines");
   inv->add_option("--output,-o", inventory.output, "Write the report to this file");
-  inv->add_option("--main-domain,--primary-domain", inventory.source_options.main_domain,
-                  "CommuniGate: name of the main domain (Accounts/); default from Settings/Main.settings or host name");
-  inv->add_flag("--allow-live-store", inventory.source_options.allow_live,
-                "CommuniGate: read the store although its server is running (snapshots only)");
+  add_source_options(*inv, inventory.source_options);
   inv->add_option("--jobs,-j", inventory.inventory.jobs, "Accounts scanned in parallel (default: twice the cores, at least 4)");
-  inv->add_option("--user-path", inventory.source_options.user_path, "maildir/mbox: where the accounts are, e.g. /var/vmail/%d/%n/Maildir");
-  inv->add_option("--inbox-path", inventory.source_options.inbox_path, "mbox: each account's INBOX file, e.g. /var/mail/%n");
-  inv->add_option("--mbox-format", inventory.source_options.mbox_format, "mbox: auto | mboxo | mboxrd | mboxcl | mboxcl2");
 
   CopyCommand copy;
   CLI::App* copy_sub = nullptr;
@@ -67,8 +61,7 @@ int mailmig_main(int argc, char** argv) {
   if (inv->parsed()) {
     try {
       inventory.inventory.selection = listed_selection(inventory_selection);
-      inventory.source_options.domain = inventory.inventory.selection.domain;  // maildir/mbox: domain of flat trees
-      inventory.source_options.user = inventory.inventory.selection.user;
+      take_selection(inventory.source_options, inventory.source, inventory.inventory.selection);
     } catch (const SelectionError& e) {
       std::cerr << "mailmig: " << e.what() << "\n";
       return kExitUsage;

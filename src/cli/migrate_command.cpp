@@ -216,9 +216,7 @@ void add_common_options(CLI::App& sub, MigrateCommand& c) {
   sub.add_option("--source", c.source, "Source, e.g. cgp:/var/CommuniGate")->required();
   add_selection_options(sub, c.select);
   add_naming_options(sub, c.naming);
-  sub.add_option("--main-domain,--primary-domain", c.source_options.main_domain, "CommuniGate: name of the main domain");
-  sub.add_flag("--allow-live-store", c.source_options.allow_live,
-               "CommuniGate: read a running server's store (messages still being written wait for the next sync)");
+  add_source_options(sub, c.source_options);
   add_target_options(sub, c.target);
   sub.add_option("--provision", c.provision, "Create missing users: none | kerio:URL | dovecot:FILE | ldap:URL | command:CMD");
   sub.add_option("--provision-user", c.provision_user, "kerio/ldap: administrator login (ldap: bind DN)");
@@ -262,11 +260,13 @@ void add_sync_command(CLI::App& app, MigrateCommand& c, CLI::App*& sub) {
 
 int run_migrate(const MigrateCommand& c, std::ostream& out, std::ostream& err) {
   OpenedSource opened;
-  std::unique_ptr<ImapTarget> target;
+  std::unique_ptr<Target> target;
   std::map<std::string, std::string> passwords;
   std::unique_ptr<Provisioner> provisioner;
   try {
-    opened = open_source(c.source, c.source_options);
+    SourceOptions source_options = c.source_options;
+    take_selection(source_options, c.source, is_imap_spec(c.source) ? listed_selection(c.select) : c.select.selection);
+    opened = open_source(c.source, source_options);
     target = make_target(c.target);
     if (!c.target.passwords_file.empty()) passwords = read_password_list(c.target.passwords_file);
     ProvisionOptions po{.admin_user = c.provision_user, .ca_file = c.provision_ca_file, .insecure = c.target.insecure,

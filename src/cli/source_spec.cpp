@@ -2,14 +2,90 @@
 
 #include <fmt/format.h>
 
+#include "cli/target_options.h"
+#include "imap/login.h"
 #include "source/cgp/store.h"
+#include "source/imap/imap_source.h"
 #include "source/maildir/maildir_source.h"
 #include "source/maildir/user_paths.h"
 #include "source/mbox/mbox_source.h"
 
 namespace mailmig::cli {
 
+namespace {
+
+bool is_glob(const std::string& text) { return text.find_first_of("*?[") != std::string::npos; }
+
+OpenedSource open_imap_source(const std::string& spec, const SourceOptions& o) {
+  ImapSourceOptions options;
+  options.connect.server = imap::parse_server_url(spec);
+  options.connect.tls.ca_file = o.source_ca_file;
+  options.connect.tls.insecure = o.source_insecure;
+  options.connect.allow_plaintext = o.source_allow_plaintext;
+  options.connect.timeout = std::chrono::seconds(o.source_timeout_seconds);
+  options.auth = imap::parse_auth_method(o.source_auth);
+  options.master_user = o.source_master_user;
+  options.master_separator = o.source_master_separator;
+  options.login_format = o.source_login_format;
+  if (!o.source_passwords.empty()) options.passwords = read_password_list(o.source_passwords);
+  if (options.auth != imap::AuthMethod::User) {
+    if (o.source_master_password_file.empty()) {
+      throw std::invalid_argument(fmt::format("--source-auth {} needs --source-master-password-file", o.source_auth));
+    }
+    options.master_password = read_secret_file(o.source_master_password_file);
+  } else if (options.passwords.empty()) {
+    throw std::invalid_argument("--source-auth user needs the users' passwords: --source-passwords FILE");
+  }
+  options.accounts = o.accounts;
+  options.default_domain = o.domain;
+  auto source = make_imap_source(std::move(options));
+  return OpenedSource{std::move(source), fmt::format("IMAP server {} ({} login)", spec, o.source_auth)};
+}
+
+}  // namespace
+
+void add_source_options(CLI::App& command, SourceOptions& o) {
+  command.add_option("--main-domain,--primary-domain", o.main_domain, "CommuniGate: name of the main domain");
+  command.add_flag("--allow-live-store", o.allow_live,
+                   "CommuniGate: read a running server's store (messages still being written wait for the next sync)");
+  command.add_option("--user-path", o.user_path,
+                     "maildir/mbox source: where the accounts are, e.g. /var/vmail/%d/%n/Maildir (%d %n %u)");
+  command.add_option("--inbox-path", o.inbox_path, "mbox source: each account's INBOX file, e.g. /var/mail/%n");
+  command.add_option("--mbox-format", o.mbox_format, "mbox source: auto | mboxo | mboxrd | mboxcl | mboxcl2");
+  command.add_option("--source-auth", o.source_auth, "IMAP source login: user | dovecot-master | sasl-authzid | kerio-master")
+      ->check(CLI::IsMember({"user", "dovecot-master", "sasl-authzid", "kerio-master"}));
+  command.add_option("--source-master-user", o.source_master_user, "IMAP source: master/admin login name");
+  command.add_option("--source-master-password-file", o.source_master_password_file,
+                     "IMAP source: file holding the master password (mode 600)");
+  command.add_option("--source-master-separator", o.source_master_separator, "IMAP source, dovecot-master: user<SEP>master");
+  command.add_option("--source-login-format", o.source_login_format, "IMAP source login name: %u account, %d domain");
+  command.add_option("--source-passwords", o.source_passwords,
+                     "IMAP source: file of \"account@domain password\" lines (mode 600); also names the accounts");
+  command.add_option("--source-ca-file", o.source_ca_file, "IMAP source: PEM file of CA certificates to trust");
+  command.add_flag("--source-insecure", o.source_insecure, "IMAP source: do not verify the TLS certificate (warned)");
+  command.add_flag("--source-allow-plaintext", o.source_allow_plaintext,
+                   "IMAP source: allow credentials over an unencrypted connection to a non-loopback host");
+}
+
+bool is_imap_spec(const std::string& spec) { return spec.starts_with("imap://") || spec.starts_with("imaps://"); }
+
+void take_selection(SourceOptions& o, const std::string& spec, const Selection& selection) {
+  if (!is_glob(selection.domain)) o.domain = selection.domain;
+  std::string user = selection.user;
+  if (!is_glob(user)) {
+    o.user = user;
+    if (auto at = user.rfind('@'); at != std::string::npos) {
+      o.user = user.substr(0, at);
+      if (o.domain.empty()) o.domain = user.substr(at + 1);
+    }
+  }
+  if (!is_imap_spec(spec)) return;
+  if (!user.empty() && !is_glob(user)) o.accounts.push_back(user.find('@') != std::string::npos || o.domain.empty() ? user : user + "@" + o.domain);
+  if (selection.listed) o.accounts.insert(o.accounts.end(), selection.listed->begin(), selection.listed->end());
+}
+
 OpenedSource open_source(const std::string& spec, const SourceOptions& options) {
+  if (is_imap_spec(spec)) return open_imap_source(spec, options);
   const auto colon = spec.find(':');
   if (colon == std::string::npos || colon == 0) {
     throw SpecError(fmt::format("source \"{}\" must be written scheme:location, e.g. cgp:/var/CommuniGate", spec));
@@ -45,7 +121,7 @@ OpenedSource open_source(const std::string& spec, const SourceOptions& options) 
   } catch (const maildir::SourceError& e) {
     throw SpecError(e.what());
   }
-  throw SpecError(fmt::format("source scheme \"{}\" is not supported (supported: cgp, maildir, mbox)", scheme));
+  throw SpecError(fmt::format("source scheme \"{}\" is not supported (supported: cgp, maildir, mbox, imap, imaps)", scheme));
 }
 
 }  // namespace mailmig::cli

@@ -5,6 +5,11 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "engine/selection.h"
 
 #include "source/source.h"
 
@@ -21,7 +26,29 @@ struct SourceOptions {
   std::string domain;       // maildir:/mbox: the domain of layouts without a domain level
   std::string user;         // maildir:/mbox: the account when PATH is one account's mail
   std::string mbox_format = "auto";  // mbox: auto | mboxo | mboxrd | mboxcl | mboxcl2
+
+  // imap://HOST:PORT and imaps://HOST:PORT sources
+  std::string source_auth = "user";       // user | dovecot-master | sasl-authzid | kerio-master
+  std::string source_master_user;
+  std::string source_master_password_file;
+  std::string source_master_separator = "*";
+  std::string source_login_format = "%u@%d";
+  std::string source_passwords;           // file of "account@domain password" lines (mode 600)
+  std::string source_ca_file;
+  bool source_insecure = false;
+  bool source_allow_plaintext = false;
+  unsigned source_timeout_seconds = 120;
+  std::vector<std::string> accounts;      // IMAP: the accounts named by the selection ("account@domain")
 };
+
+// The source options every command shares (CommuniGate, maildir/mbox layout, IMAP source logins).
+void add_source_options(CLI::App& command, SourceOptions& options);
+// imap:// or imaps://: a source that cannot list its accounts.
+bool is_imap_spec(const std::string& spec);
+// Completes `options` from the account selection after parsing: the domain
+// and user of flat maildir/mbox trees, and the accounts an IMAP source cannot
+// list itself (--user, --users-file, --ldap-filter).
+void take_selection(SourceOptions& options, const std::string& spec, const Selection& selection);
 
 class SpecError : public std::runtime_error {
   using std::runtime_error::runtime_error;

@@ -1,6 +1,8 @@
 #include "cli/target_options.h"
 
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/error.h"
+#include "target/maildir/maildir_target.h"
 
 namespace mailmig::cli {
 
@@ -46,7 +49,10 @@ std::string read_private_file(const std::string& path) {
 }  // namespace
 
 void add_target_options(CLI::App& command, TargetArgs& args) {
-  command.add_option("--target", args.target, "Target server: imap://HOST:PORT or imaps://HOST:PORT")->required();
+  command.add_option("--target", args.target,
+                     "Target: imap://HOST:PORT, imaps://HOST:PORT, or maildir:PATH (a Dovecot Maildir++ tree written "
+                     "directly)")
+      ->required();
   command.add_option("--auth", args.auth, "Login: user | dovecot-master | sasl-authzid | kerio-master")
       ->check(CLI::IsMember({"user", "dovecot-master", "sasl-authzid", "kerio-master"}));
   command.add_option("--master-user", args.master_user, "Master/admin login name (dovecot-master, sasl-authzid)");
@@ -65,7 +71,44 @@ void add_target_options(CLI::App& command, TargetArgs& args) {
   command.add_option("--append-mode", args.append_mode, "auto | multiappend | pipelined | roundtrip")
       ->check(CLI::IsMember({"auto", "multiappend", "pipelined", "roundtrip"}));
   command.add_option("--timeout", args.timeout_seconds, "Seconds without progress before a connection is dropped");
+  command.add_option("--target-user-path", args.target_user_path,
+                     "maildir target: each account's Maildir below PATH: %d domain, %n local part, %u address "
+                     "(default %d/%n/Maildir)");
+  command.add_option("--fsync", args.fsync, "maildir target: never | batch | always (default batch)")
+      ->check(CLI::IsMember({"never", "batch", "always"}));
+  command.add_option("--owner", args.owner, "maildir target: USER[:GROUP] to own what is written (when run as root)");
 }
+
+bool target_is_imap(const TargetArgs& args) { return !args.target.starts_with("maildir:"); }
+
+namespace {
+
+std::unique_ptr<Target> make_maildir_target(const TargetArgs& args) {
+  MaildirTargetOptions options;
+  options.root = args.target.substr(std::string_view("maildir:").size());
+  if (options.root.empty()) throw std::invalid_argument("--target maildir:PATH needs a PATH");
+  options.path_pattern = args.target_user_path;
+  options.fsync = args.fsync == "never"    ? MaildirTargetOptions::Fsync::Never
+                  : args.fsync == "always" ? MaildirTargetOptions::Fsync::Always
+                                           : MaildirTargetOptions::Fsync::Batch;
+  if (!args.owner.empty()) {
+    const auto colon = args.owner.find(':');
+    const std::string user = args.owner.substr(0, colon);
+    const struct passwd* pw = ::getpwnam(user.c_str());  // NOLINT(concurrency-mt-unsafe): once, before any thread starts
+    if (pw == nullptr) throw std::invalid_argument(fmt::format("--owner: no user \"{}\"", user));
+    options.owner_uid = pw->pw_uid;
+    options.owner_gid = pw->pw_gid;
+    if (colon != std::string::npos) {
+      const std::string group_name = args.owner.substr(colon + 1);
+      const struct group* gr = ::getgrnam(group_name.c_str());  // NOLINT(concurrency-mt-unsafe): as above
+      if (gr == nullptr) throw std::invalid_argument(fmt::format("--owner: no group \"{}\"", group_name));
+      options.owner_gid = gr->gr_gid;
+    }
+  }
+  return std::make_unique<MaildirTarget>(std::move(options));
+}
+
+}  // namespace
 
 std::string login_password_for(const AccountInfo& account, const std::map<std::string, std::string>& passwords) {
   if (auto it = passwords.find(account.name + "@" + account.domain); it != passwords.end()) return it->second;
@@ -93,7 +136,8 @@ std::map<std::string, std::string> read_password_list(const std::string& path) {
   return out;
 }
 
-std::unique_ptr<ImapTarget> make_target(const TargetArgs& args) {
+std::unique_ptr<Target> make_target(const TargetArgs& args) {
+  if (!target_is_imap(args)) return make_maildir_target(args);
   ImapTargetOptions options;
   options.connect.server = imap::parse_server_url(args.target);
   options.connect.tls.ca_file = args.ca_file;

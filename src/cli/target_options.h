@@ -28,13 +28,20 @@ struct TargetArgs {
   std::string append_mode = "auto";
   unsigned timeout_seconds = 120;
   std::string master_password;      // secret given directly (cg2kms -password); not a command-line option
+  // maildir:PATH targets
+  std::string target_user_path = "%d/%n/Maildir";
+  std::string fsync = "batch";
+  std::string owner;                // USER[:GROUP] owning what is written (running as root)
 };
 
 void add_target_options(CLI::App& command, TargetArgs& args);
 
-// Builds the target (reads the master password, opens the trace). Throws
-// std::invalid_argument / std::runtime_error with a message for people.
-std::unique_ptr<ImapTarget> make_target(const TargetArgs& args);
+// Builds the target: imap://, imaps:// (reads the master password, opens the
+// trace) or maildir:PATH. Throws std::invalid_argument / std::runtime_error
+// with a message for people.
+std::unique_ptr<Target> make_target(const TargetArgs& args);
+// Whether the target logs in (IMAP) or writes files (maildir:).
+bool target_is_imap(const TargetArgs& args);
 
 // Reads a secret from a file: the first line, without its line end. Refuses a
 // file that group or others can read, like ssh does with keys.

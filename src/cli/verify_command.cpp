@@ -110,8 +110,8 @@ std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
 
 struct Setup {
   OpenedSource opened;
-  std::unique_ptr<ImapTarget> target;
-  std::unique_ptr<ImapTarget> user_target;  // --pass-file: plain LOGIN as the user
+  std::unique_ptr<Target> target;
+  std::unique_ptr<Target> user_target;  // --pass-file: plain LOGIN as the user
   std::map<std::string, std::string> passwords;  // --passwords (--auth user)
   std::map<std::string, std::string> recorded;   // --pass-file
   NamingRules naming;
@@ -158,8 +158,7 @@ void add_verify_command(CLI::App& app, VerifyCommand& c, CLI::App*& sub) {
   sub->add_option("--source", c.source, "Source, e.g. cgp:/var/CommuniGate")->required();
   add_selection_options(*sub, c.selection);
   add_naming_options(*sub, c.naming);
-  sub->add_option("--main-domain,--primary-domain", c.source_options.main_domain, "CommuniGate: name of the main domain");
-  sub->add_flag("--allow-live-store", c.source_options.allow_live, "CommuniGate: read a running server's store");
+  add_source_options(*sub, c.source_options);
   add_target_options(*sub, c.target);
   sub->add_option("--state", c.state_dir,
                   "Run state of the migration (default: the one migrate used); without it altered messages show as "
@@ -178,9 +177,15 @@ namespace {
 int set_up(const VerifyCommand& c, Setup& s, std::ostream& err) {
   try {
     if (!c.sample.empty()) s.sample = parse_sample_percent(c.sample);
-    s.opened = open_source(c.source, c.source_options);
+    SourceOptions source_options = c.source_options;
+    take_selection(source_options, c.source,
+                   is_imap_spec(c.source) ? listed_selection(c.selection) : c.selection.selection);
+    s.opened = open_source(c.source, source_options);
     s.target = make_target(c.target);
     if (!c.target.passwords_file.empty()) s.passwords = read_password_list(c.target.passwords_file);
+    if (!c.pass_file.empty() && !target_is_imap(c.target)) {
+      throw std::invalid_argument("--pass-file checks logins: it needs an IMAP target, not a maildir: one");
+    }
     if (!c.pass_file.empty()) {
       s.recorded = read_pass_file(c.pass_file);
       TargetArgs user = c.target;

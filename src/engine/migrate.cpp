@@ -511,6 +511,11 @@ class AccountRun {
         state_.mark_done(key_, folder.name, q.record.key, d.uid);
         ++r.copied;
         r.bytes += q.record.size;
+        if (!d.error.empty()) {  // delivered, with a loss the target could not avoid (e.g. KEYWORDS-DROPPED)
+          problem(Problem{.scope = Scope::Message, .file = q.file, .offset = q.offset,
+                          .message = fmt::format("delivered, but {} ({})", d.error, d.code)},
+                  folder.name);
+        }
         return;
       }
       state_.drop(key_, folder.name, q.record.key);
@@ -522,6 +527,11 @@ class AccountRun {
     std::unique_ptr<TargetFolder> out = out_account.open_folder(planned.target, folder.subscribed, on_result);
     r.target_name = out->display_name();
     r.rename_note = join_notes(planned.note, out->rename_note());
+    // Before the mark is compared and noted: keeping the source's UIDs may
+    // give a new target folder the source's UIDVALIDITY.
+    if (folder.uidvalidity && out->keep_uids(*folder.uidvalidity)) {
+      spdlog::debug("{} {}: source UIDs kept (UIDVALIDITY {})", key_, folder.name, *folder.uidvalidity);
+    }
 
     FolderMark mark = state_.folder_mark(key_, folder.name);
     if (mark.uidvalidity && out->uidvalidity() && *mark.uidvalidity != *out->uidvalidity()) {

@@ -312,6 +312,17 @@ TEST(Verify, FlagsAndDates) {
   EXPECT_NE(std::string::npos, r.check.differences[1].detail.find("\\Flagged")) << r.check.differences[1].detail;
 }
 
+TEST(Verify, AFutureDateTheServerReplacedIsNotADifference) {
+  FakeSource source;
+  source.folders = {{"INBOX", {{.body = "f\n", .date = 4102444800}}}};  // 2100-01-01
+  FakeTarget target;
+  target.copy_of(source.folders);
+  target.folders["INBOX"][0].date = 1700000000;  // the server stored the arrival time
+  EXPECT_EQ("ok", verify(source, target).check.status);
+  target.folders["INBOX"][0].date = 4102444801;  // later than the source's date: a real difference
+  EXPECT_EQ(std::vector{DiffKind::DateDiffers}, kinds(verify(source, target).check));
+}
+
 TEST(Verify, KeywordsAsTheTargetStoresThem) {
   FakeSource source;
   source.folders = {{"INBOX", {{.body = "k\n", .keywords = {"Has Space"}}}}};
