@@ -75,10 +75,14 @@ class DoneSet {
  public:
   explicit DoneSet(std::vector<DoneMessage> rows) {
     for (DoneMessage& row : rows) {
+      if (row.source_uid) by_source_uid_.emplace(*row.source_uid, row.key);
       MessageKey key = row.key;
       rows_.emplace(std::move(key), Entry{std::move(row), false});
     }
   }
+
+  // Identities by source UID (valid while the source's UIDVALIDITY is the one recorded).
+  [[nodiscard]] const std::map<std::uint32_t, MessageKey>& by_source_uid() const { return by_source_uid_; }
 
   // The done row with this identity (now marked seen), or null: not copied yet.
   const DoneMessage* see(const MessageKey& key) {
@@ -102,6 +106,7 @@ class DoneSet {
     bool seen = false;
   };
   std::map<MessageKey, Entry> rows_;
+  std::map<std::uint32_t, MessageKey> by_source_uid_;
 };
 
 class AccountRun {
@@ -353,6 +358,12 @@ class AccountRun {
 
   // ---- reading the source ---------------------------------------------------------
 
+  // The state's source UIDs still name the same messages: the source keeps
+  // UIDs and its UIDVALIDITY is the one they were recorded under.
+  static bool source_uids_known(const FolderInfo& folder, const FolderMark& mark) {
+    return folder.uidvalidity && mark.source_uidvalidity == folder.uidvalidity;
+  }
+
   static std::string hash_of(const Folder& folder, const MessageInfo& message) {
     CrlfReader reader(folder.open(message));
     return sha256_of(reader);
@@ -362,8 +373,11 @@ class AccountRun {
   // True when the scan was complete and reported no problem: only then may
   // done messages it did not see be taken as deleted on the source (a corrupt
   // or unreadable mailbox must never cause deletions).
+  // `known`: identities by source UID, when the source keeps UIDs and its
+  // UIDVALIDITY is unchanged: those messages are not read again.
   bool scan_source(Folder& box, const std::string& folder, FolderResult& r,
-                   const std::function<void(const MessageInfo&, MessageKey)>& on_message) {
+                   const std::function<void(const MessageInfo&, MessageKey)>& on_message,
+                   const std::map<std::uint32_t, MessageKey>* known = nullptr) {
     bool clean = true;
     std::map<std::string, std::uint32_t> ordinals;
     box.scan(
@@ -372,6 +386,15 @@ class AccountRun {
           if (stopping(options_)) {
             clean = false;
             return;
+          }
+          if (known != nullptr && m.uid) {
+            if (const auto it = known->find(*m.uid); it != known->end()) {
+              // Later identical messages (higher UIDs: new ones) count on from it.
+              std::uint32_t& next = ordinals[it->second.sha256];
+              next = std::max(next, it->second.ordinal + 1);
+              on_message(m, it->second);
+              return;
+            }
           }
           std::string sha;
           try {
@@ -421,6 +444,7 @@ class AccountRun {
                                            .rename_note = planned.note});
     FolderResult& r = result_.folders.back();
     DoneSet done(state_.done_messages(key_, folder.name));
+    const bool uids_known = source_uids_known(folder, state_.folder_mark(key_, folder.name));
     bool clean = true;
     std::uint64_t unknown_flags = 0;
     if (folder.selectable) {
@@ -441,7 +465,7 @@ class AccountRun {
           ++(row->uid ? r.flag_changes : r.flags_unapplied);
           log_message("would change flags of", folder.name, key, &m, row->uid);
         }
-      });
+      }, uids_known ? &done.by_source_uid() : nullptr);
     }
     if (unknown_flags != 0) {
       r.note = fmt::format("{} copied by an earlier mailmig without their flags: compared with the target's on sync",
@@ -544,13 +568,14 @@ class AccountRun {
       mark = {};
     }
     reconcile(*out, folder.name, mark, r);
+    const bool uids_known = source_uids_known(folder, mark);
     state_.set_folder_mark(key_, folder.name, r.target_name, planned.target,
-                           FolderMark{out->uidvalidity(), out->uidnext()});
+                           FolderMark{out->uidvalidity(), out->uidnext(), folder.uidvalidity});
 
     DoneSet done(state_.done_messages(key_, folder.name));
     std::vector<FlagChange> changes;
     bool clean = true;
-    if (folder.selectable) clean = copy_new_messages(in, folder, *out, queued, done, changes, r);
+    if (folder.selectable) clean = copy_new_messages(in, folder, *out, queued, done, uids_known, changes, r);
     state_.flush();
     if (options_.sync) {
       apply_flag_changes(out_account, planned.target, *out, folder.name, changes, r);
@@ -562,7 +587,7 @@ class AccountRun {
 
   // Appends what the state does not have; notes the flag changes of what it has.
   bool copy_new_messages(const Account& in, const FolderInfo& folder, TargetFolder& out, std::vector<Queued>& queued,
-                         DoneSet& done, std::vector<FlagChange>& changes, FolderResult& r) {
+                         DoneSet& done, bool uids_known, std::vector<FlagChange>& changes, FolderResult& r) {
     out.set_before_send([&](const std::vector<std::size_t>& indices) {
       std::vector<PendingMessage> records;
       records.reserve(indices.size());
@@ -571,16 +596,24 @@ class AccountRun {
     });
     const std::unique_ptr<Folder> box = in.open_folder(folder);
     const Folder* reader = box.get();
-    const bool clean = scan_source(*box, folder.name, r, [&](const MessageInfo& m, MessageKey key) {
-      if (const DoneMessage* row = done.see(key)) {
-        ++r.already;
-        if (options_.sync) note_flag_change(*row, m, folder.name, changes, r);
-        return;
-      }
-      log_message("copy", folder.name, key, &m, std::nullopt);
-      queued.push_back(Queued{PendingMessage{std::move(key), m.size, MessageFlags::of(m)}, m.file, m.offset});
-      out.add(m, [reader, m] { return std::make_unique<CrlfReader>(reader->open(m)); });
-    });
+    // Source UIDs are recorded only under a UIDVALIDITY, or they mean nothing.
+    const auto source_uid = [&](const MessageInfo& m) { return folder.uidvalidity ? m.uid : std::nullopt; };
+    const bool clean = scan_source(
+        *box, folder.name, r,
+        [&](const MessageInfo& m, MessageKey key) {
+          if (const DoneMessage* row = done.see(key)) {
+            ++r.already;
+            // Found by content (first run with UIDs, or the source's UIDVALIDITY changed): note its UID now.
+            if (row->source_uid != source_uid(m)) state_.set_source_uid(key_, folder.name, key, source_uid(m));
+            if (options_.sync) note_flag_change(*row, m, folder.name, changes, r);
+            return;
+          }
+          log_message("copy", folder.name, key, &m, std::nullopt);
+          queued.push_back(
+              Queued{PendingMessage{std::move(key), m.size, MessageFlags::of(m), source_uid(m)}, m.file, m.offset});
+          out.add(m, [reader, m] { return std::make_unique<CrlfReader>(reader->open(m)); });
+        },
+        uids_known ? &done.by_source_uid() : nullptr);
     out.finish();
     return clean;
   }

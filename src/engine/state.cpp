@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS messages (
 INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', '1');
 )SQL";
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 // Version 2 (stage-2 sync): the source flags and keywords of each message
 // (NULL: copied before version 2, unknown), and the neutral target name of
@@ -48,6 +48,14 @@ ALTER TABLE messages ADD COLUMN flags INTEGER;
 ALTER TABLE messages ADD COLUMN keywords TEXT;
 ALTER TABLE folders ADD COLUMN target_neutral TEXT;
 UPDATE meta SET value='2' WHERE key='schema';
+)SQL";
+
+// Version 3 (sources that keep UIDs): each message's source UID and the source
+// folder's UIDVALIDITY they belong to (NULL: unknown, the content decides).
+constexpr const char* kSchema3 = R"SQL(
+ALTER TABLE messages ADD COLUMN source_uid INTEGER;
+ALTER TABLE folders ADD COLUMN source_uidvalidity INTEGER;
+UPDATE meta SET value='3' WHERE key='schema';
 )SQL";
 
 std::optional<std::uint32_t> opt_u32(const SQLite::Column& c) {
@@ -69,6 +77,7 @@ void upgrade_schema(SQLite::Database& db) {
                                          kSchemaVersion));
   }
   if (version < 2) db.exec(kSchema2);
+  if (version < 3) db.exec(kSchema3);
   t.commit();
 }
 
@@ -160,11 +169,12 @@ std::optional<std::string> State::account_status(const std::string& account) {
 
 FolderMark State::folder_mark(const std::string& account, const std::string& folder) {
   std::lock_guard lock(mutex_);
-  SQLite::Statement q(*db_, "SELECT uidvalidity, uidnext FROM folders WHERE account=? AND folder=?");
+  SQLite::Statement q(*db_,
+                      "SELECT uidvalidity, uidnext, source_uidvalidity FROM folders WHERE account=? AND folder=?");
   q.bind(1, account);
   q.bind(2, folder);
   if (!q.executeStep()) return {};
-  return FolderMark{opt_u32(q.getColumn(0)), opt_u32(q.getColumn(1))};
+  return FolderMark{opt_u32(q.getColumn(0)), opt_u32(q.getColumn(1)), opt_u32(q.getColumn(2))};
 }
 
 void State::set_folder_mark(const std::string& account, const std::string& folder, const std::string& target_display,
@@ -172,10 +182,11 @@ void State::set_folder_mark(const std::string& account, const std::string& folde
   std::lock_guard lock(mutex_);
   commit_locked();
   SQLite::Statement q(*db_,
-                      "INSERT INTO folders(account, folder, target_folder, uidvalidity, uidnext, target_neutral) "
-                      "VALUES (?, ?, ?, ?, ?, ?) "
+                      "INSERT INTO folders(account, folder, target_folder, uidvalidity, uidnext, target_neutral, "
+                      "source_uidvalidity) VALUES (?, ?, ?, ?, ?, ?, ?) "
                       "ON CONFLICT(account, folder) DO UPDATE SET target_folder=excluded.target_folder, "
-                      "uidvalidity=excluded.uidvalidity, uidnext=excluded.uidnext, target_neutral=excluded.target_neutral");
+                      "uidvalidity=excluded.uidvalidity, uidnext=excluded.uidnext, target_neutral=excluded.target_neutral, "
+                      "source_uidvalidity=excluded.source_uidvalidity");
   q.bind(1, account);
   q.bind(2, folder);
   q.bind(3, target_display);
@@ -184,6 +195,8 @@ void State::set_folder_mark(const std::string& account, const std::string& folde
   if (mark.uidnext) q.bind(5, static_cast<std::int64_t>(*mark.uidnext));
   else q.bind(5);
   q.bind(6, target);
+  if (mark.source_uidvalidity) q.bind(7, static_cast<std::int64_t>(*mark.source_uidvalidity));
+  else q.bind(7);
   q.exec();
 }
 
@@ -218,13 +231,14 @@ std::vector<DoneMessage> State::done_messages(const std::string& account, const 
   commit_locked();
   std::vector<DoneMessage> out;
   SQLite::Statement q(*db_,
-                      "SELECT sha256, ordinal, uid, flags, keywords FROM messages "
+                      "SELECT sha256, ordinal, uid, flags, keywords, source_uid FROM messages "
                       "WHERE account=? AND folder=? AND status='done'");
   q.bind(1, account);
   q.bind(2, folder);
   while (q.executeStep()) {
     DoneMessage m{.key = MessageKey{q.getColumn(0).getString(), static_cast<std::uint32_t>(q.getColumn(1).getInt64())},
-                  .uid = opt_u32(q.getColumn(2))};
+                  .uid = opt_u32(q.getColumn(2)),
+                  .source_uid = opt_u32(q.getColumn(5))};
     if (!q.getColumn(3).isNull()) {
       m.flags = MessageFlags{.flags = static_cast<Flags>(q.getColumn(3).getInt64()),
                              .keywords = split_keywords(q.getColumn(4).getString())};
@@ -251,10 +265,10 @@ void State::mark_pending(const std::string& account, const std::string& folder,
   commit_locked();  // earlier done marks first, so the order on disk is the order of events
   SQLite::Transaction t(*db_);
   SQLite::Statement q(*db_,
-                      "INSERT INTO messages(account, folder, sha256, ordinal, size, status, flags, keywords) "
-                      "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?) "
+                      "INSERT INTO messages(account, folder, sha256, ordinal, size, status, flags, keywords, source_uid) "
+                      "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?) "
                       "ON CONFLICT DO UPDATE SET status='pending', uid=NULL, size=excluded.size, "
-                      "flags=excluded.flags, keywords=excluded.keywords");
+                      "flags=excluded.flags, keywords=excluded.keywords, source_uid=excluded.source_uid");
   for (const PendingMessage& m : messages) {
     q.bind(1, account);
     q.bind(2, folder);
@@ -262,6 +276,8 @@ void State::mark_pending(const std::string& account, const std::string& folder,
     q.bind(4, static_cast<std::int64_t>(m.key.ordinal));
     q.bind(5, static_cast<std::int64_t>(m.size));
     bind_flags(q, 6, m.flags);
+    if (m.source_uid) q.bind(8, static_cast<std::int64_t>(*m.source_uid));
+    else q.bind(8);
     q.exec();
     q.reset();
   }
@@ -315,6 +331,21 @@ void State::set_flags(const std::string& account, const std::string& folder, con
   q.bind(4, folder);
   q.bind(5, key.sha256);
   q.bind(6, static_cast<std::int64_t>(key.ordinal));
+  q.exec();
+  if (++batched_ >= kDoneBatch) commit_locked();
+}
+
+void State::set_source_uid(const std::string& account, const std::string& folder, const MessageKey& key,
+                           std::optional<std::uint32_t> source_uid) {
+  std::lock_guard lock(mutex_);
+  begin_batch_locked();
+  SQLite::Statement q(*db_, "UPDATE messages SET source_uid=? WHERE account=? AND folder=? AND sha256=? AND ordinal=?");
+  if (source_uid) q.bind(1, static_cast<std::int64_t>(*source_uid));
+  else q.bind(1);
+  q.bind(2, account);
+  q.bind(3, folder);
+  q.bind(4, key.sha256);
+  q.bind(5, static_cast<std::int64_t>(key.ordinal));
   q.exec();
   if (++batched_ >= kDoneBatch) commit_locked();
 }

@@ -56,6 +56,7 @@ struct PendingMessage {
   MessageKey key;
   std::uint64_t size = 0;
   MessageFlags flags;
+  std::optional<std::uint32_t> source_uid;  // when the source keeps UIDs (IMAP, Maildir with dovecot-uidlist)
 };
 
 // A message the state says is on the target.
@@ -63,6 +64,7 @@ struct DoneMessage {
   MessageKey key;
   std::optional<std::uint32_t> uid;    // unknown when the server did not say (no UIDPLUS)
   std::optional<MessageFlags> flags;   // unknown for rows written before schema 2
+  std::optional<std::uint32_t> source_uid;  // the source's UID, under FolderMark::source_uidvalidity
 };
 
 // What the state knows about a source folder that was (being) copied.
@@ -75,6 +77,10 @@ struct FolderRecord {
 struct FolderMark {
   std::optional<std::uint32_t> uidvalidity;  // of the target folder when last used
   std::optional<std::uint32_t> uidnext;      // target UIDNEXT before the first pending batch
+  // The source folder's UIDVALIDITY the recorded source UIDs belong to: while
+  // it is unchanged, a message whose UID the state knows needs no re-reading
+  // (an IMAP source would otherwise download every message on every sync).
+  std::optional<std::uint32_t> source_uidvalidity;
 };
 
 class State {
@@ -115,6 +121,9 @@ class State {
   // Buffered: the source flags now on the target (after a sync applied them).
   void set_flags(const std::string& account, const std::string& folder, const MessageKey& key,
                  const MessageFlags& flags);
+  // Buffered: the source UID of a done message (after the source's UIDVALIDITY changed).
+  void set_source_uid(const std::string& account, const std::string& folder, const MessageKey& key,
+                      std::optional<std::uint32_t> source_uid);
   // Durable: messages removed from the target because the source deleted them.
   void forget_messages(const std::string& account, const std::string& folder, const std::vector<MessageKey>& keys);
   void flush();

@@ -43,12 +43,16 @@ struct SourceMessage {
   std::string body;  // CRLF already: what the target receives
   Flags flags = 0;
   std::vector<std::string> keywords;
+  std::optional<std::uint32_t> uid;  // a source that keeps UIDs
 };
 
 struct SourceFolder {
   std::vector<SourceMessage> messages;
   bool broken = false;  // the scan reports a problem (a corrupt mailbox)
+  std::optional<std::uint32_t> uidvalidity;
 };
+
+int g_opens = 0;  // message bodies read from the fake source
 
 using SourceFolders = std::map<std::string, SourceFolder>;
 
@@ -60,10 +64,11 @@ class FakeFolder final : public Folder {
     for (std::size_t i = 0; i < folder_.messages.size(); ++i) {
       const SourceMessage& m = folder_.messages[i];
       on_message(MessageInfo{.id = std::to_string(i), .file = "/store/box", .offset = i * 100, .size = m.body.size(),
-                             .stored_size = m.body.size(), .flags = m.flags, .keywords = m.keywords});
+                             .stored_size = m.body.size(), .flags = m.flags, .keywords = m.keywords, .uid = m.uid});
     }
   }
   [[nodiscard]] std::unique_ptr<ByteReader> open(const MessageInfo& message) const override {
+    ++g_opens;
     return std::make_unique<StringReader>(folder_.messages.at(std::stoul(message.id)).body);
   }
 
@@ -102,7 +107,7 @@ class FakeSource final : public Source {
 
 std::vector<FolderInfo> FakeAccount::folders(const ProblemFn& /*problem*/) {
   std::vector<FolderInfo> out;
-  for (const auto& [name, _] : source_.folders) out.push_back(FolderInfo{.name = name});
+  for (const auto& [name, f] : source_.folders) out.push_back(FolderInfo{.name = name, .uidvalidity = f.uidvalidity});
   return out;
 }
 
@@ -328,6 +333,35 @@ TEST_F(Sync, CopiesNewMessagesThenIsANoOp) {
   EXPECT_TRUE(target.log.flag_calls.empty());
   EXPECT_TRUE(target.log.removals.empty());
   EXPECT_TRUE(problems.empty());
+}
+
+TEST_F(Sync, ASourceThatKeepsUidsIsNotReadAgain) {
+  SourceFolder& inbox = source.folders["INBOX"];
+  inbox.uidvalidity = 7;
+  inbox.messages = {msg(1, kSeen), msg(2), msg(2)};
+  for (std::uint32_t i = 0; i < 3; ++i) inbox.messages[i].uid = 10 + i;
+  sync();
+  EXPECT_EQ(3U, box("INBOX").messages.size());
+
+  // A flag change, and a new message identical to an old one (a new UID).
+  source.folders["INBOX"].messages[0].flags = kSeen | kFlagged;
+  source.folders["INBOX"].messages.push_back(msg(2));
+  source.folders["INBOX"].messages.back().uid = 20;
+  g_opens = 0;
+  AccountResult r = sync();
+  EXPECT_EQ(1U, r.copied);   // the third copy of msg(2): ordinal 2, not mistaken for a known one
+  EXPECT_EQ(1U, r.flag_changes);
+  EXPECT_EQ(2, g_opens);     // only the new message: hashed once, sent once
+  EXPECT_EQ(4U, box("INBOX").messages.size());
+
+  // The source folder was recreated (new UIDVALIDITY): the content decides, nothing is copied twice.
+  source.folders["INBOX"].uidvalidity = 8;
+  g_opens = 0;
+  expect_no_op(sync());
+  EXPECT_EQ(4, g_opens);
+  g_opens = 0;
+  expect_no_op(sync());     // and the new UIDs were recorded
+  EXPECT_EQ(0, g_opens);
 }
 
 TEST_F(Sync, AppliesOnlyTheFlagDelta) {
