@@ -105,7 +105,7 @@ TEST(State, UpgradesASchemaOneDatabase) {
       INSERT INTO messages VALUES ('a@d', 'INBOX', 'bbbb', 0, 10, 'done', NULL);
     )SQL");
   }
-  for (int open = 0; open < 2; ++open) {  // the second open finds version 2 and changes nothing
+  for (int open = 0; open < 2; ++open) {  // the second open finds the current version and changes nothing
     State state(path);
     EXPECT_EQ("done", state.account_status("a@d"));
     const auto rows = state.done_messages("a@d", "INBOX");
@@ -123,9 +123,12 @@ TEST(State, UpgradesASchemaOneDatabase) {
     ASSERT_EQ(1U, folders.size());
     EXPECT_EQ("", folders[0].target);
     EXPECT_EQ("INBOX", folders[0].target_display);
+    EXPECT_FALSE(find(rows, kA)->source_uid);  // unknown before schema 3
+    EXPECT_FALSE(state.folder_mark("a@d", "INBOX").source_uidvalidity);
+    EXPECT_EQ(9U, state.folder_mark("a@d", "INBOX").uidvalidity);
   }
   SQLite::Database db(path);
-  EXPECT_EQ("2", db.execAndGet("SELECT value FROM meta WHERE key='schema'").getString());
+  EXPECT_EQ("3", db.execAndGet("SELECT value FROM meta WHERE key='schema'").getString());
 }
 
 TEST(State, RefusesAStateFromANewerVersion) {
