@@ -45,7 +45,7 @@ std::string hash_served(const std::string& path) { return read_served(path).sha2
 
 }  // namespace
 
-MaildirFolder::MaildirFolder(Mailbox box, FolderName name, TargetAccount::ResultFn on_result)
+MaildirTargetFolder::MaildirTargetFolder(Mailbox box, FolderName name, TargetAccount::ResultFn on_result)
     : box_(std::move(box)), name_(std::move(name)), on_result_(std::move(on_result)) {
   const Snapshot snap = box_.sync();
   existing_ = snap.message_count();
@@ -53,13 +53,13 @@ MaildirFolder::MaildirFolder(Mailbox box, FolderName name, TargetAccount::Result
   uidnext_ = snap.list.nextuid;
 }
 
-std::string MaildirFolder::rename_note() const {
+std::string MaildirTargetFolder::rename_note() const {
   if (!name_.altered) return {};
   return fmt::format(
       "stored as \"{}\": a name component held '.', the Maildir++ hierarchy separator (or was empty)", name_.neutral);
 }
 
-bool MaildirFolder::keep_uids(std::uint32_t source_uidvalidity) {
+bool MaildirTargetFolder::keep_uids(std::uint32_t source_uidvalidity) {
   if (next_index_ != 0 || source_uidvalidity == 0) return false;
   box_.locked([&](Snapshot& snap) {
     if (snap.list.records.empty()) {
@@ -79,14 +79,14 @@ bool MaildirFolder::keep_uids(std::uint32_t source_uidvalidity) {
   return keep_uids_;
 }
 
-void MaildirFolder::add(const MessageInfo& message, OpenMessage open) {
+void MaildirTargetFolder::add(const MessageInfo& message, OpenMessage open) {
   queue_.push_back(Pending{.index = next_index_++, .flags = message.flags, .keywords = message.keywords,
                            .date = message.internal_date, .source_uid = message.uid, .open = std::move(open)});
   queued_bytes_ += message.size;
   if (queue_.size() >= kBatchMessages || queued_bytes_ >= kBatchBytes) flush();
 }
 
-void MaildirFolder::flush() {
+void MaildirTargetFolder::flush() {
   if (queue_.empty()) return;
   std::vector<std::size_t> indices;
   indices.reserve(queue_.size());
@@ -106,7 +106,7 @@ void MaildirFolder::flush() {
   for (std::size_t i = 0; i < done.size(); ++i) on_result_(done[i].index, results[i]);
 }
 
-std::vector<MaildirFolder::Written> MaildirFolder::write_batch(std::vector<Delivery>& results) {
+std::vector<MaildirTargetFolder::Written> MaildirTargetFolder::write_batch(std::vector<Delivery>& results) {
   const Settings& settings = box_.settings();
   std::vector<Written> written;
   for (std::size_t i = 0; i < queue_.size(); ++i) {
@@ -127,7 +127,7 @@ std::vector<MaildirFolder::Written> MaildirFolder::write_batch(std::vector<Deliv
   return written;
 }
 
-void MaildirFolder::commit_batch(const std::vector<Written>& written, std::vector<Delivery>& results) {
+void MaildirTargetFolder::commit_batch(const std::vector<Written>& written, std::vector<Delivery>& results) {
   if (written.empty()) return;
   const Settings& settings = box_.settings();
   std::size_t renamed = 0;
@@ -183,7 +183,7 @@ void MaildirFolder::commit_batch(const std::vector<Written>& written, std::vecto
   }
 }
 
-std::uint32_t MaildirFolder::choose_uid(Uidlist& list, const Pending& p) {
+std::uint32_t MaildirTargetFolder::choose_uid(Uidlist& list, const Pending& p) {
   if (keep_uids_ && p.source_uid && *p.source_uid >= list.nextuid && *p.source_uid < UINT32_MAX) {
     return *p.source_uid;
   }
@@ -198,7 +198,7 @@ std::uint32_t MaildirFolder::choose_uid(Uidlist& list, const Pending& p) {
   return list.nextuid;
 }
 
-std::vector<std::pair<std::uint32_t, std::string>> MaildirFolder::hashes_from(std::uint32_t first_uid) {
+std::vector<std::pair<std::uint32_t, std::string>> MaildirTargetFolder::hashes_from(std::uint32_t first_uid) {
   const Snapshot snap = box_.sync();
   std::vector<std::pair<std::uint32_t, std::string>> out;
   for (const UidRecord& r : snap.list.records) {
@@ -216,12 +216,12 @@ std::vector<std::pair<std::uint32_t, std::string>> MaildirFolder::hashes_from(st
   return out;
 }
 
-Snapshot& MaildirFolder::snapshot() {
+Snapshot& MaildirTargetFolder::snapshot() {
   if (!snapshot_) snapshot_ = box_.sync();
   return *snapshot_;
 }
 
-void MaildirFolder::change_flags(std::uint32_t uid, Flags add, Flags remove,
+void MaildirTargetFolder::change_flags(std::uint32_t uid, Flags add, Flags remove,
                                  const std::vector<std::string>& add_keywords,
                                  const std::vector<std::string>& remove_keywords) {
   Snapshot& snap = snapshot();
@@ -267,7 +267,7 @@ void MaildirFolder::change_flags(std::uint32_t uid, Flags add, Flags remove,
   }
 }
 
-void MaildirFolder::remove(const std::vector<std::uint32_t>& uids) {
+void MaildirTargetFolder::remove(const std::vector<std::uint32_t>& uids) {
   if (uids.empty()) return;
   snapshot_ = box_.sync();
   for (const std::uint32_t uid : uids) {

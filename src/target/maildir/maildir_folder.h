@@ -16,9 +16,12 @@
 
 namespace mailmig::maildir {
 
-class MaildirFolder final : public TargetFolder {
+// Not "MaildirFolder": the maildir source has a class of that name in this
+// namespace, and two inline-emitted vtables of one name are merged by the
+// linker (the target's folders then ran the source's virtual functions).
+class MaildirTargetFolder final : public TargetFolder {
  public:
-  MaildirFolder(Mailbox box, FolderName name, TargetAccount::ResultFn on_result);
+  MaildirTargetFolder(Mailbox box, FolderName name, TargetAccount::ResultFn on_result);
 
   void add(const MessageInfo& message, OpenMessage open) override;
   void finish() override { flush(); }

@@ -43,7 +43,7 @@ class MaildirAccount final : public TargetAccount {
     Mailbox box = mailbox(name);
     box.create();
     if (subscribe) add_subscription(name.neutral);
-    return std::make_unique<maildir::MaildirFolder>(std::move(box), std::move(name), std::move(on_result));
+    return std::make_unique<maildir::MaildirTargetFolder>(std::move(box), std::move(name), std::move(on_result));
   }
 
   std::vector<std::string> folders() override {
