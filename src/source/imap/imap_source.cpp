@@ -1,8 +1,11 @@
 #include "source/imap/imap_source.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -10,6 +13,8 @@
 #include "core/error.h"
 #include "imap/mailboxes.h"
 #include "imap/message_data.h"
+#include "imap/response_parser.h"
+#include "imap/transport.h"
 #include "source/imap/body_cache.h"
 
 namespace mailmig {
@@ -20,12 +25,24 @@ using imap_source::Body;
 using imap_source::BodyCache;
 
 constexpr std::size_t kMaxBatchMessages = 256;  // UIDs per read-ahead FETCH
+// A source connection that drops (server restart, idle cut, killed process)
+// is opened again this many times, backing off from kReconnectBackoff: the
+// engine would otherwise count every message read at that moment as failed.
+constexpr unsigned kReconnectAttempts = 4;
+constexpr std::chrono::milliseconds kReconnectBackoff{500};
 
 std::optional<std::uint32_t> u32_of(const imap::Item* item) {
   if (item == nullptr) return std::nullopt;
   auto n = item->as_number();
   if (!n || *n > UINT32_MAX) return std::nullopt;
   return static_cast<std::uint32_t>(*n);
+}
+
+std::optional<std::uint32_t> uidvalidity_of(const imap::CommandResult& examined) {
+  for (const imap::Response& r : examined.untagged) {
+    if (r.code && r.code->name == "UIDVALIDITY" && !r.code->args.empty()) return u32_of(&r.code->args[0]);
+  }
+  return std::nullopt;
 }
 
 // One logged-in connection per account, re-opened after it broke (the engine
@@ -60,18 +77,33 @@ class Connection {
     selected_ = wire;
     return result;
   }
-  void ensure_selected(const std::string& wire) {
-    if (session_ && !broken_ && selected_ == wire) return;
-    examine(wire);
+  // EXAMINEs the folder unless it is still selected; the response when it had to.
+  std::optional<imap::CommandResult> ensure_selected(const std::string& wire) {
+    if (session_ && !broken_ && selected_ == wire) return std::nullopt;
+    return examine(wire);
   }
-  // Runs `fn`; any failure marks the connection for re-opening.
+  // Runs `fn`; any failure marks the connection for re-opening. A dropped
+  // connection (NetError, or the garbage a cut stream can leave) is opened
+  // again and `fn` run once more, a few times; `fn` must start from scratch.
+  // A refused login or command is final.
   template <typename Fn>
   auto guarded(Fn&& fn) {
-    try {
-      return fn();
-    } catch (...) {
-      broken_ = true;
-      throw;
+    for (unsigned attempt = 1;; ++attempt) {
+      try {
+        return fn();
+      } catch (const imap::NetError& e) {
+        broken_ = true;
+        // A certificate that does not verify will not verify on the next try either.
+        if (e.kind() == imap::NetError::Kind::Verify || attempt >= kReconnectAttempts) throw;
+        wait_before_retry(attempt, e.what());
+      } catch (const imap::ProtocolError& e) {
+        broken_ = true;
+        if (attempt >= kReconnectAttempts) throw;
+        wait_before_retry(attempt, e.what());
+      } catch (...) {
+        broken_ = true;
+        throw;
+      }
     }
   }
   std::mutex& mutex() { return mutex_; }
@@ -81,6 +113,13 @@ class Connection {
   }
 
  private:
+  void wait_before_retry(unsigned attempt, const char* why) const {
+    const auto wait = kReconnectBackoff * (1U << (attempt - 1));
+    spdlog::warn("source {}: {}; reconnecting in {} ms (attempt {} of {})", url(), why, wait.count(), attempt + 1,
+                 kReconnectAttempts);
+    std::this_thread::sleep_for(wait);
+  }
+
   const ImapSourceOptions& options_;
   imap::Credentials credentials_;
   std::unique_ptr<imap::Session> session_;
@@ -138,8 +177,8 @@ class ImapSourceFolder final : public Folder {
     std::uint64_t exists = 0;
     for (const imap::Response& r : opened.untagged) {
       if (r.keyword == "EXISTS" && r.number) exists = *r.number;
-      if (r.code && r.code->name == "UIDVALIDITY" && !r.code->args.empty()) uidvalidity_ = u32_of(&r.code->args[0]);
     }
+    uidvalidity_ = uidvalidity_of(opened);
     std::vector<MessageInfo> out;
     if (exists == 0) return out;
     session.set_untagged_handler([&](imap::Response& r) {
@@ -182,7 +221,15 @@ class ImapSourceFolder final : public Folder {
   // one pipelined UID FETCH; bodies over the parser's buffer limit stream
   // into temporary files.
   void fetch_ahead(std::uint32_t uid) const {
-    connection_->ensure_selected(wire_);
+    if (auto reopened = connection_->ensure_selected(wire_)) {
+      // After a reconnect the UIDs of the scan still name the same messages
+      // only while UIDVALIDITY is unchanged.
+      if (uidvalidity_of(*reopened) != uidvalidity_) {
+        throw IoError(location(), ESTALE,
+                      "the folder's UIDVALIDITY changed since it was scanned (recreated on the source?): "
+                      "the next run reads it again");
+      }
+    }
     imap::Session& session = connection_->session();
     auto it = std::lower_bound(order_.begin(), order_.end(), uid,
                                [](const std::pair<std::uint32_t, std::uint64_t>& e, std::uint32_t u) { return e.first < u; });
@@ -246,14 +293,16 @@ class ImapSourceAccount final : public Account {
 
   [[nodiscard]] const AccountInfo& info() const override { return info_; }
 
-  std::vector<FolderInfo> folders(const ProblemFn& problem) override {
+  // Throws when the account cannot be listed at all (login refused, LIST
+  // failed): the engine then reports the account as failed instead of done
+  // with no folders (a wrong password was a "done" account before).
+  std::vector<FolderInfo> folders(const ProblemFn& /*problem*/) override {
     std::vector<FolderInfo> out;
-    try {
-      std::lock_guard lock(connection_->mutex());
-      connection_->guarded([&] { list(out); });
-    } catch (const std::exception& e) {
-      problem(Problem{.scope = Scope::Account, .file = connection_->url(), .message = e.what()});
-    }
+    std::lock_guard lock(connection_->mutex());
+    connection_->guarded([&] {
+      out.clear();
+      list(out);
+    });
     return out;
   }
 
