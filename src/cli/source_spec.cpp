@@ -4,6 +4,8 @@
 
 #include "cli/target_options.h"
 #include "imap/login.h"
+#include "source/archive/archive_reader.h"
+#include "source/archive/archive_source.h"
 #include "source/cgp/store.h"
 #include "source/imap/imap_source.h"
 #include "source/maildir/maildir_source.h"
@@ -52,6 +54,9 @@ void add_source_options(CLI::App& command, SourceOptions& o) {
                      "maildir/mbox source: where the accounts are, e.g. /var/vmail/%d/%n/Maildir (%d %n %u)");
   command.add_option("--inbox-path", o.inbox_path, "mbox source: each account's INBOX file, e.g. /var/mail/%n");
   command.add_option("--mbox-format", o.mbox_format, "mbox source: auto | mboxo | mboxrd | mboxcl | mboxcl2");
+  command.add_option("--archive-layout", o.archive_layout,
+                     "archive source: what the backup holds: auto | sme (SME Server full backup) | maildir | cgp")
+      ->check(CLI::IsMember({"auto", "sme", "maildir", "cgp"}));
   command.add_option("--source-auth", o.source_auth, "IMAP source login: user | dovecot-master | sasl-authzid | kerio-master")
       ->check(CLI::IsMember({"user", "dovecot-master", "sasl-authzid", "kerio-master"}));
   command.add_option("--source-master-user", o.source_master_user, "IMAP source: master/admin login name");
@@ -104,6 +109,22 @@ OpenedSource open_source(const std::string& spec, const SourceOptions& options) 
       maildir::OpenedTree opened = maildir::open_maildir_tree(location, tree);
       return OpenedSource{std::move(opened.source), fmt::format("Maildir++ tree {} ({})", location, opened.layout)};
     }
+    if (scheme == "archive") {
+      const auto layout = archive::parse_layout(options.archive_layout);
+      if (!layout) {
+        throw SpecError(fmt::format("--archive-layout \"{}\": expected auto, sme, maildir or cgp", options.archive_layout));
+      }
+      archive::ArchiveOptions archive_options;
+      archive_options.layout = archive::LayoutOptions{.layout = *layout, .user_path = options.user_path,
+                                                      .domain = options.domain, .user = options.user,
+                                                      .main_domain = options.main_domain};
+      try {
+        archive::OpenedArchive opened = archive::open_archive(location, archive_options);
+        return OpenedSource{std::move(opened.source), std::move(opened.description)};
+      } catch (const archive::ArchiveError& e) {
+        throw SpecError(e.what());
+      }
+    }
     if (scheme == "mbox") {
       const auto format = mbox::parse_mbox_format(options.mbox_format);
       if (!format) {
@@ -121,7 +142,7 @@ OpenedSource open_source(const std::string& spec, const SourceOptions& options) 
   } catch (const maildir::SourceError& e) {
     throw SpecError(e.what());
   }
-  throw SpecError(fmt::format("source scheme \"{}\" is not supported (supported: cgp, maildir, mbox, imap, imaps)", scheme));
+  throw SpecError(fmt::format("source scheme \"{}\" is not supported (supported: cgp, maildir, mbox, archive, imap, imaps)", scheme));
 }
 
 }  // namespace mailmig::cli

@@ -1,5 +1,5 @@
 // "scheme:location" source specifications (cgp:/var/CommuniGate,
-// maildir:/var/vmail, mbox:/home, ...).
+// maildir:/var/vmail, mbox:/home, archive:/backup/smeserver.tgz, ...).
 #pragma once
 
 #include <memory>
@@ -26,6 +26,7 @@ struct SourceOptions {
   std::string domain;       // maildir:/mbox: the domain of layouts without a domain level
   std::string user;         // maildir:/mbox: the account when PATH is one account's mail
   std::string mbox_format = "auto";  // mbox: auto | mboxo | mboxrd | mboxcl | mboxcl2
+  std::string archive_layout = "auto";  // archive: auto | sme | maildir | cgp
 
   // imap://HOST:PORT and imaps://HOST:PORT sources
   std::string source_auth = "user";       // user | dovecot-master | sasl-authzid | kerio-master
@@ -60,8 +61,8 @@ struct OpenedSource {
 };
 
 // Throws SpecError for an unknown scheme or a source that cannot be used as
-// asked (maildir:/mbox: layout problems), cgp::StoreError when the store
-// cannot be used.
+// asked (maildir:/mbox:/archive: layout problems, an unreadable archive),
+// cgp::StoreError when the store cannot be used.
 OpenedSource open_source(const std::string& spec, const SourceOptions& options);
 
 }  // namespace mailmig::cli

@@ -36,6 +36,7 @@ namespace mailmig {
 struct MessageKey {
   std::string sha256;
   std::uint32_t ordinal = 0;
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy misreads the defaulted comparison
   friend auto operator<=>(const MessageKey&, const MessageKey&) = default;
 };
 

@@ -143,6 +143,7 @@ std::vector<FolderInfo> MaildirAccount::folders(const ProblemFn& problem) {
   }
   // Maildir++ stores ".A.B" without requiring ".A": the parent exists only as a name.
   std::vector<std::string> names;
+  names.reserve(found.size());
   for (const auto& [name, folder] : found) names.push_back(name);
   for (const std::string& name : names) {
     for (std::size_t slash = name.find('/'); slash != std::string::npos; slash = name.find('/', slash + 1)) {

@@ -153,7 +153,11 @@ std::string substitute_user_path(const std::string& pattern, const std::string& 
       switch (pattern[i + 1]) {
         case 'd': out += domain; ++i; continue;
         case 'n': out += name; ++i; continue;
-        case 'u': out += domain.empty() ? name : name + "@" + domain; ++i; continue;
+        case 'u':
+          out += name;
+          if (!domain.empty()) out.append("@").append(domain);
+          ++i;
+          continue;
         case '%': out += '%'; ++i; continue;
         default: break;
       }

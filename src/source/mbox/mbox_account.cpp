@@ -127,10 +127,12 @@ void MboxAccount::walk(const std::string& dir, const std::string& parent, int de
     if (auto decoded = mutf7_decode(entry.name)) {
       part = *decoded;
     } else {
-      problem(Problem{.scope = Scope::Folder, .folder = parent.empty() ? part : parent + "/" + part, .file = path,
+      problem(Problem{.scope = Scope::Folder, .folder = parent.empty() ? part : std::string(parent).append("/").append(part), .file = path,
                       .message = "file name is not valid modified UTF-7; folder listed under its raw name"});
     }
-    std::string name = parent.empty() ? part : parent + "/" + part;
+    std::string name = parent;
+    if (!name.empty()) name += '/';
+    name += part;
     if (parent.empty() && maildir::lower_ascii(name) == "inbox") {
       if (path == inbox_ || inbox_.empty()) continue;  // already listed as INBOX
       problem(Problem{.scope = Scope::Folder, .folder = name, .file = path,

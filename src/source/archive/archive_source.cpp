@@ -1,0 +1,93 @@
+#include "source/archive/archive_source.h"
+
+#include <cerrno>
+
+#include "core/error.h"
+#include "source/archive/archive_context.h"
+#include "source/archive/cgp_spool.h"
+#include "source/archive/maildir_entries.h"
+
+namespace mailmig::archive {
+namespace {
+
+// A directory-only folder: listed, never holds messages.
+class NoSelectFolder final : public Folder {
+ public:
+  void scan(const std::function<void(const MessageInfo&)>& /*on_message*/, const ProblemFn& /*problem*/) override {}
+  [[nodiscard]] std::unique_ptr<ByteReader> open(const MessageInfo& message) const override {
+    throw IoError(message.file, ENOENT, "a directory-only folder has no messages");
+  }
+};
+
+class ArchiveAccount final : public Account {
+ public:
+  ArchiveAccount(std::shared_ptr<ArchiveContext> context, const CatalogueAccount& account)
+      : context_(std::move(context)), account_(account) {}
+
+  [[nodiscard]] const AccountInfo& info() const override { return account_.info; }
+
+  std::vector<FolderInfo> folders(const ProblemFn& problem) override {
+    for (const Problem& p : account_.problems) problem(p);
+    std::vector<FolderInfo> out;
+    out.reserve(account_.folders.size());
+    for (const CatalogueFolder& folder : account_.folders) out.push_back(folder.info);
+    return out;
+  }
+
+  [[nodiscard]] std::unique_ptr<Folder> open_folder(const FolderInfo& folder) const override {
+    for (const CatalogueFolder& candidate : account_.folders) {
+      if (candidate.info.name != folder.name) continue;
+      if (!candidate.info.selectable) return std::make_unique<NoSelectFolder>();
+      if (candidate.info.format == "mbox" || candidate.info.format == "mdir") {
+        return std::make_unique<CgpSpoolFolder>(context_, candidate);
+      }
+      return std::make_unique<MaildirEntriesFolder>(context_, candidate);
+    }
+    throw IoError(folder.location, ENOENT, "no such folder in this account");
+  }
+
+ private:
+  std::shared_ptr<ArchiveContext> context_;
+  const CatalogueAccount& account_;  // owned by context_
+};
+
+class ArchiveSource final : public Source {
+ public:
+  explicit ArchiveSource(std::shared_ptr<ArchiveContext> context) : context_(std::move(context)) {}
+
+  std::vector<DomainInfo> domains(const ProblemFn& problem) override {
+    for (const Problem& p : context_->catalogue.problems) problem(p);
+    return context_->catalogue.domains;
+  }
+
+  std::vector<AccountInfo> accounts(const DomainInfo& domain, const ProblemFn& /*problem*/) override {
+    std::vector<AccountInfo> out;
+    for (const CatalogueAccount& account : context_->catalogue.accounts) {
+      if (account.info.domain == domain.name) out.push_back(account.info);
+    }
+    return out;
+  }
+
+  [[nodiscard]] std::unique_ptr<Account> open_account(const AccountInfo& account) const override {
+    for (const CatalogueAccount& candidate : context_->catalogue.accounts) {
+      if (candidate.info.domain == account.domain && candidate.info.name == account.name) {
+        return std::make_unique<ArchiveAccount>(context_, candidate);
+      }
+    }
+    throw IoError(account.location, ENOENT, "no such account in this archive");
+  }
+
+ private:
+  std::shared_ptr<ArchiveContext> context_;
+};
+
+}  // namespace
+
+OpenedArchive open_archive(const std::string& path, const ArchiveOptions& options) {
+  Catalogue catalogue = build_catalogue(read_catalogue(path), options.layout);
+  std::string description = catalogue.description;
+  auto context = std::make_shared<ArchiveContext>(std::move(catalogue), options.parked_readers, options.cache);
+  return OpenedArchive{std::make_unique<ArchiveSource>(std::move(context)), std::move(description)};
+}
+
+}  // namespace mailmig::archive

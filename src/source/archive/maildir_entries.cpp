@@ -1,0 +1,120 @@
+#include "source/archive/maildir_entries.h"
+
+#include <cerrno>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/error.h"
+#include "source/maildir/maildir_name.h"
+#include "source/maildir/uidlist.h"
+
+namespace mailmig::archive {
+namespace {
+
+constexpr std::size_t kBuffer = std::size_t{256} << 10U;
+
+std::shared_ptr<Body> read_body(ArchiveReader& reader, const MessageCache& cache, const MessageEntry& entry,
+                                std::span<char> buffer, CrlfCounter* counter) {
+  std::shared_ptr<Body> body = cache.make_body(entry.size);
+  copy_entry(reader, buffer, [&](std::string_view chunk) {
+    body->append(chunk);
+    if (counter != nullptr) counter->feed(chunk);
+  });
+  return body;
+}
+
+}  // namespace
+
+void MaildirEntriesFolder::scan(const std::function<void(const MessageInfo&)>& on_message, const ProblemFn& problem) {
+  const std::string archive = context_->catalogue.archive;
+  std::unordered_map<std::string, std::uint32_t> uids;
+  if (!folder_.uidlist.empty()) {
+    std::string error;
+    std::size_t bad = 0;
+    const std::string file = entry_location(archive, folder_.uidlist_path);
+    if (auto list = maildir::parse_uidlist(folder_.uidlist, error, bad)) {
+      uids = std::move(list->uids);
+      if (bad > 0) {
+        problem(Problem{.scope = Scope::Folder, .file = file,
+                        .message = fmt::format("{} malformed line(s) skipped; those messages get new UIDs", bad)});
+      }
+    } else {
+      problem(Problem{.scope = Scope::Folder, .file = file,
+                      .message = fmt::format("not understood ({}): UIDs are not kept for this folder", error)});
+    }
+  }
+  const maildir::KeywordTable keywords = maildir::parse_keywords(folder_.keywords);
+  const auto buffer = std::make_unique_for_overwrite<char[]>(kBuffer);
+  EntryWalker walker(*context_);
+  for (std::size_t index = 0; index < folder_.entries.size(); ++index) {
+    const MessageEntry& entry = folder_.entries[index];
+    const std::string file = entry_location(archive, entry.path);
+    if (entry.size == 0) {
+      problem(Problem{.scope = Scope::Message, .file = file, .message = "empty message file (0 bytes): not delivered"});
+      continue;
+    }
+    CrlfCounter counter;
+    std::shared_ptr<Body> body;
+    try {
+      body = read_body(walker.at(entry), cache_, entry, std::span<char>(buffer.get(), kBuffer), &counter);
+    } catch (const ArchiveError& e) {
+      problem(Problem{.scope = Scope::Message, .file = file, .offset = e.offset(), .message = e.detail()});
+      continue;
+    } catch (const IoError& e) {
+      problem(Problem{.scope = Scope::Message, .file = file, .message = e.what()});
+      continue;
+    }
+    if (body->size() != entry.size) {
+      problem(Problem{.scope = Scope::Message, .file = file,
+                      .message = fmt::format("entry holds {} bytes but its header says {}: skipped", body->size(),
+                                             entry.size)});
+      continue;
+    }
+    const std::string_view base_name = std::string_view(entry.name).substr(4);  // after "cur/" or "new/"
+    const maildir::MaildirName parsed = maildir::parse_maildir_name(base_name);
+    MessageInfo info{.id = entry.name,
+                     .file = file,
+                     .size = counter.size(),
+                     .stored_size = body->size(),
+                     .flags = parsed.flags,
+                     .internal_date = DateTime{entry.mtime, 0},
+                     .data_offset = index,
+                     .data_length = body->size()};
+    if (auto it = uids.find(std::string(parsed.base)); it != uids.end()) info.uid = it->second;
+    for (unsigned i = 0; i < keywords.size(); ++i) {
+      if ((parsed.keyword_letters & (1U << i)) == 0) continue;
+      if (keywords[i].empty()) {
+        problem(Problem{.scope = Scope::Message, .file = file,
+                        .message = fmt::format("keyword letter '{}' is not in dovecot-keywords: dropped",
+                                               static_cast<char>('a' + i))});
+        continue;
+      }
+      info.keywords.push_back(keywords[i]);
+    }
+    cache_.put(index, std::move(body));
+    on_message(info);
+  }
+}
+
+std::unique_ptr<ByteReader> MaildirEntriesFolder::open(const MessageInfo& message) const {
+  if (message.data_offset >= folder_.entries.size() || folder_.entries[message.data_offset].name != message.id) {
+    throw IoError(message.file, EINVAL, "not a message of this folder");
+  }
+  if (std::shared_ptr<Body> body = cache_.get(message.data_offset)) return Body::open(std::move(body));
+  // Evicted before the engine's second read: the archive is read again up to it.
+  const MessageEntry& entry = folder_.entries[message.data_offset];
+  spdlog::warn("{}: message no longer cached; reading the archive again up to it (slow)", message.file);
+  const auto buffer = std::make_unique_for_overwrite<char[]>(kBuffer);
+  EntryWalker walker(*context_);
+  std::shared_ptr<Body> body;
+  try {
+    body = read_body(walker.at(entry), cache_, entry, std::span<char>(buffer.get(), kBuffer), nullptr);
+  } catch (const ArchiveError& e) {
+    throw IoError(message.file, EIO, e.detail(), e.offset());
+  }
+  cache_.put(message.data_offset, body);
+  return Body::open(std::move(body));
+}
+
+}  // namespace mailmig::archive
