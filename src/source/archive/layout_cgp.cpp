@@ -168,7 +168,7 @@ void build_cgp_catalogue(const RawCatalogue& raw, const CgpLayoutOptions& option
       if (k != 0) prefix += '/';
       prefix += parts[k];
     }
-    prefix = options.base + prefix;
+    prefix.insert(0, options.base);
     const bool multi = has_suffix(top, ".macnt");
     const bool single = !multi && (has_suffix(top, ".mbox") || has_suffix(top, ".mdir"));
     if (!multi && !single) continue;
@@ -240,7 +240,7 @@ void build_cgp_catalogue(const RawCatalogue& raw, const CgpLayoutOptions& option
       if (m != 0) box_path += '/';
       box_path += parts[m];
     }
-    box_path = options.base + box_path;
+    box_path.insert(0, options.base);
     CatalogueFolder& folder = b.folders[name];
     if (folder.info.location.empty()) {
       folder.info = FolderInfo{.name = name, .selectable = true, .location = entry_location(raw.archive, box_path),
