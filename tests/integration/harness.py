@@ -60,6 +60,26 @@ def run(name, *args, check=None, env=None, **kw):
     return proc
 
 
+def sanitized():
+    """True when the binaries run under ASan/UBSan (the asan test preset sets
+    ASAN_OPTIONS): ASan keeps freed memory in quarantine and shadow memory, so
+    peak-RSS bounds hold only for the release build, where they are asserted."""
+    return bool(os.environ.get("ASAN_OPTIONS"))
+
+
+def run_measured(name, *args, check=None, env=None, **kw):
+    """run() that also returns the peak RSS (KiB) of exactly that process, from
+    GNU time (Debian package "time", installed by scripts/setup)."""
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name, binary(name), *args],
+                              capture_output=True, text=True, env=env, **kw)
+        peak_kb = int(rss.read().strip().splitlines()[-1])
+    if check is not None and proc.returncode != check:
+        raise AssertionError(f"{name} {' '.join(args)}: exit {proc.returncode}, expected {check}\n"
+                             f"stdout:\n{proc.stdout[-4000:]}\nstderr:\n{proc.stderr[-4000:]}")
+    return proc, peak_kb
+
+
 def make_tempdir(testcase):
     path = tempfile.mkdtemp(prefix="mailmig-it-")
     os.chmod(path, 0o755)
