@@ -1,13 +1,9 @@
 // ldap_select (declared in selection.h): the iPlanet way of choosing a batch,
-// a directory filter, with OpenLDAP's libldap. Connection rules follow the
-// LDAP provisioner: ldaps:// is TLS, ldap:// to anything but loopback must
-// StartTLS, certificates are checked unless --ldap-insecure.
-#include <arpa/inet.h>
+// a directory filter, with OpenLDAP's libldap, connected the way the LDAP
+// provisioner connects (provision/ldap/ldap_connection.h).
 #include <fmt/format.h>
 #include <lber.h>
 #include <ldap.h>
-#include <netinet/in.h>
-#include <sys/time.h>
 
 #include <algorithm>
 #include <array>
@@ -18,13 +14,12 @@
 #include <string>
 
 #include "engine/selection.h"
+#include "provision/ldap/ldap_connection.h"
 
 namespace mailmig {
 
 namespace {
 
-constexpr int kNetworkTimeoutSeconds = 20;
-constexpr int kOperationTimeoutSeconds = 120;
 // Entries per page (RFC 2696): below slapd's default size limit of 500, so a
 // directory of any size is read completely without raising its limits.
 constexpr ber_int_t kPageSize = 200;
@@ -34,21 +29,6 @@ std::string lower(std::string text) {
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return text;
 }
-
-bool is_loopback_host(std::string host) {
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  host = lower(host);
-  if (host.empty() || host == "localhost" || host.ends_with(".localhost")) return true;
-  in_addr v4{};
-  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24U) == 127U;
-  in6_addr v6{};
-  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
-    return IN6_IS_ADDR_LOOPBACK(&v6) || (IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
-  }
-  return false;
-}
-
-enum class Tls { None, StartTls, Implicit };
 
 class Directory {
  public:
@@ -60,39 +40,16 @@ class Directory {
   }
 
   void connect() {
-    const Tls tls = tls_mode();
-    if (const int rc = ldap_initialize(&ld_, query_.url.c_str()); rc != LDAP_SUCCESS || ld_ == nullptr) {
-      ld_ = nullptr;
-      fail("cannot use the URL", rc);
+    if (!ldap::tls_for_url(query_.url)) {
+      throw SelectionError(fmt::format(
+          "--ldap-url {}: expected one URL ldap://HOST[:PORT], ldaps://HOST[:PORT] or ldapi://PATH", query_.url));
     }
-    const int version = LDAP_VERSION3;
-    set_option(LDAP_OPT_PROTOCOL_VERSION, &version, "protocol version 3");
-    const timeval network_timeout{kNetworkTimeoutSeconds, 0};
-    set_option(LDAP_OPT_NETWORK_TIMEOUT, &network_timeout, "the network timeout");
-    const timeval timeout{kOperationTimeoutSeconds, 0};
-    set_option(LDAP_OPT_TIMEOUT, &timeout, "the operation timeout");
-    set_option(LDAP_OPT_REFERRALS, LDAP_OPT_OFF, "referrals off");
-    if (tls != Tls::None) {
-      if (!query_.ca_file.empty())
-        set_option(LDAP_OPT_X_TLS_CACERTFILE, query_.ca_file.c_str(), "the CA file");
-      const int require = query_.insecure ? LDAP_OPT_X_TLS_NEVER : LDAP_OPT_X_TLS_DEMAND;
-      set_option(LDAP_OPT_X_TLS_REQUIRE_CERT, &require, "certificate checking");
-      const int is_server = 0;
-      set_option(LDAP_OPT_X_TLS_NEWCTX, &is_server, "a new TLS context");
-    }
-    if (tls == Tls::StartTls) {
-      if (const int rc = ldap_start_tls_s(ld_, nullptr, nullptr); rc != LDAP_SUCCESS)
-        fail("StartTLS failed", rc);
-    }
-    // An empty bind DN with an empty password is the anonymous simple bind.
-    std::string password = query_.bind_dn.empty() ? std::string() : query_.password;
-    berval credentials{static_cast<ber_len_t>(password.size()), password.data()};
-    const int rc = ldap_sasl_bind_s(ld_, query_.bind_dn.empty() ? nullptr : query_.bind_dn.c_str(),
-                                    LDAP_SASL_SIMPLE, &credentials, nullptr, nullptr, nullptr);
-    if (rc != LDAP_SUCCESS) {
-      fail(query_.bind_dn.empty() ? std::string("anonymous bind failed")
-                                  : fmt::format("bind as {} failed", query_.bind_dn),
-           rc);
+    try {
+      ld_ = ldap::connect_and_bind(ldap::ConnectOptions{.url = query_.url, .bind_dn = query_.bind_dn,
+                                                        .password = query_.password, .ca_file = query_.ca_file,
+                                                        .insecure = query_.insecure});
+    } catch (const ldap::ConnectError& e) {
+      throw std::runtime_error(fmt::format("{} (base {}, filter {})", e.what(), query_.base, query_.filter));
     }
   }
 
@@ -127,24 +84,6 @@ class Directory {
   }
 
  private:
-  Tls tls_mode() const {
-    LDAPURLDesc* parsed = nullptr;
-    if (query_.url.find_first_of(" \t,") != std::string::npos ||
-        ldap_url_parse(query_.url.c_str(), &parsed) != LDAP_URL_SUCCESS || parsed == nullptr) {
-      if (parsed != nullptr) ldap_free_urldesc(parsed);
-      throw SelectionError(fmt::format(
-          "--ldap-url {}: expected one URL ldap://HOST[:PORT], ldaps://HOST[:PORT] or ldapi://PATH",
-          query_.url));
-    }
-    const std::string scheme = parsed->lud_scheme != nullptr ? lower(parsed->lud_scheme) : "";
-    const std::string host = parsed->lud_host != nullptr ? parsed->lud_host : "";
-    ldap_free_urldesc(parsed);
-    if (scheme == "ldaps") return Tls::Implicit;
-    if (scheme == "ldapi") return Tls::None;
-    if (scheme == "ldap") return is_loopback_host(host) ? Tls::None : Tls::StartTls;
-    throw SelectionError(fmt::format("--ldap-url {}: the scheme must be ldap, ldaps or ldapi", query_.url));
-  }
-
   void collect(LDAPMessage* result, std::set<std::string>& values) const {
     for (LDAPMessage* entry = ldap_first_entry(ld_, result); entry != nullptr;
          entry = ldap_next_entry(ld_, entry)) {
@@ -188,24 +127,10 @@ class Directory {
     return next;
   }
 
-  void set_option(int option, const void* value, const char* name) {
-    if (ldap_set_option(ld_, option, value) != LDAP_OPT_SUCCESS) {
-      throw std::runtime_error(fmt::format("{}: cannot set {}", where_, name));
-    }
-  }
-
   // "LDAP ldap://host/ (base ..., filter ...): search failed: Size limit exceeded (4): ..."
   [[noreturn]] void fail(const std::string& what, int rc) const {
-    std::string text = fmt::format("{} ({})", ldap_err2string(rc), rc);
-    char* diagnostic = nullptr;
-    if (ld_ != nullptr &&
-        ldap_get_option(ld_, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diagnostic) == LDAP_OPT_SUCCESS &&
-        diagnostic != nullptr) {
-      if (*diagnostic != '\0') text += fmt::format(": {}", diagnostic);
-      ldap_memfree(diagnostic);
-    }
-    throw std::runtime_error(
-        fmt::format("{} (base {}, filter {}): {}: {}", where_, query_.base, query_.filter, what, text));
+    throw std::runtime_error(fmt::format("{} (base {}, filter {}): {}: {}", where_, query_.base, query_.filter, what,
+                                         ldap::error_text(ld_, rc)));
   }
 
   const LdapQuery& query_;

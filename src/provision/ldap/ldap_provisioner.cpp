@@ -1,11 +1,9 @@
 #include "provision/ldap/ldap_provisioner.h"
 
-#include <arpa/inet.h>
 #include <crypt.h>
 #include <fmt/format.h>
 #include <lber.h>
 #include <ldap.h>
-#include <netinet/in.h>
 #include <strings.h>
 #include <sys/time.h>
 
@@ -24,11 +22,11 @@
 #include <vector>
 
 #include "core/error.h"
+#include "provision/ldap/ldap_connection.h"
 
 namespace mailmig {
 namespace {
 
-constexpr int kNetworkTimeoutSeconds = 20;     // TCP connect (and TLS handshake)
 constexpr int kOperationTimeoutSeconds = 120;  // each synchronous LDAP operation
 
 // ----------------------------------------------------------------- escaping
@@ -78,33 +76,6 @@ std::string last_word(std::string_view text) {
   const std::string trimmed = trim(text);
   const auto cut = trimmed.find_last_of(" \t");
   return cut == std::string::npos ? trimmed : trimmed.substr(cut + 1);
-}
-
-bool is_loopback_host(std::string host) {
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  std::transform(host.begin(), host.end(), host.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (host.empty() || host == "localhost" || host.ends_with(".localhost")) return true;
-  in_addr v4{};
-  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24U) == 127U;
-  in6_addr v6{};
-  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
-    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
-    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
-  }
-  return false;
-}
-
-// "Invalid credentials (49): <server's diagnostic message>".
-std::string ldap_error_text(LDAP* ld, int rc) {
-  std::string text = fmt::format("{} ({})", ldap_err2string(rc), rc);
-  char* diagnostic = nullptr;
-  if (ld != nullptr && ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diagnostic) == LDAP_OPT_SUCCESS &&
-      diagnostic != nullptr) {
-    if (*diagnostic != '\0') text += fmt::format(": {}", diagnostic);
-    ldap_memfree(diagnostic);
-  }
-  return text;
 }
 
 bool connection_lost(int rc) {
@@ -385,26 +356,10 @@ class LdapProvisioner final : public Provisioner {
         ca_file_(options.ca_file),
         insecure_(options.insecure),
         base_(options.ldap_base) {
-    LDAPURLDesc* parsed = nullptr;
-    if (url_.find_first_of(" \t,") != std::string::npos ||
-        ldap_url_parse(url_.c_str(), &parsed) != LDAP_URL_SUCCESS || parsed == nullptr) {
-      if (parsed != nullptr) ldap_free_urldesc(parsed);
+    const std::optional<ldap::Tls> tls = ldap::tls_for_url(url_);
+    if (!tls) {
       throw std::invalid_argument(fmt::format(
-          "--provision ldap:{}: expected one URL ldap://HOST[:PORT], ldaps://HOST[:PORT] or ldapi://PATH",
-          url_));
-    }
-    const std::string scheme = parsed->lud_scheme != nullptr ? parsed->lud_scheme : "";
-    const std::string host = parsed->lud_host != nullptr ? parsed->lud_host : "";
-    ldap_free_urldesc(parsed);
-    if (scheme == "ldaps") {
-      tls_ = Tls::Implicit;
-    } else if (scheme == "ldap") {
-      tls_ = is_loopback_host(host) ? Tls::None : Tls::StartTls;
-    } else if (scheme == "ldapi") {
-      tls_ = Tls::None;
-    } else {
-      throw std::invalid_argument(
-          fmt::format("--provision ldap:{}: the scheme must be ldap, ldaps or ldapi", url_));
+          "--provision ldap:{}: expected one URL ldap://HOST[:PORT], ldaps://HOST[:PORT] or ldapi://PATH", url_));
     }
     if (base_.empty()) {
       throw std::invalid_argument("--provision ldap: needs --ldap-base (e.g. ou=people,dc=example,dc=com)");
@@ -451,7 +406,7 @@ class LdapProvisioner final : public Provisioner {
           fmt::format("LDAP search for {} at {}: the base {} does not exist", who, url_, base_));
     }
     throw ProvisionError(fmt::format("LDAP search for {} under {} at {} failed: {}", who, base_, url_,
-                                     ldap_error_text(ld_, rc)));
+                                     ldap::error_text(ld_, rc)));
   }
 
   Created create(const NewUser& user) override {
@@ -496,7 +451,7 @@ class LdapProvisioner final : public Provisioner {
     const int rc = run([&](LDAP* ld) { return entry.add_to(ld, dn); });
     if (rc != LDAP_SUCCESS) {
       throw ProvisionError(fmt::format("cannot create LDAP entry {} for {} at {}: {}", dn, who, url_,
-                                       ldap_error_text(ld_, rc)));
+                                       ldap::error_text(ld_, rc)));
     }
     return created;
   }
@@ -507,7 +462,6 @@ class LdapProvisioner final : public Provisioner {
   }
 
  private:
-  enum class Tls { None, StartTls, Implicit };
 
   [[nodiscard]] std::string exists_filter(const std::string& account, const std::string& domain) const {
     std::string mail = fmt::format("(mail={}@{})", ldap_filter_escape(account), ldap_filter_escape(domain));
@@ -538,49 +492,13 @@ class LdapProvisioner final : public Provisioner {
     return rc;
   }
 
-  void set_option(int option, const void* value, const char* name) {
-    if (ldap_set_option(ld_, option, value) != LDAP_OPT_SUCCESS) {
-      disconnect();
-      throw ProvisionError(fmt::format("LDAP {}: cannot set {}", url_, name));
-    }
-  }
-
   void connect() {
     disconnect();
-    const int rc = ldap_initialize(&ld_, url_.c_str());
-    if (rc != LDAP_SUCCESS || ld_ == nullptr) {
-      ld_ = nullptr;
-      throw ProvisionError(fmt::format("LDAP {}: {}", url_, ldap_error_text(nullptr, rc)));
-    }
-    const int version = LDAP_VERSION3;
-    set_option(LDAP_OPT_PROTOCOL_VERSION, &version, "protocol version 3");
-    const timeval network_timeout{kNetworkTimeoutSeconds, 0};
-    set_option(LDAP_OPT_NETWORK_TIMEOUT, &network_timeout, "the network timeout");
-    const timeval timeout{kOperationTimeoutSeconds, 0};
-    set_option(LDAP_OPT_TIMEOUT, &timeout, "the operation timeout");
-    set_option(LDAP_OPT_REFERRALS, LDAP_OPT_OFF, "referrals off");
-    if (tls_ != Tls::None) {
-      if (!ca_file_.empty()) set_option(LDAP_OPT_X_TLS_CACERTFILE, ca_file_.c_str(), "the CA file");
-      const int require = insecure_ ? LDAP_OPT_X_TLS_NEVER : LDAP_OPT_X_TLS_DEMAND;
-      set_option(LDAP_OPT_X_TLS_REQUIRE_CERT, &require, "certificate checking");
-      const int is_server = 0;
-      set_option(LDAP_OPT_X_TLS_NEWCTX, &is_server, "a new TLS context");
-    }
-    if (tls_ == Tls::StartTls) {
-      const int tls_rc = ldap_start_tls_s(ld_, nullptr, nullptr);
-      if (tls_rc != LDAP_SUCCESS) {
-        const std::string error = ldap_error_text(ld_, tls_rc);
-        disconnect();
-        throw ProvisionError(fmt::format("LDAP StartTLS with {} failed: {}", url_, error));
-      }
-    }
-    berval credentials{static_cast<ber_len_t>(bind_password_.size()), bind_password_.data()};
-    const int bind_rc =
-        ldap_sasl_bind_s(ld_, bind_dn_.c_str(), LDAP_SASL_SIMPLE, &credentials, nullptr, nullptr, nullptr);
-    if (bind_rc != LDAP_SUCCESS) {
-      const std::string error = ldap_error_text(ld_, bind_rc);
-      disconnect();
-      throw ProvisionError(fmt::format("LDAP bind as {} at {} failed: {}", bind_dn_, url_, error));
+    try {
+      ld_ = ldap::connect_and_bind(ldap::ConnectOptions{.url = url_, .bind_dn = bind_dn_, .password = bind_password_,
+                                                        .ca_file = ca_file_, .insecure = insecure_});
+    } catch (const ldap::ConnectError& e) {
+      throw ProvisionError(e.what());
     }
   }
 
@@ -593,11 +511,10 @@ class LdapProvisioner final : public Provisioner {
 
   const std::string url_;
   const std::string bind_dn_;
-  std::string bind_password_;  // secret; non-const: berval wants char*
+  const std::string bind_password_;  // secret
   const std::string ca_file_;
   const bool insecure_;
   const std::string base_;
-  Tls tls_ = Tls::None;
   std::optional<EntryTemplate> template_;
   std::mutex mutex_;
   LDAP* ld_ = nullptr;  // guarded by mutex_

@@ -1,6 +1,7 @@
 #include "source/archive/layout.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <tuple>
 
@@ -190,6 +191,28 @@ void build_maildir(const RawCatalogue& raw, const LayoutOptions& options, Catalo
                                 count_text(out.accounts.size(), "account"), domains_text(out.domains));
 }
 
+// tar --append / --update store a newer copy of a file under the same name
+// and extracting keeps the last one: so does the catalogue (one message, the
+// last bytes, at the last copy's place in the archive). Keyed by the name in
+// the folder: hard links of one folder can share a data entry.
+void keep_last_copies(Catalogue& out) {
+  for (CatalogueAccount& account : out.accounts) {
+    for (CatalogueFolder& folder : account.folders) {
+      std::map<std::string_view, std::size_t> last;
+      for (std::size_t i = 0; i < folder.entries.size(); ++i) last[folder.entries[i].name] = i;
+      if (last.size() == folder.entries.size()) continue;
+      std::vector<bool> keep(folder.entries.size(), false);
+      for (const auto& copy : last) keep[copy.second] = true;
+      std::vector<MessageEntry> kept;
+      kept.reserve(last.size());
+      for (std::size_t i = 0; i < folder.entries.size(); ++i) {
+        if (keep[i]) kept.push_back(std::move(folder.entries[i]));
+      }
+      folder.entries = std::move(kept);
+    }
+  }
+}
+
 }  // namespace
 
 std::optional<Layout> parse_layout(std::string_view text) {
@@ -236,6 +259,7 @@ Catalogue build_catalogue(RawCatalogue raw, const LayoutOptions& options) {
     }
     case Layout::Auto: break;
   }
+  keep_last_copies(out);
   if (!out.problems.empty()) out.description += fmt::format("; {} damaged", count_text(out.problems.size(), "place"));
   return out;
 }

@@ -1,5 +1,6 @@
 #include "source/archive/layout_maildir.h"
 
+#include <algorithm>
 #include <map>
 #include <regex>
 #include <set>
@@ -126,7 +127,10 @@ std::vector<CatalogueAccount> build_maildir_accounts(const RawCatalogue& raw, co
                                          .account = b.account.info.name, .folder = folder,
                                          .file = entry_location(raw.archive, path), .message = std::move(message)});
   };
+  // Regular files by name so far: a hard link's data is that of the file it names.
+  std::unordered_map<std::string_view, const EntryHeader*> files;
   for (const EntryHeader& entry : raw.entries) {
+    if (entry.type == EntryType::File) files[entry.path] = &entry;
     // The innermost root that contains the entry.
     AccountBuilder* b = nullptr;
     std::size_t cut = entry.path.size();
@@ -184,11 +188,32 @@ std::vector<CatalogueAccount> build_maildir_accounts(const RawCatalogue& raw, co
         problem(*b, Scope::Message, folder_label, entry.path,
                 fmt::format("symbolic link (to {}) in a Maildir: not followed", entry.link_target));
         break;
-      case EntryType::Hardlink:
-        problem(*b, Scope::Message, folder_label, entry.path,
-                fmt::format("hard link to {} in a Maildir: skipped (the message is read under its first name)",
-                            entry.link_target));
+      case EntryType::Hardlink: {
+        // tar stores a file's other names as links to the first one it met.
+        // A link to a message of the same folder is read under that first
+        // name; a link to another folder's message (Dovecot copies messages
+        // with link()), to a file in tmp/ (a delivery caught between link()
+        // and unlink()) or outside the Maildirs is this folder's copy: read
+        // from the linked entry's data.
+        auto target = files.find(entry.link_target);
+        const std::string target_dir = target == files.end() ? std::string() : parent_of(target->second->path);
+        const bool same_folder = (last_of(target_dir) == "cur" || last_of(target_dir) == "new") &&
+                                 parent_of(target_dir) == parent_of(parent_of(entry.path)) &&
+                                 !last_of(target->second->path).starts_with('.');
+        if (target == files.end() || same_folder) {
+          problem(*b, Scope::Message, folder_label, entry.path,
+                  target == files.end()
+                      ? fmt::format("hard link to {}, which is not a file earlier in the archive: skipped",
+                                    entry.link_target)
+                      : fmt::format("hard link to {} in a Maildir: skipped (the message is read under its first name)",
+                                    entry.link_target));
+          break;
+        }
+        folder.entries.push_back(MessageEntry{.ordinal = target->second->ordinal, .path = target->second->path,
+                                              .name = fmt::format("{}/{}", parts[0], file),
+                                              .size = target->second->size, .mtime = target->second->mtime});
         break;
+      }
       case EntryType::Directory: break;
       case EntryType::Other:
         problem(*b, Scope::Message, folder_label, entry.path, "not a regular file in a Maildir: ignored");
@@ -224,6 +249,11 @@ std::vector<CatalogueAccount> build_maildir_accounts(const RawCatalogue& raw, co
         if (auto list = maildir::parse_uidlist(folder.uidlist, error, bad)) folder.info.uidvalidity = list->uidvalidity;
       }
       folders.push_back(std::move(folder));
+    }
+    // Linked messages are read where their data is: in archive order, like the rest.
+    for (CatalogueFolder& folder : folders) {
+      std::stable_sort(folder.entries.begin(), folder.entries.end(),
+                       [](const MessageEntry& x, const MessageEntry& y) { return x.ordinal < y.ordinal; });
     }
     order_folders(folders, b.account.info.location);
     b.account.folders = std::move(folders);
