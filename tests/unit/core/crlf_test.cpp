@@ -11,26 +11,13 @@
 #include <vector>
 
 #include "core/sha256.h"
+#include "common/string_reader.h"
 
 namespace mailmig {
 namespace {
 
 // Hands out `data` in pieces of at most `chunk` bytes, like a file read in blocks.
-class StringReader final : public ByteReader {
- public:
-  StringReader(std::string data, std::size_t chunk) : data_(std::move(data)), chunk_(chunk) {}
-  std::size_t read(std::span<char> buffer) override {
-    const std::size_t n = std::min({buffer.size(), chunk_, data_.size() - pos_});
-    std::memcpy(buffer.data(), data_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-
- private:
-  std::string data_;
-  std::size_t chunk_;
-  std::size_t pos_ = 0;
-};
+using mailmig::testing::StringReader;
 
 // Obvious reference: a LF gets a CR unless the byte before it is a CR.
 std::string reference_convert(std::string_view in) {

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "engine/inventory_report.h"
+#include "common/string_reader.h"
 
 namespace mailmig {
 namespace {
@@ -41,20 +42,7 @@ class MemorySource final : public Source {
   std::map<std::string, std::vector<Acct>> accounts_;
 };
 
-class StringReader final : public ByteReader {
- public:
-  explicit StringReader(std::string s) : s_(std::move(s)) {}
-  std::size_t read(std::span<char> buffer) override {
-    const std::size_t n = std::min(buffer.size(), s_.size() - pos_);
-    std::memcpy(buffer.data(), s_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-
- private:
-  std::string s_;
-  std::size_t pos_ = 0;
-};
+using mailmig::testing::StringReader;
 
 class MemoryFolder final : public Folder {
  public:

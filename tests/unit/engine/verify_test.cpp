@@ -7,6 +7,7 @@
 
 #include "core/sha256.h"
 #include "engine/verify_report.h"
+#include "common/string_reader.h"
 
 namespace mailmig {
 namespace {
@@ -35,20 +36,7 @@ std::string sha(const std::string& bytes) {
   return h.hex();
 }
 
-class StringReader final : public ByteReader {
- public:
-  explicit StringReader(std::string s) : s_(std::move(s)) {}
-  std::size_t read(std::span<char> buffer) override {
-    const std::size_t n = std::min(buffer.size(), s_.size() - pos_);
-    std::memcpy(buffer.data(), s_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-
- private:
-  std::string s_;
-  std::size_t pos_ = 0;
-};
+using mailmig::testing::StringReader;
 
 class FakeFolder final : public Folder {
  public:

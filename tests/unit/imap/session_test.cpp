@@ -9,26 +9,14 @@
 #include "imap/appender.h"
 #include "imap/login.h"
 #include "scripted_transport.h"
+#include "common/string_reader.h"
 
 namespace mailmig::imap {
 namespace {
 
 using testing::ScriptedTransport;
 
-class StringReader final : public ByteReader {
- public:
-  explicit StringReader(std::string s) : s_(std::move(s)) {}
-  std::size_t read(std::span<char> buffer) override {
-    const std::size_t n = std::min(buffer.size(), s_.size() - pos_);
-    std::memcpy(buffer.data(), s_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-
- private:
-  std::string s_;
-  std::size_t pos_ = 0;
-};
+using mailmig::testing::StringReader;
 
 struct Fixture {
   ScriptedTransport* t = nullptr;

@@ -13,23 +13,11 @@
 #include "core/message.h"
 #include "core/sha256.h"
 #include "target/target.h"
+#include "common/string_reader.h"
 
 namespace mailmig::testing {
 
-class StringReader final : public ByteReader {
- public:
-  explicit StringReader(std::string text) : text_(std::move(text)) {}
-  std::size_t read(std::span<char> buffer) override {
-    const std::size_t n = std::min(buffer.size(), text_.size() - pos_);
-    std::memcpy(buffer.data(), text_.data() + pos_, n);
-    pos_ += n;
-    return n;
-  }
-
- private:
-  std::string text_;
-  std::size_t pos_ = 0;
-};
+using mailmig::testing::StringReader;
 
 inline OpenMessage open_string(const std::string& text) {
   return [text] { return std::make_unique<StringReader>(text); };
