@@ -239,7 +239,7 @@ void add_common_options(CLI::App& sub, MigrateCommand& c) {
   sub.add_option("--hook-timeout", c.hook_timeout, "Seconds a hook may run before it is killed (default 600)");
   sub.add_option("--log", c.log_file, "Write a detailed log to FILE");
   sub.add_flag("--quiet,-q", c.quiet, "No per-folder lines on screen");
-  sub.add_flag("--json", c.json, "Print the final report as JSON instead of the table");
+  sub.add_flag("--json", c.json, "Print only the final report, as JSON (for scripts)");
 }
 
 }  // namespace
@@ -334,20 +334,20 @@ int run_migrate(const MigrateCommand& c, std::ostream& out, std::ostream& err) {
   std::atomic<std::uint64_t> progress_messages{0};
   std::atomic<std::uint64_t> progress_bytes{0};
   std::atomic<std::size_t> accounts_done{0};
-  const bool tty = ::isatty(STDERR_FILENO) == 1 && !c.quiet;
+  const bool tty = ::isatty(STDERR_FILENO) == 1 && !c.quiet && !c.json;
   options.on_folder_done = [&](const AccountResult& a, const FolderResult& f) {
     progress_messages += f.copied;
     progress_bytes += f.bytes;
     const std::string line = folder_line(c, a, f);
     spdlog::info("{}", line);
-    if (c.quiet) return;
+    if (c.quiet || c.json) return;  // --json: stdout holds the report only
     std::lock_guard lock(out_mutex);
     if (tty) err << "\r\033[K";  // the progress line is redrawn after this one
     out << "  " << line << "\n";
     out.flush();
   };
 
-  if (!c.quiet) {
+  if (!c.quiet && !c.json) {
     const char* doing = c.dry_run ? "Planning" : c.sync ? "Syncing" : "Migrating";
     out << fmt::format("{} {} account(s) from {} to {}{}\nstate: {}\n", doing,
                        accounts.size(), opened.description, target->describe(),

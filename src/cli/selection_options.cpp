@@ -1,6 +1,7 @@
 #include "cli/selection_options.h"
 
 #include <iterator>
+#include <set>
 #include <utility>
 
 #include "cli/target_options.h"
@@ -91,9 +92,16 @@ Selection listed_selection(const SelectionArgs& args) {
 std::vector<AccountInfo> resolve_selection(Source& source, const SelectionArgs& args, ProblemSink& sink) {
   std::vector<AccountInfo> accounts;
   const Selection selection = listed_selection(args);
-  for (SelectedDomain& selected :
-       select_accounts(source, selection, [&](Problem p) { sink.add(std::move(p)); })) {
+  std::vector<Problem> listing;  // what reading the account list found
+  for (SelectedDomain& selected : select_accounts(source, selection, [&](Problem p) { listing.push_back(std::move(p)); })) {
     std::move(selected.accounts.begin(), selected.accounts.end(), std::back_inserter(accounts));
+  }
+  // A broken account that is not selected (its settings unreadable) must not
+  // make a run for other accounts fail; problems of no account are kept.
+  std::set<std::pair<std::string, std::string>> chosen;
+  for (const AccountInfo& a : accounts) chosen.emplace(a.domain, a.name);
+  for (Problem& p : listing) {
+    if (p.account.empty() || chosen.contains({p.domain, p.account})) sink.add(std::move(p));
   }
   return accounts;
 }

@@ -212,21 +212,14 @@ int run_verify(const VerifyCommand& c, int verbosity, std::ostream& out, std::os
   run.sampled_percent = s.sample;
 
   ProblemSink sink;
-  ProblemSink listing;  // what reading the account list found
   std::vector<AccountInfo> accounts;
   try {
-    accounts = resolve_selection(*s.opened.source, c.selection, listing);
+    accounts = resolve_selection(*s.opened.source, c.selection, sink);
   } catch (const SelectionError& e) {
     err << "mailmig: " << e.what() << "\n";
     return kExitUsage;
   } catch (...) {
     return report_setup_error(std::current_exception(), err);
-  }
-  // A broken account that is not selected does not make this verification fail.
-  std::set<std::pair<std::string, std::string>> selected;
-  for (const AccountInfo& a : accounts) selected.emplace(a.domain, a.name);
-  for (Problem& p : listing.snapshot()) {
-    if (p.account.empty() || selected.contains({p.domain, p.account})) sink.add(std::move(p));
   }
 
   // The state is only read: verify never creates one.

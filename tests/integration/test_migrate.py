@@ -179,6 +179,20 @@ class MigrateIntoDovecot(unittest.TestCase):
         self.assertNotIn("john@mail.example.com", proc.stdout)
         self.assertEqual({"alan@example.org", "mary@mail.example.com"}, set(os.listdir(self.server.mail_root)))
 
+    def test_a_broken_account_that_is_not_selected_does_not_fail_the_run(self):
+        store, manifest = harness.generate_store(self.work, "test", seed=27)
+        broken = {(e["domain"], e["account"]) for e in manifest["expected_errors"]}
+        self.assertIn("settings-syntax", {e["kind"] for e in manifest["expected_errors"]},
+                      "the test store plants an unreadable settings file")
+        # --user without a domain: every domain's account list is read, the broken ones' too.
+        names = [a["name"] for d in manifest["domains"] for a in d["accounts"]]
+        clean = next((d["name"], a["name"]) for d in manifest["domains"] for a in d["accounts"]
+                     if (d["name"], a["name"]) not in broken and names.count(a["name"]) == 1)
+        proc = self.migrate(store, "--user", clean[1], "--json", check=0)
+        report = json.loads(proc.stdout)
+        self.assertEqual([], report["errors"])
+        self.assertEqual([clean], [(a["domain"], a["account"]) for a in report["accounts"]])
+
     def count_messages(self, user=None):
         users = [user] if user else os.listdir(self.server.mail_root)
         total = 0
