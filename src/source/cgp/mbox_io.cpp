@@ -24,6 +24,20 @@ OpenedFile open_regular_file(int dir_fd, const char* name, const std::string& pa
   return OpenedFile{std::move(fd), static_cast<std::uint64_t>(st.st_size)};
 }
 
+std::string read_small_file(const std::string& path, std::uint64_t max_size) {
+  OpenedFile file = open_regular_file(AT_FDCWD, path.c_str(), path);
+  if (file.size > max_size) throw IoError(path, EFBIG, "file too large for what it should be");
+  std::string text(file.size, '\0');
+  std::size_t got = 0;
+  while (got < text.size()) {
+    const std::size_t n = read_some(file.fd.get(), text.data() + got, text.size() - got, path, got);
+    if (n == 0) break;  // shrank meanwhile
+    got += n;
+  }
+  text.resize(got);
+  return text;
+}
+
 std::size_t read_some(int fd, char* data, std::size_t size, const std::string& path, std::uint64_t offset) {
   for (;;) {
     const ssize_t n = ::read(fd, data, size);

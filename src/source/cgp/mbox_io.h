@@ -51,6 +51,11 @@ OpenedFile open_regular_file(int dir_fd, const char* name, const std::string& pa
 // `offset` only labels the error. Throws IoError.
 std::size_t read_some(int fd, char* data, std::size_t size, const std::string& path, std::uint64_t offset);
 
+// The whole of a small file (settings, uidlists, subscriptions), opened as
+// open_regular_file() does. A file over `max_size` bytes is not what the caller
+// thinks it is: IoError EFBIG. Throws IoError.
+std::string read_small_file(const std::string& path, std::uint64_t max_size);
+
 // pread(2) at `offset`, retrying EINTR; 0 at the end of the file. Throws IoError.
 std::size_t pread_some(int fd, char* data, std::size_t size, std::uint64_t offset, const std::string& path);
 

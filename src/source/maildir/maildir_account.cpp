@@ -48,19 +48,10 @@ std::string normalize_inbox(std::string name) {
   return name;
 }
 
+// A missing or unreadable subscriptions file: nothing subscribed.
 std::string read_text(const std::string& path) {
   try {
-    cgp::OpenedFile file = cgp::open_regular_file(AT_FDCWD, path.c_str(), path);
-    constexpr std::uint64_t kMax = std::uint64_t{16} << 20U;
-    std::string text(std::min(file.size, kMax), '\0');
-    std::size_t got = 0;
-    while (got < text.size()) {
-      const std::size_t n = cgp::read_some(file.fd.get(), text.data() + got, text.size() - got, path, got);
-      if (n == 0) break;
-      got += n;
-    }
-    text.resize(got);
-    return text;
+    return cgp::read_small_file(path, std::uint64_t{16} << 20U);
   } catch (const IoError&) {
     return {};  // no subscriptions file: nothing subscribed
   }

@@ -17,17 +17,7 @@ constexpr std::uint64_t kMaxMetaFile = std::uint64_t{256} << 20U;
 
 std::optional<std::string> read_small_file(const std::string& path, const ProblemFn& problem) {
   try {
-    cgp::OpenedFile file = cgp::open_regular_file(AT_FDCWD, path.c_str(), path);
-    if (file.size > kMaxMetaFile) throw IoError(path, EFBIG, "metadata file too large");
-    std::string text(file.size, '\0');
-    std::size_t got = 0;
-    while (got < text.size()) {
-      const std::size_t n = cgp::read_some(file.fd.get(), text.data() + got, text.size() - got, path, got);
-      if (n == 0) break;
-      got += n;
-    }
-    text.resize(got);
-    return text;
+    return cgp::read_small_file(path, kMaxMetaFile);
   } catch (const IoError& e) {
     if (e.error_number() != ENOENT && problem) problem(Problem{.scope = Scope::Folder, .file = path, .message = e.what()});
     return std::nullopt;
