@@ -107,6 +107,15 @@ void bind_flags(SQLite::Statement& q, int first, const MessageFlags& flags) {
   q.bind(first + 1, join_keywords(flags.keywords));
 }
 
+// Binds the identity of a message: account, folder, hash, ordinal from `first` on.
+void bind_key(SQLite::Statement& q, int first, const std::string& account, const std::string& folder,
+              const MessageKey& key) {
+  q.bind(first, account);
+  q.bind(first + 1, folder);
+  q.bind(first + 2, key.sha256);
+  q.bind(first + 3, static_cast<std::int64_t>(key.ordinal));
+}
+
 }  // namespace
 
 State::State(const std::string& path) : path_(path) {
@@ -292,10 +301,7 @@ void State::mark_done(const std::string& account, const std::string& folder, con
                       "UPDATE messages SET status='done', uid=? WHERE account=? AND folder=? AND sha256=? AND ordinal=?");
   if (uid) q.bind(1, static_cast<std::int64_t>(*uid));
   else q.bind(1);
-  q.bind(2, account);
-  q.bind(3, folder);
-  q.bind(4, key.sha256);
-  q.bind(5, static_cast<std::int64_t>(key.ordinal));
+  bind_key(q, 2, account, folder, key);
   q.exec();
   if (++batched_ >= kDoneBatch) commit_locked();
 }
@@ -304,10 +310,7 @@ void State::drop(const std::string& account, const std::string& folder, const Me
   std::lock_guard lock(mutex_);
   begin_batch_locked();
   SQLite::Statement q(*db_, "DELETE FROM messages WHERE account=? AND folder=? AND sha256=? AND ordinal=? AND status='pending'");
-  q.bind(1, account);
-  q.bind(2, folder);
-  q.bind(3, key.sha256);
-  q.bind(4, static_cast<std::int64_t>(key.ordinal));
+  bind_key(q, 1, account, folder, key);
   q.exec();
 }
 
@@ -327,10 +330,7 @@ void State::set_flags(const std::string& account, const std::string& folder, con
   SQLite::Statement q(*db_,
                       "UPDATE messages SET flags=?, keywords=? WHERE account=? AND folder=? AND sha256=? AND ordinal=?");
   bind_flags(q, 1, flags);
-  q.bind(3, account);
-  q.bind(4, folder);
-  q.bind(5, key.sha256);
-  q.bind(6, static_cast<std::int64_t>(key.ordinal));
+  bind_key(q, 3, account, folder, key);
   q.exec();
   if (++batched_ >= kDoneBatch) commit_locked();
 }
@@ -342,10 +342,7 @@ void State::set_source_uid(const std::string& account, const std::string& folder
   SQLite::Statement q(*db_, "UPDATE messages SET source_uid=? WHERE account=? AND folder=? AND sha256=? AND ordinal=?");
   if (source_uid) q.bind(1, static_cast<std::int64_t>(*source_uid));
   else q.bind(1);
-  q.bind(2, account);
-  q.bind(3, folder);
-  q.bind(4, key.sha256);
-  q.bind(5, static_cast<std::int64_t>(key.ordinal));
+  bind_key(q, 2, account, folder, key);
   q.exec();
   if (++batched_ >= kDoneBatch) commit_locked();
 }
@@ -356,10 +353,7 @@ void State::forget_messages(const std::string& account, const std::string& folde
   SQLite::Transaction t(*db_);
   SQLite::Statement q(*db_, "DELETE FROM messages WHERE account=? AND folder=? AND sha256=? AND ordinal=?");
   for (const MessageKey& key : keys) {
-    q.bind(1, account);
-    q.bind(2, folder);
-    q.bind(3, key.sha256);
-    q.bind(4, static_cast<std::int64_t>(key.ordinal));
+    bind_key(q, 1, account, folder, key);
     q.exec();
     q.reset();
   }
