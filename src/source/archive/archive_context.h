@@ -1,11 +1,12 @@
 // What the folders of one opened archive share: the catalogue (immutable
-// after opening), the reader pool and the cache budget.
+// after opening), the reader pool and the cache and store budgets.
 #pragma once
 
 #include <memory>
 #include <span>
 
 #include "core/crlf.h"
+#include "core/error.h"
 #include "source/archive/catalogue.h"
 #include "source/archive/cursor_pool.h"
 #include "source/archive/message_cache.h"
@@ -13,11 +14,12 @@
 namespace mailmig::archive {
 
 struct ArchiveContext {
-  ArchiveContext(Catalogue c, std::size_t parked, CacheBudget b)
-      : catalogue(std::move(c)), pool(catalogue.archive, parked), budget(b) {}
+  ArchiveContext(Catalogue c, std::size_t parked, CacheBudget b, CacheBudget s)
+      : catalogue(std::move(c)), pool(catalogue.archive, parked), budget(b), store_budget(s) {}
   Catalogue catalogue;
   CursorPool pool;
-  CacheBudget budget;
+  CacheBudget budget;        // each folder's MessageCache
+  CacheBudget store_budget;  // each account's PassedStore
 };
 
 // Reads the current entry's data (the reader is positioned on it) into
@@ -33,10 +35,12 @@ std::uint64_t copy_entry(ArchiveReader& reader, std::span<char> buffer, Sink&& s
 }
 
 // A folder's entries read with one reader taken from the pool, parked again
-// when done (so the account's next folder can go on from here).
+// when done (so the account's next folder can go on from here). With the
+// account's store, entries of the account's unread folders that the reader
+// passes over on the way are kept there, and kept() hands them out.
 class EntryWalker {
  public:
-  explicit EntryWalker(ArchiveContext& context) : context_(context) {}
+  explicit EntryWalker(ArchiveContext& context, PassedStore* store = nullptr) : context_(context), store_(store) {}
   EntryWalker(const EntryWalker&) = delete;
   EntryWalker& operator=(const EntryWalker&) = delete;
   ~EntryWalker() { context_.pool.give(std::move(reader_)); }
@@ -46,13 +50,44 @@ class EntryWalker {
   ArchiveReader& at(const MessageEntry& entry) {
     if (reader_ && (reader_->failed() || reader_->position() > entry.ordinal)) reader_.reset();
     if (!reader_) reader_ = context_.pool.take(entry.ordinal);
-    seek_entry(*reader_, entry.ordinal, entry.path);
+    if (store_ == nullptr) {
+      seek_entry(*reader_, entry.ordinal, entry.path);
+    } else {
+      seek_entry(*reader_, entry.ordinal, entry.path,
+                 [this](const EntryHeader& header, ArchiveReader& reader) { keep(header, reader); });
+    }
     return *reader_;
   }
 
+  // The entry's body if a reader passed over it earlier and kept it, else null.
+  [[nodiscard]] std::shared_ptr<Body> kept(const MessageEntry& entry) {
+    return store_ != nullptr ? store_->take(entry.ordinal) : nullptr;
+  }
+
  private:
+  void keep(const EntryHeader& header, ArchiveReader& reader) {
+    if (!store_->wants(header)) return;
+    std::shared_ptr<Body> body;
+    try {
+      body = store_->make_body(header.size);
+    } catch (const IoError&) {
+      return;  // no temporary file: its folder reads it from the archive
+    }
+    if (!buffer_) buffer_ = std::make_unique_for_overwrite<char[]>(kKeepBuffer);
+    try {
+      // An ArchiveError here ends the reader: thrown on, as for the entry sought.
+      copy_entry(reader, std::span<char>(buffer_.get(), kKeepBuffer), [&](std::string_view chunk) { body->append(chunk); });
+    } catch (const IoError&) {
+      return;  // the temporary file could not be written: not kept (next() skips the rest)
+    }
+    store_->put(header.ordinal, std::move(body));
+  }
+
+  static constexpr std::size_t kKeepBuffer = std::size_t{64} << 10U;
   ArchiveContext& context_;
+  PassedStore* store_;
   std::unique_ptr<ArchiveReader> reader_;
+  std::unique_ptr<char[]> buffer_;  // NOLINT(cppcoreguidelines-avoid-c-arrays,modernize-avoid-c-arrays)
 };
 
 }  // namespace mailmig::archive

@@ -2,6 +2,8 @@
 
 #include <cerrno>
 
+#include <fmt/format.h>
+
 #include "core/error.h"
 #include "source/archive/archive_context.h"
 #include "source/archive/cgp_spool.h"
@@ -22,7 +24,10 @@ class NoSelectFolder final : public Folder {
 class ArchiveAccount final : public Account {
  public:
   ArchiveAccount(std::shared_ptr<ArchiveContext> context, const CatalogueAccount& account)
-      : context_(std::move(context)), account_(account) {}
+      : context_(std::move(context)),
+        account_(account),
+        store_(std::make_shared<PassedStore>(account_.folders, context_->store_budget,
+                                             fmt::format("{}@{}", account_.info.name, account_.info.domain))) {}
 
   [[nodiscard]] const AccountInfo& info() const override { return account_.info; }
 
@@ -39,9 +44,9 @@ class ArchiveAccount final : public Account {
       if (candidate.info.name != folder.name) continue;
       if (!candidate.info.selectable) return std::make_unique<NoSelectFolder>();
       if (candidate.info.format == "mbox" || candidate.info.format == "mdir") {
-        return std::make_unique<CgpSpoolFolder>(context_, candidate);
+        return std::make_unique<CgpSpoolFolder>(context_, candidate, store_);
       }
-      return std::make_unique<MaildirEntriesFolder>(context_, candidate);
+      return std::make_unique<MaildirEntriesFolder>(context_, candidate, store_);
     }
     throw IoError(folder.location, ENOENT, "no such folder in this account");
   }
@@ -49,6 +54,7 @@ class ArchiveAccount final : public Account {
  private:
   std::shared_ptr<ArchiveContext> context_;
   const CatalogueAccount& account_;  // owned by context_
+  std::shared_ptr<PassedStore> store_;  // shared with the folders opened, which may outlive this object
 };
 
 class ArchiveSource final : public Source {
@@ -86,8 +92,10 @@ class ArchiveSource final : public Source {
 OpenedArchive open_archive(const std::string& path, const ArchiveOptions& options) {
   Catalogue catalogue = build_catalogue(read_catalogue(path), options.layout);
   std::string description = catalogue.description;
-  auto context = std::make_shared<ArchiveContext>(std::move(catalogue), options.parked_readers, options.cache);
-  return OpenedArchive{std::make_unique<ArchiveSource>(std::move(context)), std::move(description)};
+  auto context =
+      std::make_shared<ArchiveContext>(std::move(catalogue), options.parked_readers, options.cache, options.store);
+  auto opens = [context] { return context->pool.opened(); };
+  return OpenedArchive{std::make_unique<ArchiveSource>(std::move(context)), std::move(description), std::move(opens)};
 }
 
 }  // namespace mailmig::archive

@@ -12,6 +12,16 @@
 // * Reading a folder takes a forward-only reader from a small pool (one per
 //   account read in parallel): a parked reader at or before the folder's
 //   first entry is reused, otherwise the archive is opened again.
+// * A folder's entries need not be together: an account's cur/ and new/ lie
+//   around its subfolders, INBOX comes first wherever it lies. So while a
+//   reader moves forward to the folder's next entry, the entries it passes
+//   over that belong to the account's folders not read yet are kept in the
+//   account's PassedStore (message_cache.h: the same bodies, memory for
+//   small and unlinked temporary files for large ones, its own budget,
+//   ArchiveOptions::store), and those folders are then served from it
+//   without a reader: one pass for the whole account. An entry that does not
+//   fit the budget is left where it is (logged once per account); its folder
+//   then starts behind the reader and opens the archive again, as before.
 // * scan() reads the folder's entries in archive order -- which is also the
 //   order it delivers them in; a Maildir's UIDs still travel in
 //   MessageInfo::uid -- and keeps each body in a MessageCache (memory for
@@ -28,6 +38,8 @@
 // Memory stays bounded for any message size; the archive is opened read-only.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -39,13 +51,17 @@ namespace mailmig::archive {
 
 struct ArchiveOptions {
   LayoutOptions layout;
-  CacheBudget cache;
+  CacheBudget cache;  // per folder being read
+  CacheBudget store;  // per account being read: entries passed over for its later folders
   std::size_t parked_readers = 4;
 };
 
 struct OpenedArchive {
   std::unique_ptr<Source> source;
   std::string description;  // which layout was detected, for the user
+  // Readers opened after the catalogue pass so far: each one is another pass
+  // over the archive from its start (tests, diagnostics).
+  std::function<std::uint64_t()> reader_opens;
 };
 
 // Throws ArchiveError (not a readable archive) or maildir::SourceError (no

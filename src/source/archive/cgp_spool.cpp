@@ -67,17 +67,26 @@ void CgpSpoolFolder::scan(const std::function<void(const MessageInfo&)>& on_mess
   }
   const auto buffer = std::make_unique_for_overwrite<char[]>(kBuffer);
   {
-    EntryWalker walker(*context_);
+    store_->claim(folder_);
+    EntryWalker walker(*context_, store_.get());
     for (const MessageEntry& entry : folder_.entries) {
       const std::string target = mdir ? fmt::format("{}/{}", mailbox_, entry.name) : mailbox_;
       const std::string file = entry_location(archive, entry.path);
       try {
-        ArchiveReader& reader = walker.at(entry);
+        // Kept when an earlier folder's reader passed over it, else read from the archive.
+        const std::shared_ptr<Body> kept = walker.kept(entry);
+        ArchiveReader* reader = kept ? nullptr : &walker.at(entry);
         const cgp::UniqueFd fd(::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
         if (fd.get() < 0) throw IoError(target, errno, "cannot create the spool file");
         files_.push_back(target);
-        copy_entry(reader, std::span<char>(buffer.get(), kBuffer),
-                   [&](std::string_view chunk) { write_all(fd.get(), chunk, target); });
+        const std::span<char> span(buffer.get(), kBuffer);
+        const auto sink = [&](std::string_view chunk) { write_all(fd.get(), chunk, target); };
+        if (reader != nullptr) {
+          copy_entry(*reader, span, sink);
+        } else {
+          const std::unique_ptr<ByteReader> bytes = Body::open(kept);
+          while (const std::size_t n = bytes->read(span)) sink(std::string_view(span.data(), n));
+        }
       } catch (const ArchiveError& e) {
         problem(Problem{.scope = mdir ? Scope::Message : Scope::Folder, .file = file, .offset = e.offset(),
                         .message = e.detail()});

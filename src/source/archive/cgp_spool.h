@@ -17,8 +17,9 @@ namespace mailmig::archive {
 
 class CgpSpoolFolder final : public Folder {
  public:
-  CgpSpoolFolder(std::shared_ptr<ArchiveContext> context, const CatalogueFolder& folder)
-      : context_(std::move(context)), folder_(folder) {}
+  CgpSpoolFolder(std::shared_ptr<ArchiveContext> context, const CatalogueFolder& folder,
+                 std::shared_ptr<PassedStore> store)
+      : context_(std::move(context)), folder_(folder), store_(std::move(store)) {}
   CgpSpoolFolder(const CgpSpoolFolder&) = delete;
   CgpSpoolFolder& operator=(const CgpSpoolFolder&) = delete;
   ~CgpSpoolFolder() override;
@@ -32,6 +33,7 @@ class CgpSpoolFolder final : public Folder {
 
   std::shared_ptr<ArchiveContext> context_;
   const CatalogueFolder& folder_;  // owned by context_
+  std::shared_ptr<PassedStore> store_;  // the account's
   std::string spool_dir_;          // mkdtemp directory, empty before scan()
   std::string mailbox_;            // spool_dir_/mailbox (file or directory)
   std::vector<std::string> files_; // written, to remove

@@ -43,7 +43,7 @@ void CursorPool::give(std::unique_ptr<ArchiveReader> reader) {
   }
 }
 
-void seek_entry(ArchiveReader& reader, std::uint64_t ordinal, const std::string& path) {
+void seek_entry(ArchiveReader& reader, std::uint64_t ordinal, const std::string& path, const PassedFn& passed) {
   EntryHeader header;
   while (reader.position() <= ordinal) {
     try {
@@ -52,7 +52,10 @@ void seek_entry(ArchiveReader& reader, std::uint64_t ordinal, const std::string&
       if (e.fatal()) throw;
       continue;  // reported by the catalogue pass already
     }
-    if (header.ordinal != ordinal) continue;
+    if (header.ordinal != ordinal) {
+      if (passed && header.ordinal < ordinal) passed(header, reader);
+      continue;
+    }
     if (header.path != path) {
       throw IoError(entry_location(reader.path(), path), ESTALE,
                     "the archive changed since it was opened (another entry is at this place)");

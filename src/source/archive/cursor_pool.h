@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -40,7 +41,10 @@ class CursorPool {
 // Moves `reader` on to entry `ordinal` and checks that it is `path` (the
 // archive must not have changed since the catalogue was read). Damaged
 // headers on the way are passed over as in the catalogue pass. Throws
-// ArchiveError, or IoError when the entry is not there.
-void seek_entry(ArchiveReader& reader, std::uint64_t ordinal, const std::string& path);
+// ArchiveError, or IoError when the entry is not there. `passed`, when set,
+// sees each entry passed over on the way, the reader positioned on it (it
+// may read the entry's data).
+using PassedFn = std::function<void(const EntryHeader&, ArchiveReader&)>;
+void seek_entry(ArchiveReader& reader, std::uint64_t ordinal, const std::string& path, const PassedFn& passed = {});
 
 }  // namespace mailmig::archive

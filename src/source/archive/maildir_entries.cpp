@@ -24,6 +24,11 @@ std::shared_ptr<Body> read_body(ArchiveReader& reader, const MessageCache& cache
   return body;
 }
 
+void count_body(const std::shared_ptr<Body>& body, CrlfCounter& counter, std::span<char> buffer) {
+  const std::unique_ptr<ByteReader> reader = Body::open(body);
+  while (const std::size_t n = reader->read(buffer)) counter.feed(std::string_view(buffer.data(), n));
+}
+
 }  // namespace
 
 void MaildirEntriesFolder::scan(const std::function<void(const MessageInfo&)>& on_message, const ProblemFn& problem) {
@@ -46,7 +51,8 @@ void MaildirEntriesFolder::scan(const std::function<void(const MessageInfo&)>& o
   }
   const maildir::KeywordTable keywords = maildir::parse_keywords(folder_.keywords);
   const auto buffer = std::make_unique_for_overwrite<char[]>(kBuffer);
-  EntryWalker walker(*context_);
+  store_->claim(folder_);
+  EntryWalker walker(*context_, store_.get());
   for (std::size_t index = 0; index < folder_.entries.size(); ++index) {
     const MessageEntry& entry = folder_.entries[index];
     const std::string file = entry_location(archive, entry.path);
@@ -57,7 +63,13 @@ void MaildirEntriesFolder::scan(const std::function<void(const MessageInfo&)>& o
     CrlfCounter counter;
     std::shared_ptr<Body> body;
     try {
-      body = read_body(walker.at(entry), cache_, entry, std::span<char>(buffer.get(), kBuffer), &counter);
+      if (std::shared_ptr<Body> kept = walker.kept(entry)) {
+        // Passed over (and kept) while an earlier folder of the account was read.
+        count_body(kept, counter, std::span<char>(buffer.get(), kBuffer));
+        body = std::move(kept);
+      } else {
+        body = read_body(walker.at(entry), cache_, entry, std::span<char>(buffer.get(), kBuffer), &counter);
+      }
     } catch (const ArchiveError& e) {
       problem(Problem{.scope = Scope::Message, .file = file, .offset = e.offset(), .message = e.detail()});
       continue;
@@ -106,7 +118,7 @@ std::unique_ptr<ByteReader> MaildirEntriesFolder::open(const MessageInfo& messag
   const MessageEntry& entry = folder_.entries[message.data_offset];
   spdlog::warn("{}: message no longer cached; reading the archive again up to it (slow)", message.file);
   const auto buffer = std::make_unique_for_overwrite<char[]>(kBuffer);
-  EntryWalker walker(*context_);
+  EntryWalker walker(*context_, store_.get());
   std::shared_ptr<Body> body;
   try {
     body = read_body(walker.at(entry), cache_, entry, std::span<char>(buffer.get(), kBuffer), nullptr);

@@ -13,14 +13,16 @@ namespace mailmig::archive {
 
 class MaildirEntriesFolder final : public Folder {
  public:
-  MaildirEntriesFolder(std::shared_ptr<ArchiveContext> context, const CatalogueFolder& folder)
-      : context_(std::move(context)), folder_(folder), cache_(context_->budget) {}
+  MaildirEntriesFolder(std::shared_ptr<ArchiveContext> context, const CatalogueFolder& folder,
+                       std::shared_ptr<PassedStore> store)
+      : context_(std::move(context)), folder_(folder), store_(std::move(store)), cache_(context_->budget) {}
   void scan(const std::function<void(const MessageInfo&)>& on_message, const ProblemFn& problem) override;
   [[nodiscard]] std::unique_ptr<ByteReader> open(const MessageInfo& message) const override;
 
  private:
   std::shared_ptr<ArchiveContext> context_;
   const CatalogueFolder& folder_;  // owned by context_
+  std::shared_ptr<PassedStore> store_;  // the account's
   mutable MessageCache cache_;
 };
 
