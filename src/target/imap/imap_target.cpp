@@ -31,6 +31,50 @@ std::string store_list(Flags flags, const std::vector<std::string>& keywords) {
   return list.empty() ? list : "(" + list + ")";
 }
 
+// One UID FETCH whose FETCH responses go to `on_fetch` as they arrive, never
+// the whole folder in memory; BODY[] is hashed while it streams (its SHA-256
+// is passed along, empty when the items hold no body).
+void fetch_streamed(imap::Session& session, const std::string& set, const std::string& items,
+                    const std::function<void(const imap::Item& data, std::string sha256)>& on_fetch) {
+  // Literals over the parser's buffer limit arrive through the sink first,
+  // then the response that holds them; small ones arrive inside it.
+  std::unique_ptr<Sha256> streaming;
+  session.set_literal_sink([&](std::uint64_t /*index*/, std::uint64_t offset, std::string_view data) {
+    if (offset == 0) streaming = std::make_unique<Sha256>();
+    streaming->update(data);
+  });
+  session.set_untagged_handler([&](imap::Response& r) {
+    if (r.keyword != "FETCH" || r.data.empty()) return false;
+    const imap::Item& data = r.data[0];
+    std::string sha;
+    if (const imap::Item* body = data.get("BODY[]")) {
+      if (body->is_streamed() && streaming) {
+        sha = streaming->hex();
+        streaming.reset();
+      } else if (!body->is_streamed()) {
+        Sha256 h;
+        h.update(body->text);
+        sha = h.hex();
+      }
+    }
+    if (data.get("UID") != nullptr) on_fetch(data, std::move(sha));  // unsolicited FLAGS updates carry no UID
+    return true;
+  });
+  auto restore = [&] {
+    session.set_untagged_handler(nullptr);
+    session.set_literal_sink(nullptr);
+  };
+  imap::Command command("UID FETCH");
+  command.atom(set).atom(items);
+  try {
+    session.run_ok(command);
+  } catch (...) {
+    restore();
+    throw;
+  }
+  restore();
+}
+
 class ImapFolder final : public TargetFolder {
  public:
   struct Status {
@@ -167,41 +211,13 @@ std::vector<std::pair<std::uint32_t, std::string>> ImapFolder::hashes_from(std::
   imap::Command examine("EXAMINE");
   examine.string(name_.wire, session_.utf8_enabled());
   session_.run_ok(examine);
-  // Bodies over the parser's buffer limit arrive through the sink, in order.
-  std::vector<std::unique_ptr<Sha256>> streamed;
-  session_.set_literal_sink([&](std::uint64_t /*index*/, std::uint64_t offset, std::string_view data) {
-    if (offset == 0) streamed.push_back(std::make_unique<Sha256>());
-    streamed.back()->update(data);
-  });
-  imap::Command fetch("UID FETCH");
-  fetch.atom(fmt::format("{}:*", first_uid)).atom("(UID BODY.PEEK[])");
-  imap::CommandResult result;
-  try {
-    result = session_.run_ok(fetch);
-  } catch (...) {
-    session_.set_literal_sink(nullptr);
-    throw;
-  }
-  session_.set_literal_sink(nullptr);
   std::vector<std::pair<std::uint32_t, std::string>> out;
-  std::size_t next_streamed = 0;
-  for (const imap::Response& r : result.untagged) {
-    if (r.keyword != "FETCH" || r.data.empty()) continue;
-    const imap::Item* uid = r.data[0].get("UID");
-    const imap::Item* body = r.data[0].get("BODY[]");
-    if (uid == nullptr || body == nullptr) continue;
-    std::string hash;
-    if (body->is_streamed()) {
-      if (next_streamed < streamed.size()) hash = streamed[next_streamed++]->hex();
-    } else {
-      Sha256 h;
-      h.update(body->text);
-      hash = h.hex();
-    }
-    const auto n = uid->as_number().value_or(0);
-    // "n:*" also matches the highest UID when it is below n (RFC 3501 sequence rules).
-    if (n >= first_uid && n <= UINT32_MAX) out.emplace_back(static_cast<std::uint32_t>(n), std::move(hash));
-  }
+  fetch_streamed(session_, fmt::format("{}:*", first_uid), "(UID BODY.PEEK[])",
+                 [&](const imap::Item& data, std::string sha) {
+                   const auto n = u32_of(data.get("UID")).value_or(0);
+                   // "n:*" also matches the highest UID when it is below n (RFC 3501 sequence rules).
+                   if (n >= first_uid) out.emplace_back(n, std::move(sha));
+                 });
   return out;
 }
 
@@ -244,11 +260,6 @@ class ImapAccount final : public TargetAccount {
   }
 
  private:
-  // One UID FETCH whose FETCH responses go to `on_fetch` as they arrive:
-  // never the whole folder in memory. Bodies are hashed while they stream.
-  void fetch(const std::string& set, const std::string& items,
-             const std::function<void(const imap::Item& data, std::string sha256)>& on_fetch);
-
   std::unique_ptr<imap::Session> session_;
   imap::Mailboxes mailboxes_;
   imap::AppendOptions append_;
@@ -269,48 +280,6 @@ StoredMessage stored_message(const imap::Item& data) {
   return m;
 }
 
-void ImapAccount::fetch(const std::string& set, const std::string& items,
-                        const std::function<void(const imap::Item& data, std::string sha256)>& on_fetch) {
-  // Literals over the parser's buffer limit arrive through the sink first,
-  // then the response that holds them; small ones arrive inside it.
-  std::unique_ptr<Sha256> streaming;
-  std::string streamed_hash;
-  session_->set_literal_sink([&](std::uint64_t /*index*/, std::uint64_t offset, std::string_view data) {
-    if (offset == 0) streaming = std::make_unique<Sha256>();
-    streaming->update(data);
-  });
-  session_->set_untagged_handler([&](imap::Response& r) {
-    if (r.keyword != "FETCH" || r.data.empty()) return false;
-    const imap::Item& data = r.data[0];
-    std::string sha;
-    if (const imap::Item* body = data.get("BODY[]")) {
-      if (body->is_streamed() && streaming) {
-        sha = streaming->hex();
-        streaming.reset();
-      } else if (!body->is_streamed()) {
-        Sha256 h;
-        h.update(body->text);
-        sha = h.hex();
-      }
-    }
-    if (data.get("UID") != nullptr) on_fetch(data, std::move(sha));  // unsolicited FLAGS updates carry no UID
-    return true;
-  });
-  auto restore = [&] {
-    session_->set_untagged_handler(nullptr);
-    session_->set_literal_sink(nullptr);
-  };
-  imap::Command command("UID FETCH");
-  command.atom(set).atom(items);
-  try {
-    session_->run_ok(command);
-  } catch (...) {
-    restore();
-    throw;
-  }
-  restore();
-}
-
 void ImapAccount::read_folder(const std::string& neutral_name, const WantBody& want_body,
                               const std::function<void(const StoredMessage&)>& on_message) {
   const imap::NameMapping name = mailboxes_.map(neutral_name);
@@ -326,24 +295,25 @@ void ImapAccount::read_folder(const std::string& neutral_name, const WantBody& w
   }
   if (exists == 0) return;
   if (!want_body) {
-    fetch("1:*", "(UID RFC822.SIZE INTERNALDATE FLAGS BODY.PEEK[])", [&](const imap::Item& data, std::string sha) {
-      StoredMessage m = stored_message(data);
-      m.sha256 = std::move(sha);
-      on_message(m);
-    });
+    fetch_streamed(*session_, "1:*", "(UID RFC822.SIZE INTERNALDATE FLAGS BODY.PEEK[])",
+                   [&](const imap::Item& data, std::string sha) {
+                     StoredMessage m = stored_message(data);
+                     m.sha256 = std::move(sha);
+                     on_message(m);
+                   });
     return;
   }
   // Metadata of all first (small), then bodies of only the wanted messages.
   std::vector<StoredMessage> messages;
-  fetch("1:*", "(UID RFC822.SIZE INTERNALDATE FLAGS)",
-        [&](const imap::Item& data, const std::string& /*sha*/) { messages.push_back(stored_message(data)); });
+  fetch_streamed(*session_, "1:*", "(UID RFC822.SIZE INTERNALDATE FLAGS)",
+                 [&](const imap::Item& data, const std::string& /*sha*/) { messages.push_back(stored_message(data)); });
   std::sort(messages.begin(), messages.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
   std::vector<std::uint32_t> wanted;
   for (const StoredMessage& m : messages) {
     if (want_body(m)) wanted.push_back(m.uid);
   }
   for (const std::string& set : imap::uid_sets(wanted)) {
-    fetch(set, "(UID BODY.PEEK[])", [&](const imap::Item& data, std::string sha) {
+    fetch_streamed(*session_, set, "(UID BODY.PEEK[])", [&](const imap::Item& data, std::string sha) {
       const std::uint32_t uid = u32_of(data.get("UID")).value_or(0);
       auto it = std::lower_bound(messages.begin(), messages.end(), uid,
                                  [](const StoredMessage& m, std::uint32_t u) { return m.uid < u; });
