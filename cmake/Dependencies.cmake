@@ -7,6 +7,7 @@ find_package(nlohmann_json REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(Threads REQUIRED)
 find_package(SQLiteCpp REQUIRED)
+find_package(ICU REQUIRED COMPONENTS uc)  # --lowercase of non-ASCII names
 if(MAILMIG_TESTS)
   find_package(GTest REQUIRED)
 endif()

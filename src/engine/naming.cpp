@@ -1,6 +1,9 @@
 #include "engine/naming.h"
 
 #include <fmt/format.h>
+#include <unicode/locid.h>
+#include <unicode/unistr.h>
+#include <unicode/ustring.h>
 
 #include <algorithm>
 #include <fstream>
@@ -12,13 +15,28 @@ namespace mailmig {
 
 namespace {
 
-// ASCII only: ICU is installed but not linked into mailmig_engine, and the
-// stores this serves (SIMS/iPlanet UIDs, GroupWise names) are ASCII in
-// practice. A non-ASCII letter keeps its case; UTF-8 bytes are never split.
+// Unicode lowercase (ICU, root locale: no Turkish dotless i surprises), so
+// "ÜBERSICHT" and "Übersicht" collide like "WORK" and "Work" do. A name that
+// is not valid UTF-8 is lowercased in ASCII only: its bytes are never replaced.
 std::string ascii_lower(std::string_view text) {
   std::string out(text);
   std::transform(out.begin(), out.end(), out.begin(),
                  [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
+  return out;
+}
+
+std::string lowercase(std::string_view text) {
+  if (std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+    return ascii_lower(text);
+  }
+  UErrorCode status = U_ZERO_ERROR;
+  // Validate first: fromUTF8 would turn a bad byte into U+FFFD silently.
+  u_strFromUTF8(nullptr, 0, nullptr, text.data(), static_cast<int32_t>(text.size()), &status);
+  if (status != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(status)) return ascii_lower(text);
+  std::string out;
+  icu::UnicodeString::fromUTF8(icu::StringPiece(text.data(), static_cast<int32_t>(text.size())))
+      .toLower(icu::Locale::getRoot())
+      .toUTF8String(out);
   return out;
 }
 
@@ -41,8 +59,8 @@ bool is_inbox(std::string_view component) {
 std::string transform(const NamingRules& rules, std::string_view name) {
   if (!rules.lowercase) return std::string(name);
   if (name == kInbox) return std::string(name);
-  if (name.starts_with("INBOX/")) return std::string(kInbox) + ascii_lower(name.substr(kInbox.size()));
-  return ascii_lower(name);
+  if (name.starts_with("INBOX/")) return std::string(kInbox) + lowercase(name.substr(kInbox.size()));
+  return lowercase(name);
 }
 
 // What two names are compared by: the target's stored form, with a leading
@@ -147,7 +165,7 @@ std::map<std::string, std::string> read_rename_map(const std::string& path) {
     if (eq == std::string_view::npos) {
       throw std::runtime_error(fmt::format("{}:{}: expected old=New, found no '='", path, number));
     }
-    const std::string key = ascii_lower(trim(text.substr(0, eq)));
+    const std::string key = lowercase(trim(text.substr(0, eq)));
     const std::string value(trim(text.substr(eq + 1)));
     if (key.empty() || value.empty()) {
       throw std::runtime_error(fmt::format("{}:{}: expected old=New, one side is empty", path, number));
@@ -164,8 +182,8 @@ std::map<std::string, std::string> read_rename_map(const std::string& path) {
 
 TargetAccountName target_account_name(const NamingRules& rules, const AccountInfo& account) {
   TargetAccountName name{.account = account.name, .domain = account.domain};
-  auto it = rules.rename.find(ascii_lower(account.name + "@" + account.domain));
-  if (it == rules.rename.end()) it = rules.rename.find(ascii_lower(account.name));
+  auto it = rules.rename.find(lowercase(account.name + "@" + account.domain));
+  if (it == rules.rename.end()) it = rules.rename.find(lowercase(account.name));
   if (it != rules.rename.end()) {
     const std::string& mapped = it->second;
     if (const auto at = mapped.rfind('@'); at != std::string::npos) {
@@ -176,8 +194,8 @@ TargetAccountName target_account_name(const NamingRules& rules, const AccountInf
     }
   }
   if (rules.lowercase) {
-    name.account = ascii_lower(name.account);
-    name.domain = ascii_lower(name.domain);
+    name.account = lowercase(name.account);
+    name.domain = lowercase(name.domain);
   }
   return name;
 }

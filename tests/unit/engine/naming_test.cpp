@@ -57,6 +57,13 @@ TEST(TargetAccountName, LongerKeyWinsAndDomainMayChange) {
   EXPECT_EQ(other.key(), "Mary@a.example");
 }
 
+TEST(TargetAccountName, LowercaseFoldsNonAsciiNames) {
+  const NamingRules rules{.lowercase = true};
+  const TargetAccountName n = target_account_name(rules, AccountInfo{.domain = "BÜRO.Example", .name = "Jürgen.MÜLLER"});
+  EXPECT_EQ("jürgen.müller", n.account);
+  EXPECT_EQ("büro.example", n.domain);
+}
+
 TEST(TargetAccountName, LowercaseAppliesAfterTheMap) {
   NamingRules rules{.rename = {{"john", "John.Smith@New.Example"}}, .lowercase = true};
   EXPECT_EQ(target_account_name(rules, AccountInfo{.domain = "A.example", .name = "John"}).key(),
@@ -101,6 +108,14 @@ TEST(PlanFolderNames, LowercaseKeepsInboxAndRenamesCollisions) {
   EXPECT_EQ(plan[2].note, "");
   EXPECT_EQ(plan[3].note, "renamed to \"work~2\": \"Work\" and \"WORK\" both become \"work\"");
   EXPECT_EQ(plan[5].note, "renamed to \"work~3\": \"Work\" and \"work\" both become \"work\"");
+}
+
+TEST(PlanFolderNames, LowercaseIsUnicodeAndNeverRewritesBadBytes) {
+  const NamingRules rules{.lowercase = true};
+  const auto plan = plan_folder_names(
+      rules, folders({"INBOX", "ÜBERSICHT", "Übersicht", "ОТПРАВЛЕННЫЕ", "Bad\xff", "I"}), identity, {});
+  EXPECT_EQ(targets(plan), (std::vector<std::string>{"INBOX", "übersicht", "übersicht~2", "отправленные",
+                                                     "bad\xff", "i"}));  // root locale: I -> i, not dotless
 }
 
 TEST(PlanFolderNames, WithoutLowercaseNamesStay) {
