@@ -66,7 +66,8 @@ Additions:
   -insecure              Do not verify Kerio's TLS certificate.
   -tls                   IMAP over implicit TLS (default port 993).
   -jobs N                Users migrated in parallel (default 4).
-  -state DIR             Run state directory (default: mailmig-state/<hash>); a re-run
+  -state DIR             Run state directory (default: one per target under
+                         /var/lib/mailmig/state, ~/.local/state/mailmig when not root); a re-run
                          with the same state copies only what is missing.
 
 Files: every password set goes to cg2kms_YYYY-MM-DD_HH-MM-SS.pass (mode 600,

@@ -18,6 +18,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/state_location.h"
 #include "core/sha256.h"
 #include "engine/migrate.h"
 #include "engine/state.h"
@@ -41,6 +42,8 @@ nlohmann::ordered_json folder_json(const FolderResult& f) {
           {"messages", f.source_messages},
           {"copied", f.copied},
           {"already", f.already},
+          {"found_on_target", f.found_on_target},
+          {"target_hashed", f.target_hashed},
           {"failed", f.failed},
           {"reconciled", f.reconciled},
           {"bytes", f.bytes},
@@ -49,6 +52,7 @@ nlohmann::ordered_json folder_json(const FolderResult& f) {
           {"flags_unapplied", f.flags_unapplied},
           {"deleted_on_source", f.deleted_on_source},
           {"removed", f.removed},
+          {"other_source_kept", f.other_source_kept},
           {"vanished", f.vanished},
           {"note", f.note}};
 }
@@ -63,6 +67,8 @@ nlohmann::ordered_json account_json(const AccountResult& a) {
   j["created"] = a.created;
   j["copied"] = a.copied;
   j["already"] = a.already;
+  j["found_on_target"] = a.found_on_target;
+  j["target_hashed"] = a.target_hashed;
   j["failed"] = a.failed;
   j["bytes"] = a.bytes;
   j["flag_changes"] = a.flag_changes;
@@ -100,31 +106,32 @@ std::string folder_line(const MigrateCommand& c, const AccountResult& a, const F
   } else {
     line += fmt::format("{} copied, {} already there", f.copied, f.already);
     if (f.reconciled != 0) line += fmt::format(", {} found after the last stop", f.reconciled);
+    if (f.target_hashed != 0) {
+      line += fmt::format(", {} already on the target without a record here ({} target messages compared)",
+                          f.found_on_target, f.target_hashed);
+    }
     if (f.failed != 0) line += fmt::format(", {} FAILED", f.failed);
     if (c.sync && f.flag_changes != 0) line += fmt::format(", {} flag changes", f.flag_changes);
   }
   if (!c.sync) return line;
   if (f.flags_unapplied != 0) line += fmt::format(", {} flag changes NOT applied (no target UIDs)", f.flags_unapplied);
   line += deletions_text(f, c.dry_run, c.delete_removed);
+  if (f.other_source_kept != 0) {
+    line += fmt::format(", {} copied from another source and not in this one: kept", f.other_source_kept);
+  }
   if (!f.note.empty()) line += " (" + f.note + ")";
   return line;
 }
 
 }  // namespace
 
-std::string default_state_dir(const std::string& source_root, const std::string& target) {
-  Sha256 h;
-  h.update(source_root);
-  h.update("\n");
-  h.update(target);
-  return "mailmig-state/" + h.hex().substr(0, 16);
-}
-
 namespace {
 
 struct RunTotals {
   std::uint64_t copied = 0;
   std::uint64_t already = 0;
+  std::uint64_t found_on_target = 0;
+  std::uint64_t target_hashed = 0;
   std::uint64_t failed = 0;
   std::uint64_t bytes = 0;
   std::uint64_t would_copy = 0;
@@ -135,6 +142,8 @@ struct RunTotals {
   void add(const AccountResult& r) {
     copied += r.copied;
     already += r.already;
+    found_on_target += r.found_on_target;
+    target_hashed += r.target_hashed;
     failed += r.failed;
     bytes += r.bytes;
     flag_changes += r.flag_changes;
@@ -152,6 +161,8 @@ nlohmann::ordered_json make_report(const std::vector<AccountResult>& results, co
   report["totals"] = {{"accounts", results.size()},
                       {"copied", t.copied},
                       {"already", t.already},
+                      {"found_on_target", t.found_on_target},
+                      {"target_hashed", t.target_hashed},
                       {"failed", t.failed},
                       {"bytes", t.bytes},
                       {"would_copy", t.would_copy},
@@ -172,7 +183,8 @@ nlohmann::ordered_json make_report(const std::vector<AccountResult>& results, co
 void print_table(const MigrateCommand& c, const std::vector<AccountResult>& results, const RunTotals& t, bool complete,
                  std::ostream& out) {
   const auto row = [&](const std::string& name, const std::string& status, const AccountResult& r) {
-    std::string line = fmt::format("{:<40} {:<12} {:>9} {:>9} {:>7} {:>12}", name, status, r.copied, r.already,
+    std::string line = fmt::format("{:<40} {:<12} {:>9} {:>9} {:>7} {:>12}", name, status, r.copied,
+                                   r.already + r.found_on_target,
                                    r.failed, r.bytes);
     if (c.sync) line += fmt::format(" {:>7} {:>8} {:>8}", r.flag_changes, r.deleted_on_source, r.removed);
     return line;
@@ -189,6 +201,7 @@ void print_table(const MigrateCommand& c, const std::vector<AccountResult>& resu
   AccountResult sum;
   sum.copied = t.copied;
   sum.already = t.already;
+  sum.found_on_target = t.found_on_target;
   sum.failed = t.failed;
   sum.bytes = t.bytes;
   sum.flag_changes = t.flag_changes;
@@ -225,7 +238,8 @@ void add_common_options(CLI::App& sub, MigrateCommand& c) {
   sub.add_option("--ldap-base", c.ldap_base, "ldap: where new entries go (e.g. ou=people,dc=example,dc=com)");
   sub.add_option("--ldap-template", c.ldap_template, "ldap: entry template file (%u %d %n %p)");
   sub.add_option("--jobs,-j", c.jobs, "Accounts migrated in parallel (default 4)");
-  sub.add_option("--state", c.state_dir, "Run state directory (default: mailmig-state/<hash of source and target>)");
+  sub.add_option("--state", c.state_dir, "Run state directory (default: one per target under /var/lib/mailmig/state, or ~/.local/state/mailmig "
+                 "when not root; $MAILMIG_STATE_HOME overrides the base)");
   sub.add_flag("--force", c.force, "Also migrate accounts that already exist on the target");
   sub.add_flag("--dry-run", c.dry_run, "Print what would be done; touch nothing (-v or --log: every message)");
   sub.add_option("--report", c.report, "Write the final report as JSON to FILE");
@@ -288,16 +302,18 @@ int run_migrate(const MigrateCommand& c, std::ostream& out, std::ostream& err) {
     return kExitUsage;
   }
 
-  const std::string root = c.source.substr(c.source.find(':') + 1);
-  const std::string state_dir = !c.state_dir.empty() ? c.state_dir
-                                : default_state_dir(std::filesystem::weakly_canonical(root).string(), c.target.target);
+  const std::string state_dir = choose_state_dir(c.state_dir, c.source, c.target.target);
+  std::unique_ptr<LockFile> state_lock;
   std::unique_ptr<State> state;
   std::unique_ptr<PassFile> pass_file;
   try {
+    if (!c.dry_run) state_lock = lock_state_dir(state_dir);
     state = open_state(state_dir, c.dry_run);
+    state->set_source(spec_identity(c.source));
     if (provisioner && !c.dry_run) {
       if (!c.password_file_out.empty()) {
-        pass_file = std::make_unique<PassFile>(c.password_file_out);
+        // The same command after a kill continues the file it started.
+        pass_file = std::make_unique<PassFile>(c.password_file_out, PassFile::Existing::Resume);
       } else {
         // Named by the second the run started; a second run in the same second gets a suffix.
         const std::string base = PassFile::default_name(std::chrono::system_clock::now(), c.file_prefix);
@@ -330,6 +346,10 @@ int run_migrate(const MigrateCommand& c, std::ostream& out, std::ostream& err) {
   options.hook_after_account = c.hook_after_account;
   options.hook_timeout = std::chrono::seconds(c.hook_timeout);
   options.live_source = c.source_options.allow_live;
+  options.claim_account = [&](const std::string& target_account, std::string& holder) -> std::shared_ptr<void> {
+    return LockFile::try_lock(account_lock_path(c.target.target, target_account),
+                              fmt::format("{} into {}", target_account, c.target.target), holder);
+  };
   std::mutex out_mutex;
   std::atomic<std::uint64_t> progress_messages{0};
   std::atomic<std::uint64_t> progress_bytes{0};

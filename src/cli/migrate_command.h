@@ -50,8 +50,4 @@ void add_migrate_command(CLI::App& app, MigrateCommand& command, CLI::App*& sub)
 void add_sync_command(CLI::App& app, MigrateCommand& command, CLI::App*& sub);
 int run_migrate(const MigrateCommand& command, std::ostream& out, std::ostream& err);
 
-// The state directory used when --state is not given: stable for the same
-// source and target, so the same command twice is a no-op the second time.
-std::string default_state_dir(const std::string& source_root, const std::string& target);
-
 }  // namespace mailmig::cli

@@ -17,6 +17,7 @@
 #include "core/datetime.h"
 #include "engine/migrate.h"
 #include "engine/state.h"
+#include "cli/state_location.h"
 #include "engine/verify.h"
 #include "engine/verify_report.h"
 #include "imap/appender.h"
@@ -223,9 +224,7 @@ int run_verify(const VerifyCommand& c, int verbosity, std::ostream& out, std::os
   }
 
   // The state is only read: verify never creates one.
-  const std::string root = c.source.substr(c.source.find(':') + 1);
-  const std::string state_dir = !c.state_dir.empty() ? c.state_dir
-                                : default_state_dir(std::filesystem::weakly_canonical(root).string(), c.target.target);
+  const std::string state_dir = choose_state_dir(c.state_dir, c.source, c.target.target);
   std::unique_ptr<State> state;
   std::unique_ptr<StateHistory> history;
   if (std::filesystem::exists(state_dir + "/state.sqlite")) {

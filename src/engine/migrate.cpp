@@ -13,6 +13,7 @@
 #include "core/crlf.h"
 #include "core/sha256.h"
 #include "engine/hooks.h"
+#include "engine/target_contents.h"
 
 namespace mailmig {
 
@@ -34,6 +35,15 @@ struct FlagChange {
   std::uint32_t uid = 0;
   std::optional<MessageFlags> before;  // unknown for messages copied before schema 2
   MessageFlags after;
+};
+
+// Where one folder is copied from and to.
+struct FolderCopy {
+  const Account& in;
+  const FolderInfo& folder;
+  const std::string& target_folder;  // neutral name on the target
+  TargetAccount& out_account;
+  TargetFolder& out;
 };
 
 bool stopping(const MigrateOptions& options) { return options.stop != nullptr && options.stop->load(); }
@@ -69,20 +79,32 @@ std::string join_notes(const std::string& a, const std::string& b) {
   return a + "; " + b;
 }
 
+// A done message known by its source UID, with its size: a source UID is
+// taken for the message only when the size agrees too (another source of the
+// same mailbox reuses the UIDs; an unrelated one may reuse the numbers).
+struct KnownUid {
+  MessageKey key;
+  std::uint64_t size = 0;
+};
+
 // The done rows of a folder and which of them the current scan has seen: the
 // unseen ones are the messages deleted on the source since they were copied.
 class DoneSet {
  public:
   explicit DoneSet(std::vector<DoneMessage> rows) {
     for (DoneMessage& row : rows) {
-      if (row.source_uid) by_source_uid_.emplace(*row.source_uid, row.key);
+      if (row.source_uid) by_source_uid_.emplace(*row.source_uid, KnownUid{row.key, row.size});
+      if (row.uid) uids_.insert(*row.uid);
       MessageKey key = row.key;
       rows_.emplace(std::move(key), Entry{std::move(row), false});
     }
   }
 
   // Identities by source UID (valid while the source's UIDVALIDITY is the one recorded).
-  [[nodiscard]] const std::map<std::uint32_t, MessageKey>& by_source_uid() const { return by_source_uid_; }
+  [[nodiscard]] const std::map<std::uint32_t, KnownUid>& by_source_uid() const { return by_source_uid_; }
+  // Target UIDs of the done rows.
+  [[nodiscard]] const std::set<std::uint32_t>& target_uids() const { return uids_; }
+  [[nodiscard]] std::size_t size() const { return rows_.size(); }
 
   // The done row with this identity (now marked seen), or null: not copied yet.
   const DoneMessage* see(const MessageKey& key) {
@@ -92,12 +114,21 @@ class DoneSet {
     return &it->second.row;
   }
 
+  // Rows recorded from this source that its scan did not see.
   [[nodiscard]] std::vector<DoneMessage> unseen() const {
     std::vector<DoneMessage> out;
     for (const auto& [key, entry] : rows_) {
-      if (!entry.seen) out.push_back(entry.row);
+      if (!entry.seen && !entry.row.other_source) out.push_back(entry.row);
     }
     return out;
+  }
+
+  // Rows another source recorded that this one does not have: never taken
+  // for deletions (a backup holds mail the live host may never have had).
+  [[nodiscard]] std::uint64_t unseen_from_other_sources() const {
+    return static_cast<std::uint64_t>(std::count_if(rows_.begin(), rows_.end(), [](const auto& e) {
+      return !e.second.seen && e.second.row.other_source;
+    }));
   }
 
  private:
@@ -106,7 +137,8 @@ class DoneSet {
     bool seen = false;
   };
   std::map<MessageKey, Entry> rows_;
-  std::map<std::uint32_t, MessageKey> by_source_uid_;
+  std::map<std::uint32_t, KnownUid> by_source_uid_;
+  std::set<std::uint32_t> uids_;
 };
 
 class AccountRun {
@@ -153,6 +185,8 @@ class AccountRun {
     for (const FolderResult& f : result_.folders) {
       result_.copied += f.copied;
       result_.already += f.already;
+      result_.found_on_target += f.found_on_target;
+      result_.target_hashed += f.target_hashed;
       result_.failed += f.failed;
       result_.bytes += f.bytes;
       result_.flag_changes += f.flag_changes;
@@ -252,6 +286,17 @@ class AccountRun {
   // ---- the account ----------------------------------------------------------------
 
   void run_inner() {
+    std::shared_ptr<void> claim;
+    if (options_.claim_account && !options_.dry_run) {
+      std::string holder;
+      claim = options_.claim_account(target_name_.key(), holder);
+      if (!claim) {
+        fail("failed", fmt::format("another mailmig run ({}) is copying into {} on this target: not migrated now; "
+                                   "run the same command again when it has finished",
+                                   holder, target_name_.key()));
+        return;
+      }
+    }
     if (!provision()) return;
     std::unique_ptr<Account> in;
     std::vector<FolderInfo> folders;
@@ -377,7 +422,7 @@ class AccountRun {
   // UIDVALIDITY is unchanged: those messages are not read again.
   bool scan_source(Folder& box, const std::string& folder, FolderResult& r,
                    const std::function<void(const MessageInfo&, MessageKey)>& on_message,
-                   const std::map<std::uint32_t, MessageKey>* known = nullptr) {
+                   const std::map<std::uint32_t, KnownUid>* known = nullptr) {
     bool clean = true;
     std::map<std::string, std::uint32_t> ordinals;
     box.scan(
@@ -388,11 +433,12 @@ class AccountRun {
             return;
           }
           if (known != nullptr && m.uid) {
-            if (const auto it = known->find(*m.uid); it != known->end()) {
+            if (const auto it = known->find(*m.uid); it != known->end() && it->second.size == m.size) {
               // Later identical messages (higher UIDs: new ones) count on from it.
-              std::uint32_t& next = ordinals[it->second.sha256];
-              next = std::max(next, it->second.ordinal + 1);
-              on_message(m, it->second);
+              const MessageKey& key = it->second.key;
+              std::uint32_t& next = ordinals[key.sha256];
+              next = std::max(next, key.ordinal + 1);
+              on_message(m, key);
               return;
             }
           }
@@ -575,7 +621,12 @@ class AccountRun {
     DoneSet done(state_.done_messages(key_, folder.name));
     std::vector<FlagChange> changes;
     bool clean = true;
-    if (folder.selectable) clean = copy_new_messages(in, folder, *out, queued, done, uids_known, changes, r);
+    TargetContents found;
+    const FolderCopy copy{.in = in, .folder = folder, .target_folder = planned.target, .out_account = out_account,
+                          .out = *out};
+    if (folder.selectable) clean = copy_new_messages(copy, queued, done, found, uids_known, changes, r);
+    r.target_hashed = found.hashed();
+    r.other_source_kept = done.unseen_from_other_sources();
     state_.flush();
     if (options_.sync) {
       apply_flag_changes(out_account, planned.target, *out, folder.name, changes, r);
@@ -585,16 +636,17 @@ class AccountRun {
     partial_ = false;
   }
 
-  // Appends what the state does not have; notes the flag changes of what it has.
-  bool copy_new_messages(const Account& in, const FolderInfo& folder, TargetFolder& out, std::vector<Queued>& queued,
-                         DoneSet& done, bool uids_known, std::vector<FlagChange>& changes, FolderResult& r) {
-    out.set_before_send([&](const std::vector<std::size_t>& indices) {
+  // Appends what neither the state nor the target has; notes the flag changes of what the state has.
+  bool copy_new_messages(const FolderCopy& c, std::vector<Queued>& queued, DoneSet& done, TargetContents& found,
+                         bool uids_known, std::vector<FlagChange>& changes, FolderResult& r) {
+    const FolderInfo& folder = c.folder;
+    c.out.set_before_send([&](const std::vector<std::size_t>& indices) {
       std::vector<PendingMessage> records;
       records.reserve(indices.size());
       for (std::size_t i : indices) records.push_back(queued[i].record);
       state_.mark_pending(key_, folder.name, records);
     });
-    const std::unique_ptr<Folder> box = in.open_folder(folder);
+    const std::unique_ptr<Folder> box = c.in.open_folder(folder);
     const Folder* reader = box.get();
     // Source UIDs are recorded only under a UIDVALIDITY, or they mean nothing.
     const auto source_uid = [&](const MessageInfo& m) { return folder.uidvalidity ? m.uid : std::nullopt; };
@@ -603,19 +655,51 @@ class AccountRun {
         [&](const MessageInfo& m, MessageKey key) {
           if (const DoneMessage* row = done.see(key)) {
             ++r.already;
-            // Found by content (first run with UIDs, or the source's UIDVALIDITY changed): note its UID now.
-            if (row->source_uid != source_uid(m)) state_.set_source_uid(key_, folder.name, key, source_uid(m));
+            // Found by content (first run with UIDs, the source's UIDVALIDITY
+            // changed, or first seen from this source): note its UID now.
+            if (row->source_uid != source_uid(m) || row->other_source) {
+              state_.set_source_uid(key_, folder.name, key, source_uid(m));
+            }
             if (options_.sync) note_flag_change(*row, m, folder.name, changes, r);
             return;
           }
-          log_message("copy", folder.name, key, &m, std::nullopt);
-          queued.push_back(
-              Queued{PendingMessage{std::move(key), m.size, MessageFlags::of(m), source_uid(m)}, m.file, m.offset});
-          out.add(m, [reader, m] { return std::make_unique<CrlfReader>(reader->open(m)); });
+          PendingMessage record{std::move(key), m.size, MessageFlags::of(m), source_uid(m)};
+          if (adopt_from_target(c, done, found, record, m, changes, r)) return;
+          log_message("copy", folder.name, record.key, &m, std::nullopt);
+          queued.push_back(Queued{std::move(record), m.file, m.offset});
+          c.out.add(m, [reader, m] { return std::make_unique<CrlfReader>(reader->open(m)); });
         },
         uids_known ? &done.by_source_uid() : nullptr);
-    out.finish();
+    c.out.finish();
     return clean;
+  }
+
+  // A message the state does not know may still be on the target: put there
+  // by a run with another (or a lost) state, or from another source of the
+  // same mail. The folder is read once, when it holds more than the state
+  // accounts for and a message is about to be appended; a message found
+  // there by content is recorded instead of appended.
+  bool adopt_from_target(const FolderCopy& c, const DoneSet& done, TargetContents& found, PendingMessage& record,
+                         const MessageInfo& m, std::vector<FlagChange>& changes, FolderResult& r) {
+    if (!found.loaded()) {
+      if (c.out.existing_messages() <= done.size()) return false;
+      found.load(c.out_account, c.target_folder, done.target_uids());
+      spdlog::info("{} {}: the target holds {} messages, the state knows {}: {} read to find copies made elsewhere",
+                   key_, c.folder.name, c.out.existing_messages(), done.size(), found.hashed());
+    }
+    std::optional<TargetContents::Found> stored = found.claim(record.key.sha256);
+    if (!stored) return false;
+    ++r.found_on_target;
+    log_message("found on the target", c.folder.name, record.key, &m, stored->uid);
+    // The row holds the flags the target has: a sync applies the source's difference.
+    const MessageFlags source_flags = std::move(record.flags);
+    record.flags = stored->flags;
+    state_.adopt(key_, c.folder.name, record, stored->uid);
+    if (options_.sync && source_flags != stored->flags) {
+      changes.push_back(FlagChange{.key = record.key, .uid = stored->uid, .before = stored->flags,
+                                   .after = source_flags});
+    }
+    return true;
   }
 
   // ---- stage-2 sync: flags --------------------------------------------------------

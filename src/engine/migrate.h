@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,11 @@ struct FolderResult {
   std::uint64_t failed = 0;
   std::uint64_t bytes = 0;     // copied now
   std::uint64_t reconciled = 0;  // pending from a crash, found on the target
+  // Not in the state but already on the target with the same content (copied
+  // by another run, state or source): recorded, never appended again.
+  std::uint64_t found_on_target = 0;
+  std::uint64_t target_hashed = 0;  // target messages read to find those: the cost
+  std::uint64_t other_source_kept = 0;  // copied from another source, not in this one: never deleted by it
   std::uint64_t would_copy = 0;  // dry run: not copied yet
   // Stage-2 sync (dry run: what would be done).
   std::uint64_t flag_changes = 0;       // messages whose changed source flags were applied to the target
@@ -52,6 +58,8 @@ struct AccountResult {
   std::vector<FolderResult> folders;
   std::uint64_t copied = 0;
   std::uint64_t already = 0;
+  std::uint64_t found_on_target = 0;
+  std::uint64_t target_hashed = 0;
   std::uint64_t failed = 0;
   std::uint64_t bytes = 0;
   std::uint64_t flag_changes = 0;
@@ -82,6 +90,11 @@ struct MigrateOptions {
   std::string hook_before_account;    // run before an account; non-zero exit: account skipped
   std::string hook_after_account;     // run after it, with its status
   std::chrono::seconds hook_timeout{std::chrono::minutes(10)};
+  // Claims the target account ("account@domain") for this run before
+  // anything is created or appended; null when another run holds it, with
+  // who in `holder`. Two runs appending to one mailbox at once would each
+  // append what the other has not recorded yet. Unset: no claim.
+  std::function<std::shared_ptr<void>(const std::string& target_account, std::string& holder)> claim_account;
   // The source is the store of a running server: before removing a message
   // from the target, the folder is read a second time to confirm it is gone
   // (a mailbox the server rewrites while we read must not cause deletions).

@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS messages (
 INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', '1');
 )SQL";
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 
 // Version 2 (stage-2 sync): the source flags and keywords of each message
 // (NULL: copied before version 2, unknown), and the neutral target name of
@@ -56,6 +56,14 @@ constexpr const char* kSchema3 = R"SQL(
 ALTER TABLE messages ADD COLUMN source_uid INTEGER;
 ALTER TABLE folders ADD COLUMN source_uidvalidity INTEGER;
 UPDATE meta SET value='3' WHERE key='schema';
+)SQL";
+
+// Version 4 (one state for every source of a target): which source recorded
+// each message (NULL: before version 4, taken as the current source).
+constexpr const char* kSchema4 = R"SQL(
+CREATE TABLE IF NOT EXISTS sources (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+ALTER TABLE messages ADD COLUMN source INTEGER;
+UPDATE meta SET value='4' WHERE key='schema';
 )SQL";
 
 std::optional<std::uint32_t> opt_u32(const SQLite::Column& c) {
@@ -78,6 +86,7 @@ void upgrade_schema(SQLite::Database& db) {
   }
   if (version < 2) db.exec(kSchema2);
   if (version < 3) db.exec(kSchema3);
+  if (version < 4) db.exec(kSchema4);
   t.commit();
 }
 
@@ -139,6 +148,17 @@ State::~State() {
   } catch (const std::exception&) {
     // Destructors must not throw; the next run reconciles what was not committed.
   }
+}
+
+void State::set_source(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  commit_locked();
+  SQLite::Statement insert(*db_, "INSERT OR IGNORE INTO sources(name) VALUES (?)");
+  insert.bind(1, name);
+  insert.exec();
+  SQLite::Statement q(*db_, "SELECT id FROM sources WHERE name=?");
+  q.bind(1, name);
+  if (q.executeStep()) source_id_ = q.getColumn(0).getInt64();
 }
 
 void State::begin_batch_locked() {
@@ -240,14 +260,16 @@ std::vector<DoneMessage> State::done_messages(const std::string& account, const 
   commit_locked();
   std::vector<DoneMessage> out;
   SQLite::Statement q(*db_,
-                      "SELECT sha256, ordinal, uid, flags, keywords, source_uid FROM messages "
+                      "SELECT sha256, ordinal, uid, flags, keywords, source_uid, size, source FROM messages "
                       "WHERE account=? AND folder=? AND status='done'");
   q.bind(1, account);
   q.bind(2, folder);
   while (q.executeStep()) {
     DoneMessage m{.key = MessageKey{q.getColumn(0).getString(), static_cast<std::uint32_t>(q.getColumn(1).getInt64())},
+                  .size = static_cast<std::uint64_t>(q.getColumn(6).getInt64()),
                   .uid = opt_u32(q.getColumn(2)),
-                  .source_uid = opt_u32(q.getColumn(5))};
+                  .source_uid = opt_u32(q.getColumn(5)),
+                  .other_source = source_id_ && !q.getColumn(7).isNull() && q.getColumn(7).getInt64() != *source_id_};
     if (!q.getColumn(3).isNull()) {
       m.flags = MessageFlags{.flags = static_cast<Flags>(q.getColumn(3).getInt64()),
                              .keywords = split_keywords(q.getColumn(4).getString())};
@@ -274,10 +296,11 @@ void State::mark_pending(const std::string& account, const std::string& folder,
   commit_locked();  // earlier done marks first, so the order on disk is the order of events
   SQLite::Transaction t(*db_);
   SQLite::Statement q(*db_,
-                      "INSERT INTO messages(account, folder, sha256, ordinal, size, status, flags, keywords, source_uid) "
-                      "VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?) "
+                      "INSERT INTO messages(account, folder, sha256, ordinal, size, status, flags, keywords, source_uid, "
+                      "source) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?) "
                       "ON CONFLICT DO UPDATE SET status='pending', uid=NULL, size=excluded.size, "
-                      "flags=excluded.flags, keywords=excluded.keywords, source_uid=excluded.source_uid");
+                      "flags=excluded.flags, keywords=excluded.keywords, source_uid=excluded.source_uid, "
+                      "source=excluded.source");
   for (const PendingMessage& m : messages) {
     q.bind(1, account);
     q.bind(2, folder);
@@ -287,10 +310,36 @@ void State::mark_pending(const std::string& account, const std::string& folder,
     bind_flags(q, 6, m.flags);
     if (m.source_uid) q.bind(8, static_cast<std::int64_t>(*m.source_uid));
     else q.bind(8);
+    bind_source(q, 9);
     q.exec();
     q.reset();
   }
   t.commit();
+}
+
+void State::adopt(const std::string& account, const std::string& folder, const PendingMessage& m, std::uint32_t uid) {
+  std::lock_guard lock(mutex_);
+  begin_batch_locked();
+  SQLite::Statement q(*db_,
+                      "INSERT INTO messages(account, folder, sha256, ordinal, size, status, flags, keywords, source_uid, "
+                      "source, uid) VALUES (?, ?, ?, ?, ?, 'done', ?, ?, ?, ?, ?) "
+                      "ON CONFLICT DO UPDATE SET status='done', uid=excluded.uid, size=excluded.size, "
+                      "flags=excluded.flags, keywords=excluded.keywords, source_uid=excluded.source_uid, "
+                      "source=excluded.source");
+  bind_key(q, 1, account, folder, m.key);
+  q.bind(5, static_cast<std::int64_t>(m.size));
+  bind_flags(q, 6, m.flags);
+  if (m.source_uid) q.bind(8, static_cast<std::int64_t>(*m.source_uid));
+  else q.bind(8);
+  bind_source(q, 9);
+  q.bind(10, static_cast<std::int64_t>(uid));
+  q.exec();
+  if (++batched_ >= kDoneBatch) commit_locked();
+}
+
+void State::bind_source(SQLite::Statement& q, int index) const {
+  if (source_id_) q.bind(index, *source_id_);
+  else q.bind(index);
 }
 
 void State::mark_done(const std::string& account, const std::string& folder, const MessageKey& key,
@@ -339,10 +388,12 @@ void State::set_source_uid(const std::string& account, const std::string& folder
                            std::optional<std::uint32_t> source_uid) {
   std::lock_guard lock(mutex_);
   begin_batch_locked();
-  SQLite::Statement q(*db_, "UPDATE messages SET source_uid=? WHERE account=? AND folder=? AND sha256=? AND ordinal=?");
+  SQLite::Statement q(*db_,
+                      "UPDATE messages SET source_uid=?, source=? WHERE account=? AND folder=? AND sha256=? AND ordinal=?");
   if (source_uid) q.bind(1, static_cast<std::int64_t>(*source_uid));
   else q.bind(1);
-  bind_key(q, 2, account, folder, key);
+  bind_source(q, 2);
+  bind_key(q, 3, account, folder, key);
   q.exec();
   if (++batched_ >= kDoneBatch) commit_locked();
 }

@@ -29,6 +29,7 @@
 
 namespace SQLite {
 class Database;
+class Statement;
 }
 
 namespace mailmig {
@@ -63,9 +64,13 @@ struct PendingMessage {
 // A message the state says is on the target.
 struct DoneMessage {
   MessageKey key;
+  std::uint64_t size = 0;              // RFC822.SIZE when it was copied
   std::optional<std::uint32_t> uid;    // unknown when the server did not say (no UIDPLUS)
   std::optional<MessageFlags> flags;   // unknown for rows written before schema 2
   std::optional<std::uint32_t> source_uid;  // the source's UID, under FolderMark::source_uidvalidity
+  // Recorded while another source was read (the same mail from a backup, then
+  // from the live host): never taken as deleted by this source's scan.
+  bool other_source = false;
 };
 
 // What the state knows about a source folder that was (being) copied.
@@ -93,6 +98,11 @@ class State {
   ~State();
 
   [[nodiscard]] const std::string& path() const { return path_; }
+
+  // The source this run reads (its description): rows written from now on
+  // carry it. One state serves every source of the same target (a backup
+  // import, then the live host), so each row remembers which source it saw.
+  void set_source(const std::string& name);
 
   // Account status: "running", "done", "failed", "skipped"; nullopt if never seen.
   void set_account(const std::string& account, const std::string& status, const std::string& note = "");
@@ -122,9 +132,14 @@ class State {
   // Buffered: the source flags now on the target (after a sync applied them).
   void set_flags(const std::string& account, const std::string& folder, const MessageKey& key,
                  const MessageFlags& flags);
-  // Buffered: the source UID of a done message (after the source's UIDVALIDITY changed).
+  // Buffered: this run's source has the done message `key`, under `source_uid`
+  // (recorded after its UIDVALIDITY changed, or first seen from this source).
   void set_source_uid(const std::string& account, const std::string& folder, const MessageKey& key,
                       std::optional<std::uint32_t> source_uid);
+  // Buffered: a message the state did not know was found on the target by its
+  // content (copied by another run, another state or another source): done,
+  // with the flags the target holds, so a sync applies only the difference.
+  void adopt(const std::string& account, const std::string& folder, const PendingMessage& message, std::uint32_t uid);
   // Durable: messages removed from the target because the source deleted them.
   void forget_messages(const std::string& account, const std::string& folder, const std::vector<MessageKey>& keys);
   void flush();
@@ -138,6 +153,7 @@ class State {
 
  private:
   void begin_batch_locked();
+  void bind_source(SQLite::Statement& q, int index) const;
   void commit_locked();
 
   std::string path_;
@@ -145,6 +161,7 @@ class State {
   std::mutex mutex_;
   bool in_batch_ = false;
   unsigned batched_ = 0;
+  std::optional<std::int64_t> source_id_;  // rowid in `sources` of set_source()
 };
 
 }  // namespace mailmig

@@ -111,7 +111,34 @@ std::string generate_password(std::size_t length) {
   }
 }
 
-PassFile::PassFile(std::string path) : path_(std::move(path)) {
+namespace {
+constexpr std::string_view kPassHeader = "account,password,how\r\n";
+}  // namespace
+
+bool PassFile::open_ours() {
+  const int fd = ::open(path_.c_str(), O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return false;
+    throw IoError(path_, errno, "cannot open the password file to continue it");
+  }
+  struct stat st {};
+  std::array<char, kPassHeader.size()> head{};
+  const bool ours = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid() &&
+                    (st.st_mode & 07777) == (S_IRUSR | S_IWUSR) &&
+                    ::pread(fd, head.data(), head.size(), 0) == static_cast<ssize_t>(head.size()) &&
+                    std::string_view(head.data(), head.size()) == kPassHeader;
+  if (!ours) {
+    ::close(fd);
+    throw IoError(path_, EEXIST,
+                  "refusing to add passwords to a file that is not a password file of this user (a regular file "
+                  "owned by you, mode 600, starting with the header \"account,password,how\")");
+  }
+  fd_ = fd;
+  return true;
+}
+
+PassFile::PassFile(std::string path, Existing existing) : path_(std::move(path)) {
+  if (existing == Existing::Resume && open_ours()) return;
   // O_EXCL: never reuse (or truncate) a file someone else prepared, and with
   // O_NOFOLLOW never follow a planted symlink. 0600 from the start; the
   // fchmod repeats it because the umask may only have taken bits away.
@@ -119,7 +146,7 @@ PassFile::PassFile(std::string path) : path_(std::move(path)) {
   if (fd_ < 0) throw IoError(path_, errno, "cannot create the password file");
   try {
     if (::fchmod(fd_, S_IRUSR | S_IWUSR) != 0) throw IoError(path_, errno, "cannot set mode 0600");
-    write_all("account,password,how\r\n");
+    write_all(kPassHeader);
   } catch (...) {
     ::close(fd_);
     fd_ = -1;

@@ -51,8 +51,15 @@ std::string generate_password(std::size_t length = 16);
 // write(2) call; close() fsyncs.
 class PassFile {
  public:
-  // Throws IoError (e.g. EEXIST when `path` exists).
-  explicit PassFile(std::string path);
+  enum class Existing {
+    Refuse,  // O_EXCL: a file already there is an error (EEXIST)
+    // Append to a password file an earlier run of the same command started
+    // (a resume after kill -9 or Ctrl-C): only a regular file owned by us,
+    // mode 600, that starts with our header; anything else is refused.
+    Resume,
+  };
+  // Throws IoError (e.g. EEXIST when `path` exists and `existing` is Refuse).
+  explicit PassFile(std::string path, Existing existing = Existing::Refuse);
   PassFile(const PassFile&) = delete;
   PassFile& operator=(const PassFile&) = delete;
   ~PassFile();  // closes; errors are swallowed -- call close() to see them
@@ -72,6 +79,8 @@ class PassFile {
 
  private:
   void write_all(std::string_view data);
+  // Opens an existing file for Existing::Resume; false when there is none.
+  bool open_ours();
 
   std::string path_;
   std::mutex mutex_;

@@ -126,9 +126,12 @@ TEST(State, UpgradesASchemaOneDatabase) {
     EXPECT_FALSE(find(rows, kA)->source_uid);  // unknown before schema 3
     EXPECT_FALSE(state.folder_mark("a@d", "INBOX").source_uidvalidity);
     EXPECT_EQ(9U, state.folder_mark("a@d", "INBOX").uidvalidity);
+    // Rows from before schema 4 count as the current source's.
+    state.set_source("cgp:/store");
+    EXPECT_FALSE(state.done_messages("a@d", "INBOX").front().other_source);
   }
   SQLite::Database db(path);
-  EXPECT_EQ("3", db.execAndGet("SELECT value FROM meta WHERE key='schema'").getString());
+  EXPECT_EQ("4", db.execAndGet("SELECT value FROM meta WHERE key='schema'").getString());
 }
 
 TEST(State, RefusesAStateFromANewerVersion) {

@@ -133,6 +133,7 @@ struct TargetLog {
   std::vector<std::string> flag_calls;      // "folder uid +add -remove +kw -kw"
   std::vector<std::string> removals;        // "folder uid"
   std::vector<std::string> opened_folders;  // neutral names
+  std::uint64_t bodies_read = 0;            // by read_folder
 };
 
 class FakeTargetFolder final : public TargetFolder {
@@ -249,10 +250,15 @@ std::vector<std::string> FakeTargetAccount::folders() {
   return out;
 }
 
-void FakeTargetAccount::read_folder(const std::string& neutral_name, const WantBody& /*want_body*/,
+void FakeTargetAccount::read_folder(const std::string& neutral_name, const WantBody& want_body,
                                     const std::function<void(const StoredMessage&)>& on_message) {
   for (const TargetMessage& m : target_.accounts.at(key_).at(neutral_name).messages) {
-    on_message(StoredMessage{.uid = m.uid, .flags = m.flags, .keywords = m.keywords});
+    StoredMessage stored{.uid = m.uid, .flags = m.flags, .keywords = m.keywords};
+    if (!want_body || want_body(stored)) {
+      stored.sha256 = m.sha256;
+      ++target_.log.bodies_read;
+    }
+    on_message(stored);
   }
 }
 
@@ -565,6 +571,99 @@ TEST_F(Sync, TheAfterHookSeesTheOutcomeAndItsFailureFailsTheAccount) {
       "MAILMIG_PHASE=after\nMAILMIG_STATUS=done\nMAILMIG_TARGET_ACCOUNT=john\nMAILMIG_TARGET_DOMAIN=d.example\n",
       text.str());
   EXPECT_EQ("failed", state.account_status("John@d.example"));
+}
+
+// ---- no duplicates, whatever the state says ------------------------------------
+
+// A lost (or other) state: what is on the target is found by content and
+// recorded, nothing is appended again, and the cost is what the target held.
+TEST_F(Sync, ALostStateNeverDuplicates) {
+  source.folders["INBOX"].messages = {msg(1, kSeen), msg(2), msg(2), msg(3)};
+  run(MigrateOptions{});
+  ASSERT_EQ(4U, box("INBOX").messages.size());
+  source.folders["INBOX"].messages.push_back(msg(4));
+
+  State fresh{tmp.path("other.sqlite")};
+  ProblemSink sink;
+  MigrateOptions options;
+  const AccountResult r = migrate_account(source, FakeSource::account(), target, fresh, options, sink);
+  EXPECT_EQ("done", r.status) << r.note;
+  EXPECT_EQ(1U, r.copied);
+  EXPECT_EQ(4U, r.found_on_target);
+  EXPECT_EQ(4U, folder(r, "INBOX").target_hashed);
+  EXPECT_EQ(5U, box("INBOX").messages.size());
+  EXPECT_EQ(5U, fresh.done_messages("John@d.example", "INBOX").size());
+
+  // Now the fresh state knows it all: no target body is read again.
+  target.log.bodies_read = 0;
+  const AccountResult again = migrate_account(source, FakeSource::account(), target, fresh, options, sink);
+  EXPECT_EQ(0U, again.copied);
+  EXPECT_EQ(5U, again.already);
+  EXPECT_EQ(0U, target.log.bodies_read);
+}
+
+// Mail delivered to the target directly is read once to compare, never adopted
+// as a source message it is not, and the source message is still copied.
+TEST_F(Sync, OnlyTheSameContentIsTakenForACopy) {
+  box("INBOX").messages.push_back(TargetMessage{.uid = 1, .sha256 = "direct delivery"});
+  box("INBOX").uidnext = 2;
+  source.folders["INBOX"].messages = {msg(1)};
+  const AccountResult r = run(MigrateOptions{});
+  EXPECT_EQ(1U, r.copied);
+  EXPECT_EQ(0U, r.found_on_target);
+  EXPECT_EQ(2U, box("INBOX").messages.size());
+}
+
+// The same mail from another source (a backup, then the live host), one
+// state: a sync applies the live flags to the copies the backup made, and a
+// message only the backup had is never taken for a deletion.
+TEST_F(Sync, AnotherSourceOfTheSameMailSharesTheStateSafely) {
+  state.set_source("archive:/backup.tgz");
+  source.folders["INBOX"].messages = {msg(1), msg(2), msg(3)};
+  run(MigrateOptions{});
+  ASSERT_EQ(3U, box("INBOX").messages.size());
+
+  state.set_source("maildir+ssh://old/home");
+  source.folders["INBOX"].messages = {msg(1, kSeen), msg(3), msg(4)};
+  const AccountResult r = sync(true);
+  EXPECT_EQ(1U, r.copied);
+  EXPECT_EQ(2U, r.already);
+  EXPECT_EQ(1U, r.flag_changes);
+  EXPECT_EQ(0U, r.removed);
+  EXPECT_EQ(1U, folder(r, "INBOX").other_source_kept);
+  EXPECT_EQ(4U, box("INBOX").messages.size());
+  EXPECT_TRUE(target.log.removals.empty());
+  expect_no_op(sync(true));
+}
+
+// A copy found on the target with other flags: a sync makes them the source's.
+TEST_F(Sync, FoundCopiesGetTheSourceFlagsOnSync) {
+  source.folders["INBOX"].messages = {msg(1), msg(2)};
+  run(MigrateOptions{});
+  State fresh{tmp.path("other.sqlite")};
+  source.folders["INBOX"].messages = {msg(1, kSeen | kFlagged), msg(2)};
+  ProblemSink sink;
+  const AccountResult r =
+      migrate_account(source, FakeSource::account(), target, fresh, MigrateOptions{.sync = true}, sink);
+  EXPECT_EQ(0U, r.copied);
+  EXPECT_EQ(2U, r.found_on_target);
+  EXPECT_EQ(1U, r.flag_changes);
+  EXPECT_EQ(kSeen | kFlagged, box("INBOX").messages[0].flags);
+}
+
+// Another run holds the target account: this one touches nothing.
+TEST_F(Sync, AnAccountClaimedByAnotherRunIsLeftAlone) {
+  source.folders["INBOX"].messages = {msg(1)};
+  MigrateOptions options;
+  options.claim_account = [](const std::string&, std::string& holder) -> std::shared_ptr<void> {
+    holder = "pid 42: mailmig run";
+    return nullptr;
+  };
+  const AccountResult r = run(options);
+  EXPECT_EQ("failed", r.status);
+  EXPECT_NE(std::string::npos, r.note.find("pid 42")) << r.note;
+  EXPECT_TRUE(target.log.logins.empty());
+  EXPECT_EQ(0U, target.log.appends);
 }
 
 }  // namespace
