@@ -1,5 +1,6 @@
 #include "cli/state_location.h"
 
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -7,8 +8,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 #include "core/sha256.h"
 
@@ -36,7 +35,8 @@ void make_private_dir(const std::string& dir) {
 }
 
 std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
@@ -46,7 +46,8 @@ std::string state_home() {
   if (std::string home = env("MAILMIG_STATE_HOME"); !home.empty()) return home;
   if (::geteuid() == 0) return "/var/lib/mailmig";
   if (std::string xdg = env("XDG_STATE_HOME"); !xdg.empty() && xdg.front() == '/') return xdg + "/mailmig";
-  if (std::string home = env("HOME"); !home.empty() && home.front() == '/') return home + "/.local/state/mailmig";
+  if (std::string home = env("HOME"); !home.empty() && home.front() == '/')
+    return home + "/.local/state/mailmig";
   return fmt::format("/var/tmp/mailmig-{}", ::geteuid());
 }
 
@@ -83,7 +84,8 @@ std::string choose_state_dir(const std::string& explicit_dir, const std::string&
   if (std::filesystem::exists(dir + "/state.sqlite")) return dir;
   const std::string root = source_spec.substr(source_spec.find(':') + 1);
   std::error_code ec;
-  const std::string legacy = legacy_state_dir(std::filesystem::weakly_canonical(root, ec).string(), target_spec);
+  const std::string legacy =
+      legacy_state_dir(std::filesystem::weakly_canonical(root, ec).string(), target_spec);
   if (!ec && std::filesystem::exists(legacy + "/state.sqlite")) return legacy;
   return dir;
 }
@@ -93,9 +95,10 @@ std::unique_ptr<LockFile> lock_state_dir(const std::string& dir) {
   std::string holder;
   std::unique_ptr<LockFile> lock = LockFile::try_lock(dir + "/lock", "mailmig run", holder);
   if (!lock) {
-    throw std::runtime_error(fmt::format("the state {} is in use by another mailmig run ({}); wait for it to finish, "
-                                         "then run the same command again",
-                                         dir, holder));
+    throw std::runtime_error(
+        fmt::format("the state {} is in use by another mailmig run ({}); wait for it to finish, "
+                    "then run the same command again",
+                    dir, holder));
   }
   return lock;
 }

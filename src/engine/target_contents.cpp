@@ -4,7 +4,8 @@
 
 namespace mailmig {
 
-void TargetContents::load(TargetAccount& account, const std::string& folder, const std::set<std::uint32_t>& known) {
+void TargetContents::load(TargetAccount& account, const std::string& folder,
+                          const std::set<std::uint32_t>& known) {
   loaded_ = true;
   account.read_folder(
       folder, [&](const StoredMessage& m) { return !known.contains(m.uid); },

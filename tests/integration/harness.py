@@ -41,7 +41,16 @@ def parse_args():
 
 def main():
     argv = parse_args()
-    unittest.main(argv=argv, verbosity=2)
+    # The default state lives outside the working directory, per target
+    # (/var/lib/mailmig as root): give this test process its own, so test
+    # servers that reuse a port never meet another test's state.
+    home = tempfile.mkdtemp(prefix="mailmig-state-home-")
+    os.environ["MAILMIG_STATE_HOME"] = home
+    try:
+        program = unittest.main(argv=argv, verbosity=2, exit=False)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    sys.exit(0 if program.result.wasSuccessful() else 1)
 
 
 def binary(name):

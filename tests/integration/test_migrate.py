@@ -134,17 +134,44 @@ class MigrateIntoDovecot(unittest.TestCase):
                     break
                 time.sleep(0.02)
             proc.wait()
-            args[-1] = os.path.join(self.work, f"kill{kills}.pass")
         self.assertGreaterEqual(kills, 1, "the migration finished before it could be killed")
-        final = subprocess.run(args[:-2] + ["--password-file-out", os.path.join(self.work, "final.pass")],
-                               cwd=self.work, capture_output=True, text=True)
+        # The very same command (the same password file included) finishes the job.
+        final = subprocess.run(args, cwd=self.work, capture_output=True, text=True)
         self.assertEqual(0, final.returncode, final.stdout[-3000:] + final.stderr[-3000:])
+        pass_file = os.path.join(self.work, "kill.pass")
+        self.assertEqual(0o600, os.stat(pass_file).st_mode & 0o777)
+        with open(pass_file, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+        self.assertEqual(["account", "password", "how"], rows[0])
+        accounts = [r[0] for r in rows[1:]]
+        self.assertEqual(len(accounts), len(set(accounts)), "an account's password recorded twice")
         self.assertEqual(expected, self.count_messages())
         for d in manifest["domains"]:
             for a in d["accounts"]:
                 got = self.count_messages(f'{a["name"]}@{d["name"]}')
                 want = sum(f["messages"] for f in a["folders"] if f["selectable"])
                 self.assertEqual(want, got, a["name"])
+
+    def test_password_file_out_is_continued_only_when_it_is_ours(self):
+        store, manifest = harness.generate_store(self.work, "sample", seed=27)
+        mine = os.path.join(self.work, "mine.pass")
+        self.migrate(store, "--user", "alan@example.org", "--password-file-out", mine, check=0)
+        first = read_pass_file(mine)
+        self.assertIn("alan@example.org", first)
+        self.migrate(store, "--user", "mary@mail.example.com", "--password-file-out", mine, check=0)
+        both = read_pass_file(mine)
+        self.assertEqual(first["alan@example.org"], both["alan@example.org"])
+        self.assertIn("mary@mail.example.com", both)
+        # Not ours: readable by others, or not a password file at all.
+        for name, text, mode in (("open.pass", "account,password,how\r\n", 0o644), ("other.csv", "a,b\n", 0o600)):
+            path = os.path.join(self.work, name)
+            with open(path, "w", newline="") as f:
+                f.write(text)
+            os.chmod(path, mode)
+            proc = self.migrate(store, "--user", "john@mail.example.com", "--password-file-out", path, check=3)
+            self.assertIn("refusing", proc.stderr)
+            with open(path, newline="") as f:
+                self.assertEqual(text, f.read())
 
     def test_ctrl_c_stops_cleanly_and_a_rerun_finishes(self):
         store, manifest = harness.generate_store(self.work, "bench", seed=25, extra=("--messages", "2000"))
