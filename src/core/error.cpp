@@ -1,8 +1,9 @@
 #include "core/error.h"
 
-#include <cstring>
-
 #include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
 
 namespace mailmig {
 
@@ -17,5 +18,14 @@ IoError::IoError(std::string path, int err, const std::string& what, std::option
       path_(std::move(path)),
       errno_(err),
       offset_(offset) {}
+
+Scope scope_of_write_error(int err) {
+  return err == ENOSPC || err == EDQUOT ? Scope::Account : Scope::Folder;
+}
+
+ScopedError scoped_write_error(const IoError& e) {
+  return ScopedError(scope_of_write_error(e.error_number()), e.what(),
+                     e.error_number() == EDQUOT || e.error_number() == ENOSPC ? "OVERQUOTA" : "");
+}
 
 }  // namespace mailmig

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/crlf.h"
+#include "core/error.h"
 #include "core/sha256.h"
 #include "engine/hooks.h"
 #include "engine/target_contents.h"
@@ -159,7 +160,9 @@ class AccountRun {
     if (before_hook()) {
       run_inner();
       add_up();
-      if (!options_.dry_run && result_.status == "done" && result_.failed != 0) result_.status = "failed";
+      if (!options_.dry_run && result_.status == "done" && (result_.failed != 0 || folders_failed_ != 0)) {
+        result_.status = "failed";
+      }
       after_hook();
       if (!options_.dry_run) state_.set_account(key_, result_.status, result_.note);
     }
@@ -332,8 +335,7 @@ class AccountRun {
       try {
         if (plan_.size() != folders.size()) plan_ = plan_names(out.get(), folders);
         for (; next_folder < folders.size() && !stopping(options_); ++next_folder) {
-          migrate_folder(in, folders[next_folder], plan_[next_folder], *out);
-          if (options_.on_folder_done) options_.on_folder_done(result_, result_.folders.back());
+          if (!copy_one_folder(in, folders[next_folder], plan_[next_folder], *out)) return;
           attempt = 0;
         }
         if (!vanished_done && !stopping(options_)) {
@@ -352,6 +354,40 @@ class AccountRun {
       result_.status = "interrupted";
       result_.note = "stopped on request; run the same command again to finish";
     }
+  }
+
+  // One folder, its failures kept to their scope: a folder the target
+  // refuses is reported and the next one is copied; false when the account
+  // cannot go on (a failure of account scope: over quota, disk full). Any
+  // other exception is the connection's: it reaches copy_folders' reconnect.
+  bool copy_one_folder(const Account& in, const FolderInfo& folder, const PlannedFolder& planned,
+                       TargetAccount& out) {
+    try {
+      migrate_folder(in, folder, planned, out);
+      if (over_quota_) {
+        fail("failed", fmt::format("the target refused messages over quota ({}): raise the quota or free space, "
+                                   "then run the same command again",
+                                   over_quota_note_));
+        return false;
+      }
+    } catch (const ScopedError& e) {
+      if (!partial_) result_.folders.push_back(FolderResult{.name = folder.name});
+      partial_ = false;
+      state_.flush();
+      if (e.scope() != Scope::Folder && e.scope() != Scope::Message) {
+        const bool quota = e.code() == "OVERQUOTA";
+        fail("failed", quota ? fmt::format("{}: raise the quota or free space, then run the same command again",
+                                           e.what())
+                             : std::string(e.what()));
+        return false;
+      }
+      ++folders_failed_;
+      FolderResult& r = result_.folders.back();
+      r.note = join_notes(r.note, fmt::format("FAILED: {}", e.what()));
+      problem(Problem{.scope = Scope::Folder, .message = e.what()}, folder.name);
+    }
+    if (options_.on_folder_done) options_.on_folder_done(result_, result_.folders.back());
+    return true;
   }
 
   // Logs in on the target; null when that failed (gave_up_ says whether for good).
@@ -590,6 +626,10 @@ class AccountRun {
       }
       state_.drop(key_, folder.name, q.record.key);
       ++r.failed;
+      if (d.code == "OVERQUOTA" && !over_quota_) {
+        over_quota_ = true;
+        over_quota_note_ = d.error;
+      }
       problem(Problem{.scope = Scope::Message, .file = q.file, .offset = q.offset,
                       .message = fmt::format("target refused the message: {}", d.error)},
               folder.name);
@@ -891,6 +931,9 @@ class AccountRun {
   bool partial_ = false;
   bool gave_up_ = false;
   unsigned login_retries_ = 0;
+  unsigned folders_failed_ = 0;       // folders the target refused (each reported)
+  bool over_quota_ = false;           // a message was refused over quota: the account stops
+  std::string over_quota_note_;
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/error.h"
 #include "core/sha256.h"
 #include "imap/mailboxes.h"
 #include "imap/message_data.h"
@@ -154,8 +155,8 @@ void ImapFolder::select_for_writing() {
   select.string(name_.wire, session_.utf8_enabled());
   const imap::CommandResult r = session_.run_ok(select);
   if (r.code && r.code->name == "READ-ONLY") {
-    throw std::runtime_error(fmt::format("{}: the server opens the folder read-only; flags cannot be changed",
-                                         name_.display));
+    throw ScopedError(Scope::Folder, fmt::format("{}: the server opens the folder read-only; flags cannot be changed",
+                                                 name_.display));
   }
   selected_rw_ = true;
 }
@@ -165,7 +166,10 @@ void ImapFolder::wait_stores(std::size_t keep) {
     const imap::Tag tag = stores_.front();
     stores_.erase(stores_.begin());
     const imap::CommandResult r = session_.wait(tag);
-    if (!r.ok()) throw std::runtime_error(fmt::format("{}: UID STORE refused: {}", name_.display, r.describe()));
+    if (!r.ok()) {
+      throw ScopedError(Scope::Folder, fmt::format("{}: UID STORE refused: {}", name_.display, r.describe()),
+                        r.code ? r.code->name : std::string());
+    }
   }
 }
 
@@ -190,9 +194,10 @@ void ImapFolder::remove(const std::vector<std::uint32_t>& uids) {
   // Only UID EXPUNGE removes exactly our messages; a plain EXPUNGE would also
   // take whatever else someone marked \Deleted in the folder.
   if (!session_.has_capability("UIDPLUS")) {
-    throw std::runtime_error(fmt::format("{}: the server lacks UIDPLUS (UID EXPUNGE); not removing anything rather "
-                                         "than expunging messages that are not ours",
-                                         name_.display));
+    throw ScopedError(Scope::Folder,
+                      fmt::format("{}: the server lacks UIDPLUS (UID EXPUNGE); not removing anything rather "
+                                  "than expunging messages that are not ours",
+                                  name_.display));
   }
   select_for_writing();
   for (const std::string& set : imap::uid_sets(uids)) {
@@ -229,6 +234,31 @@ class ImapAccount final : public TargetAccount {
 
   std::unique_ptr<TargetFolder> open_folder(const std::string& neutral_name, bool subscribe,
                                             ResultFn on_result) override {
+    try {
+      return open_folder_as_told(neutral_name, subscribe, std::move(on_result));
+    } catch (const imap::CommandFailed& e) {
+      // A refusal spoils this folder only (over quota: the account); the session is fine.
+      const std::string code = e.result().code ? e.result().code->name : std::string();
+      throw ScopedError(code == "OVERQUOTA" ? Scope::Account : Scope::Folder,
+                        fmt::format("folder {} cannot be created or opened on the target: {}", neutral_name, e.what()),
+                        code);
+    }
+  }
+
+  std::vector<std::string> folders() override { return mailboxes_.list_neutral(); }
+  std::string stored_name(const std::string& neutral_name) override {
+    imap::NameMapping m = mailboxes_.map(neutral_name);
+    return m.display;
+  }
+  void read_folder(const std::string& neutral_name, const WantBody& want_body,
+                   const std::function<void(const StoredMessage&)>& on_message) override;
+  void close() override {
+    if (session_) session_->logout();
+  }
+
+ private:
+  std::unique_ptr<TargetFolder> open_folder_as_told(const std::string& neutral_name, bool subscribe,
+                                                    ResultFn on_result) {
     imap::NameMapping name = mailboxes_.ensure(neutral_name, subscribe);
     imap::Command status("STATUS");
     status.string(name.wire, session_->utf8_enabled()).atom("(MESSAGES UIDNEXT UIDVALIDITY)");
@@ -248,18 +278,6 @@ class ImapAccount final : public TargetAccount {
     return std::make_unique<ImapFolder>(*session_, std::move(name), st, append_, std::move(on_result));
   }
 
-  std::vector<std::string> folders() override { return mailboxes_.list_neutral(); }
-  std::string stored_name(const std::string& neutral_name) override {
-    imap::NameMapping m = mailboxes_.map(neutral_name);
-    return m.display;
-  }
-  void read_folder(const std::string& neutral_name, const WantBody& want_body,
-                   const std::function<void(const StoredMessage&)>& on_message) override;
-  void close() override {
-    if (session_) session_->logout();
-  }
-
- private:
   std::unique_ptr<imap::Session> session_;
   imap::Mailboxes mailboxes_;
   imap::AppendOptions append_;

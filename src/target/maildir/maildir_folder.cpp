@@ -96,8 +96,12 @@ void MaildirTargetFolder::flush() {
   if (before_send_) before_send_(indices);
   unresolved_ = indices;
   std::vector<Delivery> results(queue_.size());
-  const std::vector<Written> written = write_batch(results);
-  commit_batch(written, results);  // throws: the batch stays unresolved
+  try {
+    const std::vector<Written> written = write_batch(results);
+    commit_batch(written, results);  // throws: the batch stays unresolved
+  } catch (const IoError& e) {
+    throw scoped_write_error(e);  // the disk, not a connection: retrying the same write cannot help
+  }
   snapshot_.reset();
   std::vector<Pending> done = std::move(queue_);
   queue_.clear();

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "core/error.h"
 #include "core/fs.h"
 #include "target/maildir/dotlock.h"
 #include "target/maildir/filename.h"
@@ -40,10 +41,14 @@ class MaildirAccount final : public TargetAccount {
   std::unique_ptr<TargetFolder> open_folder(const std::string& neutral_name, bool subscribe,
                                             ResultFn on_result) override {
     FolderName name = maildir::map_folder(neutral_name);
-    Mailbox box = mailbox(name);
-    box.create();
-    if (subscribe) add_subscription(name.neutral);
-    return std::make_unique<maildir::MaildirTargetFolder>(std::move(box), std::move(name), std::move(on_result));
+    try {
+      Mailbox box = mailbox(name);
+      box.create();
+      if (subscribe) add_subscription(name.neutral);
+      return std::make_unique<maildir::MaildirTargetFolder>(std::move(box), std::move(name), std::move(on_result));
+    } catch (const IoError& e) {
+      throw scoped_write_error(e);
+    }
   }
 
   std::vector<std::string> folders() override {

@@ -14,6 +14,7 @@
 
 #include "common/temp_tree.h"
 #include "core/crlf.h"
+#include "core/error.h"
 #include "core/sha256.h"
 #include "engine/migrate.h"
 #include "common/string_reader.h"
@@ -228,6 +229,9 @@ class FakeTarget final : public Target {
   std::map<std::string, std::map<std::string, TargetMailbox>> accounts;  // "account@domain" -> folder -> mailbox
   TargetLog log;
   bool uidplus = true;
+  // Failures open_folder() injects, by folder: a refusal of that scope, or
+  // (no scope) a dropped connection, once.
+  std::map<std::string, std::optional<Scope>> refuse;
 
   std::unique_ptr<TargetAccount> open_account(const std::string& account, const std::string& domain,
                                               const std::string& /*user_password*/) override {
@@ -240,6 +244,15 @@ class FakeTarget final : public Target {
 std::unique_ptr<TargetFolder> FakeTargetAccount::open_folder(const std::string& neutral_name, bool /*subscribe*/,
                                                              ResultFn on_result) {
   target_.log.opened_folders.push_back(neutral_name);
+  if (const auto it = target_.refuse.find(neutral_name); it != target_.refuse.end()) {
+    const std::optional<Scope> scope = it->second;
+    if (!scope) {
+      target_.refuse.erase(it);
+      throw std::runtime_error("connection reset by peer");
+    }
+    throw ScopedError(*scope, "NO [" + std::string(*scope == Scope::Account ? "OVERQUOTA" : "NOPERM") + "] refused",
+                      *scope == Scope::Account ? "OVERQUOTA" : "NOPERM");
+  }
   return std::make_unique<FakeTargetFolder>(neutral_name, target_.accounts[key_][neutral_name], target_.log,
                                             target_.uidplus, std::move(on_result));
 }
@@ -664,6 +677,55 @@ TEST_F(Sync, AnAccountClaimedByAnotherRunIsLeftAlone) {
   EXPECT_NE(std::string::npos, r.note.find("pid 42")) << r.note;
   EXPECT_TRUE(target.log.logins.empty());
   EXPECT_EQ(0U, target.log.appends);
+}
+
+// ---- failures keep their scope ----------------------------------------------------
+
+TEST_F(Sync, ARefusedFolderIsReportedAndTheNextFolderIsCopied) {
+  source.folders["A"].messages = {msg(1)};
+  source.folders["Bad"].messages = {msg(2)};
+  source.folders["C"].messages = {msg(3)};
+  target.refuse["Bad"] = Scope::Folder;
+  AccountResult r = run(MigrateOptions{});
+  EXPECT_EQ("failed", r.status);
+  EXPECT_EQ(2U, r.copied);
+  EXPECT_EQ(1U, box("A").messages.size());
+  EXPECT_EQ(1U, box("C").messages.size());
+  EXPECT_EQ(1U, target.log.logins.size());  // no reconnect for a refusal
+  ASSERT_EQ(1U, problems.size());
+  EXPECT_EQ(Scope::Folder, problems[0].scope);
+  EXPECT_EQ("Bad", problems[0].folder);
+  EXPECT_NE(std::string::npos, folder(r, "Bad").note.find("FAILED")) << folder(r, "Bad").note;
+
+  target.refuse.clear();  // the administrator fixed it: the same command finishes
+  r = run(MigrateOptions{});
+  EXPECT_EQ("done", r.status) << r.note;
+  EXPECT_EQ(1U, r.copied);
+  EXPECT_EQ(1U, box("Bad").messages.size());
+}
+
+TEST_F(Sync, AnAccountScopedFailureEndsThatAccountAtOnce) {
+  source.folders["A"].messages = {msg(1)};
+  source.folders["B"].messages = {msg(2)};
+  target.refuse["A"] = Scope::Account;
+  const AccountResult r = run(MigrateOptions{});
+  EXPECT_EQ("failed", r.status);
+  EXPECT_NE(std::string::npos, r.note.find("quota")) << r.note;
+  EXPECT_EQ(1U, target.log.logins.size());
+  EXPECT_EQ(0U, target.log.appends);
+  EXPECT_EQ(std::vector<std::string>{"A"}, target.log.opened_folders);
+}
+
+TEST_F(Sync, ADroppedConnectionIsReopenedAndTheRunResumes) {
+  source.folders["A"].messages = {msg(1)};
+  source.folders["B"].messages = {msg(2)};
+  target.refuse["B"] = std::nullopt;  // a reset while opening B, once
+  const AccountResult r = run(MigrateOptions{});
+  EXPECT_EQ("done", r.status) << r.note;
+  EXPECT_EQ(2U, target.log.logins.size());
+  EXPECT_EQ(2U, r.copied + r.already);
+  EXPECT_EQ(1U, box("A").messages.size());
+  EXPECT_EQ(1U, box("B").messages.size());
 }
 
 }  // namespace
