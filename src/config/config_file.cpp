@@ -1,6 +1,7 @@
 #include "config/config_file.h"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 namespace mailmig::config {
@@ -238,6 +239,22 @@ int ConfigFile::rewrite_values(
     ++count;
   }
   return count;
+}
+
+bool is_secret_key(std::string_view key) {
+  std::string lower(key);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  // mysql_password, sslkey_pass, ldap_bind_passwd; not ldap_password_attribute (an attribute name).
+  return lower.ends_with("pass") || lower.ends_with("passwd") || lower.ends_with("password") ||
+         lower.find("secret") != std::string::npos;
+}
+
+std::string mask_secrets(std::string_view text) {
+  ConfigFile file = ConfigFile::parse(text);
+  file.rewrite_values([](const std::string& key, const std::string& value) {
+    return is_secret_key(key) && !value.empty() ? std::string("********") : value;
+  });
+  return file.serialize();
 }
 
 }  // namespace mailmig::config

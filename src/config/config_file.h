@@ -69,6 +69,11 @@ class ConfigFile {
   std::vector<ConfigLine> lines_;
 };
 
+// Keys whose values are secrets (passwords): never shown in diffs or reports.
+bool is_secret_key(std::string_view key);
+// `text` with the value of every secret directive (active or commented) replaced by "********".
+std::string mask_secrets(std::string_view text);
+
 // Classifies one line (without terminator).
 ConfigLine parse_line(std::string_view text);
 

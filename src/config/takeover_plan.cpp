@@ -27,6 +27,11 @@ std::string lower(std::string s) {
   return s;
 }
 
+// Secrets (passwords) never reach a report.
+std::string shown(const std::string& key, const std::string& value) {
+  return is_secret_key(key) && !value.empty() ? std::string("********") : value;
+}
+
 std::string join_path(const std::string& dir, const std::string& rel) {
   if (rel.empty()) return dir;
   return dir.ends_with('/') ? dir + rel : dir + "/" + rel;
@@ -70,7 +75,7 @@ class Planner {
       if (schema_kept) continue;
       plan_.warnings.push_back(
           {join_path(options_.to, rel), number,
-           fmt::format("{} = {} still names {}", line.key, line.value, rules_.old_product)});
+           fmt::format("{} = {} still names {}", line.key, shown(line.key, line.value), rules_.old_product)});
     }
   }
 
@@ -121,11 +126,12 @@ class Planner {
     std::string replacement =
         obsolete.replacement.empty() ? std::string() : fmt::format("; use {}", obsolete.replacement);
     note(rel, line, obsolete.key, "dropped",
-         fmt::format("not read by {}{}", rules_.new_product, replacement));
+         fmt::format("{}: not read by {}{}", obsolete.key, rules_.new_product, replacement));
     if (changed_by_administrator(rel, obsolete.key, value)) {
-      plan_.warnings.push_back({join_path(options_.from, rel), line,
-                                fmt::format("{} = {} is not read by {}{}: not carried, set it by hand",
-                                            obsolete.key, value, rules_.new_product, replacement)});
+      plan_.warnings.push_back(
+          {join_path(options_.from, rel), line,
+           fmt::format("{} = {} is not read by {}{}: not carried, set it by hand", obsolete.key,
+                       shown(obsolete.key, value), rules_.new_product, replacement)});
     }
   }
 
@@ -153,7 +159,8 @@ class Planner {
     }
     result.rewrite_values([&](const std::string& key, const std::string& value) {
       std::string v = carried_value(rel, key, value);
-      if (v != value) note(rel, 0, key, "rewritten", fmt::format("{} -> {}", value, v));
+      if (v != value)
+        note(rel, 0, key, "rewritten", fmt::format("{}: {} -> {}", key, shown(key, value), shown(key, v)));
       return v;
     });
     return result;
@@ -178,7 +185,7 @@ class Planner {
       if (base.value(target_key) == v) continue;
       if (!base.value(target_key) && base.commented_default(target_key) == v) continue;
       base.set(target_key, v, carried_note(rel));
-      note(rel, line, target_key, "carried", fmt::format("{} = {}", target_key, v));
+      note(rel, line, target_key, "carried", fmt::format("{} = {}", target_key, shown(target_key, v)));
     }
     return base;
   }
@@ -239,31 +246,34 @@ void place(Tree& result, const std::string& to, const std::string& rel, TreeEntr
   result[rel] = std::move(entry);
 }
 
-std::string symlink_text(const TreeEntry& e) {
-  return "-> " + e.content + "\n";
+// What a diff shows of an entry: secrets masked in configuration files, a symlink as its target.
+std::string displayed(const Rules& rules, const std::string& rel, const TreeEntry& e) {
+  if (e.type == EntryType::Symlink) return "-> " + e.content + "\n";
+  if (e.type == EntryType::File && rules.is_config(rel)) return mask_secrets(e.content);
+  return e.content;
 }
 
-void compare(const PlanOptions& options, const Tree& destination, Plan& plan) {
+void compare(const Rules& rules, const PlanOptions& options, const Tree& destination, Plan& plan) {
   for (const auto& [rel, now] : destination) {
-    if (!plan.result.contains(rel))
-      plan.files.push_back({rel, "removed",
-                            now.type == EntryType::File
-                                ? unified_diff(now.content, "", join_path(options.to, rel), "/dev/null")
-                                : std::string()});
+    if (plan.result.contains(rel)) continue;
+    std::string diff;
+    if (now.type != EntryType::Directory)
+      diff = unified_diff(displayed(rules, rel, now), "", join_path(options.to, rel), "/dev/null");
+    plan.files.push_back({rel, "removed", diff});
   }
   for (const auto& [rel, after] : plan.result) {
     auto it = destination.find(rel);
     const std::string path = join_path(options.to, rel);
     if (it == destination.end()) {
       std::string diff;
-      if (after.type == EntryType::File) diff = unified_diff("", after.content, "/dev/null", path);
-      if (after.type == EntryType::Symlink) diff = unified_diff("", symlink_text(after), "/dev/null", path);
+      if (after.type != EntryType::Directory)
+        diff = unified_diff("", displayed(rules, rel, after), "/dev/null", path);
       plan.files.push_back({rel, "added", diff});
     } else if (it->second.type != after.type || it->second.content != after.content) {
-      std::string before =
-          it->second.type == EntryType::Symlink ? symlink_text(it->second) : it->second.content;
-      std::string now = after.type == EntryType::Symlink ? symlink_text(after) : after.content;
-      plan.files.push_back({rel, "changed", unified_diff(before, now, path, path)});
+      std::string diff =
+          unified_diff(displayed(rules, rel, it->second), displayed(rules, rel, after), path, path);
+      if (diff.empty()) diff = fmt::format("--- {}\n+++ {}\n(only hidden values differ)\n", path, path);
+      plan.files.push_back({rel, "changed", diff});
     }
   }
 }
@@ -352,7 +362,7 @@ Plan plan_takeover(const Rules& rules, const PlanOptions& options, const Tree& s
           {join_path(options.to, rel), 0,
            fmt::format("symbolic link to {} still names {}", entry.content, rules.old_product)});
   }
-  compare(options, destination, plan);
+  compare(rules, options, destination, plan);
   return plan;
 }
 
