@@ -88,6 +88,14 @@ const KeptDirective* Rules::kept_directive(std::string_view file, std::string_vi
   return nullptr;
 }
 
+std::string Rules::replaced_value(std::string_view file, std::string_view key,
+                                  const std::string& value) const {
+  for (const auto& r : value_replacements) {
+    if (r.key == key && r.from == value && file_matches(r.file_glob, file)) return r.to;
+  }
+  return value;
+}
+
 bool Rules::is_schema_file(std::string_view relative_path) const {
   return std::any_of(schema_files.begin(), schema_files.end(),
                      [&](const std::string& g) { return file_matches(g, relative_path); });
@@ -143,6 +151,9 @@ Rules parse_rules(std::string_view text, const std::string& origin) {
       std::optional<std::string> def;
       if (w.size() > 3 && w[3] != "-") def = w[3];
       rules.kept.push_back({w[1], w[2], def});
+    } else if (verb == "value") {
+      need(5, 5, "value FILE KEY OLD_VALUE NEW_VALUE");
+      rules.value_replacements.push_back({w[1], w[2], w[3], w[4]});
     } else if (verb == "rewrite") {
       need(3, 3, "rewrite OLD NEW");
       rules.value_rewrites.push_back({w[1], w[2]});

@@ -30,6 +30,12 @@ struct KeptDirective {
   std::optional<std::string> old_builtin_default;  // what the old product uses when the file does not set it
 };
 
+struct ValueReplacement {
+  std::string file_glob;
+  std::string key;
+  std::string from, to;  // the whole value
+};
+
 struct PrefixRewrite {
   std::string from, to;
 };
@@ -61,6 +67,9 @@ struct Rules {
   [[nodiscard]] const ObsoleteDirective* obsolete_directive(std::string_view file,
                                                             std::string_view key) const;
   [[nodiscard]] const KeptDirective* kept_directive(std::string_view file, std::string_view key) const;
+  // The value after a `value` rule for this directive (unchanged when none applies).
+  [[nodiscard]] std::string replaced_value(std::string_view file, std::string_view key,
+                                           const std::string& value) const;
   [[nodiscard]] bool is_schema_file(std::string_view relative_path) const;
   [[nodiscard]] std::optional<mode_t> mode_for(std::string_view relative_path, bool directory) const;
 };

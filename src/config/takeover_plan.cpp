@@ -94,7 +94,10 @@ class Planner {
   std::string carried_value(const std::string& rel, const std::string& key, const std::string& value) const {
     std::string v = value;
     // Values that say where existing data lives are never rewritten by name.
-    if (rules_.kept_directive(rel, key) == nullptr) v = rewrite_value(rules_.value_rewrites, v);
+    if (rules_.kept_directive(rel, key) == nullptr) {
+      v = rules_.replaced_value(rel, key, v);
+      v = rewrite_value(rules_.value_rewrites, v);
+    }
     if (rules_.is_schema_file(rel) && options_.ldap_schema == LdapSchema::New)
       v = rename_schema_words(rules_.schema_renames, v);
     return map_data_path(v);
@@ -127,7 +130,8 @@ class Planner {
         obsolete.replacement.empty() ? std::string() : fmt::format("; use {}", obsolete.replacement);
     note(rel, line, obsolete.key, "dropped",
          fmt::format("{}: not read by {}{}", obsolete.key, rules_.new_product, replacement));
-    if (changed_by_administrator(rel, obsolete.key, value)) {
+    // An empty value meant the built-in default; dropping it changes nothing.
+    if (!value.empty() && changed_by_administrator(rel, obsolete.key, value)) {
       plan_.warnings.push_back(
           {join_path(options_.from, rel), line,
            fmt::format("{} = {} is not read by {}{}: not carried, set it by hand", obsolete.key,
