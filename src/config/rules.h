@@ -53,13 +53,14 @@ struct Rules {
   std::vector<DirectiveRename> directive_renames;
   std::vector<ObsoleteDirective> obsolete;
   std::vector<KeptDirective> kept;
-  std::vector<PrefixRewrite> value_rewrites;       // longest `from` first
-  std::vector<PrefixRewrite> symlink_rewrites;     // longest `from` first
-  std::vector<std::string> schema_files;           // --ldap-schema: these files
-  std::vector<PrefixRewrite> schema_renames;       // --ldap-schema new: word-prefix renames in their values
-  std::string owner;                               // USER:GROUP of the configuration files
-  std::string old_service_user, new_service_user;  // USER:GROUP of the daemons (data files)
-  std::vector<ModeRule> modes;                     // first match wins
+  std::vector<ValueReplacement> value_replacements;  // whole values of one directive
+  std::vector<PrefixRewrite> value_rewrites;         // longest `from` first
+  std::vector<PrefixRewrite> symlink_rewrites;       // longest `from` first
+  std::vector<std::string> schema_files;             // --ldap-schema: these files
+  std::vector<PrefixRewrite> schema_renames;         // --ldap-schema new: word-prefix renames in their values
+  std::string owner;                                 // USER:GROUP of the configuration files
+  std::string old_service_user, new_service_user;    // USER:GROUP of the daemons (data files)
+  std::vector<ModeRule> modes;                       // first match wins
 
   [[nodiscard]] bool is_config(std::string_view relative_path) const;
   [[nodiscard]] std::string renamed_file(const std::string& relative_path) const;
