@@ -34,7 +34,8 @@ TEST(Rules, RewritesStopAtNameBoundaries) {
   EXPECT_EQ(rewrite_symlink(r.symlink_rewrites, "/usr/share/zarafa-webapp"), "/usr/share/kopano-webapp");
   EXPECT_EQ(rewrite_symlink(r.symlink_rewrites, "/usr/share/zarafa-webapp2"), "/usr/share/zarafa-webapp2");
   EXPECT_EQ(rename_schema_words(r.schema_renames, "zarafaAccount"), "kopanoAccount");
-  EXPECT_EQ(rename_schema_words(r.schema_renames, "(&(objectClass=zarafa-user))"), "(&(objectClass=kopano-user))");
+  EXPECT_EQ(rename_schema_words(r.schema_renames, "(&(objectClass=zarafa-user))"),
+            "(&(objectClass=kopano-user))");
   EXPECT_EQ(rename_schema_words(r.schema_renames, "myzarafaX"), "myzarafaX");
 }
 

@@ -5,7 +5,9 @@
 namespace mailmig::config {
 namespace {
 
-TEST(UnifiedDiff, EqualTextsGiveNothing) { EXPECT_EQ(unified_diff("a\nb\n", "a\nb\n", "x", "y"), ""); }
+TEST(UnifiedDiff, EqualTextsGiveNothing) {
+  EXPECT_EQ(unified_diff("a\nb\n", "a\nb\n", "x", "y"), "");
+}
 
 TEST(UnifiedDiff, OneChangeWithContext) {
   std::string a = "1\n2\n3\n4\n5\n6\n7\n8\n9\n";
