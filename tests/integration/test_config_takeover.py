@@ -248,6 +248,17 @@ class MoveData(harness.unittest.TestCase):
         again = subprocess.run(self.args(), env=self.env, capture_output=True, text=True)
         self.assertIn("nothing to do", again.stdout)
 
+    def test_one_file_system_is_a_rename(self):
+        self.new = os.path.join(self.work, "var-lib-kopano", "attachments")
+        os.makedirs(os.path.dirname(self.new), exist_ok=True)
+        env = {k: v for k, v in self.env.items() if k != "MAILMIG_MOVE_DATA_COPY"}
+        inode = os.stat(os.path.join(self.old, "0/0/0")).st_ino
+        proc = subprocess.run(self.args(), env=env, capture_output=True, text=True)
+        self.assertIn("by rename (one file system)", proc.stdout)
+        self.assertEqual(os.stat(os.path.join(self.new, "0/0/0")).st_ino, inode)
+        self.assertFalse(os.path.exists(self.old))
+        self.assertEqual(re_value(os.path.join(self.kopano, "server.cfg"), "attachment_path"), self.new)
+
     def test_dry_run_moves_nothing(self):
         proc = subprocess.run(self.args() + ["--dry-run"], env=self.env, capture_output=True, text=True)
         self.assertIn(f"data to move {self.old} -> {self.new}: 300 files", proc.stdout)
