@@ -1,0 +1,21 @@
+# Compiles rules/config/*.rules into the binary (`--rules zarafa-kopano`): the
+# files stay the one place to edit, and the binary needs no data directory.
+function(mailmig_embed_rules target)
+  file(GLOB _rules CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/rules/config/*.rules)
+  set(_entries "")
+  foreach(_file ${_rules})
+    get_filename_component(_name ${_file} NAME_WE)
+    file(READ ${_file} _text)
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_file})
+    string(APPEND _entries "      {\"${_name}\", R\"mailmig_rules(${_text})mailmig_rules\"},\n")
+  endforeach()
+  file(READ ${PROJECT_SOURCE_DIR}/src/config/embedded_rules.cpp.in _template)
+  string(REPLACE "@MAILMIG_EMBEDDED_RULE_ENTRIES@" "${_entries}" _source "${_template}")
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/config/embedded_rules.cpp.in)
+  set(_out ${CMAKE_CURRENT_BINARY_DIR}/generated/embedded_rules.cpp)
+  # Written only when it changed, so a re-configure does not rebuild it.
+  file(WRITE ${_out}.tmp "${_source}")
+  configure_file(${_out}.tmp ${_out} COPYONLY)
+  target_sources(${target} PRIVATE ${_out})
+  install(FILES ${_rules} DESTINATION share/mailmig/rules/config)
+endfunction()
