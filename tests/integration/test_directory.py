@@ -244,8 +244,8 @@ class IplanetBatch(SlapdWithMail):
         held = self.snapshot()
         dry = self.imsdirmig(*release, "--dry-run", check=0)
         self.assertIn(f"dn: uid=sam,ou=people,{self.BASE}\nchangetype: modify\n"
-                      "replace: mailDeliveryOption\nmailDeliveryOption: mailbox\n-\n"
-                      "replace: mailHost\nmailHost: newmail.siroe.com\n-\n\n", dry.stdout)
+                      "replace: mailHost\nmailHost: newmail.siroe.com\n-\n"
+                      "replace: mailDeliveryOption\nmailDeliveryOption: mailbox\n-\n\n", dry.stdout)
         self.assertEqual(self.snapshot(), held)
         self.imsdirmig(*release, check=0)
         for uid in ("sam", "sue"):
@@ -391,14 +391,14 @@ class BadInput(unittest.TestCase):
             if os.path.exists(ldif) and os.path.getsize(ldif) > 200_000:
                 break
             time.sleep(0.005)
-        ldap.stop()
+        ldap.crash()
         out, err = proc.communicate(timeout=120)
         self.assertEqual(proc.returncode, 1, err)
         report = json.loads(out)
         self.assertTrue(report["stopped"])
         self.assertIn("run the same command again", report["stop_reason"])
         self.assertLess(report["changed"], 1000)
-        ldap.start()
+        ldap.restart()
         rerun = json.loads(directory("transplant", "--rules", "zarafa-kopano", "--old-schema", ZARAFA,
                                      *connection(ldap), "--json", check=0).stdout)
         self.assertEqual(rerun["failed"], 0)

@@ -451,6 +451,20 @@ olcAccess: {{1}}to * by * read
         self._launch([SLAPD, "-d", self.log_level, "-F", self.config_dir, "-h", " ".join(listeners)],
                      self.log_file)
 
+    def crash(self):
+        """SIGKILL to exactly this slapd, as a crash or a pulled cable: clients see the
+        connection go; the files stay, so restart() brings the same directory back."""
+        if self.running:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def restart(self):
+        """Starts this instance again on its own files (after crash(); a new port)."""
+        self._terminate()
+        self.process = None
+        self.pid = None
+        return self.start()
+
     def _wait_ready(self, deadline):
         last_error = None
         while time.monotonic() < deadline:
