@@ -8,7 +8,9 @@
 #include "cli/commands.h"
 #include "cli/config_command.h"
 #include "cli/copy_command.h"
+#include "cli/directory_command.h"
 #include "cli/exit_codes.h"
+#include "cli/imsdirmig.h"
 #include "cli/migrate_command.h"
 #include "cli/selection_options.h"
 #include "cli/verify_command.h"
@@ -52,6 +54,9 @@ int mailmig_main(int argc, char** argv) {
   VerifyCommand verify;
   CLI::App* verify_sub = nullptr;
   add_verify_command(app, verify, verify_sub);
+  DirectoryArgs directory;
+  CLI::App* directory_sub = nullptr;
+  add_directory_command(app, directory, directory_sub);
 
   ConfigTakeoverCommand takeover;
   CLI::App* takeover_sub = nullptr;
@@ -83,6 +88,7 @@ int mailmig_main(int argc, char** argv) {
   if (sync_sub->parsed()) return run_migrate(sync, std::cout, std::cerr);
   if (takeover_sub->parsed()) return run_config_takeover(takeover, std::cout, std::cerr);
   if (verify_sub->parsed()) return run_verify(verify, verbosity, std::cout, std::cerr);
+  if (directory_sub->parsed()) return run_directory(directory, std::cout, std::cerr);
   return kExitUsage;
 }
 
@@ -92,6 +98,7 @@ int main_entry(int argc, char** argv) {
   std::string_view program = argc > 0 ? argv[0] : "mailmig";
   if (auto slash = program.rfind('/'); slash != std::string_view::npos) program.remove_prefix(slash + 1);
   if (program.starts_with("cg2kms")) return cg2kms_main(argc, argv);
+  if (program.starts_with("imsdirmig")) return imsdirmig_main(argc, argv);
   return mailmig_main(argc, argv);
 }
 

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "config/embedded_rules.h"
+#include "core/rule_text.h"
 
 namespace mailmig::config {
 
@@ -195,26 +196,13 @@ Rules parse_rules(std::string_view text, const std::string& origin) {
   return rules;
 }
 
-std::vector<std::string> builtin_rule_names() {
-  std::vector<std::string> names;
-  for (const auto& [name, text] : embedded_rule_sets()) names.emplace_back(name);
-  return names;
-}
-
 Rules load_rules(const std::string& name_or_path) {
-  for (const auto& [name, text] : embedded_rule_sets()) {
-    if (name == name_or_path) return parse_rules(text, std::string(name) + " (built in)");
+  try {
+    const RuleText rules = read_rule_text(name_or_path, embedded_rule_sets());
+    return parse_rules(rules.text, rules.origin);
+  } catch (const std::invalid_argument& e) {
+    throw RulesError(fmt::format("--rules: {}", e.what()));
   }
-  std::ifstream in(name_or_path, std::ios::binary);
-  if (!in) {
-    std::string names;
-    for (const auto& n : builtin_rule_names()) names += (names.empty() ? "" : ", ") + n;
-    throw RulesError(
-        fmt::format("--rules {}: neither a built-in rule set ({}) nor a readable file", name_or_path, names));
-  }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return parse_rules(buffer.str(), name_or_path);
 }
 
 std::string rewrite_value(const std::vector<PrefixRewrite>& rewrites, const std::string& value) {

@@ -85,7 +85,6 @@ Rules parse_rules(std::string_view text, const std::string& origin);
 // `zarafa-kopano` (compiled in) or a file path. Throws RulesError.
 Rules load_rules(const std::string& name_or_path);
 // The names of the compiled-in sets.
-std::vector<std::string> builtin_rule_names();
 
 // Applies value rewrites: every occurrence of a rule's `from` that ends at a
 // name boundary (end, or a character other than letter, digit, '_', '-', '.')

@@ -1,13 +1,12 @@
 #include "provision/ldap/ldap_connection.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <netinet/in.h>
 #include <sys/time.h>
 
 #include <algorithm>
 #include <cctype>
-
-#include <fmt/format.h>
 
 namespace mailmig::ldap {
 
@@ -45,7 +44,8 @@ class Handle {
     set_option(LDAP_OPT_TIMEOUT, &timeout, "the operation timeout");
     set_option(LDAP_OPT_REFERRALS, LDAP_OPT_OFF, "referrals off");
     if (tls != Tls::None) {
-      if (!options_.ca_file.empty()) set_option(LDAP_OPT_X_TLS_CACERTFILE, options_.ca_file.c_str(), "the CA file");
+      if (!options_.ca_file.empty())
+        set_option(LDAP_OPT_X_TLS_CACERTFILE, options_.ca_file.c_str(), "the CA file");
       const int require = options_.insecure ? LDAP_OPT_X_TLS_NEVER : LDAP_OPT_X_TLS_DEMAND;
       set_option(LDAP_OPT_X_TLS_REQUIRE_CERT, &require, "certificate checking");
       const int is_server = 0;
@@ -53,18 +53,21 @@ class Handle {
     }
     if (tls == Tls::StartTls) {
       if (const int rc = ldap_start_tls_s(ld_, nullptr, nullptr); rc != LDAP_SUCCESS) {
-        throw ConnectError(fmt::format("LDAP StartTLS with {} failed: {}", options_.url, error_text(ld_, rc)));
+        throw ConnectError(
+            fmt::format("LDAP StartTLS with {} failed: {}", options_.url, error_text(ld_, rc)));
       }
     }
-    std::string password = options_.bind_dn.empty() ? std::string() : options_.password;  // berval wants char*
+    std::string password =
+        options_.bind_dn.empty() ? std::string() : options_.password;  // berval wants char*
     berval credentials{static_cast<ber_len_t>(password.size()), password.data()};
     const char* dn = options_.bind_dn.empty() ? nullptr : options_.bind_dn.c_str();
     if (const int rc = ldap_sasl_bind_s(ld_, dn, LDAP_SASL_SIMPLE, &credentials, nullptr, nullptr, nullptr);
         rc != LDAP_SUCCESS) {
-      throw ConnectError(options_.bind_dn.empty()
-                             ? fmt::format("LDAP anonymous bind at {} failed: {}", options_.url, error_text(ld_, rc))
-                             : fmt::format("LDAP bind as {} at {} failed: {}", options_.bind_dn, options_.url,
-                                           error_text(ld_, rc)));
+      throw ConnectError(
+          options_.bind_dn.empty()
+              ? fmt::format("LDAP anonymous bind at {} failed: {}", options_.url, error_text(ld_, rc))
+              : fmt::format("LDAP bind as {} at {} failed: {}", options_.bind_dn, options_.url,
+                            error_text(ld_, rc)));
     }
     LDAP* out = ld_;
     ld_ = nullptr;
@@ -99,8 +102,8 @@ bool is_loopback_host(std::string host) {
 
 std::optional<Tls> tls_for_url(const std::string& url) {
   LDAPURLDesc* parsed = nullptr;
-  if (url.find_first_of(" \t,") != std::string::npos || ldap_url_parse(url.c_str(), &parsed) != LDAP_URL_SUCCESS ||
-      parsed == nullptr) {
+  if (url.find_first_of(" \t,") != std::string::npos ||
+      ldap_url_parse(url.c_str(), &parsed) != LDAP_URL_SUCCESS || parsed == nullptr) {
     if (parsed != nullptr) ldap_free_urldesc(parsed);
     return std::nullopt;
   }
@@ -127,10 +130,12 @@ std::string error_text(LDAP* ld, int rc) {
 LDAP* connect_and_bind(const ConnectOptions& options) {
   const std::optional<Tls> tls = tls_for_url(options.url);
   if (!tls) {
-    throw std::invalid_argument(
-        fmt::format("{}: expected one URL ldap://HOST[:PORT], ldaps://HOST[:PORT] or ldapi://PATH", options.url));
+    throw std::invalid_argument(fmt::format(
+        "{}: expected one URL ldap://HOST[:PORT], ldaps://HOST[:PORT] or ldapi://PATH", options.url));
   }
-  return Handle(options).open(*tls);
+  const Tls chosen =
+      options.starttls && *tls == Tls::None && !options.url.starts_with("ldapi") ? Tls::StartTls : *tls;
+  return Handle(options).open(chosen);
 }
 
 }  // namespace mailmig::ldap

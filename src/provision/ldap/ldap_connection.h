@@ -33,6 +33,7 @@ struct ConnectOptions {
   std::string password;  // secret
   std::string ca_file;
   bool insecure = false;
+  bool starttls = false;  // StartTLS on an ldap:// URL to loopback too (elsewhere it is always used)
 };
 
 class ConnectError : public std::runtime_error {

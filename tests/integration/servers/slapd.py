@@ -51,6 +51,7 @@ else:   # run as a script: python3 servers/slapd.py --serve
 
 SLAPD = os.environ.get("MAILMIG_SLAPD", "/usr/sbin/slapd")
 SLAPADD = os.environ.get("MAILMIG_SLAPADD", "/usr/sbin/slapadd")
+SLAPCAT = os.environ.get("MAILMIG_SLAPCAT", "/usr/sbin/slapcat")
 LDAP_BIN = os.environ.get("MAILMIG_LDAP_BIN", "/usr/bin")   # ldapsearch, ldapadd, ldapmodify, ...
 MODULE_PATH = os.environ.get("MAILMIG_SLAPD_MODULES", "/usr/lib/ldap")
 SCHEMA_DIR = os.environ.get("MAILMIG_SLAPD_SCHEMA_DIR", "/etc/ldap/schema")
@@ -206,9 +207,37 @@ def parse_ldif(text):
 
 
 def _schema_path(name):
-    if os.sep in name or name.endswith(".ldif"):
+    if os.sep in name or name.endswith(".ldif") or name.endswith(".schema"):
         return name
     return os.path.join(SCHEMA_DIR, name + ".ldif")
+
+
+def schema_file_ldif(path):
+    """cn=config LDIF of an OpenLDAP .schema file (slapd.conf syntax: attributetype,
+    objectclass and objectidentifier statements, continued on lines that start with
+    blanks), so a test can load a schema written as a .schema file, as vendors ship them."""
+    name = os.path.splitext(os.path.basename(path))[0]
+    statements = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            line = line.rstrip("\n")
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            if line[0] in " \t":
+                if not statements:
+                    raise SlapdError(f"{path}:{lineno}: continuation line before any statement")
+                statements[-1][1] += " " + line.strip()
+                continue
+            keyword, _, rest = line.partition(" ")
+            statements.append([keyword.lower(), rest.strip()])
+    attr = {"attributetype": "olcAttributeTypes", "objectclass": "olcObjectClasses",
+            "objectidentifier": "olcObjectIdentifier"}
+    lines = [f"dn: cn={name},cn=schema,cn=config", "objectClass: olcSchemaConfig", f"cn: {name}"]
+    for keyword, text in statements:
+        if keyword not in attr:
+            raise SlapdError(f"{path}: unknown statement {keyword!r}")
+        lines.append(f"{attr[keyword]}: {text}")
+    return "\n".join(lines) + "\n"
 
 
 class PrivateSlapd(ServerProcess):
@@ -230,7 +259,7 @@ class PrivateSlapd(ServerProcess):
 
     def __init__(self, suffix="dc=example,dc=com", admin_password="Admin#Secret1", schemas=None,
                  keep=None, start_timeout=15.0, stop_timeout=10.0, log_level="stats", idle_timeout=None,
-                 tls=False):
+                 tls=False, base_entries=True):
         if not admin_password or "\0" in admin_password or "\n" in admin_password:
             raise ValueError("admin_password must be non-empty, without NUL or newline")
         self.suffix = suffix
@@ -247,6 +276,8 @@ class PrivateSlapd(ServerProcess):
         # tls=True: a throwaway CA and server certificate, StartTLS on the plain port and an
         # ldaps:// listener on a second port.
         self.tls = tls
+        # base_entries=False: an empty database (a test slapadds a whole dump with load_ldif()).
+        self.base_entries = base_entries
         self.ldaps_port = None
         self.ldaps_url = None
         self.ca_file = self.wrong_ca_file = self.cert_file = self.key_file = None
@@ -297,6 +328,9 @@ class PrivateSlapd(ServerProcess):
         for name in self.schemas:
             path = _schema_path(name)
             try:
+                if path.endswith(".schema"):
+                    parts.append(schema_file_ldif(path))
+                    continue
                 with open(path, encoding="utf-8") as f:
                     text = f.read()
             except OSError as exc:
@@ -367,11 +401,24 @@ olcAccess: {{1}}to * by * read
         with open(self.config_ldif_path, "w", encoding="utf-8") as f:
             f.write(self._config_ldif())
         self._run_tool([SLAPADD, "-n0", "-F", self.config_dir, "-l", self.config_ldif_path], "slapadd -n0")
+        if not self.base_entries:
+            return
         base_ldif = os.path.join(self.root, "base.ldif")
         with open(base_ldif, "w", encoding="utf-8") as f:
             f.write(_base_entry_ldif(self.suffix) + "\n"
                     + entry_ldif(self.people_dn, {"objectClass": "organizationalUnit", "ou": "people"}))
         self._run_tool([SLAPADD, "-F", self.config_dir, "-b", self.suffix, "-l", base_ldif], "slapadd -b")
+
+    def load_ldif(self, path):
+        """slapadd of an LDIF file into the (stopped) database, as an administrator
+        restores a dump; raises SlapdError with slapadd's output when it refuses."""
+        if self.running:
+            raise SlapdError("load_ldif() is for a stopped server (slapadd)")
+        return self._run_tool([SLAPADD, "-F", self.config_dir, "-b", self.suffix, "-l", path], "slapadd -l " + path)
+
+    def dump_ldif(self, path):
+        """slapcat of the database to path (a stopped or a running server: mdb reads are safe)."""
+        self._run_tool([SLAPCAT, "-F", self.config_dir, "-b", self.suffix, "-l", path], "slapcat")
 
     def _run_tool(self, argv, what):
         proc = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
@@ -403,6 +450,20 @@ olcAccess: {{1}}to * by * read
             listeners.append(self.ldaps_url)
         self._launch([SLAPD, "-d", self.log_level, "-F", self.config_dir, "-h", " ".join(listeners)],
                      self.log_file)
+
+    def crash(self):
+        """SIGKILL to exactly this slapd, as a crash or a pulled cable: clients see the
+        connection go; the files stay, so restart() brings the same directory back."""
+        if self.running:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def restart(self):
+        """Starts this instance again on its own files (after crash(); a new port)."""
+        self._terminate()
+        self.process = None
+        self.pid = None
+        return self.start()
 
     def _wait_ready(self, deadline):
         last_error = None

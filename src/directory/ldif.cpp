@@ -1,0 +1,281 @@
+#include "directory/ldif.h"
+
+#include <fmt/format.h>
+#include <lber.h>
+#include <ldap.h>
+#include <ldif.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace mailmig::directory {
+
+namespace {
+
+// ldif_getline marks each fold ("\n ") with this pair; ldif_parse_line2 squeezes it out.
+constexpr char kFoldMarker = '\r';
+
+std::string squeeze_folds(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c != kFoldMarker) out.push_back(c);
+  }
+  return out;
+}
+
+std::string trim(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  const auto last = text.find_last_not_of(" \t");
+  return std::string(text.substr(first, last - first + 1));
+}
+
+bool valid_dn(const std::string& dn) {
+  LDAPDN parsed = nullptr;
+  const int rc = ldap_str2dn(dn.c_str(), &parsed, LDAP_DN_FORMAT_LDAPV3);
+  if (parsed != nullptr) ldap_dnfree(parsed);
+  return rc == LDAP_SUCCESS;
+}
+
+bool is_modify_verb(const std::string& name) {
+  return iequals(name, "add") || iequals(name, "delete") || iequals(name, "replace") ||
+         iequals(name, "increment");
+}
+
+// The attribute type of "cn;lang-de": options do not change which attribute it is.
+std::string_view base_type(std::string_view name) {
+  return name.substr(0, name.find(';'));
+}
+
+// Checks the structure RFC 2849 gives each kind of record.
+void check_record(const LdifRecord& record, const std::string& origin) {
+  auto fail = [&](unsigned long line, const std::string& message) { throw LdifError(origin, line, message); };
+  std::size_t i = 0;
+  while (i < record.lines.size() && iequals(record.lines[i].name, "control")) ++i;
+  if (i < record.lines.size() && iequals(record.lines[i].name, "changetype")) {
+    const LdifLine& type = record.lines[i];
+    const std::string kind = lower(type.value);
+    ++i;
+    if (kind == "add") {
+      for (; i < record.lines.size(); ++i) {
+        if (record.lines[i].kind == LdifLine::Kind::Separator)
+          fail(record.lines[i].line, "\"-\" in an add record");
+      }
+      return;
+    }
+    if (kind == "delete") {
+      if (i < record.lines.size()) fail(record.lines[i].line, "a delete record has no further lines");
+      return;
+    }
+    if (kind == "modrdn" || kind == "moddn") {
+      for (; i < record.lines.size(); ++i) {
+        const std::string& name = record.lines[i].name;
+        if (!iequals(name, "newrdn") && !iequals(name, "deleteoldrdn") && !iequals(name, "newsuperior")) {
+          fail(record.lines[i].line, fmt::format("\"{}\" in a {} record", name, kind));
+        }
+      }
+      return;
+    }
+    if (kind != "modify") fail(type.line, fmt::format("unknown changetype \"{}\"", type.value));
+    while (i < record.lines.size()) {
+      const LdifLine& spec = record.lines[i];
+      if (spec.kind != LdifLine::Kind::Value || !is_modify_verb(spec.name)) {
+        fail(spec.line,
+             fmt::format("expected add:, delete:, replace: or increment: in a modify record, not \"{}\"",
+                         spec.kind == LdifLine::Kind::Separator ? "-" : spec.name));
+      }
+      ++i;
+      for (; i < record.lines.size() && record.lines[i].kind != LdifLine::Kind::Separator; ++i) {
+        if (!iequals(base_type(record.lines[i].name), base_type(spec.value))) {
+          fail(record.lines[i].line, fmt::format("a value of \"{}\" under \"{}: {}\" (missing \"-\"?)",
+                                                 record.lines[i].name, spec.name, spec.value));
+        }
+      }
+      if (i == record.lines.size())
+        fail(spec.line, fmt::format("\"{}: {}\" is not closed by \"-\"", spec.name, spec.value));
+      ++i;  // the "-"
+    }
+    return;
+  }
+  for (; i < record.lines.size(); ++i) {
+    if (record.lines[i].kind == LdifLine::Kind::Separator)
+      fail(record.lines[i].line, "\"-\" outside a modify record");
+  }
+}
+
+// Splits one record buffer (as ldif_read_record returns it, modified in place)
+// into lines. first_line is the file line of the buffer's first byte.
+// Returns false for a buffer that holds only comments or a "version:" line.
+bool parse_buffer(char* buffer, unsigned long first_line, const std::string& origin, bool may_be_version,
+                  LdifRecord& out) {
+  // Line numbers: ldif_getline overwrites the newlines, so count them first.
+  std::vector<std::size_t> newlines;
+  for (const char* p = buffer; *p != '\0'; ++p) {
+    if (*p == '\n') newlines.push_back(static_cast<std::size_t>(p - buffer));
+  }
+  auto line_of = [&](const char* at) {
+    const auto offset = static_cast<std::size_t>(at - buffer);
+    return first_line + static_cast<unsigned long>(
+                            std::lower_bound(newlines.begin(), newlines.end(), offset) - newlines.begin());
+  };
+  out = LdifRecord{};
+  bool have_dn = false;
+  char* next = buffer;
+  while (char* line = ldif_getline(&next)) {
+    const unsigned long lineno = line_of(line);
+    LdifLine parsed;
+    parsed.line = lineno;
+    if (std::strcmp(line, "-") == 0 || std::strcmp(line, "-\r") == 0) {
+      parsed.kind = LdifLine::Kind::Separator;
+    } else {
+      const char* colon = std::strchr(line, ':');
+      if (colon == nullptr || colon == line) {
+        throw LdifError(origin, lineno,
+                        fmt::format("not \"attribute: value\": \"{}\"", squeeze_folds(line).substr(0, 60)));
+      }
+      if (colon[1] == '<') {
+        // Kept as a URL: fetching file:// URLs is not this tool's business.
+        parsed.kind = LdifLine::Kind::Url;
+        parsed.name = squeeze_folds(std::string_view(line, static_cast<std::size_t>(colon - line)));
+        parsed.value = trim(squeeze_folds(colon + 2));
+      } else {
+        berval type{};
+        berval value{};
+        int free_value = 0;
+        if (ldif_parse_line2(line, &type, &value, &free_value) < 0) {
+          throw LdifError(origin, lineno, "malformed line (bad base64 or attribute name)");
+        }
+        parsed.name.assign(type.bv_val, type.bv_len);
+        if (value.bv_val != nullptr) parsed.value.assign(value.bv_val, value.bv_len);
+        if (free_value != 0) ber_memfree(value.bv_val);
+      }
+      if (parsed.name.find_first_of(" \t") != std::string::npos) {
+        throw LdifError(origin, lineno, fmt::format("attribute name \"{}\" contains a space", parsed.name));
+      }
+    }
+    if (!have_dn) {
+      if (may_be_version && iequals(parsed.name, "version")) {
+        if (parsed.value != "1")
+          throw LdifError(origin, lineno, fmt::format("LDIF version {} (only 1 exists)", parsed.value));
+        may_be_version = false;
+        continue;
+      }
+      if (!iequals(parsed.name, "dn") || parsed.kind != LdifLine::Kind::Value) {
+        throw LdifError(origin, lineno, "a record must start with \"dn:\"");
+      }
+      if (!valid_dn(parsed.value))
+        throw LdifError(origin, lineno, fmt::format("invalid DN \"{}\"", parsed.value));
+      out.dn = std::move(parsed.value);
+      out.line = lineno;
+      have_dn = true;
+      continue;
+    }
+    out.lines.push_back(std::move(parsed));
+  }
+  if (!have_dn) return false;
+  check_record(out, origin);
+  return true;
+}
+
+}  // namespace
+
+LdifError::LdifError(const std::string& file, unsigned long line, const std::string& message)
+    : std::runtime_error(fmt::format("{}:{}: {}", file, line, message)), line_(line) {}
+
+std::string LdifRecord::changetype() const {
+  for (const LdifLine& l : lines) {
+    if (iequals(l.name, "control")) continue;
+    return iequals(l.name, "changetype") ? lower(l.value) : std::string();
+  }
+  return {};
+}
+
+Entry to_entry(const LdifRecord& record) {
+  Entry entry;
+  entry.dn = record.dn;
+  for (const LdifLine& line : record.lines) entry.add(line.name, line.value);
+  return entry;
+}
+
+struct LdifReader::LdifFile {
+  LDIFFP* fp = nullptr;
+};
+
+LdifReader::LdifReader(const std::string& path) : path_(path), file_(std::make_unique<LdifFile>()) {
+  file_->fp = ldif_open(path.c_str(), "r");
+  if (file_->fp == nullptr)
+    throw std::runtime_error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+}
+
+LdifReader::~LdifReader() {
+  if (file_->fp != nullptr) ldif_close(file_->fp);
+  ber_memfree(buffer_);
+}
+
+bool LdifReader::next(LdifRecord& out) {
+  for (;;) {
+    const int rc = ldif_read_record(file_->fp, &lineno_, &buffer_, &buffer_size_);
+    if (rc == 0) return false;
+    if (rc < 0) throw std::runtime_error(fmt::format("{}: cannot read after line {}", path_, lineno_));
+    // lineno_ is now the last line read, the blank line ending the record included
+    // (none at the end of the file).
+    const auto lines_in_buffer =
+        static_cast<unsigned long>(std::count(buffer_, buffer_ + std::strlen(buffer_), '\n'));
+    const bool ended_by_blank = feof(file_->fp->fp) == 0;
+    const unsigned long first_line = lineno_ - lines_in_buffer - (ended_by_blank ? 1 : 0) + 1;
+    const bool may_be_version = first_;
+    first_ = false;
+    if (parse_buffer(buffer_, first_line, path_, may_be_version, out)) return true;
+  }
+}
+
+LdifRecord parse_ldif_record(const std::string& text, const std::string& origin, unsigned long first_line) {
+  std::string copy = text;
+  if (copy.empty() || copy.back() != '\n') copy.push_back('\n');
+  LdifRecord record;
+  if (!parse_buffer(copy.data(), first_line, origin, false, record))
+    throw LdifError(origin, first_line, "no record");
+  return record;
+}
+
+void LdifWriter::put(const std::string& name, const std::string& value, bool url) {
+  char* text = ldif_put_wrap(url ? LDIF_PUT_URL : LDIF_PUT_VALUE, name.c_str(), value.data(),
+                             static_cast<ber_len_t>(value.size()), 0);
+  if (text == nullptr) throw std::bad_alloc();
+  out_ << text;
+  ber_memfree(text);
+}
+
+void LdifWriter::write(const LdifRecord& record) {
+  put("dn", record.dn);
+  for (const LdifLine& line : record.lines) {
+    if (line.kind == LdifLine::Kind::Separator) {
+      out_ << "-\n";
+    } else {
+      put(line.name, line.value, line.kind == LdifLine::Kind::Url);
+    }
+  }
+  out_ << '\n';
+}
+
+void LdifWriter::write(const Entry& entry) {
+  put("dn", entry.dn);
+  for (const Attribute& attribute : entry.attributes) {
+    for (const std::string& value : attribute.values) put(attribute.name, value);
+  }
+  out_ << '\n';
+}
+
+void LdifWriter::write(const ModifyRecord& change) {
+  put("dn", change.dn);
+  put("changetype", "modify");
+  for (const Modification& mod : change.mods) {
+    put(mod.op == ModOp::Add ? "add" : mod.op == ModOp::Delete ? "delete" : "replace", mod.attribute);
+    for (const std::string& value : mod.values) put(mod.attribute, value);
+    out_ << "-\n";
+  }
+  out_ << '\n';
+}
+
+}  // namespace mailmig::directory
