@@ -65,10 +65,10 @@ def make_source(root, users=USERS, per_folder=6, big=()):
                 size = 300_000 if (user, folder, n) in big else 200 * n
                 flags = ["", "S", "RS", "FS", "Sa", "T"][n % 6]
                 sub = "new" if n == per_folder - 1 else "cur"
-                name = f"17041032{n:02d}.M{n}P1.source,S=0" + ("" if sub == "new" else f":2,{flags}")
+                name = f"17041032{n:02d}.M{n}P1.source" + ("" if sub == "new" else f":2,{flags}")
                 write_message(directory, sub, name, message(user, folder, n, size), 1704103200 + n)
-        with open(os.path.join(md, "dovecot-keywords"), "w") as f:
-            f.write("0 $Important\n")
+            with open(os.path.join(directory, "dovecot-keywords"), "w") as f:
+                f.write("0 $Important\n")
         with open(os.path.join(md, "subscriptions"), "w") as f:
             f.write("Sent\nWork/Projects\n")
 
@@ -135,7 +135,8 @@ class MaildirSshTest(unittest.TestCase):
         maildir_target = ["--target-user-path", "%d/%n/Maildir"]
         # What came over ssh equals the local source, and the local run's target equals the ssh source.
         _, report = self.verify("maildir:" + self.source, ["--target", "maildir:" + over_ssh, *maildir_target])
-        self.assertEqual(len(USERS) * 3 * 6, report["totals"]["source_messages"], report["totals"])
+        self.assertEqual(len(USERS) * 3 * 6, report["totals"]["messages_source"], report["totals"])
+        self.assertEqual(len(USERS) * 3 * 6, report["totals"]["messages_target"], report["totals"])
         self.verify(self.url(), ["--target", "maildir:" + local, *maildir_target])
         # UIDs, flags and keywords kept alike: the two trees hold the same file names' info parts.
         for user in USERS:
@@ -220,7 +221,8 @@ class MaildirSshTest(unittest.TestCase):
         self.run_mailmig(*args, check=0)
         _, report = self.verify("maildir:" + self.source, ["--target", "maildir:" + target, "--target-user-path",
                                                            "%d/%n/Maildir"], state="s")
-        self.assertEqual(len(users) * 3 * 40, report["totals"]["source_messages"], report["totals"])
+        self.assertEqual(len(users) * 3 * 40, report["totals"]["messages_source"], report["totals"])
+        self.assertEqual(len(users) * 3 * 40, report["totals"]["messages_target"], report["totals"])
         self.assertEqual(before, harness.tree_snapshot(self.source), "the source was modified")
 
     def test_4_file_vanishing_between_listing_and_reading(self):
@@ -265,7 +267,7 @@ class MaildirSshTest(unittest.TestCase):
         alice = os.path.join(self.source, "alice", "Maildir")
         write_message(alice, "new", "1800000000.M1P2.source", message("alice", "INBOX", 100))
         write_message(alice, "new", "1800000001.M1P2.source", message("alice", "INBOX", 101))
-        old = os.path.join(alice, "cur", "1704103200.M0P1.source,S=0:2,")
+        old = os.path.join(alice, "cur", "1704103200.M0P1.source:2,")
         os.rename(old, old + "FS")
         newfolder = os.path.join(self.source, "bob", "Maildir", ".Archive")
         make_maildir(newfolder)
