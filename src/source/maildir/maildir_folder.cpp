@@ -154,7 +154,12 @@ std::unique_ptr<ByteReader> MaildirFolder::open(const MessageInfo& message) cons
   if (!valid_id(message.id))
     throw IoError(fs::join(path_, message.id), EINVAL, "not a message of this folder");
   const std::string file = fs::join(path_, message.id);
-  return tree_->open(file, message.data_length).reader;
+  try {
+    return tree_->open(file, message.data_length).reader;
+  } catch (const IoError& e) {
+    if (e.error_number() != ENOENT) throw;
+    throw IoError(file, ENOENT, "vanished since the folder was listed (deleted or moved by a mail client)");
+  }
 }
 
 }  // namespace mailmig::maildir
