@@ -7,7 +7,8 @@ find_package(nlohmann_json REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(Threads REQUIRED)
 find_package(SQLiteCpp REQUIRED)
-find_package(ICU REQUIRED COMPONENTS uc)  # --lowercase of non-ASCII names
+find_package(ICU REQUIRED COMPONENTS uc)
+pkg_check_modules(LIBSSH REQUIRED IMPORTED_TARGET libssh)  # maildir+ssh:// (SFTP)  # --lowercase of non-ASCII names
 if(MAILMIG_TESTS)
   find_package(GTest REQUIRED)
 endif()

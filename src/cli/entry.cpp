@@ -13,6 +13,7 @@
 #include "cli/imsdirmig.h"
 #include "cli/migrate_command.h"
 #include "cli/selection_options.h"
+#include "cli/sync_maildirs.h"
 #include "cli/verify_command.h"
 
 namespace mailmig::cli {
@@ -99,6 +100,7 @@ int main_entry(int argc, char** argv) {
   if (auto slash = program.rfind('/'); slash != std::string_view::npos) program.remove_prefix(slash + 1);
   if (program.starts_with("cg2kms")) return cg2kms_main(argc, argv);
   if (program.starts_with("imsdirmig")) return imsdirmig_main(argc, argv);
+  if (program.starts_with("sync_maildirs")) return sync_maildirs_main(argc, argv);
   return mailmig_main(argc, argv);
 }
 

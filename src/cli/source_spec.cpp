@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "cli/target_options.h"
+#include "core/error.h"
 #include "imap/login.h"
 #include "source/archive/archive_reader.h"
 #include "source/archive/archive_source.h"
@@ -11,6 +12,8 @@
 #include "source/maildir/maildir_source.h"
 #include "source/maildir/user_paths.h"
 #include "source/mbox/mbox_source.h"
+#include "source/sftp/sftp_tree.h"
+#include "source/sftp/ssh_url.h"
 
 namespace mailmig::cli {
 
@@ -44,6 +47,32 @@ OpenedSource open_imap_source(const std::string& spec, const SourceOptions& o) {
   return OpenedSource{std::move(source), fmt::format("IMAP server {} ({} login)", spec, o.source_auth)};
 }
 
+// maildir+ssh://: the Maildir source read over SFTP.
+OpenedSource open_maildir_ssh_source(const std::string& spec, const SourceOptions& o,
+                                     const maildir::TreeOptions& tree_options) {
+  sftp::SshOptions ssh;
+  try {
+    ssh.url = sftp::parse_maildir_ssh_url(spec);
+  } catch (const std::invalid_argument& e) {
+    throw SpecError(e.what());
+  }
+  ssh.key_file = o.ssh_key;
+  if (!o.ssh_key_passphrase_file.empty()) ssh.key_passphrase = read_secret_file(o.ssh_key_passphrase_file);
+  ssh.known_hosts = o.ssh_known_hosts.empty() ? sftp::default_known_hosts() : o.ssh_known_hosts;
+  std::shared_ptr<FileTree> tree;
+  try {
+    tree = sftp::open_sftp_tree(ssh);
+  } catch (const sftp::SshError& e) {
+    throw SpecError(fmt::format("maildir+ssh source {}: {}", sftp::ssh_endpoint(ssh.url), e.what()));
+  } catch (const IoError& e) {
+    throw SpecError(fmt::format("maildir+ssh source: {}", e.what()));
+  }
+  maildir::OpenedTree opened = maildir::open_maildir_tree(ssh.url.path, tree_options, tree);
+  return OpenedSource{std::move(opened.source),
+                      fmt::format("Maildir++ tree {} on {} over SFTP ({}; host key checked against {})",
+                                  ssh.url.path, sftp::ssh_endpoint(ssh.url), opened.layout, ssh.known_hosts)};
+}
+
 }  // namespace
 
 void add_source_options(CLI::App& command, SourceOptions& o) {
@@ -70,6 +99,14 @@ void add_source_options(CLI::App& command, SourceOptions& o) {
   command.add_flag("--source-insecure", o.source_insecure, "IMAP source: do not verify the TLS certificate (warned)");
   command.add_flag("--source-allow-plaintext", o.source_allow_plaintext,
                    "IMAP source: allow credentials over an unencrypted connection to a non-loopback host");
+  command.add_option(
+      "--ssh-key", o.ssh_key,
+      "maildir+ssh source: private key to log in with (default: the ssh agent, then ~/.ssh/id_*)");
+  command.add_option("--ssh-key-passphrase-file", o.ssh_key_passphrase_file,
+                     "maildir+ssh source: file holding the passphrase of --ssh-key (mode 600)");
+  command.add_option(
+      "--ssh-known-hosts", o.ssh_known_hosts,
+      "maildir+ssh source: known_hosts file the host key must be in (default ~/.ssh/known_hosts)");
 }
 
 bool is_imap_spec(const std::string& spec) { return spec.starts_with("imap://") || spec.starts_with("imaps://"); }
@@ -105,6 +142,7 @@ OpenedSource open_source(const std::string& spec, const SourceOptions& options) 
   }
   const maildir::TreeOptions tree{.user_path = options.user_path, .domain = options.domain, .user = options.user};
   try {
+    if (sftp::is_maildir_ssh_spec(spec)) return open_maildir_ssh_source(spec, options, tree);
     if (scheme == "maildir") {
       maildir::OpenedTree opened = maildir::open_maildir_tree(location, tree);
       return OpenedSource{std::move(opened.source), fmt::format("Maildir++ tree {} ({})", location, opened.layout)};
@@ -142,7 +180,10 @@ OpenedSource open_source(const std::string& spec, const SourceOptions& options) 
   } catch (const maildir::SourceError& e) {
     throw SpecError(e.what());
   }
-  throw SpecError(fmt::format("source scheme \"{}\" is not supported (supported: cgp, maildir, mbox, archive, imap, imaps)", scheme));
+  throw SpecError(
+      fmt::format("source scheme \"{}\" is not supported (supported: cgp, maildir, maildir+ssh://, mbox, "
+                  "archive, imap, imaps)",
+                  scheme));
 }
 
 }  // namespace mailmig::cli

@@ -40,6 +40,11 @@ struct SourceOptions {
   bool source_allow_plaintext = false;
   unsigned source_timeout_seconds = 120;
   std::vector<std::string> accounts;      // IMAP: the accounts named by the selection ("account@domain")
+
+  // maildir+ssh://[USER@]HOST[:PORT]/PATH sources
+  std::string ssh_key;                  // private key file; empty: ssh agent, then ~/.ssh/id_*
+  std::string ssh_key_passphrase_file;  // file holding the key's passphrase (mode 600)
+  std::string ssh_known_hosts;          // empty: ~/.ssh/known_hosts
 };
 
 // The source options every command shares (CommuniGate, maildir/mbox layout, IMAP source logins).

@@ -9,7 +9,6 @@
 #include "codec/mutf7.h"
 #include "core/error.h"
 #include "core/fs.h"
-#include "source/cgp/mbox_io.h"
 #include "source/maildir/maildir_folder.h"
 #include "source/maildir/maildir_meta.h"
 #include "source/maildir/user_paths.h"
@@ -49,9 +48,9 @@ std::string normalize_inbox(std::string name) {
 }
 
 // A missing or unreadable subscriptions file: nothing subscribed.
-std::string read_text(const std::string& path) {
+std::string read_text(FileTree& tree, const std::string& path) {
   try {
-    return cgp::read_small_file(path, std::uint64_t{16} << 20U);
+    return tree.read_small(path, std::uint64_t{16} << 20U);
   } catch (const IoError&) {
     return {};  // no subscriptions file: nothing subscribed
   }
@@ -87,26 +86,31 @@ std::set<std::string> parse_subscriptions(std::string_view text) {
   return out;
 }
 
-MaildirAccount::MaildirAccount(AccountInfo info) : info_(std::move(info)) {}
+MaildirAccount::MaildirAccount(AccountInfo info, std::shared_ptr<FileTree> tree)
+    : info_(std::move(info)), tree_(std::move(tree)) {}
 
 std::vector<FolderInfo> MaildirAccount::folders(const ProblemFn& problem) {
   const std::string& root = info_.location;
-  std::set<std::string> subscribed = parse_subscriptions(read_text(fs::join(root, "subscriptions")));
+  std::set<std::string> subscribed = parse_subscriptions(read_text(*tree_, fs::join(root, "subscriptions")));
   const auto is_subscribed = [&](const std::string& name) {
     // Courier-style names carry the "INBOX." namespace prefix.
     return subscribed.contains(name) || subscribed.contains("INBOX/" + name);
   };
   std::map<std::string, FolderInfo> found;
-  found.emplace("INBOX", FolderInfo{.name = "INBOX", .selectable = true, .subscribed = true, .location = root,
-                                    .format = "maildir", .uidvalidity = read_uidvalidity(root)});
-  std::vector<fs::Entry> entries;
+  found.emplace("INBOX", FolderInfo{.name = "INBOX",
+                                    .selectable = true,
+                                    .subscribed = true,
+                                    .location = root,
+                                    .format = "maildir",
+                                    .uidvalidity = read_uidvalidity(*tree_, root)});
+  std::vector<TreeEntry> entries;
   try {
-    entries = fs::list_directory(root);
+    entries = tree_->list(root);
   } catch (const IoError& e) {
     problem(Problem{.scope = Scope::Account, .file = root, .message = e.what()});
     return {};
   }
-  for (const fs::Entry& entry : entries) {
+  for (const TreeEntry& entry : entries) {
     if (entry.name.size() < 2 || entry.name[0] != '.' || entry.name == "..") continue;
     if (entry.type != fs::Type::Directory) {
       if (entry.type == fs::Type::Symlink) {
@@ -126,10 +130,13 @@ std::vector<FolderInfo> MaildirAccount::folders(const ProblemFn& problem) {
                       .message = "directory name is not valid modified UTF-7; folder listed under its raw name"});
     }
     if (name == "INBOX") continue;  // ".INBOX" would shadow the real INBOX
-    const bool selectable = is_directory(fs::join(path, "cur"));
-    FolderInfo folder{.name = name, .selectable = selectable, .subscribed = is_subscribed(name), .location = path,
+    const bool selectable = is_directory(*tree_, fs::join(path, "cur"));
+    FolderInfo folder{.name = name,
+                      .selectable = selectable,
+                      .subscribed = is_subscribed(name),
+                      .location = path,
                       .format = selectable ? "maildir" : "dir",
-                      .uidvalidity = selectable ? read_uidvalidity(path) : std::nullopt};
+                      .uidvalidity = selectable ? read_uidvalidity(*tree_, path) : std::nullopt};
     found.insert_or_assign(name, std::move(folder));
   }
   // Maildir++ stores ".A.B" without requiring ".A": the parent exists only as a name.
@@ -154,7 +161,7 @@ std::vector<FolderInfo> MaildirAccount::folders(const ProblemFn& problem) {
 
 std::unique_ptr<Folder> MaildirAccount::open_folder(const FolderInfo& folder) const {
   if (!folder.selectable) return std::make_unique<NoSelectFolder>();
-  return std::make_unique<MaildirFolder>(folder.location);
+  return std::make_unique<MaildirFolder>(folder.location, tree_);
 }
 
 }  // namespace mailmig::maildir

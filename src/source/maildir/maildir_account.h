@@ -8,18 +8,21 @@
 #include <vector>
 
 #include "source/source.h"
+#include "source/tree/file_tree.h"
 
 namespace mailmig::maildir {
 
 class MaildirAccount final : public Account {
  public:
-  explicit MaildirAccount(AccountInfo info);
+  // `tree`: where the Maildir is read (local or remote).
+  MaildirAccount(AccountInfo info, std::shared_ptr<FileTree> tree);
   [[nodiscard]] const AccountInfo& info() const override { return info_; }
   std::vector<FolderInfo> folders(const ProblemFn& problem) override;
   [[nodiscard]] std::unique_ptr<Folder> open_folder(const FolderInfo& folder) const override;
 
  private:
   AccountInfo info_;
+  std::shared_ptr<FileTree> tree_;
 };
 
 // Folder name of a Maildir++ directory name (".Sent.2024" -> "Sent/2024");

@@ -1,7 +1,7 @@
 #include "source/maildir/maildir_folder.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -9,14 +9,9 @@
 #include <span>
 #include <vector>
 
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
 #include "core/crlf.h"
 #include "core/error.h"
 #include "core/fs.h"
-#include "source/cgp/mbox_io.h"
-#include "source/cgp/mbox_reader.h"
 #include "source/maildir/maildir_meta.h"
 #include "source/maildir/maildir_name.h"
 
@@ -29,17 +24,18 @@ struct Candidate {
   std::optional<std::uint32_t> uid;
 };
 
-void list_messages(const std::string& folder, const char* sub, std::vector<Candidate>& out, const ProblemFn& problem) {
+void list_messages(FileTree& tree, const std::string& folder, const char* sub, std::vector<Candidate>& out,
+                   const ProblemFn& problem) {
   const std::string dir = fs::join(folder, sub);
-  std::vector<fs::Entry> entries;
+  std::vector<TreeEntry> entries;
   try {
-    entries = fs::list_directory(dir);
+    entries = tree.list(dir);
   } catch (const IoError& e) {
     // A folder without new/ (some tools never create it) is still readable.
     if (e.error_number() != ENOENT) problem(Problem{.scope = Scope::Folder, .file = dir, .message = e.what()});
     return;
   }
-  for (const fs::Entry& entry : entries) {
+  for (const TreeEntry& entry : entries) {
     if (entry.name.starts_with('.')) continue;  // editors' and tools' hidden files are no mail
     if (entry.type != fs::Type::File) {
       problem(Problem{.scope = Scope::Message, .file = fs::join(dir, entry.name),
@@ -57,17 +53,15 @@ struct Measured {
   std::int64_t mtime = 0;
 };
 
-Measured measure(const std::string& path, std::span<char> buffer) {
-  cgp::OpenedFile file = cgp::open_regular_file(AT_FDCWD, path.c_str(), path);
-  struct stat st {};
-  if (::fstat(file.fd.get(), &st) != 0) throw IoError(path, errno, "cannot stat");
+Measured measure(FileTree& tree, const std::string& path, std::span<char> buffer) {
+  OpenedStream file = tree.open(path);
   CrlfCounter counter;
   std::uint64_t total = 0;
-  while (const std::size_t n = cgp::read_some(file.fd.get(), buffer.data(), buffer.size(), path, total)) {
+  while (const std::size_t n = file.reader->read(buffer)) {
     counter.feed(std::string_view(buffer.data(), n));
     total += n;
   }
-  return Measured{total, counter.size(), static_cast<std::int64_t>(st.st_mtim.tv_sec)};
+  return Measured{total, counter.size(), file.mtime};
 }
 
 bool valid_id(const std::string& id) {
@@ -78,13 +72,14 @@ bool valid_id(const std::string& id) {
 
 }  // namespace
 
-MaildirFolder::MaildirFolder(std::string path) : path_(std::move(path)) {}
+MaildirFolder::MaildirFolder(std::string path, std::shared_ptr<FileTree> tree)
+    : path_(std::move(path)), tree_(std::move(tree)) {}
 
 void MaildirFolder::scan(const std::function<void(const MessageInfo&)>& on_message, const ProblemFn& problem) {
-  const FolderMeta meta = read_folder_meta(path_, problem);
+  const FolderMeta meta = read_folder_meta(*tree_, path_, problem);
   std::vector<Candidate> candidates;
-  list_messages(path_, "cur", candidates, problem);
-  list_messages(path_, "new", candidates, problem);
+  list_messages(*tree_, path_, "cur", candidates, problem);
+  list_messages(*tree_, path_, "new", candidates, problem);
   for (Candidate& c : candidates) {
     const MaildirName parsed = parse_maildir_name(c.name);
     if (auto it = meta.uids.find(std::string(parsed.base)); it != meta.uids.end()) c.uid = it->second;
@@ -102,9 +97,15 @@ void MaildirFolder::scan(const std::function<void(const MessageInfo&)>& on_messa
     const std::string file = fs::join(path_, c.id);
     Measured measured;
     try {
-      measured = measure(file, std::span<char>(buffer.get(), kBuffer));
+      measured = measure(*tree_, file, std::span<char>(buffer.get(), kBuffer));
     } catch (const IoError& e) {
-      problem(Problem{.scope = Scope::Message, .file = file, .message = e.what()});
+      // Mail clients delete and move (flag changes rename) messages while we read.
+      problem(Problem{
+          .scope = Scope::Message,
+          .file = file,
+          .message = e.error_number() == ENOENT
+                         ? "vanished since the folder was listed (deleted or moved by a mail client): skipped"
+                         : std::string(e.what())});
       continue;
     }
     if (measured.stored == 0) {
@@ -146,8 +147,12 @@ std::unique_ptr<ByteReader> MaildirFolder::open(const MessageInfo& message) cons
   // The id comes from scan(); never let it reach outside the folder.
   if (!valid_id(message.id)) throw IoError(fs::join(path_, message.id), EINVAL, "not a message of this folder");
   const std::string file = fs::join(path_, message.id);
-  cgp::OpenedFile opened = cgp::open_regular_file(AT_FDCWD, file.c_str(), file);
-  return std::make_unique<cgp::MboxRangeReader>(std::move(opened.fd), file, 0, message.data_length, false);
+  try {
+    return tree_->open(file, message.data_length).reader;
+  } catch (const IoError& e) {
+    if (e.error_number() != ENOENT) throw;
+    throw IoError(file, ENOENT, "vanished since the folder was listed (deleted or moved by a mail client)");
+  }
 }
 
 }  // namespace mailmig::maildir

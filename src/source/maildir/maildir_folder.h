@@ -8,17 +8,19 @@
 #include <string>
 
 #include "source/source.h"
+#include "source/tree/file_tree.h"
 
 namespace mailmig::maildir {
 
 class MaildirFolder final : public Folder {
  public:
-  explicit MaildirFolder(std::string path);
+  MaildirFolder(std::string path, std::shared_ptr<FileTree> tree);
   void scan(const std::function<void(const MessageInfo&)>& on_message, const ProblemFn& problem) override;
   [[nodiscard]] std::unique_ptr<ByteReader> open(const MessageInfo& message) const override;
 
  private:
   std::string path_;
+  std::shared_ptr<FileTree> tree_;
 };
 
 }  // namespace mailmig::maildir

@@ -1,13 +1,12 @@
 #include "source/maildir/maildir_meta.h"
 
 #include <fcntl.h>
-
 #include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/fs.h"
-#include "source/cgp/mbox_io.h"
 #include "source/maildir/user_paths.h"
+#include "source/tree/file_tree.h"
 
 namespace mailmig::maildir {
 namespace {
@@ -15,9 +14,10 @@ namespace {
 // Metadata files are small; a bigger one is not what we think it is.
 constexpr std::uint64_t kMaxMetaFile = std::uint64_t{256} << 20U;
 
-std::optional<std::string> read_small_file(const std::string& path, const ProblemFn& problem) {
+std::optional<std::string> read_small_file(FileTree& tree, const std::string& path,
+                                           const ProblemFn& problem) {
   try {
-    return cgp::read_small_file(path, kMaxMetaFile);
+    return tree.read_small(path, kMaxMetaFile);
   } catch (const IoError& e) {
     if (e.error_number() != ENOENT && problem) problem(Problem{.scope = Scope::Folder, .file = path, .message = e.what()});
     return std::nullopt;
@@ -26,10 +26,10 @@ std::optional<std::string> read_small_file(const std::string& path, const Proble
 
 }  // namespace
 
-FolderMeta read_folder_meta(const std::string& folder, const ProblemFn& problem) {
+FolderMeta read_folder_meta(FileTree& tree, const std::string& folder, const ProblemFn& problem) {
   FolderMeta meta;
   const std::string uidlist_path = fs::join(folder, "dovecot-uidlist");
-  if (auto text = read_small_file(uidlist_path, problem)) {
+  if (auto text = read_small_file(tree, uidlist_path, problem)) {
     std::string error;
     std::size_t bad = 0;
     if (auto list = parse_uidlist(*text, error, bad)) {
@@ -44,17 +44,18 @@ FolderMeta read_folder_meta(const std::string& folder, const ProblemFn& problem)
                       .message = fmt::format("not understood ({}): UIDs are not kept for this folder", error)});
     }
   }
-  if (auto text = read_small_file(fs::join(folder, "dovecot-keywords"), problem)) meta.keywords = parse_keywords(*text);
+  if (auto text = read_small_file(tree, fs::join(folder, "dovecot-keywords"), problem))
+    meta.keywords = parse_keywords(*text);
   const std::string courier = fs::join(folder, "courierimapkeywords");
-  if (is_directory(courier)) {
+  if (is_directory(tree, courier)) {
     problem(Problem{.scope = Scope::Folder, .file = courier,
                     .message = "Courier IMAP keywords are not read: messages are copied without their keywords"});
   }
   return meta;
 }
 
-std::optional<std::uint32_t> read_uidvalidity(const std::string& folder) {
-  auto text = read_small_file(fs::join(folder, "dovecot-uidlist"), nullptr);
+std::optional<std::uint32_t> read_uidvalidity(FileTree& tree, const std::string& folder) {
+  auto text = read_small_file(tree, fs::join(folder, "dovecot-uidlist"), nullptr);
   if (!text) return std::nullopt;
   // Only the header line is needed.
   const std::string_view header = std::string_view(*text).substr(0, text->find('\n'));

@@ -9,6 +9,10 @@
 #include "source/maildir/uidlist.h"
 #include "source/source.h"
 
+namespace mailmig {
+class FileTree;
+}
+
 namespace mailmig::maildir {
 
 struct FolderMeta {
@@ -18,9 +22,9 @@ struct FolderMeta {
 };
 
 // Problems: unreadable or malformed files, Courier keywords present.
-FolderMeta read_folder_meta(const std::string& folder, const ProblemFn& problem);
+FolderMeta read_folder_meta(FileTree& tree, const std::string& folder, const ProblemFn& problem);
 
 // Only the UIDVALIDITY (for the folder list).
-std::optional<std::uint32_t> read_uidvalidity(const std::string& folder);
+std::optional<std::uint32_t> read_uidvalidity(FileTree& tree, const std::string& folder);
 
 }  // namespace mailmig::maildir

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "source/source.h"
+#include "source/tree/file_tree.h"
 
 namespace mailmig::maildir {
 
@@ -22,5 +23,9 @@ struct OpenedTree {
 
 // Throws SourceError (user_paths.h) when PATH cannot be used as asked.
 OpenedTree open_maildir_tree(const std::string& root, const TreeOptions& options);
+// The same tree read through `tree` (maildir+ssh: SFTP); each account reads
+// through tree->for_account().
+OpenedTree open_maildir_tree(const std::string& root, const TreeOptions& options,
+                             const std::shared_ptr<FileTree>& tree);
 
 }  // namespace mailmig::maildir

@@ -1,18 +1,16 @@
 #include "source/maildir/user_paths.h"
 
-#include <pwd.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <array>
 #include <map>
 #include <tuple>
 #include <utility>
 
-#include <fmt/format.h>
-
 #include "core/error.h"
 #include "core/fs.h"
+#include "source/tree/file_tree.h"
 
 namespace mailmig::maildir {
 namespace {
@@ -100,11 +98,6 @@ std::vector<std::string> split_path(const std::string& pattern) {
   return out;
 }
 
-bool exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
-
 }  // namespace
 
 std::string lower_ascii(std::string text) {
@@ -115,8 +108,12 @@ std::string lower_ascii(std::string text) {
 }
 
 bool is_directory(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  return is_directory(*local_file_tree(), path);
+}
+
+bool is_directory(FileTree& tree, const std::string& path) {
+  const auto st = tree.stat(path);
+  return st && st->type == fs::Type::Directory;
 }
 
 bool is_regular_file(const std::string& path) {
@@ -131,15 +128,7 @@ std::pair<std::string, std::string> split_user(const std::string& user) {
 }
 
 std::optional<std::string> owner_name(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
-  std::array<char, 4096> buffer{};
-  passwd entry{};
-  passwd* result = nullptr;
-  if (::getpwuid_r(st.st_uid, &entry, buffer.data(), buffer.size(), &result) != 0 || result == nullptr) {
-    return std::nullopt;
-  }
-  return std::string(result->pw_name);
+  return local_file_tree()->owner_name(path);
 }
 
 bool pattern_has_domain(const std::string& pattern) {
@@ -169,6 +158,11 @@ std::string substitute_user_path(const std::string& pattern, const std::string& 
 
 std::vector<FoundAccount> expand_user_path(const std::string& root, const std::string& pattern,
                                            const ProblemFn& problem) {
+  return expand_user_path(*local_file_tree(), root, pattern, problem);
+}
+
+std::vector<FoundAccount> expand_user_path(FileTree& tree, const std::string& root,
+                                           const std::string& pattern, const ProblemFn& problem) {
   const bool absolute = pattern.starts_with('/');
   std::vector<Partial> partials{Partial{absolute ? "/" : root, {}}};
   for (const std::string& component : split_path(pattern)) {
@@ -177,17 +171,17 @@ std::vector<FoundAccount> expand_user_path(const std::string& root, const std::s
     for (Partial& partial : partials) {
       if (!has_placeholder(pieces)) {
         std::string path = fs::join(partial.path, literal_of(pieces));
-        if (exists(path)) next.push_back(Partial{std::move(path), std::move(partial.bound)});
+        if (tree.stat(path)) next.push_back(Partial{std::move(path), std::move(partial.bound)});
         continue;
       }
-      std::vector<fs::Entry> entries;
+      std::vector<TreeEntry> entries;
       try {
-        entries = fs::list_directory(partial.path);
+        entries = tree.list(partial.path);
       } catch (const IoError& e) {
         problem(Problem{.scope = Scope::Store, .file = partial.path, .message = e.what()});
         continue;
       }
-      for (const fs::Entry& entry : entries) {
+      for (const TreeEntry& entry : entries) {
         if (entry.name.starts_with('.')) continue;
         Bindings bound = partial.bound;
         if (match(pieces, 0, entry.name, bound)) next.push_back(Partial{fs::join(partial.path, entry.name), bound});

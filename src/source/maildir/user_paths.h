@@ -12,6 +12,10 @@
 
 #include "source/source.h"
 
+namespace mailmig {
+class FileTree;
+}
+
 namespace mailmig::maildir {
 
 // The source cannot be read as asked (a usage problem: exit status 2).
@@ -31,6 +35,9 @@ struct FoundAccount {
 // Directories that cannot be listed are reported and skipped.
 std::vector<FoundAccount> expand_user_path(const std::string& root, const std::string& pattern,
                                            const ProblemFn& problem);
+// The same, through `tree` (local or remote).
+std::vector<FoundAccount> expand_user_path(FileTree& tree, const std::string& root,
+                                           const std::string& pattern, const ProblemFn& problem);
 
 // The pattern with %d, %n, %u and %% replaced (e.g. --inbox-path /var/mail/%n).
 std::string substitute_user_path(const std::string& pattern, const std::string& domain, const std::string& name);
@@ -45,6 +52,7 @@ std::pair<std::string, std::string> split_user(const std::string& user);
 std::optional<std::string> owner_name(const std::string& path);
 
 bool is_directory(const std::string& path);      // follows symlinks
+bool is_directory(FileTree& tree, const std::string& path);  // follows symlinks
 bool is_regular_file(const std::string& path);   // follows symlinks
 
 std::string lower_ascii(std::string text);

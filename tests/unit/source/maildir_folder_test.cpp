@@ -27,7 +27,7 @@ struct Scanned {
 };
 
 Scanned scan(const std::string& path) {
-  MaildirFolder folder(path);
+  MaildirFolder folder(path, local_file_tree());
   Scanned out;
   folder.scan([&](const MessageInfo& m) { out.messages.push_back(m); },
               [&](Problem p) { out.problems.push_back(std::move(p)); });
@@ -97,7 +97,7 @@ TEST(MaildirFolder, OrderFlagsKeywordsDatesAndTmpIgnored) {
   EXPECT_EQ(0, s.messages[2].flags);                    // new/: unseen
   EXPECT_EQ("cur/400.d.host", s.messages[3].id);
   EXPECT_EQ(0, s.messages[3].flags);                    // no ":2,": delivered without flags
-  MaildirFolder folder(tree.path("m"));
+  MaildirFolder folder(tree.path("m"), local_file_tree());
   auto reader = folder.open(s.messages[1]);
   std::string buf(16, '\0');
   EXPECT_EQ("b\r\n", std::string(buf.data(), reader->read(std::span<char>(buf.data(), buf.size()))));
@@ -125,7 +125,8 @@ TEST(MaildirAccount, FolderNamesSubscriptionsAndEmptyFolders) {
   tree.dir("M/.caf\xc3\xa9/cur");                  // raw 8-bit: kept, reported
   tree.file("M/subscriptions", "Sent\nArchive.2024\n");
   tree.file("M/dovecot-uidlist", "3 V99 N1\n");
-  MaildirAccount account(AccountInfo{.domain = "example.org", .name = "bob", .location = tree.path("M")});
+  MaildirAccount account(AccountInfo{.domain = "example.org", .name = "bob", .location = tree.path("M")},
+                         local_file_tree());
   std::vector<Problem> problems;
   std::vector<FolderInfo> folders = account.folders([&](Problem p) { problems.push_back(std::move(p)); });
   std::vector<std::string> names;
