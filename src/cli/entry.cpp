@@ -10,6 +10,7 @@
 #include "cli/copy_command.h"
 #include "cli/migrate_command.h"
 #include "cli/exit_codes.h"
+#include "cli/import_backup_command.h"
 #include "cli/selection_options.h"
 #include "cli/verify_command.h"
 
@@ -51,10 +52,18 @@ int mailmig_main(int argc, char** argv) {
   CLI::App* verify_sub = nullptr;
   add_verify_command(app, verify, verify_sub);
 
+  ImportBackupCommand import_backup;
+  CLI::App* import_sub = nullptr;
+  add_import_backup_command(app, import_backup, import_sub);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+  if (import_sub->parsed()) {
+    setup_logging(verbosity, false, import_backup_log(import_backup), true);
+    return run_import_backup(import_backup, std::cout, std::cerr);
   }
   setup_logging(verbosity, false,
                 migrate_sub->parsed() ? migrate.log_file : sync_sub->parsed() ? sync.log_file : std::string());
