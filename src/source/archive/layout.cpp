@@ -145,7 +145,7 @@ void build_sme(const RawCatalogue& raw, const std::string& prefix, const LayoutO
   fill_domains(out);
   out.description = fmt::format("SME Server full backup {} ({}): {} in {} (domain from {})", file_name(raw.archive),
                                 raw.format, count_text(out.accounts.size(), "user"), domain, origin);
-  if (hashes != 0) out.description += fmt::format(", {} from etc/shadow", count_text(hashes, "password hash"));
+  if (hashes != 0) out.description += fmt::format(", {} password hash{} from etc/shadow", hashes, hashes == 1 ? "" : "es");
   if (!out.aliases.aliases.empty()) {
     const std::size_t n = out.aliases.aliases.size();
     out.description += fmt::format(", {} alias{} (groups, pseudonyms)", n, n == 1 ? "" : "es");
