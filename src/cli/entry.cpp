@@ -1,15 +1,16 @@
 #include "cli/entry.h"
 
-#include <CLI/CLI.hpp>
 #include <iostream>
 #include <string_view>
+
+#include <CLI/CLI.hpp>
 
 #include "cli/cg2kms.h"
 #include "cli/commands.h"
 #include "cli/copy_command.h"
+#include "cli/migrate_command.h"
 #include "cli/exit_codes.h"
 #include "cli/import_backup_command.h"
-#include "cli/migrate_command.h"
 #include "cli/selection_options.h"
 #include "cli/verify_command.h"
 
@@ -25,8 +26,7 @@ int mailmig_main(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbosity, "More log output (repeat for debug)");
 
   InventoryCommand inventory;
-  auto* inv =
-      app.add_subcommand("inventory", "Overview of a source: domains, accounts, folders, messages, sizes");
+  auto* inv = app.add_subcommand("inventory", "Overview of a source: domains, accounts, folders, messages, sizes");
   inv->add_option("--source", inventory.source, "Source, e.g. cgp:/var/CommuniGate")->required();
   // Resolved after parsing: --users-file and --ldap-filter read a file and the directory.
   SelectionArgs inventory_selection;
@@ -37,8 +37,7 @@ int mailmig_main(int argc, char** argv) {
   inv->add_flag("!--no-folders", inventory.folders, "Table: accounts only, no folder lines");
   inv->add_option("--output,-o", inventory.output, "Write the report to this file");
   add_source_options(*inv, inventory.source_options);
-  inv->add_option("--jobs,-j", inventory.inventory.jobs,
-                  "Accounts scanned in parallel (default: twice the cores, at least 4)");
+  inv->add_option("--jobs,-j", inventory.inventory.jobs, "Accounts scanned in parallel (default: twice the cores, at least 4)");
 
   CopyCommand copy;
   CLI::App* copy_sub = nullptr;
@@ -67,9 +66,7 @@ int mailmig_main(int argc, char** argv) {
     return run_import_backup(import_backup, std::cout, std::cerr);
   }
   setup_logging(verbosity, false,
-                migrate_sub->parsed() ? migrate.log_file
-                : sync_sub->parsed()  ? sync.log_file
-                                      : std::string());
+                migrate_sub->parsed() ? migrate.log_file : sync_sub->parsed() ? sync.log_file : std::string());
   if (inv->parsed()) {
     try {
       inventory.inventory.selection = listed_selection(inventory_selection);

@@ -1,8 +1,5 @@
 #include "cli/migrate_command.h"
 
-#include <fmt/format.h>
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,9 +8,13 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
@@ -77,8 +78,7 @@ nlohmann::ordered_json account_json(const AccountResult& a) {
 std::string deletions_text(const FolderResult& f, bool dry_run, bool delete_removed) {
   if (f.deleted_on_source == 0) return dry_run ? ", would delete 0" : "";
   if (!delete_removed) {
-    return fmt::format(", {} deleted on the source, kept on the target; --delete removes them",
-                       f.deleted_on_source);
+    return fmt::format(", {} deleted on the source, kept on the target; --delete removes them", f.deleted_on_source);
   }
   if (dry_run) return fmt::format(", would delete {}", f.deleted_on_source);
   if (f.removed == f.deleted_on_source) return fmt::format(", {} removed (deleted on the source)", f.removed);
@@ -95,8 +95,7 @@ std::string folder_name(const FolderResult& f) {
 std::string folder_line(const MigrateCommand& c, const AccountResult& a, const FolderResult& f) {
   std::string line = fmt::format("{}@{} {}: ", a.account, a.domain, folder_name(f));
   if (c.dry_run) {
-    line += fmt::format("{} messages, {} already copied, would copy {}", f.source_messages, f.already,
-                        f.would_copy);
+    line += fmt::format("{} messages, {} already copied, would copy {}", f.source_messages, f.already, f.would_copy);
     if (c.sync) line += fmt::format(", would change flags of {}", f.flag_changes);
   } else {
     line += fmt::format("{} copied, {} already there", f.copied, f.already);
@@ -105,8 +104,7 @@ std::string folder_line(const MigrateCommand& c, const AccountResult& a, const F
     if (c.sync && f.flag_changes != 0) line += fmt::format(", {} flag changes", f.flag_changes);
   }
   if (!c.sync) return line;
-  if (f.flags_unapplied != 0)
-    line += fmt::format(", {} flag changes NOT applied (no target UIDs)", f.flags_unapplied);
+  if (f.flags_unapplied != 0) line += fmt::format(", {} flag changes NOT applied (no target UIDs)", f.flags_unapplied);
   line += deletions_text(f, c.dry_run, c.delete_removed);
   if (!f.note.empty()) line += " (" + f.note + ")";
   return line;
@@ -163,28 +161,24 @@ nlohmann::ordered_json make_report(const std::vector<AccountResult>& results, co
                       {"errors", problems.size()}};
   report["errors"] = nlohmann::ordered_json::array();
   for (const Problem& p : problems) {
-    report["errors"].push_back(
-        {{"domain", p.domain},
-         {"account", p.account},
-         {"folder", p.folder},
-         {"file", p.file},
-         {"offset", p.offset ? nlohmann::ordered_json(*p.offset) : nlohmann::ordered_json(nullptr)},
-         {"message", p.message}});
+    report["errors"].push_back({{"domain", p.domain}, {"account", p.account}, {"folder", p.folder}, {"file", p.file},
+                                {"offset", p.offset ? nlohmann::ordered_json(*p.offset) : nlohmann::ordered_json(nullptr)},
+                                {"message", p.message}});
   }
   return report;
 }
 
 // The final table; a sync adds its flag and deletion columns.
-void print_table(const MigrateCommand& c, const std::vector<AccountResult>& results, const RunTotals& t,
-                 bool complete, std::ostream& out) {
+void print_table(const MigrateCommand& c, const std::vector<AccountResult>& results, const RunTotals& t, bool complete,
+                 std::ostream& out) {
   const auto row = [&](const std::string& name, const std::string& status, const AccountResult& r) {
-    std::string line = fmt::format("{:<40} {:<12} {:>9} {:>9} {:>7} {:>12}", name, status, r.copied,
-                                   r.already, r.failed, r.bytes);
+    std::string line = fmt::format("{:<40} {:<12} {:>9} {:>9} {:>7} {:>12}", name, status, r.copied, r.already,
+                                   r.failed, r.bytes);
     if (c.sync) line += fmt::format(" {:>7} {:>8} {:>8}", r.flag_changes, r.deleted_on_source, r.removed);
     return line;
   };
-  out << fmt::format("\n{:<40} {:<12} {:>9} {:>9} {:>7} {:>12}", "account", "status", "copied", "already",
-                     "failed", "bytes");
+  out << fmt::format("\n{:<40} {:<12} {:>9} {:>9} {:>7} {:>12}", "account", "status", "copied", "already", "failed",
+                     "bytes");
   if (c.sync) out << fmt::format(" {:>7} {:>8} {:>8}", "flags", "deleted", "removed");
   out << fmt::format(" {:>8}\n", "seconds");
   for (const AccountResult& r : results) {
@@ -204,8 +198,7 @@ void print_table(const MigrateCommand& c, const std::vector<AccountResult>& resu
   // A dry run with --delete lists them as "would delete" instead.
   if (c.sync && t.deleted_on_source > t.removed && !(c.dry_run && c.delete_removed)) {
     out << fmt::format("{} message(s) deleted on the source are kept on the target{}\n",
-                       t.deleted_on_source - t.removed,
-                       c.delete_removed ? " (see the folder notes)" : "; --delete removes them");
+                       t.deleted_on_source - t.removed, c.delete_removed ? " (see the folder notes)" : "; --delete removes them");
   }
 }
 
@@ -227,62 +220,47 @@ void add_migrate_options(CLI::App& sub, MigrateCommand& c, bool with_source) {
   add_naming_options(sub, c.naming);
   add_source_options(sub, c.source_options);
   add_target_options(sub, c.target);
-  sub.add_option("--provision", c.provision,
-                 "Create missing users: none | kerio:URL | dovecot:FILE | ldap:URL | command:CMD");
+  sub.add_option("--provision", c.provision, "Create missing users: none | kerio:URL | dovecot:FILE | ldap:URL | command:CMD");
   sub.add_option("--provision-user", c.provision_user, "kerio/ldap: administrator login (ldap: bind DN)");
-  sub.add_option("--provision-password-file", c.provision_password_file,
-                 "kerio/ldap: administrator password file (mode 600)");
-  sub.add_option("--provision-ca-file", c.provision_ca_file,
-                 "kerio/ldap: CA certificates for the admin connection");
+  sub.add_option("--provision-password-file", c.provision_password_file, "kerio/ldap: administrator password file (mode 600)");
+  sub.add_option("--provision-ca-file", c.provision_ca_file, "kerio/ldap: CA certificates for the admin connection");
   sub.add_option("--ldap-base", c.ldap_base, "ldap: where new entries go (e.g. ou=people,dc=example,dc=com)");
   sub.add_option("--ldap-template", c.ldap_template, "ldap: entry template file (%u %d %n %p)");
   sub.add_option("--jobs,-j", c.jobs, "Accounts migrated in parallel (default 4)");
-  sub.add_option("--state", c.state_dir,
-                 "Run state directory (default: mailmig-state/<hash of source and target>)");
+  sub.add_option("--state", c.state_dir, "Run state directory (default: mailmig-state/<hash of source and target>)");
   sub.add_flag("--force", c.force, "Also migrate accounts that already exist on the target");
-  sub.add_flag("--dry-run", c.dry_run,
-               "Print what would be done; touch nothing (-v or --log: every message)");
+  sub.add_flag("--dry-run", c.dry_run, "Print what would be done; touch nothing (-v or --log: every message)");
   sub.add_option("--report", c.report, "Write the final report as JSON to FILE");
-  sub.add_option("--password-file-out", c.password_file_out,
-                 "Where the passwords set are written (mode 600)");
-  sub.add_option("--set-password", c.set_password,
-                 "Password for created users whose source password is encrypted");
-  sub.add_option("--force-set-password", c.force_set_password,
-                 "Password for the single created user (with --user)");
-  sub.add_option(
-      "--hook-before-account", c.hook_before_account,
-      "Shell command run before each account (MAILMIG_* variables); non-zero exit skips the account");
-  sub.add_option(
-      "--hook-after-account", c.hook_after_account,
-      "Shell command run after each account (also MAILMIG_STATUS, MAILMIG_COPIED); failure fails it");
-  sub.add_option("--hook-timeout", c.hook_timeout,
-                 "Seconds a hook may run before it is killed (default 600)");
+  sub.add_option("--password-file-out", c.password_file_out, "Where the passwords set are written (mode 600)");
+  sub.add_option("--set-password", c.set_password, "Password for created users whose source password is encrypted");
+  sub.add_option("--force-set-password", c.force_set_password, "Password for the single created user (with --user)");
+  sub.add_option("--hook-before-account", c.hook_before_account,
+                 "Shell command run before each account (MAILMIG_* variables); non-zero exit skips the account");
+  sub.add_option("--hook-after-account", c.hook_after_account,
+                 "Shell command run after each account (also MAILMIG_STATUS, MAILMIG_COPIED); failure fails it");
+  sub.add_option("--hook-timeout", c.hook_timeout, "Seconds a hook may run before it is killed (default 600)");
   sub.add_option("--log", c.log_file, "Write a detailed log to FILE");
   sub.add_flag("--quiet,-q", c.quiet, "No per-folder lines on screen");
   sub.add_flag("--json", c.json, "Print only the final report, as JSON (for scripts)");
 }
 
 void add_migrate_command(CLI::App& app, MigrateCommand& c, CLI::App*& sub) {
-  sub = app.add_subcommand("migrate",
-                           "Migrate accounts to an IMAP target with run state: resumable, never duplicates");
+  sub = app.add_subcommand("migrate", "Migrate accounts to an IMAP target with run state: resumable, never duplicates");
   add_migrate_options(*sub, c, true);
 }
 
 void add_sync_command(CLI::App& app, MigrateCommand& c, CLI::App*& sub) {
-  sub = app.add_subcommand("sync",
-                           "Stage-2 delta sync (repeatable): new mail, flag changes and, with --delete, "
-                           "deletions on the source since the last migrate/sync");
+  sub = app.add_subcommand("sync", "Stage-2 delta sync (repeatable): new mail, flag changes and, with --delete, "
+                                   "deletions on the source since the last migrate/sync");
   add_migrate_options(*sub, c, true);
-  sub->add_flag(
-      "--delete", c.delete_removed,
-      "Remove from the target what this tool copied and the source no longer has (never other mail)");
+  sub->add_flag("--delete", c.delete_removed,
+                "Remove from the target what this tool copied and the source no longer has (never other mail)");
   c.sync = true;
 }
 
 SourceOptions migrate_source_options(const MigrateCommand& c) {
   SourceOptions source_options = c.source_options;
-  take_selection(source_options, c.source,
-                 is_imap_spec(c.source) ? listed_selection(c.select) : c.select.selection);
+  take_selection(source_options, c.source, is_imap_spec(c.source) ? listed_selection(c.select) : c.select.selection);
   return source_options;
 }
 
@@ -304,13 +282,9 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
   try {
     target = make_target(c.target);
     if (!c.target.passwords_file.empty()) passwords = read_password_list(c.target.passwords_file);
-    ProvisionOptions po{.admin_user = c.provision_user,
-                        .ca_file = c.provision_ca_file,
-                        .insecure = c.target.insecure,
-                        .ldap_base = c.ldap_base,
-                        .ldap_template = c.ldap_template};
-    po.admin_password = !c.provision_password_file.empty() ? read_secret_file(c.provision_password_file)
-                                                           : c.provision_password;
+    ProvisionOptions po{.admin_user = c.provision_user, .ca_file = c.provision_ca_file, .insecure = c.target.insecure,
+                        .ldap_base = c.ldap_base, .ldap_template = c.ldap_template};
+    po.admin_password = !c.provision_password_file.empty() ? read_secret_file(c.provision_password_file) : c.provision_password;
     provisioner = make_provisioner(c.provision, po);
   } catch (...) {
     return report_setup_error(std::current_exception(), err);
@@ -330,10 +304,8 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
   }
 
   const std::string root = c.source.substr(c.source.find(':') + 1);
-  const std::string state_dir =
-      !c.state_dir.empty()
-          ? c.state_dir
-          : default_state_dir(std::filesystem::weakly_canonical(root).string(), c.target.target);
+  const std::string state_dir = !c.state_dir.empty() ? c.state_dir
+                                : default_state_dir(std::filesystem::weakly_canonical(root).string(), c.target.target);
   std::unique_ptr<State> state;
   std::unique_ptr<PassFile> pass_file;
   try {
@@ -345,8 +317,7 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
         // Named by the second the run started; a second run in the same second gets a suffix.
         const std::string base = PassFile::default_name(std::chrono::system_clock::now(), c.file_prefix);
         for (int n = 1; !pass_file; ++n) {
-          const std::string path =
-              n == 1 ? base : fmt::format("{}-{}.pass", base.substr(0, base.size() - 5), n);
+          const std::string path = n == 1 ? base : fmt::format("{}-{}.pass", base.substr(0, base.size() - 5), n);
           if (std::filesystem::exists(path) && n < 100) continue;
           pass_file = std::make_unique<PassFile>(path);
         }
@@ -394,10 +365,9 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
 
   if (!c.quiet && !c.json) {
     const char* doing = c.dry_run ? "Planning" : c.sync ? "Syncing" : "Migrating";
-    out << fmt::format("{} {} account(s) from {} to {}{}\nstate: {}\n", doing, accounts.size(),
-                       opened.description, target->describe(),
-                       provisioner ? ", creating missing users with " + provisioner->describe() : "",
-                       state->path());
+    out << fmt::format("{} {} account(s) from {} to {}{}\nstate: {}\n", doing,
+                       accounts.size(), opened.description, target->describe(),
+                       provisioner ? ", creating missing users with " + provisioner->describe() : "", state->path());
     if (pass_file) out << fmt::format("passwords: {}\n", pass_file->path());
   }
   (void)std::signal(SIGINT, on_interrupt);  // SIG_ERR only for an invalid signal number
@@ -422,14 +392,12 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
         const std::size_t done = accounts_done.load();
         std::string eta = "?";
         if (done != 0 && done < accounts.size()) {
-          const auto left = static_cast<long>(secs / static_cast<double>(done) *
-                                              static_cast<double>(accounts.size() - done));
+          const auto left = static_cast<long>(secs / static_cast<double>(done) * static_cast<double>(accounts.size() - done));
           eta = fmt::format("{}:{:02d}", left / 60, left % 60);
         }
         std::lock_guard lock(out_mutex);
         err << fmt::format("\r\033[Kaccounts {}/{}  messages {}  {:.1f} MB  {:.0f} msg/s  ETA {}", done,
-                           accounts.size(), progress_messages.load(),
-                           static_cast<double>(progress_bytes.load()) / 1e6,
+                           accounts.size(), progress_messages.load(), static_cast<double>(progress_bytes.load()) / 1e6,
                            static_cast<double>(progress_messages.load()) / std::max(secs, 0.001), eta);
         err.flush();
       }
@@ -468,8 +436,7 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
   }
   const nlohmann::ordered_json report = make_report(results, totals, problems);
   if (!c.report.empty()) {
-    std::ofstream(c.report) << report.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
-                            << "\n";
+    std::ofstream(c.report) << report.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
   }
   if (c.json) {
     out << report.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
@@ -481,11 +448,10 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
     }
   }
   for (const Problem& p : problems) spdlog::error("{}", p.describe());
-  spdlog::info(
-      "finished: {} copied, {} already there, {} failed, {} flag changes, {} deleted on the source ({} "
-      "removed), {} problems",
-      totals.copied, totals.already, totals.failed, totals.flag_changes, totals.deleted_on_source,
-      totals.removed, problems.size());
+  spdlog::info("finished: {} copied, {} already there, {} failed, {} flag changes, {} deleted on the source ({} "
+               "removed), {} problems",
+               totals.copied, totals.already, totals.failed, totals.flag_changes, totals.deleted_on_source,
+               totals.removed, problems.size());
   if (g_stop.load()) return kExitProblems;
   return complete ? kExitOk : kExitProblems;
 }

@@ -33,16 +33,16 @@ struct MigrateCommand {
   std::string password_file_out;  // .pass file; default <prefix>_<datetime>.pass
   std::string set_password;
   std::string force_set_password;
-  std::string log_file;  // everything, at debug level
+  std::string log_file;           // everything, at debug level
   bool quiet = false;
   bool json = false;
   std::string file_prefix = "mailmig";  // cg2kms uses "cg2kms" for its .pass and .log
   std::string provision_password;       // secret, when not read from a file (cg2kms)
   std::string hook_before_account;      // shell command; non-zero exit: the account is skipped
   std::string hook_after_account;
-  unsigned hook_timeout = 600;  // seconds
-  bool sync = false;            // mailmig sync: also flag changes and deletions
-  bool delete_removed = false;  // sync --delete
+  unsigned hook_timeout = 600;          // seconds
+  bool sync = false;                    // mailmig sync: also flag changes and deletions
+  bool delete_removed = false;          // sync --delete
 };
 
 // `migrate` and `sync` share every option; sync adds --delete.
@@ -57,8 +57,8 @@ void add_migrate_options(CLI::App& sub, MigrateCommand& command, bool with_sourc
 SourceOptions migrate_source_options(const MigrateCommand& command);
 // The run of migrate/sync on a source opened already (a stream can be opened
 // once only); `earlier` problems count like the run's own (report, exit 1).
-int run_migrate_opened(const MigrateCommand& command, OpenedSource opened,
-                       const std::vector<Problem>& earlier, std::ostream& out, std::ostream& err);
+int run_migrate_opened(const MigrateCommand& command, OpenedSource opened, const std::vector<Problem>& earlier,
+                       std::ostream& out, std::ostream& err);
 
 // The state directory used when --state is not given: stable for the same
 // source and target, so the same command twice is a no-op the second time.

@@ -23,7 +23,7 @@ struct EntryHeader {
   EntryType type = EntryType::Other;
   std::uint64_t size = 0;
   std::int64_t mtime = 0;
-  std::string link_target;  // Symlink / Hardlink
+  std::string link_target;    // Symlink / Hardlink
 };
 
 // The archive cannot be read on from here: a damaged compressed stream, a
@@ -80,7 +80,7 @@ class ArchiveReader {
  private:
   [[noreturn]] void fail(const std::string& what, bool fatal);
 
-  std::string path_;                             // as shown
+  std::string path_;  // as shown
   std::unique_ptr<DirectoryEntries> directory_;  // set for a directory: libarchive is not used
   ::archive* handle_ = nullptr;
   int fd_ = -1;
