@@ -1,12 +1,12 @@
 #include "cli/commands.h"
 
-#include <fstream>
-
 #include <fmt/format.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <fstream>
 
 #include "cli/exit_codes.h"
 #include "engine/inventory_report.h"
@@ -21,19 +21,29 @@ constexpr const char* kFileLogger = "mailmig-file";
 // %* : the level in capitals, the words the SME Server procedure greps for.
 class LevelWord final : public spdlog::custom_flag_formatter {
  public:
-  void format(const spdlog::details::log_msg& msg, const std::tm& /*time*/, spdlog::memory_buf_t& dest) override {
+  void format(const spdlog::details::log_msg& msg, const std::tm& /*time*/,
+              spdlog::memory_buf_t& dest) override {
     std::string_view word = "INFO";
     switch (msg.level) {
       case spdlog::level::trace:
-      case spdlog::level::debug: word = "DEBUG"; break;
-      case spdlog::level::warn: word = "WARN"; break;
+      case spdlog::level::debug:
+        word = "DEBUG";
+        break;
+      case spdlog::level::warn:
+        word = "WARN";
+        break;
       case spdlog::level::err:
-      case spdlog::level::critical: word = "ERROR"; break;
-      default: break;
+      case spdlog::level::critical:
+        word = "ERROR";
+        break;
+      default:
+        break;
     }
     dest.append(word.data(), word.data() + word.size());
   }
-  [[nodiscard]] std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<LevelWord>(); }
+  [[nodiscard]] std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<LevelWord>();
+  }
 };
 
 }  // namespace

@@ -1,10 +1,10 @@
 #include "cli/import_backup_command.h"
 
-#include <chrono>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
+
+#include <chrono>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
@@ -20,16 +20,21 @@ constexpr const char* kPrefix = "import-backup";
 
 archive::ArchiveOptions archive_options(const SourceOptions& o) {
   const auto layout = archive::parse_layout(o.archive_layout);
-  if (!layout) throw SpecError(fmt::format("--archive-layout \"{}\": expected auto, sme, maildir or cgp", o.archive_layout));
+  if (!layout)
+    throw SpecError(
+        fmt::format("--archive-layout \"{}\": expected auto, sme, maildir or cgp", o.archive_layout));
   archive::ArchiveOptions options;
-  options.layout = archive::LayoutOptions{.layout = *layout, .user_path = o.user_path, .domain = o.domain,
-                                          .user = o.user, .main_domain = o.main_domain};
+  options.layout = archive::LayoutOptions{.layout = *layout,
+                                          .user_path = o.user_path,
+                                          .domain = o.domain,
+                                          .user = o.user,
+                                          .main_domain = o.main_domain};
   return options;
 }
 
 // Writes the aliases where the run was asked to; what cannot be done is a problem.
-void import_aliases(const ImportBackupCommand& c, const archive::EsmithAliases& found, std::vector<Problem>& problems,
-                    std::ostream& out) {
+void import_aliases(const ImportBackupCommand& c, const archive::EsmithAliases& found,
+                    std::vector<Problem>& problems, std::ostream& out) {
   for (const std::string& note : found.notes) {
     problems.push_back(Problem{.scope = Scope::Store, .file = c.backup, .message = note});
   }
@@ -44,8 +49,10 @@ void import_aliases(const ImportBackupCommand& c, const archive::EsmithAliases& 
       fmt::format("{} group(s) and {} pseudonym(s)", groups, found.aliases.size() - groups);
   if (c.aliases_out.empty()) {
     if (!entries.empty()) {
-      problems.push_back(Problem{.scope = Scope::Store, .file = c.backup,
-                                 .message = fmt::format("{} not imported: say where with --aliases-out FILE", counts)});
+      problems.push_back(
+          Problem{.scope = Scope::Store,
+                  .file = c.backup,
+                  .message = fmt::format("{} not imported: say where with --aliases-out FILE", counts)});
     }
     return;
   }
@@ -58,11 +65,13 @@ void import_aliases(const ImportBackupCommand& c, const archive::EsmithAliases& 
   try {
     write_virtual_aliases(c.aliases_out, entries);
   } catch (const std::exception& e) {
-    problems.push_back(Problem{.scope = Scope::Store, .file = c.aliases_out,
+    problems.push_back(Problem{.scope = Scope::Store,
+                               .file = c.aliases_out,
                                .message = fmt::format("aliases not written: {}", e.what())});
     return;
   }
-  const std::string line = fmt::format("aliases: {} written to {} (Postfix virtual alias table)", counts, c.aliases_out);
+  const std::string line =
+      fmt::format("aliases: {} written to {} (Postfix virtual alias table)", counts, c.aliases_out);
   spdlog::info("{}", line);
   if (!c.migrate.json) out << line << "\n";
 }
@@ -70,13 +79,16 @@ void import_aliases(const ImportBackupCommand& c, const archive::EsmithAliases& 
 }  // namespace
 
 void add_import_backup_command(CLI::App& app, ImportBackupCommand& c, CLI::App*& sub) {
-  sub = app.add_subcommand("import-backup",
-                           "Import an SME Server full backup (directory, archive or - for a tar stream on stdin): "
-                           "users, groups and pseudonyms, then the mail; logs every problem as FAIL/ERROR");
-  sub->add_option("backup", c.backup, "The exploded backup directory, the backup archive, or - (tar on stdin)")
+  sub = app.add_subcommand(
+      "import-backup",
+      "Import an SME Server full backup (directory, archive or - for a tar stream on stdin): "
+      "users, groups and pseudonyms, then the mail; logs every problem as FAIL/ERROR");
+  sub->add_option("backup", c.backup,
+                  "The exploded backup directory, the backup archive, or - (tar on stdin)")
       ->required();
-  sub->add_option("--aliases-out", c.aliases_out,
-                  "Write the groups and pseudonyms as a Postfix virtual alias table (alias@domain target@domain,...)");
+  sub->add_option(
+      "--aliases-out", c.aliases_out,
+      "Write the groups and pseudonyms as a Postfix virtual alias table (alias@domain target@domain,...)");
   c.migrate.source_options.archive_layout = "sme";
   c.migrate.file_prefix = kPrefix;
   add_migrate_options(*sub, c.migrate, false);
@@ -98,7 +110,8 @@ int run_import_backup(const ImportBackupCommand& c, std::ostream& out, std::ostr
   OpenedSource opened;
   archive::EsmithAliases aliases;
   try {
-    archive::OpenedArchive archive = archive::open_archive(c.backup, archive_options(migrate_source_options(m)));
+    archive::OpenedArchive archive =
+        archive::open_archive(c.backup, archive_options(migrate_source_options(m)));
     aliases = std::move(archive.aliases);
     opened = OpenedSource{std::move(archive.source), std::move(archive.description)};
   } catch (const archive::ArchiveError& e) {

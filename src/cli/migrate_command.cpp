@@ -260,7 +260,8 @@ void add_sync_command(CLI::App& app, MigrateCommand& c, CLI::App*& sub) {
 
 SourceOptions migrate_source_options(const MigrateCommand& c) {
   SourceOptions source_options = c.source_options;
-  take_selection(source_options, c.source, is_imap_spec(c.source) ? listed_selection(c.select) : c.select.selection);
+  take_selection(source_options, c.source,
+                 is_imap_spec(c.source) ? listed_selection(c.select) : c.select.selection);
   return source_options;
 }
 

@@ -57,8 +57,8 @@ void add_migrate_options(CLI::App& sub, MigrateCommand& command, bool with_sourc
 SourceOptions migrate_source_options(const MigrateCommand& command);
 // The run of migrate/sync on a source opened already (a stream can be opened
 // once only); `earlier` problems count like the run's own (report, exit 1).
-int run_migrate_opened(const MigrateCommand& command, OpenedSource opened, const std::vector<Problem>& earlier,
-                       std::ostream& out, std::ostream& err);
+int run_migrate_opened(const MigrateCommand& command, OpenedSource opened,
+                       const std::vector<Problem>& earlier, std::ostream& out, std::ostream& err);
 
 // The state directory used when --state is not given: stable for the same
 // source and target, so the same command twice is a no-op the second time.

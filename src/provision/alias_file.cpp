@@ -1,14 +1,13 @@
 #include "provision/alias_file.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 
@@ -24,11 +23,13 @@ void check_address(const std::string& address) {
 }  // namespace
 
 std::string format_virtual_aliases(std::vector<AliasEntry> aliases) {
-  std::sort(aliases.begin(), aliases.end(), [](const AliasEntry& a, const AliasEntry& b) { return a.address < b.address; });
+  std::sort(aliases.begin(), aliases.end(),
+            [](const AliasEntry& a, const AliasEntry& b) { return a.address < b.address; });
   std::string out;
   for (const AliasEntry& alias : aliases) {
     check_address(alias.address);
-    if (alias.targets.empty()) throw std::invalid_argument(fmt::format("alias {} has no target", alias.address));
+    if (alias.targets.empty())
+      throw std::invalid_argument(fmt::format("alias {} has no target", alias.address));
     out += alias.address;
     char separator = ' ';
     for (const std::string& target : alias.targets) {

@@ -16,7 +16,10 @@ namespace mailmig::archive {
 
 struct ArchiveContext {
   ArchiveContext(Catalogue c, std::size_t parked, CacheBudget b, CacheBudget s)
-      : catalogue(std::move(c)), pool(catalogue.opened, catalogue.archive, parked), budget(b), store_budget(s) {}
+      : catalogue(std::move(c)),
+        pool(catalogue.opened, catalogue.archive, parked),
+        budget(b),
+        store_budget(s) {}
   Catalogue catalogue;
   CursorPool pool;
   CacheBudget budget;        // each folder's MessageCache

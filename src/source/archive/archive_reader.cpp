@@ -3,13 +3,12 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 #include "source/archive/directory_entries.h"
@@ -46,7 +45,8 @@ std::string normalize_entry_path(std::string_view path) {
   return out;
 }
 
-ArchiveReader::ArchiveReader(std::string path, std::string shown) : path_(shown.empty() ? path : std::move(shown)) {
+ArchiveReader::ArchiveReader(std::string path, std::string shown)
+    : path_(shown.empty() ? path : std::move(shown)) {
   if (path != "-") {
     struct stat st {};
     if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -55,7 +55,8 @@ ArchiveReader::ArchiveReader(std::string path, std::string shown) : path_(shown.
     }
   }
   // Opened by us, read-only, so nothing libarchive does can write to the backup.
-  const int fd = path == "-" ? ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  const int fd =
+      path == "-" ? ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw ArchiveError(path_, fmt::format("cannot open: {}", mailmig::error_text(errno)), 0, true);
   handle_ = ::archive_read_new();
   if (handle_ == nullptr) {

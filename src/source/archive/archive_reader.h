@@ -80,7 +80,7 @@ class ArchiveReader {
  private:
   [[noreturn]] void fail(const std::string& what, bool fatal);
 
-  std::string path_;  // as shown
+  std::string path_;                             // as shown
   std::unique_ptr<DirectoryEntries> directory_;  // set for a directory: libarchive is not used
   ::archive* handle_ = nullptr;
   int fd_ = -1;

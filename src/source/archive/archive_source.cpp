@@ -107,15 +107,15 @@ OpenedArchive open_archive(const std::string& path, const ArchiveOptions& option
   std::string description = catalogue.description;
   EsmithAliases aliases = catalogue.aliases;
   if (spool) {
-    description += fmt::format("; read in one pass, {} bytes of mail spooled to {} (removed at exit)", spool->bytes,
-                               spool->directory);
+    description += fmt::format("; read in one pass, {} bytes of mail spooled to {} (removed at exit)",
+                               spool->bytes, spool->directory);
   }
   auto context =
       std::make_shared<ArchiveContext>(std::move(catalogue), options.parked_readers, options.cache, options.store);
   context->spool = std::move(spool);
   auto opens = [context] { return context->pool.opened(); };
-  return OpenedArchive{std::make_unique<ArchiveSource>(std::move(context)), std::move(description), std::move(opens),
-                       std::move(aliases)};
+  return OpenedArchive{std::make_unique<ArchiveSource>(std::move(context)), std::move(description),
+                       std::move(opens), std::move(aliases)};
 }
 
 }  // namespace mailmig::archive

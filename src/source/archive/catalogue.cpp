@@ -1,11 +1,11 @@
 #include "source/archive/catalogue.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <array>
 #include <memory>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "source/archive/directory_entries.h"
 
@@ -69,8 +69,9 @@ RawCatalogue read_catalogue(const std::string& path, const std::string& shown) {
       if (!reader.next(header)) break;
       retries = 0;
       if (out.format.empty()) out.format = reader.describe_format();
-      if (header.type == EntryType::Symlink && out.format == "directory" && link_leaves_tree(header.path, header.link_target)) {
-        spdlog::warn("{}: symbolic link to {} leads outside the backup directory: not followed", 
+      if (header.type == EntryType::Symlink && out.format == "directory" &&
+          link_leaves_tree(header.path, header.link_target)) {
+        spdlog::warn("{}: symbolic link to {} leads outside the backup directory: not followed",
                      entry_location(archive, header.path), header.link_target);
       }
       if (header.type == EntryType::File && header.size <= kMaxText && is_metadata_path(header.path)) {

@@ -2,13 +2,12 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 
@@ -64,7 +63,8 @@ bool link_leaves_tree(const std::string& path, const std::string& target) {
 
 DirectoryEntries::DirectoryEntries(std::string root) : root_(std::move(root)) {
   const int fd = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) throw ArchiveError(root_, fmt::format("cannot open the directory: {}", error_text(errno)), 0, true);
+  if (fd < 0)
+    throw ArchiveError(root_, fmt::format("cannot open the directory: {}", error_text(errno)), 0, true);
   int error = 0;
   Level top{.fd = fd, .prefix = "", .names = list_names(fd, error), .index = 0};
   if (error != 0) {
@@ -94,7 +94,8 @@ void DirectoryEntries::push(int parent_fd, const std::string& name, const std::s
   if (fd >= 0) names = list_names(fd, error);
   if (error != 0) {
     if (fd >= 0) ::close(fd);
-    pending_error_ = fmt::format("cannot list directory \"{}\": {}: its contents are not read", path, error_text(error));
+    pending_error_ =
+        fmt::format("cannot list directory \"{}\": {}: its contents are not read", path, error_text(error));
     return;
   }
   stack_.push_back(Level{.fd = fd, .prefix = path + "/", .names = std::move(names), .index = 0});
@@ -164,7 +165,8 @@ std::size_t DirectoryEntries::read(std::span<char> buffer) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       const int error = errno;
-      throw ArchiveError(root_, fmt::format("cannot read \"{}\" at offset {}: {}", path_, read_, error_text(error)),
+      throw ArchiveError(root_,
+                         fmt::format("cannot read \"{}\" at offset {}: {}", path_, read_, error_text(error)),
                          read_, false);
     }
     read_ += static_cast<std::uint64_t>(n);

@@ -52,9 +52,9 @@ class DirectoryEntries {
   std::string root_;
   std::vector<Level> stack_;
   std::optional<std::string> pending_error_;  // a subdirectory that could not be listed
-  int parent_fd_ = -1;                         // the current file's directory (owned by stack_)
-  std::string name_;                           // the current file's name in it
-  std::string path_;                           // its entry path
+  int parent_fd_ = -1;                        // the current file's directory (owned by stack_)
+  std::string name_;                          // the current file's name in it
+  std::string path_;                          // its entry path
   bool is_file_ = false;
   int file_fd_ = -1;
   std::uint64_t read_ = 0;

@@ -1,8 +1,8 @@
 #include "source/archive/esmith_accounts.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace mailmig::archive {
 namespace {
@@ -52,7 +52,8 @@ EsmithAliases esmith_aliases(const EsmithDb& accounts, const std::string& domain
         if (member == "admin" || (it != accounts.end() && it->second.type == "user")) {
           alias.targets.push_back(address(member));
         } else {
-          out.notes.push_back(fmt::format("group {}: member \"{}\" is not a user of the backup: left out", key, member));
+          out.notes.push_back(
+              fmt::format("group {}: member \"{}\" is not a user of the backup: left out", key, member));
         }
       }
       if (alias.targets.empty()) {
@@ -65,9 +66,10 @@ EsmithAliases esmith_aliases(const EsmithDb& accounts, const std::string& domain
     } else if (record.type == "pseudonym") {
       const std::string target = prop(record, "Account");
       if (target.empty() || !is_mailbox(target)) {
-        out.notes.push_back(fmt::format("pseudonym {}: its account \"{}\" is neither a user nor a group of the backup: "
-                                        "no alias",
-                                        key, target));
+        out.notes.push_back(
+            fmt::format("pseudonym {}: its account \"{}\" is neither a user nor a group of the backup: "
+                        "no alias",
+                        key, target));
         continue;
       }
       // "name" is in the primary domain; "name@other.domain" names its own.

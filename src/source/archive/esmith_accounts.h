@@ -21,8 +21,8 @@ struct MailAlias {
 };
 
 struct EsmithAliases {
-  std::vector<MailAlias> aliases;   // sorted by address
-  std::vector<std::string> notes;   // references that could not be resolved (for the report)
+  std::vector<MailAlias> aliases;  // sorted by address
+  std::vector<std::string> notes;  // references that could not be resolved (for the report)
 };
 
 // The users (type "user", plus "admin" whose mail lives in home/e-smith),

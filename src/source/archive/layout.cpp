@@ -1,11 +1,11 @@
 #include "source/archive/layout.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
 #include <tuple>
-
-#include <fmt/format.h>
 
 #include "source/archive/esmith_accounts.h"
 #include "source/archive/esmith_db.h"
@@ -74,7 +74,8 @@ std::string esmith_real_name(const EsmithRecord& user) {
   const auto first = user.props.find("FirstName");
   const auto last = user.props.find("LastName");
   std::string real_name = first != user.props.end() ? first->second : "";
-  if (last != user.props.end() && !last->second.empty()) real_name += (real_name.empty() ? "" : " ") + last->second;
+  if (last != user.props.end() && !last->second.empty())
+    real_name += (real_name.empty() ? "" : " ") + last->second;
   return real_name;
 }
 
@@ -125,9 +126,13 @@ void build_sme(const RawCatalogue& raw, const std::string& prefix, const LayoutO
   for (const auto& [name, record] : users) {
     if (record.type != "user" || with_mail.contains(name)) continue;
     CatalogueAccount account;
-    account.info = AccountInfo{.domain = domain, .name = name, .real_name = esmith_real_name(record),
-                               .location = entry_location(raw.archive, prefix + std::string(kSmeUsers) + name),
-                               .kind = "no mail in the backup", .password = {}};
+    account.info =
+        AccountInfo{.domain = domain,
+                    .name = name,
+                    .real_name = esmith_real_name(record),
+                    .location = entry_location(raw.archive, prefix + std::string(kSmeUsers) + name),
+                    .kind = "no mail in the backup",
+                    .password = {}};
     out.accounts.push_back(std::move(account));
   }
   // The old password hashes, for a target that can keep them (import-backup).
@@ -137,7 +142,8 @@ void build_sme(const RawCatalogue& raw, const std::string& prefix, const LayoutO
     for (CatalogueAccount& account : out.accounts) {
       auto hash = known.find(account.info.name);
       if (hash == known.end()) continue;
-      account.info.password = PasswordInfo{.kind = PasswordInfo::Kind::Encrypted, .scheme = "crypt", .value = hash->second};
+      account.info.password =
+          PasswordInfo{.kind = PasswordInfo::Kind::Encrypted, .scheme = "crypt", .value = hash->second};
       ++hashes;
     }
   }
@@ -145,7 +151,8 @@ void build_sme(const RawCatalogue& raw, const std::string& prefix, const LayoutO
   fill_domains(out);
   out.description = fmt::format("SME Server full backup {} ({}): {} in {} (domain from {})", file_name(raw.archive),
                                 raw.format, count_text(out.accounts.size(), "user"), domain, origin);
-  if (hashes != 0) out.description += fmt::format(", {} password hash{} from etc/shadow", hashes, hashes == 1 ? "" : "es");
+  if (hashes != 0)
+    out.description += fmt::format(", {} password hash{} from etc/shadow", hashes, hashes == 1 ? "" : "es");
   if (!out.aliases.aliases.empty()) {
     const std::size_t n = out.aliases.aliases.size();
     out.description += fmt::format(", {} alias{} (groups, pseudonyms)", n, n == 1 ? "" : "es");

@@ -1,6 +1,8 @@
 #include "source/archive/stream_spool.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,9 +10,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "core/error.h"
 #include "source/archive/archive_reader.h"
@@ -65,9 +64,11 @@ Fd open_parent(int root, const std::vector<std::string>& parts, const std::strin
   Fd dir(::fcntl(root, F_DUPFD_CLOEXEC, 0));
   for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
     const char* name = parts[i].c_str();
-    if (::mkdirat(dir.get(), name, 0700) != 0 && errno != EEXIST) throw IoError(spool, errno, "cannot create a directory");
+    if (::mkdirat(dir.get(), name, 0700) != 0 && errno != EEXIST)
+      throw IoError(spool, errno, "cannot create a directory");
     Fd sub(::openat(dir.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (sub.get() < 0) throw IoError(spool, errno, fmt::format("cannot enter the spooled directory \"{}\"", parts[i]));
+    if (sub.get() < 0)
+      throw IoError(spool, errno, fmt::format("cannot enter the spooled directory \"{}\"", parts[i]));
     dir = std::move(sub);
   }
   return dir;
@@ -95,7 +96,8 @@ bool safe_path(const std::vector<std::string>& parts) {
 bool spooled_path(std::string_view path) {
   if (is_metadata_path(path)) return true;
   const std::vector<std::string> parts = components(path);
-  if (parts.size() >= 2 && (parts[parts.size() - 2] == "cur" || parts[parts.size() - 2] == "new")) return true;
+  if (parts.size() >= 2 && (parts[parts.size() - 2] == "cur" || parts[parts.size() - 2] == "new"))
+    return true;
   for (const std::string& part : parts) {
     if (part.ends_with(".mbox") || part.ends_with(".mdir") || part.ends_with(".macnt")) return true;
   }
@@ -113,7 +115,8 @@ std::unique_ptr<StreamSpool> spool_stream(const std::string& path, const std::st
   ArchiveReader reader(path, shown);
   auto spool = std::make_unique<StreamSpool>();
   std::string pattern = temp_dir() + "/mailmig-stream-XXXXXX";
-  if (::mkdtemp(pattern.data()) == nullptr) throw IoError(temp_dir(), errno, "cannot create a spool directory");
+  if (::mkdtemp(pattern.data()) == nullptr)
+    throw IoError(temp_dir(), errno, "cannot create a spool directory");
   spool->directory = pattern;  // mkdtemp made it 0700
   const Fd root(::open(pattern.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (root.get() < 0) throw IoError(pattern, errno, "cannot open the spool directory");
@@ -139,7 +142,8 @@ std::unique_ptr<StreamSpool> spool_stream(const std::string& path, const std::st
     if (spool->format.empty()) spool->format = reader.describe_format();
     const std::vector<std::string> parts = components(header.path);
     if (!safe_path(parts)) {
-      if (!header.path.empty()) problem(header.path, reader.offset(), "entry name climbs out of the archive (\"..\"): skipped");
+      if (!header.path.empty())
+        problem(header.path, reader.offset(), "entry name climbs out of the archive (\"..\"): skipped");
       continue;
     }
     const bool keep_data = header.type == EntryType::File && spooled_path(header.path);
@@ -166,18 +170,21 @@ std::unique_ptr<StreamSpool> spool_stream(const std::string& path, const std::st
           break;
         case EntryType::Hardlink: {
           const std::vector<std::string> target = components(header.link_target);
-          if (!safe_path(target)) throw IoError(header.link_target, EINVAL, "hard link climbs out of the archive");
+          if (!safe_path(target))
+            throw IoError(header.link_target, EINVAL, "hard link climbs out of the archive");
           const Fd target_parent = open_parent(root.get(), target, spool->directory);
           (void)::unlinkat(parent.get(), name.c_str(), 0);
           // Nothing to link when the target's data was not kept: then neither is this name.
-          if (::linkat(target_parent.get(), target.back().c_str(), parent.get(), name.c_str(), 0) != 0 && errno != ENOENT) {
+          if (::linkat(target_parent.get(), target.back().c_str(), parent.get(), name.c_str(), 0) != 0 &&
+              errno != ENOENT) {
             throw IoError(spool->directory, errno, "cannot create a hard link");
           }
           break;
         }
         case EntryType::File: {
           (void)::unlinkat(parent.get(), name.c_str(), 0);
-          const Fd file(::openat(parent.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+          const Fd file(::openat(parent.get(), name.c_str(),
+                                 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
           if (file.get() < 0) throw IoError(spool->directory, errno, "cannot create a spool file");
           std::uint64_t written = 0;
           try {
@@ -197,7 +204,8 @@ std::unique_ptr<StreamSpool> spool_stream(const std::string& path, const std::st
           ++spool->files;
           break;
         }
-        case EntryType::Other: break;
+        case EntryType::Other:
+          break;
       }
     } catch (const ArchiveError& e) {
       problem(header.path, e.offset(), e.detail());
@@ -207,9 +215,10 @@ std::unique_ptr<StreamSpool> spool_stream(const std::string& path, const std::st
     }
   }
   if (spool->format.empty()) spool->format = reader.describe_format();
-  spdlog::info("{}: read in one pass; {} bytes in {} files spooled to {} (private, removed at exit); {} other files "
-               "({} bytes) no layout reads were not kept",
-               shown, spool->bytes, spool->files, spool->directory, spool->skipped_files, spool->skipped_bytes);
+  spdlog::info(
+      "{}: read in one pass; {} bytes in {} files spooled to {} (private, removed at exit); {} other files "
+      "({} bytes) no layout reads were not kept",
+      shown, spool->bytes, spool->files, spool->directory, spool->skipped_files, spool->skipped_bytes);
   return spool;
 }
 

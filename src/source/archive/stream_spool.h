@@ -29,8 +29,8 @@ class StreamSpool {
   ~StreamSpool();  // removes the directory and everything in it
 
   std::string directory;
-  std::string format;            // e.g. "gzip GNU tar format"
-  std::uint64_t bytes = 0;       // data written to the spool
+  std::string format;       // e.g. "gzip GNU tar format"
+  std::uint64_t bytes = 0;  // data written to the spool
   std::uint64_t files = 0;
   std::uint64_t skipped_files = 0;  // regular files no layout reads: not written
   std::uint64_t skipped_bytes = 0;

@@ -1,8 +1,7 @@
 #include "provision/alias_file.h"
 
-#include <sys/stat.h>
-
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <sstream>
@@ -24,7 +23,8 @@ TEST(AliasFile, SortedOneLinePerAlias) {
       {.address = "sales@example.com", .targets = {"john@example.com", "mary@example.com"}},
       {.address = "john.doe@example.com", .targets = {"john@example.com"}},
   });
-  EXPECT_EQ("john.doe@example.com john@example.com\nsales@example.com john@example.com,mary@example.com\n", text);
+  EXPECT_EQ("john.doe@example.com john@example.com\nsales@example.com john@example.com,mary@example.com\n",
+            text);
   EXPECT_EQ("", format_virtual_aliases({}));
 }
 
@@ -33,14 +33,16 @@ TEST(AliasFile, RefusesWhatPostfixWouldMisread) {
                std::invalid_argument);
   EXPECT_THROW((void)format_virtual_aliases({{.address = "a@example.com", .targets = {"x,y@example.com"}}}),
                std::invalid_argument);
-  EXPECT_THROW((void)format_virtual_aliases({{.address = "a@example.com", .targets = {}}}), std::invalid_argument);
+  EXPECT_THROW((void)format_virtual_aliases({{.address = "a@example.com", .targets = {}}}),
+               std::invalid_argument);
 }
 
 TEST(AliasFile, WrittenAtomicallyAndReplacedIdentically) {
   mailmig::testing::TempTree tree("mailmig-aliases");
   const std::string path = tree.path("virtual");
   tree.file("virtual", "old content\n");
-  const std::vector<AliasEntry> aliases{{.address = "g@example.com", .targets = {"a@example.com", "b@example.com"}}};
+  const std::vector<AliasEntry> aliases{
+      {.address = "g@example.com", .targets = {"a@example.com", "b@example.com"}}};
   write_virtual_aliases(path, aliases);
   const std::string first = slurp(path);
   EXPECT_EQ("g@example.com a@example.com,b@example.com\n", first);

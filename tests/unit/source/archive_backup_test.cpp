@@ -3,13 +3,11 @@
 // archive it came from, and a stream spooled in one pass.
 #include <archive.h>
 #include <archive_entry.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include <gtest/gtest.h>
-
 #include <filesystem>
-
-#include <fmt/format.h>
 #include <fstream>
 
 #include "archive_test_support.h"
@@ -126,8 +124,8 @@ TarBuilder small_sme() {
   tar.file("./etc/shadow", "john:$6$salt$hash:19000::::::\nmary:!!:19000::::::\n");
   tar.file("./etc/other.conf", std::string(5000, 'z'));
   tar.file("./home/e-smith/files/users/john/Maildir/cur/1700000000.M1P1.sme:2,S", support::message("one"));
-  tar.file("./home/e-smith/files/users/john/Maildir/.Sent/cur/1700000100.M2P1.sme:2,RS", support::message("sent"),
-           support::kMtime + 100);
+  tar.file("./home/e-smith/files/users/john/Maildir/.Sent/cur/1700000100.M2P1.sme:2,RS",
+           support::message("sent"), support::kMtime + 100);
   tar.file("./home/e-smith/files/users/john/Maildir/new/1700000200.M3P1.sme", support::message("new", 300000),
            support::kMtime + 200);
   tar.file("./home/e-smith/files/users/mary/Maildir/cur/1700000300.M4P1.sme:2,F", support::message("mary"),
