@@ -150,8 +150,8 @@ class ImportIntoDovecot(unittest.TestCase):
     def messages_of(self, user, folder="INBOX"):
         imap = self.server.login_master(f"{user}@{DOMAIN}")
         try:
-            typ, _ = imap.select(f'"{folder}"', readonly=True)
-            if typ != "OK":
+            typ, exists = imap.select(f'"{folder}"', readonly=True)
+            if typ != "OK" or int(exists[0]) == 0:
                 return []
             _, data = imap.fetch("1:*", "(BODY.PEEK[])")
             return [item[1].replace(b"\r\n", b"\n") for item in data if isinstance(item, tuple)]
@@ -251,6 +251,8 @@ class ImportIntoDovecot(unittest.TestCase):
             self.server.add_user(f"{user}@{DOMAIN}", "Preset#Pass1")  # no provisioning as nobody
         locked = os.path.join(directory, USERS, "john/Maildir/.Sent/cur")
         os.chmod(locked, 0)
+        locked_message = os.path.join(directory, USERS, "bob/Maildir/cur/1700000500.M6P1.sme:2,")
+        os.chmod(locked_message, 0)
         os.chmod(self.work, 0o777)
         os.chown(self.master, 65534, 65534)  # readable by nobody (still 0600), for this test only
         log = os.path.join(self.work, "unreadable.log")
@@ -265,7 +267,9 @@ class ImportIntoDovecot(unittest.TestCase):
                         lines)
         self.assertEqual(2, len(self.messages_of("john")))
         self.assertEqual(1, len(self.messages_of("mary")))
-        self.assertEqual(1, len(self.messages_of("bob")))
+        self.assertTrue([line for line in lines if "bob/Maildir/cur/1700000500.M6P1.sme:2," in line
+                         and "Permission denied" in line], lines)
+        self.assertEqual(0, len(self.messages_of("bob")))
 
 
 if __name__ == "__main__":

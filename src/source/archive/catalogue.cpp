@@ -74,12 +74,14 @@ RawCatalogue read_catalogue(const std::string& path, const std::string& shown) {
         spdlog::warn("{}: symbolic link to {} leads outside the backup directory: not followed",
                      entry_location(archive, header.path), header.link_target);
       }
+      // Listed before its data is read: a directory's file that cannot be read
+      // is still an entry (ordinals stay positions), only its text is missing.
+      out.entries.push_back(header);
       if (header.type == EntryType::File && header.size <= kMaxText && is_metadata_path(header.path)) {
         std::string text;
         while (const std::size_t n = reader.read(std::span<char>(buffer.get(), kBuffer))) text.append(buffer.get(), n);
         out.texts[header.path] = std::move(text);
       }
-      out.entries.push_back(header);
     } catch (const ArchiveError& e) {
       out.problems.push_back(Problem{.scope = Scope::Store, .file = archive, .offset = e.offset(), .message = e.detail()});
       if (e.fatal() || ++retries > kMaxRetries) break;
