@@ -174,10 +174,15 @@ std::unique_ptr<StreamSpool> spool_stream(const std::string& path, const std::st
             throw IoError(header.link_target, EINVAL, "hard link climbs out of the archive");
           const Fd target_parent = open_parent(root.get(), target, spool->directory);
           (void)::unlinkat(parent.get(), name.c_str(), 0);
-          // Nothing to link when the target's data was not kept: then neither is this name.
-          if (::linkat(target_parent.get(), target.back().c_str(), parent.get(), name.c_str(), 0) != 0 &&
-              errno != ENOENT) {
-            throw IoError(spool->directory, errno, "cannot create a hard link");
+          if (::linkat(target_parent.get(), target.back().c_str(), parent.get(), name.c_str(), 0) != 0) {
+            if (errno != ENOENT) throw IoError(spool->directory, errno, "cannot create a hard link");
+            // The first name's data was not kept (no layout reads that place) and the
+            // stream is past it: harmless unless this name is read as mail.
+            if (spooled_path(header.path)) {
+              throw IoError(header.link_target, ENOENT,
+                            "hard link to a file whose data a one-pass read did not keep; read the "
+                            "archive file or directory instead");
+            }
           }
           break;
         }

@@ -242,5 +242,22 @@ TEST(BackupDirectory, SpoolRefusesClimbingNamesAndLinkedDirectories) {
   EXPECT_CONTAINS(problems, "climbs out");
 }
 
+TEST(BackupDirectory, SpoolReportsALinkedMessageWhoseDataWasNotKept) {
+  mailmig::testing::TempTree tree("mailmig-backuplink");
+  const std::string archive = tree.path("links.tar");
+  TarBuilder tar;
+  tar.file("store/blob", support::message("kept elsewhere"));  // no layout reads this place
+  tar.hardlink("users/a/Maildir/cur/1.M1:2,S", "store/blob");  // read as mail: reported
+  tar.file("users/a/Maildir/cur/2.M2:2,S", support::message("second"));
+  tar.hardlink("users/a/Maildir/.Copy/cur/2.M2:2,S", "users/a/Maildir/cur/2.M2:2,S");  // kept
+  tar.hardlink("store/other", "store/blob");                                           // not mail: ignored
+  tar.write(archive, Compression::None);
+  const std::unique_ptr<StreamSpool> spool = spool_stream(archive, "stdin");
+  ASSERT_EQ(1U, spool->problems.size()) << support::all_messages(spool->problems);
+  EXPECT_CONTAINS(spool->problems[0].describe(), "users/a/Maildir/cur/1.M1:2,S");
+  EXPECT_CONTAINS(spool->problems[0].describe(), "did not keep");
+  EXPECT_TRUE(std::filesystem::exists(spool->directory + "/users/a/Maildir/.Copy/cur/2.M2:2,S"));
+}
+
 }  // namespace
 }  // namespace mailmig::archive
