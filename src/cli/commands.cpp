@@ -1,12 +1,12 @@
 #include "cli/commands.h"
 
+#include <fstream>
+
 #include <fmt/format.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
-
-#include <fstream>
 
 #include "cli/exit_codes.h"
 #include "engine/inventory_report.h"

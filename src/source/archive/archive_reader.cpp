@@ -3,12 +3,13 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
-#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "core/error.h"
 #include "source/archive/directory_entries.h"

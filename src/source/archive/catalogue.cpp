@@ -1,11 +1,11 @@
 #include "source/archive/catalogue.h"
 
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <array>
 #include <memory>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "source/archive/directory_entries.h"
 

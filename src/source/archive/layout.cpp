@@ -1,11 +1,11 @@
 #include "source/archive/layout.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <map>
 #include <set>
 #include <tuple>
+
+#include <fmt/format.h>
 
 #include "source/archive/esmith_accounts.h"
 #include "source/archive/esmith_db.h"
