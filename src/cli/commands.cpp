@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include <fmt/format.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -13,7 +14,45 @@
 
 namespace mailmig::cli {
 
-void setup_logging(int verbosity, bool quiet, const std::string& log_file) {
+namespace {
+
+constexpr const char* kFileLogger = "mailmig-file";
+
+// %* : the level in capitals, the words the SME Server procedure greps for.
+class LevelWord final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm& /*time*/,
+              spdlog::memory_buf_t& dest) override {
+    std::string_view word = "INFO";
+    switch (msg.level) {
+      case spdlog::level::trace:
+      case spdlog::level::debug:
+        word = "DEBUG";
+        break;
+      case spdlog::level::warn:
+        word = "WARN";
+        break;
+      case spdlog::level::err:
+      case spdlog::level::critical:
+        word = "ERROR";
+        break;
+      default:
+        break;
+    }
+    dest.append(word.data(), word.data() + word.size());
+  }
+  [[nodiscard]] std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<LevelWord>();
+  }
+};
+
+}  // namespace
+
+void log_file_error(const std::string& message) {
+  if (auto file = spdlog::get(kFileLogger)) file->error("{}", message);
+}
+
+void setup_logging(int verbosity, bool quiet, const std::string& log_file, bool problem_words) {
   auto screen = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
   screen->set_pattern("%^%l%$: %v");
   spdlog::level::level_enum level = spdlog::level::warn;
@@ -25,9 +64,19 @@ void setup_logging(int verbosity, bool quiet, const std::string& log_file) {
   if (!log_file.empty()) {
     // The log file gets everything; it never holds secrets (nothing logs them).
     auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(log_file, false);
-    file->set_pattern("%Y-%m-%d %H:%M:%S.%e [%l] %v");
+    if (problem_words) {
+      auto formatter = std::make_unique<spdlog::pattern_formatter>();
+      formatter->add_flag<LevelWord>('*').set_pattern("%Y-%m-%d %H:%M:%S.%e %* %v");
+      file->set_formatter(std::move(formatter));
+    } else {
+      file->set_pattern("%Y-%m-%d %H:%M:%S.%e [%l] %v");
+    }
     file->set_level(spdlog::level::debug);
     sinks.push_back(file);
+    spdlog::drop(kFileLogger);
+    auto file_only = std::make_shared<spdlog::logger>(kFileLogger, file);
+    file_only->flush_on(spdlog::level::info);
+    spdlog::register_logger(file_only);
     level = spdlog::level::debug;
   }
   auto logger = std::make_shared<spdlog::logger>("mailmig", sinks.begin(), sinks.end());
@@ -42,12 +91,15 @@ int report_setup_error(const std::exception_ptr& error, std::ostream& err) {
     std::rethrow_exception(error);
   } catch (const SpecError& e) {
     err << "mailmig: " << e.what() << "\n";
+    log_file_error(e.what());
     return kExitUsage;
   } catch (const std::invalid_argument& e) {
     err << "mailmig: " << e.what() << "\n";
+    log_file_error(e.what());
     return kExitUsage;
   } catch (const std::exception& e) {
     err << "mailmig: " << e.what() << "\n";
+    log_file_error(e.what());
     return kExitFatal;
   }
 }

@@ -29,6 +29,11 @@ int run_inventory(const InventoryCommand& command, std::ostream& out, std::ostre
 
 // Log to stderr at warn (default), info (-v) or debug (-vv); with a log file,
 // everything from info up also goes there.
-void setup_logging(int verbosity, bool quiet, const std::string& log_file = "");
+// `problem_words`: the file names levels ERROR / WARN / INFO / DEBUG in capitals, so
+// `grep -E '(FAIL|ERROR)'` finds every problem (import-backup).
+void setup_logging(int verbosity, bool quiet, const std::string& log_file = "", bool problem_words = false);
+// Writes `message` as an error to the log file only (nothing when there is none):
+// errors the screen shows already in its own words.
+void log_file_error(const std::string& message);
 
 }  // namespace mailmig::cli

@@ -10,6 +10,7 @@
 #include "cli/copy_command.h"
 #include "cli/directory_command.h"
 #include "cli/exit_codes.h"
+#include "cli/import_backup_command.h"
 #include "cli/imsdirmig.h"
 #include "cli/migrate_command.h"
 #include "cli/selection_options.h"
@@ -63,10 +64,23 @@ int mailmig_main(int argc, char** argv) {
   CLI::App* takeover_sub = nullptr;
   add_config_command(app, takeover, takeover_sub);
 
+  ImportBackupCommand import_backup;
+  CLI::App* import_sub = nullptr;
+  add_import_backup_command(app, import_backup, import_sub);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+  if (import_sub->parsed()) {
+    try {
+      setup_logging(verbosity, false, import_backup_log(import_backup), true);
+    } catch (const std::exception& e) {  // the log is the procedure's check step: no run without it
+      std::cerr << "mailmig: cannot write the log " << import_backup.migrate.log_file << ": " << e.what() << "\n";
+      return kExitFatal;
+    }
+    return run_import_backup(import_backup, std::cout, std::cerr);
   }
   setup_logging(verbosity, false,
                 migrate_sub->parsed() ? migrate.log_file

@@ -225,8 +225,10 @@ std::unique_ptr<State> open_state(const std::string& dir, bool dry_run) {
   return std::make_unique<State>(path);
 }
 
-void add_common_options(CLI::App& sub, MigrateCommand& c) {
-  sub.add_option("--source", c.source, "Source, e.g. cgp:/var/CommuniGate")->required();
+}  // namespace
+
+void add_migrate_options(CLI::App& sub, MigrateCommand& c, bool with_source) {
+  if (with_source) sub.add_option("--source", c.source, "Source, e.g. cgp:/var/CommuniGate")->required();
   add_selection_options(sub, c.select);
   add_naming_options(sub, c.naming);
   add_source_options(sub, c.source_options);
@@ -256,31 +258,43 @@ void add_common_options(CLI::App& sub, MigrateCommand& c) {
   sub.add_flag("--json", c.json, "Print only the final report, as JSON (for scripts)");
 }
 
-}  // namespace
-
 void add_migrate_command(CLI::App& app, MigrateCommand& c, CLI::App*& sub) {
   sub = app.add_subcommand("migrate", "Migrate accounts to an IMAP target with run state: resumable, never duplicates");
-  add_common_options(*sub, c);
+  add_migrate_options(*sub, c, true);
 }
 
 void add_sync_command(CLI::App& app, MigrateCommand& c, CLI::App*& sub) {
   sub = app.add_subcommand("sync", "Stage-2 delta sync (repeatable): new mail, flag changes and, with --delete, "
                                    "deletions on the source since the last migrate/sync");
-  add_common_options(*sub, c);
+  add_migrate_options(*sub, c, true);
   sub->add_flag("--delete", c.delete_removed,
                 "Remove from the target what this tool copied and the source no longer has (never other mail)");
   c.sync = true;
 }
 
+SourceOptions migrate_source_options(const MigrateCommand& c) {
+  SourceOptions source_options = c.source_options;
+  take_selection(source_options, c.source,
+                 is_imap_spec(c.source) ? listed_selection(c.select) : c.select.selection);
+  return source_options;
+}
+
 int run_migrate(const MigrateCommand& c, std::ostream& out, std::ostream& err) {
   OpenedSource opened;
+  try {
+    opened = open_source(c.source, migrate_source_options(c));
+  } catch (...) {
+    return report_setup_error(std::current_exception(), err);
+  }
+  return run_migrate_opened(c, std::move(opened), {}, out, err);
+}
+
+int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::vector<Problem>& earlier,
+                       std::ostream& out, std::ostream& err) {
   std::unique_ptr<Target> target;
   std::map<std::string, std::string> passwords;
   std::unique_ptr<Provisioner> provisioner;
   try {
-    SourceOptions source_options = c.source_options;
-    take_selection(source_options, c.source, is_imap_spec(c.source) ? listed_selection(c.select) : c.select.selection);
-    opened = open_source(c.source, source_options);
     target = make_target(c.target);
     if (!c.target.passwords_file.empty()) passwords = read_password_list(c.target.passwords_file);
     ProvisionOptions po{.admin_user = c.provision_user, .ca_file = c.provision_ca_file, .insecure = c.target.insecure,
@@ -292,6 +306,7 @@ int run_migrate(const MigrateCommand& c, std::ostream& out, std::ostream& err) {
   }
 
   ProblemSink sink;
+  for (const Problem& p : earlier) sink.add(p);
   std::vector<AccountInfo> accounts;
   NamingRules naming;
   try {
@@ -299,6 +314,7 @@ int run_migrate(const MigrateCommand& c, std::ostream& out, std::ostream& err) {
     naming = load_naming(c.naming);
   } catch (const std::exception& e) {
     err << "mailmig: " << e.what() << "\n";
+    log_file_error(e.what());
     return kExitUsage;
   }
 
@@ -326,6 +342,7 @@ int run_migrate(const MigrateCommand& c, std::ostream& out, std::ostream& err) {
     }
   } catch (const std::exception& e) {
     err << "mailmig: " << e.what() << "\n";
+    log_file_error(e.what());
     return kExitFatal;
   }
 

@@ -50,4 +50,14 @@ void add_migrate_command(CLI::App& app, MigrateCommand& command, CLI::App*& sub)
 void add_sync_command(CLI::App& app, MigrateCommand& command, CLI::App*& sub);
 int run_migrate(const MigrateCommand& command, std::ostream& out, std::ostream& err);
 
+// The option set of migrate (without --source when `with_source` is false:
+// import-backup names its backup as an argument).
+void add_migrate_options(CLI::App& sub, MigrateCommand& command, bool with_source);
+// The source options after the account selection is taken into account.
+SourceOptions migrate_source_options(const MigrateCommand& command);
+// The run of migrate/sync on a source opened already (a stream can be opened
+// once only); `earlier` problems count like the run's own (report, exit 1).
+int run_migrate_opened(const MigrateCommand& command, OpenedSource opened,
+                       const std::vector<Problem>& earlier, std::ostream& out, std::ostream& err);
+
 }  // namespace mailmig::cli

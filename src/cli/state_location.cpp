@@ -61,7 +61,8 @@ std::string spec_identity(const std::string& target_spec) {
     const std::size_t end = std::min(rest.find('/', 2), rest.size());
     return scheme + ":" + lower(rest.substr(0, end)) + rest.substr(end);
   }
-  if (!rest.empty()) rest = std::filesystem::weakly_canonical(std::filesystem::absolute(rest)).string();
+  // "-" is standard input (archive:-), not a file of the working directory.
+  if (!rest.empty() && rest != "-") rest = std::filesystem::weakly_canonical(std::filesystem::absolute(rest)).string();
   return scheme + ":" + rest;
 }
 

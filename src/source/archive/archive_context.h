@@ -10,16 +10,21 @@
 #include "source/archive/catalogue.h"
 #include "source/archive/cursor_pool.h"
 #include "source/archive/message_cache.h"
+#include "source/archive/stream_spool.h"
 
 namespace mailmig::archive {
 
 struct ArchiveContext {
   ArchiveContext(Catalogue c, std::size_t parked, CacheBudget b, CacheBudget s)
-      : catalogue(std::move(c)), pool(catalogue.archive, parked), budget(b), store_budget(s) {}
+      : catalogue(std::move(c)),
+        pool(catalogue.opened, catalogue.archive, parked),
+        budget(b),
+        store_budget(s) {}
   Catalogue catalogue;
   CursorPool pool;
   CacheBudget budget;        // each folder's MessageCache
   CacheBudget store_budget;  // each account's PassedStore
+  std::unique_ptr<StreamSpool> spool;  // archive:-: the directory the stream was spooled to (removed last)
 };
 
 // Reads the current entry's data (the reader is positioned on it) into
@@ -79,6 +84,9 @@ class EntryWalker {
       copy_entry(reader, std::span<char>(buffer_.get(), kKeepBuffer), [&](std::string_view chunk) { body->append(chunk); });
     } catch (const IoError&) {
       return;  // the temporary file could not be written: not kept (next() skips the rest)
+    } catch (const ArchiveError& e) {
+      if (e.fatal()) throw;
+      return;  // a directory's file that cannot be read: its own folder reports it
     }
     store_->put(header.ordinal, std::move(body));
   }

@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "source/archive/directory_entries.h"
 
 namespace mailmig::archive {
 namespace {
@@ -44,9 +46,18 @@ std::string normalize_entry_path(std::string_view path) {
   return out;
 }
 
-ArchiveReader::ArchiveReader(std::string path) : path_(std::move(path)) {
+ArchiveReader::ArchiveReader(std::string path, std::string shown)
+    : path_(shown.empty() ? path : std::move(shown)) {
+  if (path != "-") {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      directory_ = std::make_unique<DirectoryEntries>(path);
+      return;
+    }
+  }
   // Opened by us, read-only, so nothing libarchive does can write to the backup.
-  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  const int fd =
+      path == "-" ? ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw ArchiveError(path_, fmt::format("cannot open: {}", mailmig::error_text(errno)), 0, true);
   handle_ = ::archive_read_new();
   if (handle_ == nullptr) {
@@ -73,11 +84,13 @@ ArchiveReader::~ArchiveReader() {
 }
 
 std::uint64_t ArchiveReader::offset() const {
+  if (directory_) return directory_->offset();
   const la_int64_t bytes = handle_ != nullptr ? ::archive_filter_bytes(handle_, -1) : 0;
   return bytes > 0 ? static_cast<std::uint64_t>(bytes) : 0;
 }
 
 std::string ArchiveReader::describe_format() const {
+  if (directory_) return "directory";
   std::string out;
   const int filters = ::archive_filter_count(handle_);
   for (int i = 0; i < filters; ++i) {
@@ -100,6 +113,12 @@ void ArchiveReader::fail(const std::string& what, bool fatal) {
 
 bool ArchiveReader::next(EntryHeader& header) {
   if (failed_) throw ArchiveError(path_, "reading stopped at an earlier error", offset(), true);
+  if (directory_) {
+    if (!directory_->next(header)) return false;
+    header.ordinal = next_ordinal_++;
+    current_ = header.path;
+    return true;
+  }
   archive_entry* entry = nullptr;
   const int r = ::archive_read_next_header(handle_, &entry);
   if (r == ARCHIVE_EOF) return false;
@@ -134,6 +153,7 @@ bool ArchiveReader::next(EntryHeader& header) {
 
 std::size_t ArchiveReader::read(std::span<char> buffer) {
   if (failed_) throw ArchiveError(path_, "reading stopped at an earlier error", offset(), true);
+  if (directory_) return directory_->read(buffer);
   for (;;) {
     const la_ssize_t n = ::archive_read_data(handle_, buffer.data(), buffer.size());
     if (n >= 0) return static_cast<std::size_t>(n);

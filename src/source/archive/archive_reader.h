@@ -48,10 +48,15 @@ class ArchiveError : public std::runtime_error {
 // "a/./b//c/" -> "a/b/c"; leading "./" and "/" removed.
 std::string normalize_entry_path(std::string_view path);
 
+class DirectoryEntries;
+
 class ArchiveReader {
  public:
-  // Opens `path` read-only. Throws ArchiveError (fatal) when it is no archive.
-  explicit ArchiveReader(std::string path);
+  // Opens `path` read-only: an archive file, "-" for standard input (one
+  // pass only: see stream_spool.h), or a directory, read as the archive it
+  // was exploded from (directory_entries.h). `shown` names it in messages
+  // (default: `path`). Throws ArchiveError (fatal) when it is no archive.
+  explicit ArchiveReader(std::string path, std::string shown = {});
   ArchiveReader(const ArchiveReader&) = delete;
   ArchiveReader& operator=(const ArchiveReader&) = delete;
   ~ArchiveReader();
@@ -67,7 +72,7 @@ class ArchiveReader {
   [[nodiscard]] std::uint64_t position() const { return next_ordinal_; }
   [[nodiscard]] bool failed() const { return failed_; }
   [[nodiscard]] const std::string& path() const { return path_; }
-  // Bytes of the archive file consumed so far.
+  // Bytes of the archive file consumed so far (a directory: of the current file).
   [[nodiscard]] std::uint64_t offset() const;
   // The compression and format as libarchive names them, e.g. "gzip" / "GNU tar format".
   [[nodiscard]] std::string describe_format() const;
@@ -75,7 +80,8 @@ class ArchiveReader {
  private:
   [[noreturn]] void fail(const std::string& what, bool fatal);
 
-  std::string path_;
+  std::string path_;                             // as shown
+  std::unique_ptr<DirectoryEntries> directory_;  // set for a directory: libarchive is not used
   ::archive* handle_ = nullptr;
   int fd_ = -1;
   std::uint64_t next_ordinal_ = 0;

@@ -12,6 +12,8 @@
 namespace mailmig::archive {
 namespace {
 
+constexpr const char* kStdinName = "stdin";  // archive:- in reports: "stdin!/<entry>"
+
 // A directory-only folder: listed, never holds messages.
 class NoSelectFolder final : public Folder {
  public:
@@ -90,12 +92,30 @@ class ArchiveSource final : public Source {
 }  // namespace
 
 OpenedArchive open_archive(const std::string& path, const ArchiveOptions& options) {
-  Catalogue catalogue = build_catalogue(read_catalogue(path), options.layout);
+  std::unique_ptr<StreamSpool> spool;
+  RawCatalogue raw;
+  if (path == "-") {
+    // One pass over the stream into a private directory, then read like archive:DIR.
+    spool = spool_stream(path, kStdinName);
+    raw = read_catalogue(spool->directory, kStdinName);
+    raw.format = spool->format;
+    raw.problems.insert(raw.problems.begin(), spool->problems.begin(), spool->problems.end());
+  } else {
+    raw = read_catalogue(path);
+  }
+  Catalogue catalogue = build_catalogue(std::move(raw), options.layout);
   std::string description = catalogue.description;
+  EsmithAliases aliases = catalogue.aliases;
+  if (spool) {
+    description += fmt::format("; read in one pass, {} bytes of mail spooled to {} (removed at exit)",
+                               spool->bytes, spool->directory);
+  }
   auto context =
       std::make_shared<ArchiveContext>(std::move(catalogue), options.parked_readers, options.cache, options.store);
+  context->spool = std::move(spool);
   auto opens = [context] { return context->pool.opened(); };
-  return OpenedArchive{std::make_unique<ArchiveSource>(std::move(context)), std::move(description), std::move(opens)};
+  return OpenedArchive{std::make_unique<ArchiveSource>(std::move(context)), std::move(description),
+                       std::move(opens), std::move(aliases)};
 }
 
 }  // namespace mailmig::archive

@@ -43,6 +43,7 @@
 #include <memory>
 #include <string>
 
+#include "source/archive/esmith_accounts.h"
 #include "source/archive/layout.h"
 #include "source/archive/message_cache.h"
 #include "source/source.h"
@@ -62,9 +63,13 @@ struct OpenedArchive {
   // Readers opened after the catalogue pass so far: each one is another pass
   // over the archive from its start (tests, diagnostics).
   std::function<std::uint64_t()> reader_opens;
+  EsmithAliases aliases;  // SME Server: groups and pseudonyms (import-backup)
 };
 
-// Throws ArchiveError (not a readable archive) or maildir::SourceError (no
+// `path`: an archive file, a directory (an exploded backup, read the same
+// way: directory_entries.h) or "-", a stream on standard input read once
+// (stream_spool.h). Throws ArchiveError (not a readable archive) or
+// maildir::SourceError (no
 // mail found, a needed domain not given). Damage further in is reported
 // through Source::domains() as problems naming the entry and the offset.
 OpenedArchive open_archive(const std::string& path, const ArchiveOptions& options);

@@ -5,6 +5,9 @@
 #include <memory>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "source/archive/directory_entries.h"
 
 namespace mailmig::archive {
 namespace {
@@ -46,13 +49,17 @@ bool is_metadata_path(std::string_view path) {
   }
   // CommuniGate legacy single-mailbox accounts: <name>.settings / <name>.info next to <name>.mbox.
   if (name.ends_with(".settings") || name.ends_with(".info")) return path.find(".macnt/") == std::string_view::npos;
+  // The SME Server's password hashes, for import-backup (a full backup is made from /).
+  if (path == "etc/shadow" || path.ends_with("/etc/shadow")) return true;
   return path.ends_with("e-smith/db/configuration") || path.ends_with("e-smith/db/accounts");
 }
 
-RawCatalogue read_catalogue(const std::string& archive) {
+RawCatalogue read_catalogue(const std::string& path, const std::string& shown) {
   RawCatalogue out;
+  const std::string archive = shown.empty() ? path : shown;
   out.archive = archive;
-  ArchiveReader reader(archive);
+  out.opened = path;
+  ArchiveReader reader(path, archive);
   constexpr std::size_t kBuffer = std::size_t{64} << 10U;
   const auto buffer = std::make_unique_for_overwrite<char[]>(kBuffer);
   int retries = 0;
@@ -62,12 +69,19 @@ RawCatalogue read_catalogue(const std::string& archive) {
       if (!reader.next(header)) break;
       retries = 0;
       if (out.format.empty()) out.format = reader.describe_format();
+      if (header.type == EntryType::Symlink && out.format == "directory" &&
+          link_leaves_tree(header.path, header.link_target)) {
+        spdlog::warn("{}: symbolic link to {} leads outside the backup directory: not followed",
+                     entry_location(archive, header.path), header.link_target);
+      }
+      // Listed before its data is read: a directory's file that cannot be read
+      // is still an entry (ordinals stay positions), only its text is missing.
+      out.entries.push_back(header);
       if (header.type == EntryType::File && header.size <= kMaxText && is_metadata_path(header.path)) {
         std::string text;
         while (const std::size_t n = reader.read(std::span<char>(buffer.get(), kBuffer))) text.append(buffer.get(), n);
         out.texts[header.path] = std::move(text);
       }
-      out.entries.push_back(header);
     } catch (const ArchiveError& e) {
       out.problems.push_back(Problem{.scope = Scope::Store, .file = archive, .offset = e.offset(), .message = e.detail()});
       if (e.fatal() || ++retries > kMaxRetries) break;

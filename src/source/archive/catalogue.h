@@ -12,12 +12,14 @@
 
 #include "core/problem.h"
 #include "source/archive/archive_reader.h"
+#include "source/archive/esmith_accounts.h"
 #include "source/source.h"
 
 namespace mailmig::archive {
 
 struct RawCatalogue {
-  std::string archive;                       // the archive file as given
+  std::string archive;                       // the archive file as given (as shown in reports)
+  std::string opened;                        // what readers open: the file, a directory, a stream's spool
   std::string format;                        // e.g. "gzip GNU tar format"
   std::vector<EntryHeader> entries;          // archive order; entries[i].ordinal == i
   std::map<std::string, std::string> texts;  // metadata file path -> contents
@@ -30,7 +32,9 @@ bool is_metadata_path(std::string_view path);
 // Reads the whole archive once, headers only. Damage is reported in
 // `problems` (archive, entry name, offset) and the pass goes on where
 // libarchive can. Throws ArchiveError when the file is no readable archive.
-RawCatalogue read_catalogue(const std::string& archive);
+// `shown` names it in reports (default: `archive`). In a directory, symbolic
+// links that lead outside it are logged (and, like every link, not followed).
+RawCatalogue read_catalogue(const std::string& archive, const std::string& shown = {});
 
 // One message entry of a folder.
 struct MessageEntry {
@@ -65,12 +69,14 @@ enum class Layout : std::uint8_t { Auto, Sme, Maildir, Cgp };
 const char* layout_name(Layout layout);
 
 struct Catalogue {
-  std::string archive;
+  std::string archive;  // as shown
+  std::string opened;   // what readers open
   Layout layout = Layout::Auto;
   std::string description;  // how the archive was understood, one line
   std::vector<DomainInfo> domains;
   std::vector<CatalogueAccount> accounts;  // by domain, then name
   std::vector<Problem> problems;           // reported by Source::domains()
+  EsmithAliases aliases;                   // SME Server: groups and pseudonyms
 };
 
 // "<archive>!/<entry>": how messages and folders inside an archive are named in reports.

@@ -26,7 +26,7 @@ std::unique_ptr<ArchiveReader> CursorPool::take(std::uint64_t ordinal) {
   if (opened_.fetch_add(1) > 0) {
     spdlog::debug("{}: reading the archive again from its start for entry {}", archive_, ordinal);
   }
-  return std::make_unique<ArchiveReader>(archive_);
+  return std::make_unique<ArchiveReader>(opened_path_, archive_);
 }
 
 void CursorPool::give(std::unique_ptr<ArchiveReader> reader) {

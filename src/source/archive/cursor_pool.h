@@ -21,7 +21,9 @@ class CursorPool {
  public:
   // `keep`: readers parked at most (each holds decompression state, ~1 MiB to
   // the zstd window).
-  CursorPool(std::string archive, std::size_t keep) : archive_(std::move(archive)), keep_(keep) {}
+  // `opened`: what a reader opens; `archive`: how it is named in messages.
+  CursorPool(std::string opened, std::string archive, std::size_t keep)
+      : opened_path_(std::move(opened)), archive_(std::move(archive)), keep_(keep) {}
 
   // The parked reader nearest before `ordinal`, or a new one. Throws ArchiveError.
   std::unique_ptr<ArchiveReader> take(std::uint64_t ordinal);
@@ -31,6 +33,7 @@ class CursorPool {
   [[nodiscard]] std::uint64_t opened() const { return opened_.load(); }
 
  private:
+  std::string opened_path_;
   std::string archive_;
   std::size_t keep_;
   std::mutex mutex_;

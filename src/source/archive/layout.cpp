@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "source/archive/esmith_accounts.h"
 #include "source/archive/esmith_db.h"
 #include "source/archive/layout_cgp.h"
 #include "source/archive/layout_maildir.h"
@@ -69,6 +70,15 @@ void fill_domains(Catalogue& out) {
   }
 }
 
+std::string esmith_real_name(const EsmithRecord& user) {
+  const auto first = user.props.find("FirstName");
+  const auto last = user.props.find("LastName");
+  std::string real_name = first != user.props.end() ? first->second : "";
+  if (last != user.props.end() && !last->second.empty())
+    real_name += (real_name.empty() ? "" : " ") + last->second;
+  return real_name;
+}
+
 void build_sme(const RawCatalogue& raw, const std::string& prefix, const LayoutOptions& options, Catalogue& out) {
   std::string domain = maildir::lower_ascii(options.domain);
   std::string origin = "--domain";
@@ -104,19 +114,49 @@ void build_sme(const RawCatalogue& raw, const std::string& prefix, const LayoutO
     }
     std::string real_name;
     if (auto it = users.find(name); it != users.end() && it->second.type == "user") {
-      const auto first = it->second.props.find("FirstName");
-      const auto last = it->second.props.find("LastName");
-      real_name = (first != it->second.props.end() ? first->second : "");
-      if (last != it->second.props.end() && !last->second.empty()) {
-        real_name += (real_name.empty() ? "" : " ") + last->second;
-      }
+      real_name = esmith_real_name(it->second);
     }
     roots.push_back(MaildirRoot{.domain = domain, .name = name, .root = root, .real_name = real_name});
   }
   out.accounts = build_maildir_accounts(raw, roots);
+  // A user of the accounts database whose home holds no Maildir is still a
+  // user: listed without folders, so a migration creates it.
+  std::set<std::string> with_mail;
+  for (const MaildirRoot& root : roots) with_mail.insert(root.name);
+  for (const auto& [name, record] : users) {
+    if (record.type != "user" || with_mail.contains(name)) continue;
+    CatalogueAccount account;
+    account.info =
+        AccountInfo{.domain = domain,
+                    .name = name,
+                    .real_name = esmith_real_name(record),
+                    .location = entry_location(raw.archive, prefix + std::string(kSmeUsers) + name),
+                    .kind = "no mail in the backup",
+                    .password = {}};
+    out.accounts.push_back(std::move(account));
+  }
+  // The old password hashes, for a target that can keep them (import-backup).
+  std::size_t hashes = 0;
+  if (auto shadow = raw.texts.find(prefix + "etc/shadow"); shadow != raw.texts.end()) {
+    const std::map<std::string, std::string> known = shadow_hashes(shadow->second);
+    for (CatalogueAccount& account : out.accounts) {
+      auto hash = known.find(account.info.name);
+      if (hash == known.end()) continue;
+      account.info.password =
+          PasswordInfo{.kind = PasswordInfo::Kind::Encrypted, .scheme = "crypt", .value = hash->second};
+      ++hashes;
+    }
+  }
+  out.aliases = esmith_aliases(users, domain);
   fill_domains(out);
   out.description = fmt::format("SME Server full backup {} ({}): {} in {} (domain from {})", file_name(raw.archive),
                                 raw.format, count_text(out.accounts.size(), "user"), domain, origin);
+  if (hashes != 0)
+    out.description += fmt::format(", {} password hash{} from etc/shadow", hashes, hashes == 1 ? "" : "es");
+  if (!out.aliases.aliases.empty()) {
+    const std::size_t n = out.aliases.aliases.size();
+    out.description += fmt::format(", {} alias{} (groups, pseudonyms)", n, n == 1 ? "" : "es");
+  }
 }
 
 void build_maildir(const RawCatalogue& raw, const LayoutOptions& options, Catalogue& out) {
@@ -226,6 +266,7 @@ std::optional<Layout> parse_layout(std::string_view text) {
 Catalogue build_catalogue(RawCatalogue raw, const LayoutOptions& options) {
   Catalogue out;
   out.archive = raw.archive;
+  out.opened = raw.opened.empty() ? raw.archive : raw.opened;
   out.problems = std::move(raw.problems);
   Layout layout = options.layout;
   const std::optional<std::string> sme = find_sme_prefix(raw);

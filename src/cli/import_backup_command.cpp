@@ -1,0 +1,130 @@
+#include "cli/import_backup_command.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+#include "provision/alias_file.h"
+#include "provision/passwords.h"
+#include "source/archive/archive_source.h"
+#include "source/maildir/user_paths.h"
+
+namespace mailmig::cli {
+namespace {
+
+constexpr const char* kPrefix = "import-backup";
+
+archive::ArchiveOptions archive_options(const SourceOptions& o) {
+  const auto layout = archive::parse_layout(o.archive_layout);
+  if (!layout)
+    throw SpecError(
+        fmt::format("--archive-layout \"{}\": expected auto, sme, maildir or cgp", o.archive_layout));
+  archive::ArchiveOptions options;
+  options.layout = archive::LayoutOptions{.layout = *layout,
+                                          .user_path = o.user_path,
+                                          .domain = o.domain,
+                                          .user = o.user,
+                                          .main_domain = o.main_domain};
+  return options;
+}
+
+// Writes the aliases where the run was asked to; what cannot be done is a problem.
+void import_aliases(const ImportBackupCommand& c, const archive::EsmithAliases& found,
+                    std::vector<Problem>& problems, std::ostream& out) {
+  for (const std::string& note : found.notes) {
+    problems.push_back(Problem{.scope = Scope::Store, .file = c.backup, .message = note});
+  }
+  std::size_t groups = 0;
+  std::vector<AliasEntry> entries;
+  for (const archive::MailAlias& alias : found.aliases) {
+    groups += alias.kind == "group" ? 1 : 0;
+    entries.push_back(AliasEntry{.address = alias.address, .targets = alias.targets});
+    spdlog::info("{} {} -> {}", alias.kind, alias.address, fmt::join(alias.targets, ","));
+  }
+  const std::string counts =
+      fmt::format("{} group(s) and {} pseudonym(s)", groups, found.aliases.size() - groups);
+  if (c.aliases_out.empty()) {
+    if (!entries.empty()) {
+      problems.push_back(
+          Problem{.scope = Scope::Store,
+                  .file = c.backup,
+                  .message = fmt::format("{} not imported: say where with --aliases-out FILE", counts)});
+    }
+    return;
+  }
+  if (c.migrate.dry_run) {
+    const std::string line = fmt::format("aliases: would write {} to {}", counts, c.aliases_out);
+    spdlog::info("{}", line);
+    if (!c.migrate.json) out << line << "\n";
+    return;
+  }
+  try {
+    write_virtual_aliases(c.aliases_out, entries);
+  } catch (const std::exception& e) {
+    problems.push_back(Problem{.scope = Scope::Store,
+                               .file = c.aliases_out,
+                               .message = fmt::format("aliases not written: {}", e.what())});
+    return;
+  }
+  const std::string line =
+      fmt::format("aliases: {} written to {} (Postfix virtual alias table)", counts, c.aliases_out);
+  spdlog::info("{}", line);
+  if (!c.migrate.json) out << line << "\n";
+}
+
+}  // namespace
+
+void add_import_backup_command(CLI::App& app, ImportBackupCommand& c, CLI::App*& sub) {
+  sub = app.add_subcommand(
+      "import-backup",
+      "Import an SME Server full backup (directory, archive or - for a tar stream on stdin): "
+      "users, groups and pseudonyms, then the mail; logs every problem as FAIL/ERROR");
+  sub->add_option("backup", c.backup,
+                  "The exploded backup directory, the backup archive, or - (tar on stdin)")
+      ->required();
+  sub->add_option(
+      "--aliases-out", c.aliases_out,
+      "Write the groups and pseudonyms as a Postfix virtual alias table (alias@domain target@domain,...)");
+  c.migrate.source_options.archive_layout = "sme";
+  c.migrate.file_prefix = kPrefix;
+  add_migrate_options(*sub, c.migrate, false);
+}
+
+const std::string& import_backup_log(ImportBackupCommand& c) {
+  if (c.migrate.log_file.empty()) {
+    const std::string stamp = PassFile::default_name(std::chrono::system_clock::now(), kPrefix);
+    c.migrate.log_file = stamp.substr(0, stamp.size() - std::string_view(".pass").size()) + ".log";
+  }
+  return c.migrate.log_file;
+}
+
+int run_import_backup(const ImportBackupCommand& c, std::ostream& out, std::ostream& err) {
+  MigrateCommand m = c.migrate;
+  m.source = "archive:" + c.backup;
+  spdlog::info("import-backup {}: log {}", c.backup, m.log_file);
+  if (!m.json && !m.quiet) out << fmt::format("log: {}\n", m.log_file);
+  OpenedSource opened;
+  archive::EsmithAliases aliases;
+  try {
+    archive::OpenedArchive archive =
+        archive::open_archive(c.backup, archive_options(migrate_source_options(m)));
+    aliases = std::move(archive.aliases);
+    opened = OpenedSource{std::move(archive.source), std::move(archive.description)};
+  } catch (const archive::ArchiveError& e) {
+    return report_setup_error(std::make_exception_ptr(SpecError(e.what())), err);
+  } catch (const maildir::SourceError& e) {
+    return report_setup_error(std::make_exception_ptr(SpecError(e.what())), err);
+  } catch (...) {
+    return report_setup_error(std::current_exception(), err);
+  }
+  spdlog::info("{}", opened.description);
+  std::vector<Problem> problems;
+  import_aliases(c, aliases, problems, out);
+  return run_migrate_opened(m, std::move(opened), problems, out, err);
+}
+
+}  // namespace mailmig::cli

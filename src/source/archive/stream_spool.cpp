@@ -1,0 +1,230 @@
+#include "source/archive/stream_spool.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+
+#include "core/error.h"
+#include "source/archive/archive_reader.h"
+#include "source/archive/catalogue.h"
+
+namespace mailmig::archive {
+namespace {
+
+constexpr std::size_t kBuffer = std::size_t{256} << 10U;
+
+std::string temp_dir() {
+  const char* dir = std::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe): read-only use, nobody sets it
+  return dir != nullptr && *dir != '\0' ? dir : "/tmp";
+}
+
+std::vector<std::string> components(std::string_view path) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos < path.size()) {
+    std::size_t end = path.find('/', pos);
+    if (end == std::string_view::npos) end = path.size();
+    if (end > pos) out.emplace_back(path.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return out;
+}
+
+// An owned descriptor.
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  Fd(Fd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  Fd& operator=(Fd&& other) noexcept {
+    std::swap(fd_, other.fd_);
+    return *this;
+  }
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  [[nodiscard]] int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// The directory that holds entry `parts` (all but the last component), made
+// as needed, every step opened with O_NOFOLLOW: a symbolic link the stream
+// put in the spool is never followed by a later entry ("link/file").
+Fd open_parent(int root, const std::vector<std::string>& parts, const std::string& spool) {
+  Fd dir(::fcntl(root, F_DUPFD_CLOEXEC, 0));
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    const char* name = parts[i].c_str();
+    if (::mkdirat(dir.get(), name, 0700) != 0 && errno != EEXIST)
+      throw IoError(spool, errno, "cannot create a directory");
+    Fd sub(::openat(dir.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (sub.get() < 0)
+      throw IoError(spool, errno, fmt::format("cannot enter the spooled directory \"{}\"", parts[i]));
+    dir = std::move(sub);
+  }
+  return dir;
+}
+
+void write_all(int fd, std::string_view bytes, const std::string& path) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw IoError(path, n < 0 ? errno : EIO, "cannot write the spool file");
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+bool safe_path(const std::vector<std::string>& parts) {
+  if (parts.empty()) return false;
+  for (const std::string& part : parts) {
+    if (part == "..") return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool spooled_path(std::string_view path) {
+  if (is_metadata_path(path)) return true;
+  const std::vector<std::string> parts = components(path);
+  if (parts.size() >= 2 && (parts[parts.size() - 2] == "cur" || parts[parts.size() - 2] == "new"))
+    return true;
+  for (const std::string& part : parts) {
+    if (part.ends_with(".mbox") || part.ends_with(".mdir") || part.ends_with(".macnt")) return true;
+  }
+  return false;
+}
+
+StreamSpool::~StreamSpool() {
+  if (directory.empty()) return;
+  std::error_code ec;  // remove_all does not follow the links the stream put there
+  std::filesystem::remove_all(directory, ec);
+  if (ec) spdlog::warn("cannot remove the spool {}: {}", directory, ec.message());
+}
+
+std::unique_ptr<StreamSpool> spool_stream(const std::string& path, const std::string& shown) {
+  ArchiveReader reader(path, shown);
+  auto spool = std::make_unique<StreamSpool>();
+  std::string pattern = temp_dir() + "/mailmig-stream-XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr)
+    throw IoError(temp_dir(), errno, "cannot create a spool directory");
+  spool->directory = pattern;  // mkdtemp made it 0700
+  const Fd root(::open(pattern.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (root.get() < 0) throw IoError(pattern, errno, "cannot open the spool directory");
+  const auto buffer = std::make_unique_for_overwrite<char[]>(kBuffer);
+  const auto problem = [&](const std::string& entry, std::uint64_t offset, const std::string& message) {
+    spool->problems.push_back(Problem{.scope = Scope::Store,
+                                      .file = entry.empty() ? shown : entry_location(shown, entry),
+                                      .offset = offset,
+                                      .message = message});
+  };
+  constexpr int kMaxRetries = 1000;  // as the catalogue pass: damaged headers in a row
+  int retries = 0;
+  EntryHeader header;
+  for (;;) {
+    try {
+      if (!reader.next(header)) break;
+    } catch (const ArchiveError& e) {
+      problem("", e.offset(), e.detail());
+      if (e.fatal() || ++retries > kMaxRetries) break;
+      continue;
+    }
+    retries = 0;
+    if (spool->format.empty()) spool->format = reader.describe_format();
+    const std::vector<std::string> parts = components(header.path);
+    if (!safe_path(parts)) {
+      if (!header.path.empty())
+        problem(header.path, reader.offset(), "entry name climbs out of the archive (\"..\"): skipped");
+      continue;
+    }
+    const bool keep_data = header.type == EntryType::File && spooled_path(header.path);
+    if (header.type == EntryType::File && !keep_data) {
+      ++spool->skipped_files;
+      spool->skipped_bytes += header.size;
+      continue;  // its data is skipped by next()
+    }
+    if (header.type == EntryType::Other) continue;
+    try {
+      const Fd parent = open_parent(root.get(), parts, spool->directory);
+      const std::string& name = parts.back();
+      switch (header.type) {
+        case EntryType::Directory:
+          if (::mkdirat(parent.get(), name.c_str(), 0700) != 0 && errno != EEXIST) {
+            throw IoError(spool->directory, errno, "cannot create a directory");
+          }
+          break;
+        case EntryType::Symlink:
+          (void)::unlinkat(parent.get(), name.c_str(), 0);  // a later copy of a name wins, as on extraction
+          if (::symlinkat(header.link_target.c_str(), parent.get(), name.c_str()) != 0) {
+            throw IoError(spool->directory, errno, "cannot create a symbolic link");
+          }
+          break;
+        case EntryType::Hardlink: {
+          const std::vector<std::string> target = components(header.link_target);
+          if (!safe_path(target))
+            throw IoError(header.link_target, EINVAL, "hard link climbs out of the archive");
+          const Fd target_parent = open_parent(root.get(), target, spool->directory);
+          (void)::unlinkat(parent.get(), name.c_str(), 0);
+          if (::linkat(target_parent.get(), target.back().c_str(), parent.get(), name.c_str(), 0) != 0) {
+            if (errno != ENOENT) throw IoError(spool->directory, errno, "cannot create a hard link");
+            // The first name's data was not kept (no layout reads that place) and the
+            // stream is past it: harmless unless this name is read as mail.
+            if (spooled_path(header.path)) {
+              throw IoError(header.link_target, ENOENT,
+                            "hard link to a file whose data a one-pass read did not keep; read the "
+                            "archive file or directory instead");
+            }
+          }
+          break;
+        }
+        case EntryType::File: {
+          (void)::unlinkat(parent.get(), name.c_str(), 0);
+          const Fd file(::openat(parent.get(), name.c_str(),
+                                 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+          if (file.get() < 0) throw IoError(spool->directory, errno, "cannot create a spool file");
+          std::uint64_t written = 0;
+          try {
+            while (const std::size_t n = reader.read(std::span<char>(buffer.get(), kBuffer))) {
+              write_all(file.get(), std::string_view(buffer.get(), n), spool->directory);
+              written += n;
+            }
+          } catch (...) {
+            // A message cut short is no message: its name is not left behind.
+            (void)::unlinkat(parent.get(), name.c_str(), 0);
+            throw;
+          }
+          const std::array<timespec, 2> times{timespec{.tv_sec = header.mtime, .tv_nsec = 0},
+                                              timespec{.tv_sec = header.mtime, .tv_nsec = 0}};
+          (void)::futimens(file.get(), times.data());
+          spool->bytes += written;
+          ++spool->files;
+          break;
+        }
+        case EntryType::Other:
+          break;
+      }
+    } catch (const ArchiveError& e) {
+      problem(header.path, e.offset(), e.detail());
+      if (e.fatal()) break;
+    } catch (const IoError& e) {
+      problem(header.path, reader.offset(), e.what());
+    }
+  }
+  if (spool->format.empty()) spool->format = reader.describe_format();
+  spdlog::info(
+      "{}: read in one pass; {} bytes in {} files spooled to {} (private, removed at exit); {} other files "
+      "({} bytes) no layout reads were not kept",
+      shown, spool->bytes, spool->files, spool->directory, spool->skipped_files, spool->skipped_bytes);
+  return spool;
+}
+
+}  // namespace mailmig::archive
