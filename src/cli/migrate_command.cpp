@@ -325,7 +325,7 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
   try {
     if (!c.dry_run) state_lock = lock_state_dir(state_dir);
     state = open_state(state_dir, c.dry_run);
-    state->set_source(spec_identity(c.source));
+    state->set_source(spec_identity(c.source), !c.dry_run);
     if (provisioner && !c.dry_run) {
       if (!c.password_file_out.empty()) {
         // The same command after a kill continues the file it started.
@@ -364,8 +364,15 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
   options.hook_timeout = std::chrono::seconds(c.hook_timeout);
   options.live_source = c.source_options.allow_live;
   options.claim_account = [&](const std::string& target_account, std::string& holder) -> std::shared_ptr<void> {
-    return LockFile::try_lock(account_lock_path(c.target.target, target_account),
-                              fmt::format("{} into {}", target_account, c.target.target), holder);
+    try {
+      return LockFile::try_lock(account_lock_path(c.target.target, target_account),
+                                fmt::format("{} into {}", target_account, c.target.target), holder);
+    } catch (const std::exception& e) {
+      // No lock directory we may write (another user's state home): the run
+      // goes on, the state's own lock still keeps runs on one state apart.
+      spdlog::warn("{}: cannot lock the account against concurrent runs: {}", target_account, e.what());
+      return std::make_shared<int>(0);
+    }
   };
   std::mutex out_mutex;
   std::atomic<std::uint64_t> progress_messages{0};

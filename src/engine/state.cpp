@@ -150,15 +150,17 @@ State::~State() {
   }
 }
 
-void State::set_source(const std::string& name) {
+void State::set_source(const std::string& name, bool record) {
   std::lock_guard lock(mutex_);
   commit_locked();
-  SQLite::Statement insert(*db_, "INSERT OR IGNORE INTO sources(name) VALUES (?)");
-  insert.bind(1, name);
-  insert.exec();
+  if (record) {
+    SQLite::Statement insert(*db_, "INSERT OR IGNORE INTO sources(name) VALUES (?)");
+    insert.bind(1, name);
+    insert.exec();
+  }
   SQLite::Statement q(*db_, "SELECT id FROM sources WHERE name=?");
   q.bind(1, name);
-  if (q.executeStep()) source_id_ = q.getColumn(0).getInt64();
+  source_id_ = q.executeStep() ? q.getColumn(0).getInt64() : -1;  // -1: no row has it
 }
 
 void State::begin_batch_locked() {

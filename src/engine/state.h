@@ -102,7 +102,9 @@ class State {
   // The source this run reads (its description): rows written from now on
   // carry it. One state serves every source of the same target (a backup
   // import, then the live host), so each row remembers which source it saw.
-  void set_source(const std::string& name);
+  // `record` false (a dry run): only looked up, nothing written; a source
+  // the state has never seen then matches no row, as it would once recorded.
+  void set_source(const std::string& name, bool record = true);
 
   // Account status: "running", "done", "failed", "skipped"; nullopt if never seen.
   void set_account(const std::string& account, const std::string& status, const std::string& note = "");
