@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/exit_codes.h"
+#include "cli/printable_sink.h"
 #include "engine/inventory_report.h"
 #include "source/cgp/store.h"
 
@@ -21,13 +22,13 @@ void setup_logging(int verbosity, bool quiet, const std::string& log_file) {
   if (verbosity >= 2) level = spdlog::level::debug;
   if (quiet) level = spdlog::level::err;
   screen->set_level(level);
-  std::vector<spdlog::sink_ptr> sinks{screen};
+  std::vector<spdlog::sink_ptr> sinks{std::make_shared<PrintableSink>(screen)};
   if (!log_file.empty()) {
     // The log file gets everything; it never holds secrets (nothing logs them).
     auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(log_file, false);
     file->set_pattern("%Y-%m-%d %H:%M:%S.%e [%l] %v");
     file->set_level(spdlog::level::debug);
-    sinks.push_back(file);
+    sinks.push_back(std::make_shared<PrintableSink>(file));
     level = spdlog::level::debug;
   }
   auto logger = std::make_shared<spdlog::logger>("mailmig", sinks.begin(), sinks.end());

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/argv_secrets.h"
 #include "cli/cg2kms.h"
 #include "cli/commands.h"
 #include "cli/copy_command.h"
@@ -56,6 +57,8 @@ int mailmig_main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
+  // CLI11 holds its own copies now: hide the secrets from the process list.
+  warn_secret_options(scrub_secret_options(argc, argv, kMailmigSecretOptions), "mailmig", std::cerr);
   setup_logging(verbosity, false,
                 migrate_sub->parsed() ? migrate.log_file : sync_sub->parsed() ? sync.log_file : std::string());
   if (inv->parsed()) {

@@ -20,6 +20,20 @@ std::string_view base_name(std::string_view path) {
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
+// A ".." component: the entry names something outside the tree it is in.
+// Such entries are reported and kept out of every layout, so no account,
+// folder or spool file is ever named after them.
+bool climbs_out(std::string_view path) {
+  std::size_t pos = 0;
+  while (pos <= path.size()) {
+    std::size_t end = path.find('/', pos);
+    if (end == std::string_view::npos) end = path.size();
+    if (path.substr(pos, end - pos) == "..") return true;
+    pos = end + 1;
+  }
+  return false;
+}
+
 }  // namespace
 
 const char* layout_name(Layout layout) {
@@ -62,6 +76,19 @@ RawCatalogue read_catalogue(const std::string& archive) {
       if (!reader.next(header)) break;
       retries = 0;
       if (out.format.empty()) out.format = reader.describe_format();
+      if (climbs_out(header.path) || (header.type == EntryType::Hardlink && climbs_out(header.link_target))) {
+        out.problems.push_back(Problem{
+            .scope = Scope::Message,
+            .file = entry_location(archive, header.path),
+            .offset = reader.offset(),
+            .message =
+                header.type == EntryType::Hardlink && !climbs_out(header.path)
+                    ? fmt::format("hard link to \"{}\", a path with \"..\": skipped", header.link_target)
+                    : "entry path with a \"..\" component: skipped"});
+        header.type = EntryType::Other;  // stays in `entries` (ordinals are positions) for no layout
+        out.entries.push_back(header);
+        continue;
+      }
       if (header.type == EntryType::File && header.size <= kMaxText && is_metadata_path(header.path)) {
         std::string text;
         while (const std::size_t n = reader.read(std::span<char>(buffer.get(), kBuffer))) text.append(buffer.get(), n);
