@@ -27,6 +27,16 @@ std::string escaped_host() {
   return out;
 }
 
+// One more decimal digit, saturating: names in a Maildir are anyone's, and
+// "99999999999999999999.M1..." must neither overflow (undefined for the
+// signed stamps) nor wrap around into a small number.
+template <typename Int>
+Int append_digit(Int value, char digit) {
+  const auto d = static_cast<Int>(digit - '0');
+  constexpr Int kMax = std::numeric_limits<Int>::max();
+  return value > (kMax - d) / 10 ? kMax : static_cast<Int>(value * 10 + d);
+}
+
 std::optional<std::uint64_t> size_field(std::string_view base, char type) {
   const std::string key = fmt::format(",{}=", type);
   const std::size_t at = base.find(key);
@@ -42,16 +52,6 @@ std::optional<std::uint64_t> size_field(std::string_view base, char type) {
   }
   if (overflow || (i < base.size() && base[i] != ',')) return std::nullopt;  // no size anybody wrote
   return v;
-}
-
-// One more decimal digit, saturating: names in a Maildir are anyone's, and
-// "99999999999999999999.M1..." must neither overflow (undefined for the
-// signed stamps) nor wrap around into a small number.
-template <typename Int>
-Int append_digit(Int value, char digit) {
-  const auto d = static_cast<Int>(digit - '0');
-  constexpr Int kMax = std::numeric_limits<Int>::max();
-  return value > (kMax - d) / 10 ? kMax : static_cast<Int>(value * 10 + d);
 }
 
 struct Stamp {

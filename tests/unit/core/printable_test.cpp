@@ -11,7 +11,7 @@ namespace {
 
 TEST(Printable, ControlCharactersAreEscaped) {
   EXPECT_EQ("Inbox\\x1b[2J\\x1b]0;owned\\x07", printable("Inbox\x1b[2J\x1b]0;owned\x07"));
-  EXPECT_EQ("a\\x0ab\\x0dc\\x00d\\x7f", printable(std::string("a\nb\rc\0d\x7f", 9)));
+  EXPECT_EQ("a\\x0ab\\x0dc\\x00d\\x7f", printable(std::string("a\nb\rc\0d\x7f", 8)));
   EXPECT_EQ("tab\\x09", printable("tab\t"));
 }
 
