@@ -35,8 +35,9 @@ TEST(MaildirFolderNames, InboxIsTheRootAndChildrenAreDotted) {
 // or "..", no '/'), and a NUL byte must not cut the name short.
 TEST(MaildirFolderNames, HostileNamesStayOneDirectoryInsideTheMaildir) {
   for (const std::string& name :
-       {std::string(".."), std::string("."), std::string("../../etc"), std::string("/abs/path"), std::string("a/../b"),
-        std::string("..\\x"), std::string("a\0b", 3), std::string("\xff\0/../x", 7), std::string(300, '.')}) {
+       {std::string(".."), std::string("."), std::string("../../etc"), std::string("/abs/path"),
+        std::string("a/../b"), std::string("..\\x"), std::string("a\0b", 3), std::string("\xff\0/../x", 7),
+        std::string(300, '.')}) {
     const FolderName mapped = map_folder(name);
     const std::string& dir = mapped.directory;
     SCOPED_TRACE(dir);
@@ -44,9 +45,7 @@ TEST(MaildirFolderNames, HostileNamesStayOneDirectoryInsideTheMaildir) {
     EXPECT_EQ('.', dir.front());
     EXPECT_EQ(std::string::npos, dir.find('/'));
     EXPECT_EQ(std::string::npos, dir.find(".."));
-    if (std::string_view(name).find('\0') != std::string_view::npos && (name.front() & 0x80) == 0) {
-      EXPECT_EQ(std::string::npos, dir.find('\0'));  // valid UTF-8: NUL is base64 in mUTF-7
-    }
+    EXPECT_EQ(std::string::npos, dir.find('\0'));
   }
 }
 
