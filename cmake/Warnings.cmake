@@ -19,3 +19,13 @@ if(MAILMIG_TSAN)
   add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
   add_link_options(-fsanitize=thread)
 endif()
+if(MAILMIG_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "MAILMIG_FUZZ needs clang (libFuzzer): use the fuzz preset")
+  endif()
+  # Everything is instrumented for coverage and checked by ASan/UBSan; only
+  # the fuzz executables link libFuzzer's main (tests/fuzz/CMakeLists.txt).
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+                      -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()

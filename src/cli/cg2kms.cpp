@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "cli/argv_secrets.h"
 #include "cli/commands.h"
 #include "cli/migrate_command.h"
 #include "provision/passwords.h"
@@ -23,9 +24,6 @@ std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
-
-// Hides a secret in /proc/<pid>/cmdline; the copy we keep is a std::string.
-void scrub(char* arg) { std::memset(arg, 'x', std::strlen(arg)); }
 
 }  // namespace
 
@@ -94,7 +92,7 @@ Cg2kmsParse parse_cg2kms(int argc, char** argv) {
         return false;
       }
       into = argv[++i];
-      if (secret) scrub(argv[i]);
+      if (secret) scrub_argument(argv[i]);
       return true;
     };
     bool ok = true;

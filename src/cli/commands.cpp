@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/exit_codes.h"
+#include "cli/printable_sink.h"
 #include "engine/inventory_report.h"
 #include "source/cgp/store.h"
 
@@ -60,7 +61,7 @@ void setup_logging(int verbosity, bool quiet, const std::string& log_file, bool 
   if (verbosity >= 2) level = spdlog::level::debug;
   if (quiet) level = spdlog::level::err;
   screen->set_level(level);
-  std::vector<spdlog::sink_ptr> sinks{screen};
+  std::vector<spdlog::sink_ptr> sinks{std::make_shared<PrintableSink>(screen)};
   if (!log_file.empty()) {
     // The log file gets everything; it never holds secrets (nothing logs them).
     auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(log_file, false);
@@ -72,9 +73,10 @@ void setup_logging(int verbosity, bool quiet, const std::string& log_file, bool 
       file->set_pattern("%Y-%m-%d %H:%M:%S.%e [%l] %v");
     }
     file->set_level(spdlog::level::debug);
-    sinks.push_back(file);
+    auto printable_file = std::make_shared<PrintableSink>(file);
+    sinks.push_back(printable_file);
     spdlog::drop(kFileLogger);
-    auto file_only = std::make_shared<spdlog::logger>(kFileLogger, file);
+    auto file_only = std::make_shared<spdlog::logger>(kFileLogger, printable_file);
     file_only->flush_on(spdlog::level::info);
     spdlog::register_logger(file_only);
     level = spdlog::level::debug;

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <string_view>
 
+#include "cli/argv_secrets.h"
 #include "cli/cg2kms.h"
 #include "cli/commands.h"
 #include "cli/config_command.h"
@@ -73,6 +74,8 @@ int mailmig_main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
+  // CLI11 holds its own copies now: hide the secrets from the process list.
+  warn_secret_options(scrub_secret_options(argc, argv, kMailmigSecretOptions), "mailmig", std::cerr);
   if (import_sub->parsed()) {
     try {
       setup_logging(verbosity, false, import_backup_log(import_backup), true);

@@ -2,9 +2,9 @@
 
 #include <fmt/format.h>
 
-#include <cstring>
 #include <iostream>
 
+#include "cli/argv_secrets.h"
 #include "cli/exit_codes.h"
 
 namespace mailmig::cli {
@@ -43,10 +43,6 @@ and the -A values are added. Exit status: 0 done, 1 entries failed, 2 bad
 command line, 3 could not connect or bind.
 )help";
 
-void scrub(char* arg) {
-  std::memset(arg, 'x', std::strlen(arg));
-}
-
 }  // namespace
 
 ImsdirmigParse parse_imsdirmig(int argc, char** argv) {
@@ -64,7 +60,7 @@ ImsdirmigParse parse_imsdirmig(int argc, char** argv) {
         return;
       }
       into = argv[++i];
-      if (secret) scrub(argv[i]);
+      if (secret) scrub_argument(argv[i]);
     };
     if (arg == "-?" || arg == "--help")
       result.help = true;

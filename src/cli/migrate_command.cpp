@@ -23,6 +23,7 @@
 #include "engine/migrate.h"
 #include "engine/state.h"
 #include "provision/passwords.h"
+#include "core/printable.h"
 
 namespace mailmig::cli {
 
@@ -196,7 +197,7 @@ void print_table(const MigrateCommand& c, const std::vector<AccountResult>& resu
   for (const AccountResult& r : results) {
     std::string name = r.account + "@" + r.domain;
     if (!r.target_account.empty() && r.target_account != name) name += " -> " + r.target_account;
-    out << row(name, r.status, r) << fmt::format(" {:>8.1f}\n", r.seconds);
+    out << row(printable(name), r.status, r) << fmt::format(" {:>8.1f}\n", r.seconds);
   }
   AccountResult sum;
   sum.copied = t.copied;
@@ -387,7 +388,7 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
     if (c.quiet || c.json) return;  // --json: stdout holds the report only
     std::lock_guard lock(out_mutex);
     if (tty) err << "\r\033[K";  // the progress line is redrawn after this one
-    out << "  " << line << "\n";
+    out << "  " << printable(line) << "\n";  // names from the source: escaped for the terminal
     out.flush();
   };
 

@@ -24,6 +24,23 @@ Type type_of(mode_t mode) {
 }
 }  // namespace
 
+int open_regular(int dir_fd, const char* name, std::uint64_t* size) {
+  const int fd = ::openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return -1;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const int err = st.st_mode == 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+    ::close(fd);
+    errno = err;
+    return -1;
+  }
+  // Regular files ignore O_NONBLOCK, but clear it so that nothing later
+  // depends on that.
+  (void)::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  if (size != nullptr) *size = static_cast<std::uint64_t>(st.st_size);
+  return fd;
+}
+
 std::vector<Entry> list_directory(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) throw IoError(path, errno, "cannot open directory");

@@ -1,6 +1,7 @@
 // Small read-only file-system helpers shared by the on-disk sources.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,5 +30,14 @@ bool is_within(const std::string& root, const std::string& path);
 std::optional<Type> symlink_target_type_within(const std::string& root, const std::string& path);
 
 std::string join(const std::string& dir, const std::string& name);
+
+// Opens `name` (relative to `dir_fd`, or AT_FDCWD) read-only for a reader of
+// regular files: O_NOFOLLOW, and O_NONBLOCK so that a FIFO or device named
+// like a mailbox or settings file cannot block the open; then fstat must say
+// regular file. Returns the descriptor, or -1 with errno set (ELOOP for a
+// symlink, EISDIR for a directory, EINVAL for anything else not regular).
+// `size`, when given, receives the file size. Every reader of store files
+// opens through here.
+int open_regular(int dir_fd, const char* name, std::uint64_t* size = nullptr);
 
 }  // namespace mailmig::fs

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/printable.h"
+
 namespace mailmig {
 
 const char* scope_name(Scope scope) {
@@ -34,7 +36,8 @@ std::string Problem::describe() const {
   }
   if (!out.empty()) out += ": ";
   out += message;
-  return out;
+  // Names and messages come from the store or a server: shown, never obeyed.
+  return printable(out);
 }
 
 void ProblemSink::add(Problem problem) {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/printable.h"
+
 namespace mailmig {
 
 namespace {
@@ -102,28 +104,32 @@ std::string human_bytes(std::uint64_t bytes) {
 void print_inventory(const Inventory& inventory, const TextReportOptions& options, std::ostream& out) {
   if (!options.title.empty()) out << options.title << "\n";
   for (const DomainSummary& d : inventory.domains) {
-    out << fmt::format("\nDomain {}{}: {} accounts, {} messages, {}\n", d.info.name, d.info.main ? " (main)" : "",
-                       d.accounts.size(), d.messages, human_bytes(d.bytes));
-    if (!d.info.aliases.empty()) out << fmt::format("  aliases: {}\n", fmt::join(d.info.aliases, ", "));
+    out << fmt::format("\nDomain {}{}: {} accounts, {} messages, {}\n", printable(d.info.name),
+                       d.info.main ? " (main)" : "", d.accounts.size(), d.messages, human_bytes(d.bytes));
+    if (!d.info.aliases.empty())
+      out << fmt::format("  aliases: {}\n", printable(fmt::format("{}", fmt::join(d.info.aliases, ", "))));
     for (const AccountSummary& a : d.accounts) {
       std::string password = password_kind_name(a.password);
       if (!a.password_scheme.empty()) password += " (" + a.password_scheme + ")";
-      out << fmt::format("  {:<24} {:<20} {:>5} folders {:>8} messages {:>12}", a.name + "@" + d.info.name, password,
-                         a.folders.size(), a.messages, human_bytes(a.bytes));
-      if (!a.real_name.empty()) out << "  " << a.real_name;
+      out << fmt::format("  {:<24} {:<20} {:>5} folders {:>8} messages {:>12}",
+                         printable(a.name + "@" + d.info.name), password, a.folders.size(), a.messages,
+                         human_bytes(a.bytes));
+      if (!a.real_name.empty()) out << "  " << printable(a.real_name);
       out << "\n";
       if (!options.folders) continue;
       for (const FolderSummary& f : a.folders) {
         if (!f.info.selectable) {
-          out << fmt::format("      {:<40} (no messages: directory only)\n", f.info.name);
+          out << fmt::format("      {:<40} (no messages: directory only)\n", printable(f.info.name));
           continue;
         }
-        out << fmt::format("      {:<40} {:>8} messages {:>14} bytes\n", f.info.name, f.messages, f.bytes);
+        out << fmt::format("      {:<40} {:>8} messages {:>14} bytes\n", printable(f.info.name), f.messages,
+                           f.bytes);
       }
     }
   }
-  out << fmt::format("\nTotals: {} domains, {} accounts, {} messages, {} bytes ({})\n", inventory.domains.size(),
-                     inventory.accounts, inventory.messages, inventory.bytes, human_bytes(inventory.bytes));
+  out << fmt::format("\nTotals: {} domains, {} accounts, {} messages, {} bytes ({})\n",
+                     inventory.domains.size(), inventory.accounts, inventory.messages, inventory.bytes,
+                     human_bytes(inventory.bytes));
   if (inventory.problems.empty()) {
     out << "No errors.\n";
     return;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/printable.h"
+
 namespace mailmig {
 
 namespace {
@@ -275,7 +277,15 @@ std::string verify_report_text(const VerifyRun& run, std::size_t max_differences
     out += fmt::format("\nProblems ({}):\n", run.problems.size());
     for (const Problem& p : run.problems) out += "  " + p.describe() + "\n";
   }
-  return out;
+  // Account and folder names come from the servers: escaped line by line.
+  std::string shown;
+  for (std::size_t at = 0; at < out.size();) {
+    const std::size_t end = std::min(out.find('\n', at), out.size());
+    shown += printable(std::string_view(out).substr(at, end - at));
+    if (end < out.size()) shown += '\n';
+    at = end + 1;
+  }
+  return shown;
 }
 
 std::string verify_report_html(const VerifyRun& run) {

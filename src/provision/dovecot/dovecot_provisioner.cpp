@@ -161,6 +161,12 @@ std::string user_name(const std::string& account, const std::string& domain) {
   auto bad = [&](const std::string& why) { return ProvisionError("cannot use \"" + name + "\" as a Dovecot user: " + why); };
   if (account.empty() || domain.empty()) throw bad("empty account or domain");
   if (account.front() == '#') throw bad("a leading '#' would make the line a comment");
+  // Dovecot's mail_location expands %n, %d and %u into paths: ".." would put
+  // the user's mail in the mail root (or above it), "/" in another user's tree.
+  for (const std::string* part : {&account, &domain}) {
+    if (*part == "." || *part == ".." || part->find_first_of("/\\") != std::string::npos)
+      throw bad("\".\", \"..\", '/' or '\\' would make its mail directory a path outside its own");
+  }
   for (const std::string* part : {&account, &domain}) {
     for (char c : *part) {
       const auto u = static_cast<unsigned char>(c);
@@ -194,7 +200,8 @@ struct CurrentFile {
 };
 
 std::optional<CurrentFile> read_current(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  const int fd =
+      ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);  // a FIFO must not block
   if (fd < 0) {
     if (errno == ENOENT) return std::nullopt;
     throw file_error(path, "cannot open", errno);

@@ -10,11 +10,13 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <utility>
 
 #include "provision/http_client.h"
+#include "provision/kerio/kerio_answers.h"
 
 namespace mailmig {
 namespace {
@@ -123,62 +125,7 @@ Endpoint parse_url(const std::string& url) {
   return endpoint;
 }
 
-// A JSON-RPC `error` object, or an unexpected answer, for one method.
-class ApiError : public ProvisionError {
- public:
-  ApiError(const std::string& message, int code) : ProvisionError(message), code_(code) {}
-  [[nodiscard]] int code() const { return code_; }
-
- private:
-  int code_;
-};
-
-// Kerio messages carry %1, %2 placeholders with the values in
-// messageParameters.positionalParameters (kerio::web::Error).
-std::string expand_message(const json& holder) {
-  std::string message = holder.contains("message") && holder["message"].is_string()
-                            ? holder["message"].get<std::string>()
-                            : std::string("(no message)");
-  const json* parameters = nullptr;
-  if (holder.contains("messageParameters")) {
-    parameters = &holder["messageParameters"];
-  } else if (holder.contains("data") && holder["data"].is_object() &&
-             holder["data"].contains("messageParameters")) {
-    parameters = &holder["data"]["messageParameters"];
-  }
-  if (parameters == nullptr || !parameters->is_object() || !parameters->contains("positionalParameters") ||
-      !(*parameters)["positionalParameters"].is_array()) {
-    return message;
-  }
-  const json& values = (*parameters)["positionalParameters"];
-  std::string out;
-  for (std::size_t i = 0; i < message.size(); ++i) {
-    if (message[i] == '%' && i + 1 < message.size() && message[i + 1] >= '1' && message[i + 1] <= '9') {
-      const auto index = static_cast<std::size_t>(message[i + 1] - '1');
-      if (index < values.size() && values[index].is_string()) {
-        out += values[index].get<std::string>();
-        ++i;
-        continue;
-      }
-    }
-    out += message[i];
-  }
-  return out;
-}
-
-int error_code(const json& holder) {
-  return holder.contains("code") && holder["code"].is_number_integer() ? holder["code"].get<int>() : 0;
-}
-
-// Removes a secret from a server-supplied message (a server that echoes input).
-std::string redact(std::string text, const std::string& secret) {
-  if (secret.size() < 4) return text;
-  for (std::size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at)) {
-    text.replace(at, secret.size(), "<redacted>");
-    at += 10;
-  }
-  return text;
-}
+using kerio::ApiError;
 
 json condition_eq(const char* field, const std::string& value) {
   return json{{"fieldName", field}, {"comparator", "Eq"}, {"value", value}};
@@ -209,17 +156,7 @@ class KerioProvisioner final : public Provisioner {
                      {"start", 0},
                      {"limit", -1}}},
                    {"domainId", domain_id}};
-    const json result = call("Users.get", params);
-    if (!result.contains("list") || !result["list"].is_array())
-      throw ProvisionError("Kerio admin API Users.get: the answer has no user list");
-    const std::string qualified = account + "@" + domain;
-    for (const json& user : result["list"]) {
-      if (!user.is_object() || !user.contains("loginName") || !user["loginName"].is_string()) continue;
-      const auto login = user["loginName"].get<std::string>();
-      // Kerio login names are case-insensitive.
-      if (iequals(login, account) || iequals(login, qualified)) return true;
-    }
-    return false;
+    return kerio::user_listed(call("Users.get", params), account, domain);
   }
 
   Created create(const NewUser& user) override {
@@ -241,25 +178,7 @@ class KerioProvisioner final : public Provisioner {
     } catch (const ProvisionError& e) {
       throw ProvisionError(fmt::format("creating {}: {}", who, e.what()));
     }
-    if (result.contains("errors") && result["errors"].is_array() && !result["errors"].empty()) {
-      const json& error = result["errors"].front();
-      const std::string message = error.is_object() ? expand_message(error) : std::string("(no message)");
-      throw ProvisionError(fmt::format("Kerio Connect did not create user {}: {} (code {})", who,
-                                       redact(redact(message, user.password), admin_password_),
-                                       error.is_object() ? error_code(error) : 0));
-    }
-    bool has_id = false;
-    if (result.contains("result") && result["result"].is_array()) {
-      for (const json& created : result["result"]) {
-        if (created.is_object() && created.contains("id") && created["id"].is_string() &&
-            !created["id"].get<std::string>().empty()) {
-          has_id = true;
-        }
-      }
-    }
-    if (!has_id)
-      throw ProvisionError(
-          fmt::format("Kerio admin API Users.create: no id returned for {} and no error", who));
+    kerio::check_created(result, who, user.password, admin_password_);
     return Created{false};
   }
 
@@ -310,31 +229,8 @@ class KerioProvisioner final : public Provisioner {
     } catch (const provision::HttpError& e) {
       throw ProvisionError(fmt::format("Kerio admin API {}: {}", method, e.what()));
     }
-    const json answer = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
-    const bool is_rpc = answer.is_object() && answer.contains("jsonrpc");
-    if (is_rpc && answer.contains("error") && answer["error"].is_object()) {
-      const json& error = answer["error"];
-      const int code = error_code(error);
-      throw ApiError(fmt::format("Kerio admin API {}: {} (code {})", method,
-                                 redact(redact(expand_message(error), secret), admin_password_), code),
-                     code);
-    }
-    if (response.status != 200) {
-      throw ApiError(fmt::format("Kerio admin API {}: HTTP {} {} from {}", method, response.status,
-                                 response.reason, http_.origin()),
-                     0);
-    }
-    if (!is_rpc || !answer.contains("result")) {
-      throw ApiError(fmt::format("Kerio admin API {}: the answer from {} is not a JSON-RPC response", method,
-                                 http_.origin()),
-                     0);
-    }
-    if (answer.contains("id") &&
-        !(answer["id"].is_number_integer() && answer["id"].get<std::int64_t>() == id)) {
-      throw ApiError(
-          fmt::format("Kerio admin API {}: the answer is for another request (id mismatch)", method), 0);
-    }
-    return answer["result"];
+    return kerio::rpc_result(kerio::RpcAnswer{response.status, response.reason, std::move(response.body)},
+                             method, id, http_.origin(), secret, admin_password_);
   }
 
   void login() {
@@ -349,11 +245,7 @@ class KerioProvisioner final : public Provisioner {
         {"application",
          {{"name", kApplicationName}, {"vendor", kApplicationVendor}, {"version", kApplicationVersion}}}};
     const json result = rpc("Session.login", params);
-    if (!result.is_object() || !result.contains("token") || !result["token"].is_string() ||
-        result["token"].get<std::string>().empty()) {
-      throw ProvisionError("Kerio admin API Session.login: the answer has no token");
-    }
-    token_ = result["token"].get<std::string>();
+    token_ = kerio::login_token(result);
     logged_in_ = true;
   }
 
@@ -380,16 +272,9 @@ class KerioProvisioner final : public Provisioner {
                            {"start", 0},
                            {"limit", -1}}}};
     const json result = call("Domains.get", params);
-    if (!result.contains("list") || !result["list"].is_array())
-      throw ProvisionError("Kerio admin API Domains.get: the answer has no domain list");
-    for (const json& entry : result["list"]) {
-      if (!entry.is_object() || !entry.contains("name") || !entry["name"].is_string() ||
-          !entry.contains("id") || !entry["id"].is_string())
-        continue;
-      if (!iequals(entry["name"].get<std::string>(), domain)) continue;
-      auto id = entry["id"].get<std::string>();
-      domain_ids_.emplace(key, id);
-      return id;
+    if (std::optional<std::string> id = kerio::domain_id(result, domain)) {
+      domain_ids_.emplace(key, *id);
+      return *id;
     }
     throw ProvisionError(fmt::format("domain {} does not exist in Kerio Connect; create it first", domain));
   }

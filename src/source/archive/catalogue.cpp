@@ -23,6 +23,20 @@ std::string_view base_name(std::string_view path) {
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
+// A ".." component: the entry names something outside the tree it is in.
+// Such entries are reported and kept out of every layout, so no account,
+// folder or spool file is ever named after them.
+bool climbs_out(std::string_view path) {
+  std::size_t pos = 0;
+  while (pos <= path.size()) {
+    std::size_t end = path.find('/', pos);
+    if (end == std::string_view::npos) end = path.size();
+    if (path.substr(pos, end - pos) == "..") return true;
+    pos = end + 1;
+  }
+  return false;
+}
+
 }  // namespace
 
 const char* layout_name(Layout layout) {
@@ -69,6 +83,19 @@ RawCatalogue read_catalogue(const std::string& path, const std::string& shown) {
       if (!reader.next(header)) break;
       retries = 0;
       if (out.format.empty()) out.format = reader.describe_format();
+      if (climbs_out(header.path) || (header.type == EntryType::Hardlink && climbs_out(header.link_target))) {
+        out.problems.push_back(Problem{
+            .scope = Scope::Message,
+            .file = entry_location(archive, header.path),
+            .offset = reader.offset(),
+            .message =
+                header.type == EntryType::Hardlink && !climbs_out(header.path)
+                    ? fmt::format("hard link to \"{}\", a path with \"..\": skipped", header.link_target)
+                    : "entry path with a \"..\" component: skipped"});
+        header.type = EntryType::Other;  // stays in `entries` (ordinals are positions) for no layout
+        out.entries.push_back(header);
+        continue;
+      }
       if (header.type == EntryType::Symlink && out.format == "directory" &&
           link_leaves_tree(header.path, header.link_target)) {
         spdlog::warn("{}: symbolic link to {} leads outside the backup directory: not followed",

@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "core/error.h"
+#include "core/fs.h"
 
 namespace mailmig::cgp {
 
@@ -16,12 +17,13 @@ void UniqueFd::reset() {
 }
 
 OpenedFile open_regular_file(int dir_fd, const char* name, const std::string& path) {
-  UniqueFd fd(::openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
-  if (fd.get() < 0) throw IoError(path, errno, "cannot open");
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) throw IoError(path, errno, "cannot stat");
-  if (!S_ISREG(st.st_mode)) throw IoError(path, S_ISDIR(st.st_mode) ? EISDIR : EINVAL, "not a regular file");
-  return OpenedFile{std::move(fd), static_cast<std::uint64_t>(st.st_size)};
+  std::uint64_t size = 0;
+  UniqueFd fd(fs::open_regular(dir_fd, name, &size));
+  if (fd.get() < 0) {
+    const int err = errno;
+    throw IoError(path, err, err == EISDIR || err == EINVAL ? "not a regular file" : "cannot open");
+  }
+  return OpenedFile{std::move(fd), size};
 }
 
 std::string read_small_file(const std::string& path, std::uint64_t max_size) {

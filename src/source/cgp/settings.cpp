@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/fs.h"
 
 namespace mailmig::cgp {
 
@@ -25,7 +26,8 @@ constexpr std::array<std::string_view, 9> kHashPrefixes = {"{SHA}", "{SSHA}", "{
                                                              "{SHA512}", "$1$", "$5$", "$6$"};
 
 std::optional<std::string> slurp(const std::string& path, const ProblemFn& problem) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  // A FIFO named account.settings must not hang the run: open_regular.
+  const int fd = fs::open_regular(AT_FDCWD, path.c_str());
   if (fd < 0) {
     problem(Problem{.file = path, .message = fmt::format("cannot open settings: {}", error_text(errno))});
     return std::nullopt;

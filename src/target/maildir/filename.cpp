@@ -1,12 +1,12 @@
 #include "target/maildir/filename.h"
 
+#include <fmt/format.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-
-#include <fmt/format.h>
+#include <limits>
 
 #include "target/maildir/dotlock.h"
 
@@ -17,11 +17,24 @@ namespace {
 std::string escaped_host() {
   std::string out;
   for (const char c : host_name()) {
-    if (c == '/') out += "\\057";
-    else if (c == ':') out += "\\072";
-    else out += c;
+    if (c == '/')
+      out += "\\057";
+    else if (c == ':')
+      out += "\\072";
+    else
+      out += c;
   }
   return out;
+}
+
+// One more decimal digit, saturating: names in a Maildir are anyone's, and
+// "99999999999999999999.M1..." must neither overflow (undefined for the
+// signed stamps) nor wrap around into a small number.
+template <typename Int>
+Int append_digit(Int value, char digit) {
+  const auto d = static_cast<Int>(digit - '0');
+  constexpr Int kMax = std::numeric_limits<Int>::max();
+  return value > (kMax - d) / 10 ? kMax : static_cast<Int>(value * 10 + d);
 }
 
 std::optional<std::uint64_t> size_field(std::string_view base, char type) {
@@ -31,8 +44,13 @@ std::optional<std::uint64_t> size_field(std::string_view base, char type) {
   std::uint64_t v = 0;
   std::size_t i = at + 3;
   if (i >= base.size() || base[i] < '0' || base[i] > '9') return std::nullopt;
-  for (; i < base.size() && base[i] >= '0' && base[i] <= '9'; ++i) v = v * 10 + static_cast<std::uint64_t>(base[i] - '0');
-  if (i < base.size() && base[i] != ',') return std::nullopt;
+  bool overflow = false;
+  for (; i < base.size() && base[i] >= '0' && base[i] <= '9'; ++i) {
+    const std::uint64_t next = append_digit(v, base[i]);
+    overflow |= next == std::numeric_limits<std::uint64_t>::max();
+    v = next;
+  }
+  if (overflow || (i < base.size() && base[i] != ',')) return std::nullopt;  // no size anybody wrote
   return v;
 }
 
@@ -45,13 +63,13 @@ struct Stamp {
 Stamp stamp_of(std::string_view name) {
   Stamp s;
   std::size_t i = 0;
-  for (; i < name.size() && name[i] >= '0' && name[i] <= '9'; ++i) s.secs = s.secs * 10 + (name[i] - '0');
+  for (; i < name.size() && name[i] >= '0' && name[i] <= '9'; ++i) s.secs = append_digit(s.secs, name[i]);
   s.rest = name.substr(i);
   if (i < name.size() && name[i] == '.') {
     for (std::size_t j = i + 1; j < name.size() && name[j] != '.' && name[j] != ':'; ++j) {
       if (name[j] == 'M') {
         std::int64_t u = 0;
-        for (++j; j < name.size() && name[j] >= '0' && name[j] <= '9'; ++j) u = u * 10 + (name[j] - '0');
+        for (++j; j < name.size() && name[j] >= '0' && name[j] <= '9'; ++j) u = append_digit(u, name[j]);
         s.usecs = u;
         break;
       }
@@ -90,12 +108,23 @@ Flags flags_of(std::string_view letters) {
   Flags f = 0;
   for (const char c : letters) {
     switch (c) {
-      case 'S': f |= kSeen; break;
-      case 'R': f |= kAnswered; break;
-      case 'F': f |= kFlagged; break;
-      case 'T': f |= kDeleted; break;
-      case 'D': f |= kDraft; break;
-      default: break;
+      case 'S':
+        f |= kSeen;
+        break;
+      case 'R':
+        f |= kAnswered;
+        break;
+      case 'F':
+        f |= kFlagged;
+        break;
+      case 'T':
+        f |= kDeleted;
+        break;
+      case 'D':
+        f |= kDraft;
+        break;
+      default:
+        break;
     }
   }
   return f;
@@ -122,7 +151,9 @@ std::string info_letters(Flags flags, std::string_view keyword_letters, std::str
   return out;
 }
 
-std::string file_name(const std::string& base, const std::string& letters) { return base + ":2," + letters; }
+std::string file_name(const std::string& base, const std::string& letters) {
+  return base + ":2," + letters;
+}
 
 bool dovecot_order(std::string_view a, std::string_view b) {
   const Stamp sa = stamp_of(a);

@@ -10,6 +10,7 @@
 
 #include "core/crlf.h"
 #include "core/error.h"
+#include "core/fs.h"
 #include "core/sha256.h"
 
 namespace mailmig::maildir {
@@ -53,8 +54,7 @@ void write_all(int fd, const std::string& path, const char* data, std::size_t si
 
 class FileReader final : public ByteReader {
  public:
-  explicit FileReader(const std::string& path)
-      : path_(path), fd_(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) {
+  explicit FileReader(const std::string& path) : path_(path), fd_(fs::open_regular(AT_FDCWD, path.c_str())) {
     if (fd_.get() < 0) throw IoError(path, errno, "cannot open");
   }
   std::size_t read(std::span<char> buffer) override {
@@ -156,7 +156,7 @@ void replace_file(const std::string& temp, const std::string& path, const std::s
 }
 
 std::optional<std::string> read_small_file(const std::string& path) {
-  const int raw = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  const int raw = fs::open_regular(AT_FDCWD, path.c_str());  // a FIFO must not block
   if (raw < 0) {
     if (errno == ENOENT) return std::nullopt;
     throw IoError(path, errno, "cannot open");

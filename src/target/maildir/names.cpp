@@ -118,6 +118,12 @@ FolderName map_folder(const std::string& neutral) {
       std::replace(part.begin(), part.end(), '.', '_');
       name.altered = true;
     }
+    // A NUL would end the path early in every system call (an invalid UTF-8
+    // name keeps its raw bytes; valid UTF-8 encodes NUL in mUTF-7 anyway).
+    if (part.find('\0') != std::string::npos) {
+      std::replace(part.begin(), part.end(), '\0', '_');
+      name.altered = true;
+    }
     if (!name.neutral.empty()) name.neutral += '/';
     name.neutral += part;
     name.directory += '.';

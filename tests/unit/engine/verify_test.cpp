@@ -458,5 +458,23 @@ TEST(VerifyReport, JsonAndHtml) {
   EXPECT_EQ("&lt;a&gt; &amp; &quot;b&quot; \xEF\xBF\xBD", html_escape("<a> & \"b\" \xFF"));
 }
 
+// Folder names come from the servers: the text report escapes control
+// characters, the JSON report keeps the exact name.
+TEST(VerifyReport, TextEscapesControlCharactersJsonKeepsThem) {
+  FakeSource source;
+  source.folders = sample_folders();
+  FakeTarget target;
+  target.copy_of(source.folders);
+  target.folders["Work"][0].flags = 0;
+  VerifyRun run{.started = "s", .finished = "f", .seconds = 1, .source = "cgp:/s", .target = "imap://x"};
+  run.accounts.push_back(verify(source, target).check);
+  for (Difference& d : run.accounts[0].differences) d.folder = "Evil\x1b[2J";
+  const std::string text = verify_report_text(run, 10);
+  EXPECT_EQ(std::string::npos, text.find('\x1b'));
+  EXPECT_NE(std::string::npos, text.find("Evil\\x1b[2J"));
+  EXPECT_NE(std::string::npos, text.find('\n'));  // lines stay lines
+  EXPECT_EQ("Evil\x1b[2J", verify_report_json(run)["accounts"][0]["differences"][0]["folder"]);
+}
+
 }  // namespace
 }  // namespace mailmig

@@ -331,6 +331,28 @@ TEST(DovecotProvisioner, RefusesNamesThatBreakTheFormat) {
   EXPECT_FALSE(std::filesystem::exists(path));
 }
 
+// Dovecot expands %n/%d/%u of mail_location into paths: an account ".." once
+// got its mail in the mail root.
+TEST(DovecotProvisioner, RefusesNamesThatWalkOutOfTheirMailDirectory) {
+  TempDir dir;
+  const std::string path = dir.file("users");
+  auto p = make_dovecot_provisioner(path, {});
+  for (const auto& [account, domain] : std::vector<std::pair<std::string, std::string>>{{"..", "x.com"},
+                                                                                        {".", "x.com"},
+                                                                                        {"a", ".."},
+                                                                                        {"a", "."},
+                                                                                        {"a/b", "x.com"},
+                                                                                        {"../etc", "x.com"},
+                                                                                        {"a", "x.com/../y"},
+                                                                                        {"a\\b", "x.com"}}) {
+    EXPECT_THROW(p->create(new_user(account, domain, "pw")), ProvisionError) << account << "@" << domain;
+    EXPECT_THROW((void)p->exists(account, domain), ProvisionError) << account << "@" << domain;
+  }
+  EXPECT_FALSE(std::filesystem::exists(path));
+  // Dots inside a name are ordinary.
+  EXPECT_NO_THROW(p->create(new_user("a..b", "x.com", "pw")));
+}
+
 TEST(DovecotProvisioner, KeepsModeAndOwner) {
   TempDir dir;
   const std::string path = dir.file("users");

@@ -1,6 +1,8 @@
 #include "source/cgp/store.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -125,6 +127,34 @@ TEST_F(CgpStoreTest, SymlinkOutsideIsReportedInsideIsFollowedBadNameKeptRaw) {
   EXPECT_NE(std::string::npos, c.problems[1].message.find("outside the store"));
   EXPECT_EQ("example.org", c.problems[1].domain);
   EXPECT_EQ("bob", c.problems[1].account);
+}
+
+// A FIFO named account.settings (or like a mailbox) once hung inventory and
+// migrate for every account: it is reported and the other accounts go on.
+TEST_F(CgpStoreTest, FifoNamedLikeStoreFilesIsReportedNotWaitedFor) {
+  ::alarm(20);  // a regression blocks in open(2) forever: end the binary instead
+  ASSERT_EQ(0, ::mkfifo(tree.path("Domains/Example.ORG/a.sub/alice.macnt/account.settings").c_str(), 0600));
+  ASSERT_EQ(0, ::mkfifo(tree.path("Domains/Example.ORG/bob.macnt/Fifo.mbox").c_str(), 0600));
+  Store store(tree.root(), {});
+  Collected c;
+  auto domains = store.domains(c.fn());
+  auto accounts = store.accounts(domains[1], c.fn());
+  std::vector<std::string> names;
+  for (const auto& a : accounts) names.push_back(a.name);
+  EXPECT_EQ((std::vector<std::string>{"alice", "bob", "lee"}), names);
+  bool settings_reported = false;
+  for (const Problem& p : c.problems) settings_reported |= p.file.ends_with("alice.macnt/account.settings");
+  EXPECT_TRUE(settings_reported);
+  auto bob = store.open_account(accounts[1]);
+  auto folders = bob->folders(c.fn());
+  for (const FolderInfo& f : folders) {
+    auto folder = bob->open_folder(f);
+    folder->scan([](const MessageInfo&) {}, c.fn());
+  }
+  bool fifo_reported = false;
+  for (const Problem& p : c.problems) fifo_reported |= p.file.ends_with("Fifo.mbox");
+  EXPECT_TRUE(fifo_reported);
+  ::alarm(0);
 }
 
 TEST_F(CgpStoreTest, NotAStoreAndMissingDirectoryAreErrors) {

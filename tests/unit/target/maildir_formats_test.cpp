@@ -90,6 +90,21 @@ TEST(MaildirFileNames, DovecotOrderIsSecondsThenMicroseconds) {
   EXPECT_FALSE(dovecot_order("100.M10P1.h:2,S", "100.M9P1.h"));
 }
 
+// Found by fuzz_maildir_names: a 25-digit time stamp in a file name was a
+// signed overflow (undefined behaviour) in dovecot_order; a size over 2^64
+// wrapped into a small number.
+TEST(MaildirFileNames, HugeNumbersInNamesSaturateInsteadOfOverflowing) {
+  const std::string huge = "1700007170000071700000000.M1P2.h";
+  EXPECT_TRUE(dovecot_order("1700000000.M1P1.h", huge));
+  EXPECT_FALSE(dovecot_order(huge, "1700000000.M1P1.h"));
+  EXPECT_TRUE(dovecot_order("9.M99999999999999999999999P1.h", "10.M1P1.h"));
+  EXPECT_FALSE(dovecot_order(huge, huge));
+  EXPECT_EQ(parse_name("1.M1P1.h,S=99999999999999999999999,W=5:2,S").size, std::nullopt);
+  EXPECT_EQ(parse_name("1.M1P1.h,S=99999999999999999999999,W=5:2,S").vsize, std::optional<std::uint64_t>(5));
+  EXPECT_EQ(parse_name("1.M1P1.h,S=18446744073709551614").size,
+            std::optional<std::uint64_t>(18446744073709551614ULL));
+}
+
 TEST(MaildirKeywords, KeepsAssignmentsAndFillsGaps) {
   Keywords k = Keywords::parse("0 $Label1\n2 Custom\nbroken\n30 TooHigh\n");
   EXPECT_EQ(k.letter("$label1"), 'a');  // case-insensitive, as in Dovecot

@@ -30,6 +30,25 @@ TEST(MaildirFolderNames, InboxIsTheRootAndChildrenAreDotted) {
   EXPECT_FALSE(map_folder("A/B").altered);
 }
 
+// Folder names come from a store or an IMAP LIST: none may name a directory
+// outside the account's Maildir (one component starting with '.', never "."
+// or "..", no '/'), and a NUL byte must not cut the name short.
+TEST(MaildirFolderNames, HostileNamesStayOneDirectoryInsideTheMaildir) {
+  for (const std::string& name :
+       {std::string(".."), std::string("."), std::string("../../etc"), std::string("/abs/path"),
+        std::string("a/../b"), std::string("..\\x"), std::string("a\0b", 3), std::string("\xff\0/../x", 7),
+        std::string(300, '.')}) {
+    const FolderName mapped = map_folder(name);
+    const std::string& dir = mapped.directory;
+    SCOPED_TRACE(dir);
+    ASSERT_GE(dir.size(), 2U);
+    EXPECT_EQ('.', dir.front());
+    EXPECT_EQ(std::string::npos, dir.find('/'));
+    EXPECT_EQ(std::string::npos, dir.find(".."));
+    EXPECT_EQ(std::string::npos, dir.find('\0'));
+  }
+}
+
 TEST(MaildirFolderNames, NonAsciiIsModifiedUtf7AsDovecotWritesIt) {
   EXPECT_EQ(map_folder("Entwürfe").directory, ".Entw&APw-rfe");  // what Dovecot 2.3 itself created
   EXPECT_EQ(map_folder("R&D").directory, ".R&-D");
