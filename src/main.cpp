@@ -1,3 +1,5 @@
 #include "cli/entry.h"
 
-int main(int argc, char** argv) { return mailmig::cli::main_entry(argc, argv); }
+int main(int argc, char** argv) {
+  return mailmig::cli::main_entry(argc, argv);
+}

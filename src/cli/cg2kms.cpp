@@ -1,27 +1,28 @@
 #include "cli/cg2kms.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
-#include <chrono>
 #include <cctype>
+#include <chrono>
 #include <cstring>
 #include <iostream>
 #include <sstream>
 
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
 #include "cli/argv_secrets.h"
 #include "cli/commands.h"
+#include "cli/exit_codes.h"
 #include "cli/migrate_command.h"
 #include "provision/passwords.h"
-#include "cli/exit_codes.h"
 
 namespace mailmig::cli {
 
 namespace {
 
 std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
@@ -96,14 +97,22 @@ Cg2kmsParse parse_cg2kms(int argc, char** argv) {
       return true;
     };
     bool ok = true;
-    if (name == "-path") ok = value(o.path);
-    else if (name == "-domain") ok = value(o.domain);
-    else if (name == "-user") ok = value(o.user);
-    else if (name == "-server") ok = value(o.server);
-    else if (name == "-password") ok = value(o.password, true);
-    else if (name == "-setpass") ok = value(o.set_pass, true);
-    else if (name == "-forcesetpass") ok = value(o.force_set_pass, true);
-    else if (name == "-primarydomain") ok = value(o.primary_domain);
+    if (name == "-path")
+      ok = value(o.path);
+    else if (name == "-domain")
+      ok = value(o.domain);
+    else if (name == "-user")
+      ok = value(o.user);
+    else if (name == "-server")
+      ok = value(o.server);
+    else if (name == "-password")
+      ok = value(o.password, true);
+    else if (name == "-setpass")
+      ok = value(o.set_pass, true);
+    else if (name == "-forcesetpass")
+      ok = value(o.force_set_pass, true);
+    else if (name == "-primarydomain")
+      ok = value(o.primary_domain);
     else if (name == "-port") {
       std::string port;
       ok = value(port);
@@ -116,18 +125,30 @@ Cg2kmsParse parse_cg2kms(int argc, char** argv) {
         }
         o.port = static_cast<int>(n);
       }
-    } else if (name == "-migrate") o.migrate = true;
-    else if (name == "-force") o.force = true;
-    else if (name == "-quiet") o.quiet = true;
-    else if (name == "-help" || name == "-?" || name == "-h" || name == "/?") o.help = true;
-    else if (name == "-allowlivestore") o.allow_live = true;
-    else if (name == "-adminurl") ok = value(o.admin_url);
-    else if (name == "-adminuser") ok = value(o.admin_user);
-    else if (name == "-adminpassword") ok = value(o.admin_password, true);
-    else if (name == "-cafile") ok = value(o.ca_file);
-    else if (name == "-insecure") o.insecure = true;
-    else if (name == "-tls") o.tls = true;
-    else if (name == "-state") ok = value(o.state_dir);
+    } else if (name == "-migrate")
+      o.migrate = true;
+    else if (name == "-force")
+      o.force = true;
+    else if (name == "-quiet")
+      o.quiet = true;
+    else if (name == "-help" || name == "-?" || name == "-h" || name == "/?")
+      o.help = true;
+    else if (name == "-allowlivestore")
+      o.allow_live = true;
+    else if (name == "-adminurl")
+      ok = value(o.admin_url);
+    else if (name == "-adminuser")
+      ok = value(o.admin_user);
+    else if (name == "-adminpassword")
+      ok = value(o.admin_password, true);
+    else if (name == "-cafile")
+      ok = value(o.ca_file);
+    else if (name == "-insecure")
+      o.insecure = true;
+    else if (name == "-tls")
+      o.tls = true;
+    else if (name == "-state")
+      ok = value(o.state_dir);
     else if (name == "-jobs") {
       std::string jobs;
       ok = value(jobs);
@@ -140,8 +161,8 @@ Cg2kmsParse parse_cg2kms(int argc, char** argv) {
         }
         o.jobs = static_cast<unsigned>(n);
       }
-    }
-    else if (name == "-json") o.json = true;
+    } else if (name == "-json")
+      o.json = true;
     else {
       result.error = fmt::format("unknown option {} (see cg2kms -help)", arg);
       return result;
@@ -172,8 +193,8 @@ int cg2kms_migrate(const Cg2kmsOptions& o) {
   m.source = "cgp:" + o.path;
   m.source_options = SourceOptions{.main_domain = o.primary_domain, .allow_live = o.allow_live};
   m.select.selection = Selection{.domain = o.domain, .user = o.user};
-  m.target.target = fmt::format("{}://{}:{}", o.tls ? "imaps" : "imap", o.server,
-                                o.port == 143 && o.tls ? 993 : o.port);
+  m.target.target =
+      fmt::format("{}://{}:{}", o.tls ? "imaps" : "imap", o.server, o.port == 143 && o.tls ? 993 : o.port);
   m.target.auth = "kerio-master";
   m.target.master_password = o.password;
   m.target.ca_file = o.ca_file;
@@ -194,7 +215,9 @@ int cg2kms_migrate(const Cg2kmsOptions& o) {
   m.jobs = o.jobs;
   m.state_dir = o.state_dir;
   setup_logging(0, o.quiet, m.log_file);
-  if (!o.tls) spdlog::warn("IMAP to {} is not encrypted unless the server offers STARTTLS; use -tls for imaps", o.server);
+  if (!o.tls)
+    spdlog::warn("IMAP to {} is not encrypted unless the server offers STARTTLS; use -tls for imaps",
+                 o.server);
   std::ostringstream discard;
   std::ostream& out = o.quiet ? static_cast<std::ostream&>(discard) : std::cout;
   std::ostream& err = o.quiet ? static_cast<std::ostream&>(discard) : std::cerr;

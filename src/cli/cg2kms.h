@@ -25,16 +25,16 @@ struct Cg2kmsOptions {
   bool quiet = false;
   bool help = false;
   // Additions (not in the original tool):
-  bool allow_live = false;     // -allowLiveStore: read a running server's store (snapshots)
-  bool json = false;           // -json: overview as JSON
-  std::string admin_url;       // -adminUrl: Kerio admin API (default https://SERVER:4040)
+  bool allow_live = false;           // -allowLiveStore: read a running server's store (snapshots)
+  bool json = false;                 // -json: overview as JSON
+  std::string admin_url;             // -adminUrl: Kerio admin API (default https://SERVER:4040)
   std::string admin_user = "Admin";  // -adminUser
-  std::string admin_password;  // -adminPassword (secret; default: -password)
-  std::string ca_file;         // -caFile: CA for TLS to Kerio (IMAP and admin API)
-  bool insecure = false;       // -insecure: skip TLS verification
-  bool tls = false;            // -tls: IMAP over implicit TLS (port default 993)
-  unsigned jobs = 4;           // -jobs N
-  std::string state_dir;       // -state DIR
+  std::string admin_password;        // -adminPassword (secret; default: -password)
+  std::string ca_file;               // -caFile: CA for TLS to Kerio (IMAP and admin API)
+  bool insecure = false;             // -insecure: skip TLS verification
+  bool tls = false;                  // -tls: IMAP over implicit TLS (port default 993)
+  unsigned jobs = 4;                 // -jobs N
+  std::string state_dir;             // -state DIR
 };
 
 struct Cg2kmsParse {

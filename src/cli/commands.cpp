@@ -1,12 +1,12 @@
 #include "cli/commands.h"
 
-#include <fstream>
-
 #include <fmt/format.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <fstream>
 
 #include "cli/exit_codes.h"
 #include "cli/printable_sink.h"
@@ -138,9 +138,12 @@ int run_inventory(const InventoryCommand& command, std::ostream& out, std::ostre
     sink = &file;
   }
   if (command.json) {
-    *sink << inventory_to_json(inventory).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+    *sink << inventory_to_json(inventory).dump(2, ' ', false,
+                                               nlohmann::ordered_json::error_handler_t::replace)
+          << "\n";
   } else {
-    print_inventory(inventory, TextReportOptions{.folders = command.folders, .title = opened.description}, *sink);
+    print_inventory(inventory, TextReportOptions{.folders = command.folders, .title = opened.description},
+                    *sink);
   }
   sink->flush();
   if (!*sink) {
@@ -149,7 +152,8 @@ int run_inventory(const InventoryCommand& command, std::ostream& out, std::ostre
   }
   if (!inventory.problems.empty()) {
     // The report lists them; stderr gets the count so a --json run is not silent about it.
-    err << fmt::format("mailmig: {} problem(s) found; see the errors in the report\n", inventory.problems.size());
+    err << fmt::format("mailmig: {} problem(s) found; see the errors in the report\n",
+                       inventory.problems.size());
     return kExitProblems;
   }
   return kExitOk;

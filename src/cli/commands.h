@@ -15,8 +15,8 @@ struct InventoryCommand {
   SourceOptions source_options;
   InventoryOptions inventory;
   bool json = false;
-  bool folders = true;       // text output: one line per folder
-  std::string output;        // file instead of stdout
+  bool folders = true;  // text output: one line per folder
+  std::string output;   // file instead of stdout
 };
 
 // For a failure while setting a command up: prints "mailmig: <what>" and

@@ -1,10 +1,10 @@
 #include "cli/copy_command.h"
 
+#include <fmt/format.h>
+
 #include <atomic>
 #include <mutex>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
@@ -13,14 +13,16 @@
 namespace mailmig::cli {
 
 void add_copy_command(CLI::App& app, CopyCommand& command, CLI::App*& sub) {
-  sub = app.add_subcommand("copy",
-                           "Copy accounts to an IMAP target once, without run state (refuses non-empty target "
-                           "folders; mailmig migrate resumes and never duplicates)");
+  sub =
+      app.add_subcommand("copy",
+                         "Copy accounts to an IMAP target once, without run state (refuses non-empty target "
+                         "folders; mailmig migrate resumes and never duplicates)");
   sub->add_option("--source", command.source, "Source, e.g. cgp:/var/CommuniGate")->required();
   sub->add_option("--domain", command.selection.domain, "Only this domain");
   sub->add_option("--user", command.selection.user, "Only this account (name or name@domain)");
   add_source_options(*sub, command.source_options);
-  sub->add_flag("--allow-nonempty", command.allow_nonempty, "Append into target folders that already hold mail");
+  sub->add_flag("--allow-nonempty", command.allow_nonempty,
+                "Append into target folders that already hold mail");
   sub->add_option("--jobs,-j", command.jobs, "Accounts copied in parallel (default 4)");
   sub->add_flag("--quiet,-q", command.quiet, "No per-folder lines");
   add_target_options(*sub, command.target);
@@ -43,26 +45,30 @@ int run_copy(const CopyCommand& command, std::ostream& out, std::ostream& err) {
   ProblemSink sink;
   std::vector<AccountInfo> accounts;
   try {
-    for (auto& selected : select_accounts(*opened.source, command.selection, [&](Problem p) { sink.add(std::move(p)); })) {
+    for (auto& selected :
+         select_accounts(*opened.source, command.selection, [&](Problem p) { sink.add(std::move(p)); })) {
       for (auto& account : selected.accounts) accounts.push_back(std::move(account));
     }
   } catch (const SelectionError& e) {
     err << "mailmig: " << e.what() << "\n";
     return kExitUsage;
   }
-  if (!command.quiet) out << fmt::format("Copying {} account(s) from {} to {}\n", accounts.size(), opened.description, target->describe());
+  if (!command.quiet)
+    out << fmt::format("Copying {} account(s) from {} to {}\n", accounts.size(), opened.description,
+                       target->describe());
 
   std::mutex out_mutex;
   CopyOptions options{.allow_nonempty = command.allow_nonempty};
   if (!command.quiet) {
     options.on_folder_done = [&](const AccountCopy& account, const FolderCopy& folder) {
       std::lock_guard lock(out_mutex);
-      out << fmt::format("  {}@{} {}{}: {}\n", account.account, account.domain, folder.name,
-                         folder.rename_note.empty() ? "" : " (" + folder.rename_note + ")",
-                         folder.skipped ? "skipped: " + folder.note
-                                        : fmt::format("{} of {} messages copied, {} bytes{}", folder.copied,
-                                                      folder.source_messages, folder.bytes,
-                                                      folder.failed != 0 ? fmt::format(", {} failed", folder.failed) : ""));
+      out << fmt::format(
+          "  {}@{} {}{}: {}\n", account.account, account.domain, folder.name,
+          folder.rename_note.empty() ? "" : " (" + folder.rename_note + ")",
+          folder.skipped ? "skipped: " + folder.note
+                         : fmt::format("{} of {} messages copied, {} bytes{}", folder.copied,
+                                       folder.source_messages, folder.bytes,
+                                       folder.failed != 0 ? fmt::format(", {} failed", folder.failed) : ""));
       out.flush();
     };
   }
@@ -76,7 +82,9 @@ int run_copy(const CopyCommand& command, std::ostream& out, std::ostream& err) {
       if (command.target.auth == "user") {
         password = login_password_for(account, passwords);
         if (password.empty()) {
-          sink.add(Problem{.scope = Scope::Account, .domain = account.domain, .account = account.name,
+          sink.add(Problem{.scope = Scope::Account,
+                           .domain = account.domain,
+                           .account = account.name,
                            .message = "no password to log in with (--auth user): the source password is not "
                                       "readable; give it in --passwords or use a master login"});
           results[i] = AccountCopy{.domain = account.domain, .account = account.name, .login_failed = true};
@@ -86,7 +94,8 @@ int run_copy(const CopyCommand& command, std::ostream& out, std::ostream& err) {
       results[i] = copy_account(*opened.source, account, *target, password, options, sink);
     }
   };
-  const unsigned threads = std::max(1U, std::min<unsigned>(command.jobs, static_cast<unsigned>(accounts.size())));
+  const unsigned threads =
+      std::max(1U, std::min<unsigned>(command.jobs, static_cast<unsigned>(accounts.size())));
   {
     std::vector<std::jthread> pool;
     for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
@@ -104,9 +113,10 @@ int run_copy(const CopyCommand& command, std::ostream& out, std::ostream& err) {
     login_failures += r.login_failed ? 1 : 0;
   }
   const auto problems = sink.snapshot();
-  out << fmt::format("Copied {} messages ({} bytes) for {} account(s); {} failed; {} account(s) not logged in; "
-                     "{} problem(s)\n",
-                     copied, bytes, accounts.size() - login_failures, failed, login_failures, problems.size());
+  out << fmt::format(
+      "Copied {} messages ({} bytes) for {} account(s); {} failed; {} account(s) not logged in; "
+      "{} problem(s)\n",
+      copied, bytes, accounts.size() - login_failures, failed, login_failures, problems.size());
   for (const Problem& p : problems) out << "  " << p.describe() << "\n";
   return problems.empty() ? kExitOk : kExitProblems;
 }

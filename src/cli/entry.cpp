@@ -80,7 +80,8 @@ int mailmig_main(int argc, char** argv) {
     try {
       setup_logging(verbosity, false, import_backup_log(import_backup), true);
     } catch (const std::exception& e) {  // the log is the procedure's check step: no run without it
-      std::cerr << "mailmig: cannot write the log " << import_backup.migrate.log_file << ": " << e.what() << "\n";
+      std::cerr << "mailmig: cannot write the log " << import_backup.migrate.log_file << ": " << e.what()
+                << "\n";
       return kExitFatal;
     }
     return run_import_backup(import_backup, std::cout, std::cerr);

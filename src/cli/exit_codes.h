@@ -4,10 +4,10 @@ namespace mailmig::cli {
 
 // Stable for scripts: documented in README.md.
 enum ExitCode : int {
-  kExitOk = 0,         // everything done, no problem found
-  kExitProblems = 1,   // finished, but problems were reported (listed in the summary)
-  kExitUsage = 2,      // bad command line
-  kExitFatal = 3,      // nothing could be done (source unreadable, server running, ...)
+  kExitOk = 0,        // everything done, no problem found
+  kExitProblems = 1,  // finished, but problems were reported (listed in the summary)
+  kExitUsage = 2,     // bad command line
+  kExitFatal = 3,     // nothing could be done (source unreadable, server running, ...)
 };
 
 }  // namespace mailmig::cli

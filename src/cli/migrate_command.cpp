@@ -1,5 +1,8 @@
 #include "cli/migrate_command.h"
 
+#include <fmt/format.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,22 +11,18 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-#include <spdlog/sinks/basic_file_sink.h>
-#include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/state_location.h"
+#include "core/printable.h"
 #include "core/sha256.h"
 #include "engine/migrate.h"
 #include "engine/state.h"
 #include "provision/passwords.h"
-#include "core/printable.h"
 
 namespace mailmig::cli {
 
@@ -85,7 +84,8 @@ nlohmann::ordered_json account_json(const AccountResult& a) {
 std::string deletions_text(const FolderResult& f, bool dry_run, bool delete_removed) {
   if (f.deleted_on_source == 0) return dry_run ? ", would delete 0" : "";
   if (!delete_removed) {
-    return fmt::format(", {} deleted on the source, kept on the target; --delete removes them", f.deleted_on_source);
+    return fmt::format(", {} deleted on the source, kept on the target; --delete removes them",
+                       f.deleted_on_source);
   }
   if (dry_run) return fmt::format(", would delete {}", f.deleted_on_source);
   if (f.removed == f.deleted_on_source) return fmt::format(", {} removed (deleted on the source)", f.removed);
@@ -102,7 +102,8 @@ std::string folder_name(const FolderResult& f) {
 std::string folder_line(const MigrateCommand& c, const AccountResult& a, const FolderResult& f) {
   std::string line = fmt::format("{}@{} {}: ", a.account, a.domain, folder_name(f));
   if (c.dry_run) {
-    line += fmt::format("{} messages, {} already copied, would copy {}", f.source_messages, f.already, f.would_copy);
+    line += fmt::format("{} messages, {} already copied, would copy {}", f.source_messages, f.already,
+                        f.would_copy);
     if (c.sync) line += fmt::format(", would change flags of {}", f.flag_changes);
   } else {
     line += fmt::format("{} copied, {} already there", f.copied, f.already);
@@ -115,7 +116,8 @@ std::string folder_line(const MigrateCommand& c, const AccountResult& a, const F
     if (c.sync && f.flag_changes != 0) line += fmt::format(", {} flag changes", f.flag_changes);
   }
   if (!c.sync) return line;
-  if (f.flags_unapplied != 0) line += fmt::format(", {} flag changes NOT applied (no target UIDs)", f.flags_unapplied);
+  if (f.flags_unapplied != 0)
+    line += fmt::format(", {} flag changes NOT applied (no target UIDs)", f.flags_unapplied);
   line += deletions_text(f, c.dry_run, c.delete_removed);
   if (f.other_source_kept != 0) {
     line += fmt::format(", {} copied from another source and not in this one: kept", f.other_source_kept);
@@ -173,25 +175,28 @@ nlohmann::ordered_json make_report(const std::vector<AccountResult>& results, co
                       {"errors", problems.size()}};
   report["errors"] = nlohmann::ordered_json::array();
   for (const Problem& p : problems) {
-    report["errors"].push_back({{"domain", p.domain}, {"account", p.account}, {"folder", p.folder}, {"file", p.file},
-                                {"offset", p.offset ? nlohmann::ordered_json(*p.offset) : nlohmann::ordered_json(nullptr)},
-                                {"message", p.message}});
+    report["errors"].push_back(
+        {{"domain", p.domain},
+         {"account", p.account},
+         {"folder", p.folder},
+         {"file", p.file},
+         {"offset", p.offset ? nlohmann::ordered_json(*p.offset) : nlohmann::ordered_json(nullptr)},
+         {"message", p.message}});
   }
   return report;
 }
 
 // The final table; a sync adds its flag and deletion columns.
-void print_table(const MigrateCommand& c, const std::vector<AccountResult>& results, const RunTotals& t, bool complete,
-                 std::ostream& out) {
+void print_table(const MigrateCommand& c, const std::vector<AccountResult>& results, const RunTotals& t,
+                 bool complete, std::ostream& out) {
   const auto row = [&](const std::string& name, const std::string& status, const AccountResult& r) {
     std::string line = fmt::format("{:<40} {:<12} {:>9} {:>9} {:>7} {:>12}", name, status, r.copied,
-                                   r.already + r.found_on_target,
-                                   r.failed, r.bytes);
+                                   r.already + r.found_on_target, r.failed, r.bytes);
     if (c.sync) line += fmt::format(" {:>7} {:>8} {:>8}", r.flag_changes, r.deleted_on_source, r.removed);
     return line;
   };
-  out << fmt::format("\n{:<40} {:<12} {:>9} {:>9} {:>7} {:>12}", "account", "status", "copied", "already", "failed",
-                     "bytes");
+  out << fmt::format("\n{:<40} {:<12} {:>9} {:>9} {:>7} {:>12}", "account", "status", "copied", "already",
+                     "failed", "bytes");
   if (c.sync) out << fmt::format(" {:>7} {:>8} {:>8}", "flags", "deleted", "removed");
   out << fmt::format(" {:>8}\n", "seconds");
   for (const AccountResult& r : results) {
@@ -212,7 +217,8 @@ void print_table(const MigrateCommand& c, const std::vector<AccountResult>& resu
   // A dry run with --delete lists them as "would delete" instead.
   if (c.sync && t.deleted_on_source > t.removed && !(c.dry_run && c.delete_removed)) {
     out << fmt::format("{} message(s) deleted on the source are kept on the target{}\n",
-                       t.deleted_on_source - t.removed, c.delete_removed ? " (see the folder notes)" : "; --delete removes them");
+                       t.deleted_on_source - t.removed,
+                       c.delete_removed ? " (see the folder notes)" : "; --delete removes them");
   }
 }
 
@@ -234,42 +240,57 @@ void add_migrate_options(CLI::App& sub, MigrateCommand& c, bool with_source) {
   add_naming_options(sub, c.naming);
   add_source_options(sub, c.source_options);
   add_target_options(sub, c.target);
-  sub.add_option("--provision", c.provision, "Create missing users: none | kerio:URL | dovecot:FILE | ldap:URL | command:CMD");
+  sub.add_option("--provision", c.provision,
+                 "Create missing users: none | kerio:URL | dovecot:FILE | ldap:URL | command:CMD");
   sub.add_option("--provision-user", c.provision_user, "kerio/ldap: administrator login (ldap: bind DN)");
-  sub.add_option("--provision-password-file", c.provision_password_file, "kerio/ldap: administrator password file (mode 600)");
-  sub.add_option("--provision-ca-file", c.provision_ca_file, "kerio/ldap: CA certificates for the admin connection");
+  sub.add_option("--provision-password-file", c.provision_password_file,
+                 "kerio/ldap: administrator password file (mode 600)");
+  sub.add_option("--provision-ca-file", c.provision_ca_file,
+                 "kerio/ldap: CA certificates for the admin connection");
   sub.add_option("--ldap-base", c.ldap_base, "ldap: where new entries go (e.g. ou=people,dc=example,dc=com)");
   sub.add_option("--ldap-template", c.ldap_template, "ldap: entry template file (%u %d %n %p)");
   sub.add_option("--jobs,-j", c.jobs, "Accounts migrated in parallel (default 4)");
-  sub.add_option("--state", c.state_dir, "Run state directory (default: one per target under /var/lib/mailmig/state, or ~/.local/state/mailmig "
-                 "when not root; $MAILMIG_STATE_HOME overrides the base)");
+  sub.add_option(
+      "--state", c.state_dir,
+      "Run state directory (default: one per target under /var/lib/mailmig/state, or ~/.local/state/mailmig "
+      "when not root; $MAILMIG_STATE_HOME overrides the base)");
   sub.add_flag("--force", c.force, "Also migrate accounts that already exist on the target");
-  sub.add_flag("--dry-run", c.dry_run, "Print what would be done; touch nothing (-v or --log: every message)");
+  sub.add_flag("--dry-run", c.dry_run,
+               "Print what would be done; touch nothing (-v or --log: every message)");
   sub.add_option("--report", c.report, "Write the final report as JSON to FILE");
-  sub.add_option("--password-file-out", c.password_file_out, "Where the passwords set are written (mode 600)");
-  sub.add_option("--set-password", c.set_password, "Password for created users whose source password is encrypted");
-  sub.add_option("--force-set-password", c.force_set_password, "Password for the single created user (with --user)");
-  sub.add_option("--hook-before-account", c.hook_before_account,
-                 "Shell command run before each account (MAILMIG_* variables); non-zero exit skips the account");
-  sub.add_option("--hook-after-account", c.hook_after_account,
-                 "Shell command run after each account (also MAILMIG_STATUS, MAILMIG_COPIED); failure fails it");
-  sub.add_option("--hook-timeout", c.hook_timeout, "Seconds a hook may run before it is killed (default 600)");
+  sub.add_option("--password-file-out", c.password_file_out,
+                 "Where the passwords set are written (mode 600)");
+  sub.add_option("--set-password", c.set_password,
+                 "Password for created users whose source password is encrypted");
+  sub.add_option("--force-set-password", c.force_set_password,
+                 "Password for the single created user (with --user)");
+  sub.add_option(
+      "--hook-before-account", c.hook_before_account,
+      "Shell command run before each account (MAILMIG_* variables); non-zero exit skips the account");
+  sub.add_option(
+      "--hook-after-account", c.hook_after_account,
+      "Shell command run after each account (also MAILMIG_STATUS, MAILMIG_COPIED); failure fails it");
+  sub.add_option("--hook-timeout", c.hook_timeout,
+                 "Seconds a hook may run before it is killed (default 600)");
   sub.add_option("--log", c.log_file, "Write a detailed log to FILE");
   sub.add_flag("--quiet,-q", c.quiet, "No per-folder lines on screen");
   sub.add_flag("--json", c.json, "Print only the final report, as JSON (for scripts)");
 }
 
 void add_migrate_command(CLI::App& app, MigrateCommand& c, CLI::App*& sub) {
-  sub = app.add_subcommand("migrate", "Migrate accounts to an IMAP target with run state: resumable, never duplicates");
+  sub = app.add_subcommand("migrate",
+                           "Migrate accounts to an IMAP target with run state: resumable, never duplicates");
   add_migrate_options(*sub, c, true);
 }
 
 void add_sync_command(CLI::App& app, MigrateCommand& c, CLI::App*& sub) {
-  sub = app.add_subcommand("sync", "Stage-2 delta sync (repeatable): new mail, flag changes and, with --delete, "
-                                   "deletions on the source since the last migrate/sync");
+  sub = app.add_subcommand("sync",
+                           "Stage-2 delta sync (repeatable): new mail, flag changes and, with --delete, "
+                           "deletions on the source since the last migrate/sync");
   add_migrate_options(*sub, c, true);
-  sub->add_flag("--delete", c.delete_removed,
-                "Remove from the target what this tool copied and the source no longer has (never other mail)");
+  sub->add_flag(
+      "--delete", c.delete_removed,
+      "Remove from the target what this tool copied and the source no longer has (never other mail)");
   c.sync = true;
 }
 
@@ -298,9 +319,13 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
   try {
     target = make_target(c.target);
     if (!c.target.passwords_file.empty()) passwords = read_password_list(c.target.passwords_file);
-    ProvisionOptions po{.admin_user = c.provision_user, .ca_file = c.provision_ca_file, .insecure = c.target.insecure,
-                        .ldap_base = c.ldap_base, .ldap_template = c.ldap_template};
-    po.admin_password = !c.provision_password_file.empty() ? read_secret_file(c.provision_password_file) : c.provision_password;
+    ProvisionOptions po{.admin_user = c.provision_user,
+                        .ca_file = c.provision_ca_file,
+                        .insecure = c.target.insecure,
+                        .ldap_base = c.ldap_base,
+                        .ldap_template = c.ldap_template};
+    po.admin_password = !c.provision_password_file.empty() ? read_secret_file(c.provision_password_file)
+                                                           : c.provision_password;
     provisioner = make_provisioner(c.provision, po);
   } catch (...) {
     return report_setup_error(std::current_exception(), err);
@@ -335,7 +360,8 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
         // Named by the second the run started; a second run in the same second gets a suffix.
         const std::string base = PassFile::default_name(std::chrono::system_clock::now(), c.file_prefix);
         for (int n = 1; !pass_file; ++n) {
-          const std::string path = n == 1 ? base : fmt::format("{}-{}.pass", base.substr(0, base.size() - 5), n);
+          const std::string path =
+              n == 1 ? base : fmt::format("{}-{}.pass", base.substr(0, base.size() - 5), n);
           if (std::filesystem::exists(path) && n < 100) continue;
           pass_file = std::make_unique<PassFile>(path);
         }
@@ -364,7 +390,8 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
   options.hook_after_account = c.hook_after_account;
   options.hook_timeout = std::chrono::seconds(c.hook_timeout);
   options.live_source = c.source_options.allow_live;
-  options.claim_account = [&](const std::string& target_account, std::string& holder) -> std::shared_ptr<void> {
+  options.claim_account = [&](const std::string& target_account,
+                              std::string& holder) -> std::shared_ptr<void> {
     try {
       return LockFile::try_lock(account_lock_path(c.target.target, target_account),
                                 fmt::format("{} into {}", target_account, c.target.target), holder);
@@ -387,16 +414,17 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
     spdlog::info("{}", line);
     if (c.quiet || c.json) return;  // --json: stdout holds the report only
     std::lock_guard lock(out_mutex);
-    if (tty) err << "\r\033[K";  // the progress line is redrawn after this one
+    if (tty) err << "\r\033[K";              // the progress line is redrawn after this one
     out << "  " << printable(line) << "\n";  // names from the source: escaped for the terminal
     out.flush();
   };
 
   if (!c.quiet && !c.json) {
     const char* doing = c.dry_run ? "Planning" : c.sync ? "Syncing" : "Migrating";
-    out << fmt::format("{} {} account(s) from {} to {}{}\nstate: {}\n", doing,
-                       accounts.size(), opened.description, target->describe(),
-                       provisioner ? ", creating missing users with " + provisioner->describe() : "", state->path());
+    out << fmt::format("{} {} account(s) from {} to {}{}\nstate: {}\n", doing, accounts.size(),
+                       opened.description, target->describe(),
+                       provisioner ? ", creating missing users with " + provisioner->describe() : "",
+                       state->path());
     if (pass_file) out << fmt::format("passwords: {}\n", pass_file->path());
   }
   (void)std::signal(SIGINT, on_interrupt);  // SIG_ERR only for an invalid signal number
@@ -421,12 +449,14 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
         const std::size_t done = accounts_done.load();
         std::string eta = "?";
         if (done != 0 && done < accounts.size()) {
-          const auto left = static_cast<long>(secs / static_cast<double>(done) * static_cast<double>(accounts.size() - done));
+          const auto left = static_cast<long>(secs / static_cast<double>(done) *
+                                              static_cast<double>(accounts.size() - done));
           eta = fmt::format("{}:{:02d}", left / 60, left % 60);
         }
         std::lock_guard lock(out_mutex);
         err << fmt::format("\r\033[Kaccounts {}/{}  messages {}  {:.1f} MB  {:.0f} msg/s  ETA {}", done,
-                           accounts.size(), progress_messages.load(), static_cast<double>(progress_bytes.load()) / 1e6,
+                           accounts.size(), progress_messages.load(),
+                           static_cast<double>(progress_bytes.load()) / 1e6,
                            static_cast<double>(progress_messages.load()) / std::max(secs, 0.001), eta);
         err.flush();
       }
@@ -465,7 +495,8 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
   }
   const nlohmann::ordered_json report = make_report(results, totals, problems);
   if (!c.report.empty()) {
-    std::ofstream(c.report) << report.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+    std::ofstream(c.report) << report.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
+                            << "\n";
   }
   if (c.json) {
     out << report.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
@@ -477,10 +508,11 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
     }
   }
   for (const Problem& p : problems) spdlog::error("{}", p.describe());
-  spdlog::info("finished: {} copied, {} already there, {} failed, {} flag changes, {} deleted on the source ({} "
-               "removed), {} problems",
-               totals.copied, totals.already, totals.failed, totals.flag_changes, totals.deleted_on_source,
-               totals.removed, problems.size());
+  spdlog::info(
+      "finished: {} copied, {} already there, {} failed, {} flag changes, {} deleted on the source ({} "
+      "removed), {} problems",
+      totals.copied, totals.already, totals.failed, totals.flag_changes, totals.deleted_on_source,
+      totals.removed, problems.size());
   if (g_stop.load()) return kExitProblems;
   return complete ? kExitOk : kExitProblems;
 }

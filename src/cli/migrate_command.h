@@ -33,16 +33,16 @@ struct MigrateCommand {
   std::string password_file_out;  // .pass file; default <prefix>_<datetime>.pass
   std::string set_password;
   std::string force_set_password;
-  std::string log_file;           // everything, at debug level
+  std::string log_file;  // everything, at debug level
   bool quiet = false;
   bool json = false;
   std::string file_prefix = "mailmig";  // cg2kms uses "cg2kms" for its .pass and .log
   std::string provision_password;       // secret, when not read from a file (cg2kms)
   std::string hook_before_account;      // shell command; non-zero exit: the account is skipped
   std::string hook_after_account;
-  unsigned hook_timeout = 600;          // seconds
-  bool sync = false;                    // mailmig sync: also flag changes and deletions
-  bool delete_removed = false;          // sync --delete
+  unsigned hook_timeout = 600;  // seconds
+  bool sync = false;            // mailmig sync: also flag changes and deletions
+  bool delete_removed = false;  // sync --delete
 };
 
 // `migrate` and `sync` share every option; sync adds --delete.

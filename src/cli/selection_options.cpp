@@ -93,7 +93,8 @@ std::vector<AccountInfo> resolve_selection(Source& source, const SelectionArgs& 
   std::vector<AccountInfo> accounts;
   const Selection selection = listed_selection(args);
   std::vector<Problem> listing;  // what reading the account list found
-  for (SelectedDomain& selected : select_accounts(source, selection, [&](Problem p) { listing.push_back(std::move(p)); })) {
+  for (SelectedDomain& selected :
+       select_accounts(source, selection, [&](Problem p) { listing.push_back(std::move(p)); })) {
     std::move(selected.accounts.begin(), selected.accounts.end(), std::back_inserter(accounts));
   }
   // A broken account that is not selected (its settings unreadable) must not

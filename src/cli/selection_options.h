@@ -3,10 +3,9 @@
 // options, --rename-map, --lowercase.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "core/problem.h"
 #include "engine/naming.h"
@@ -16,16 +15,16 @@
 namespace mailmig::cli {
 
 struct SelectionArgs {
-  Selection selection;       // --domain, --user
-  std::string users_file;    // --users-file
-  std::string ldap_filter;   // --ldap-filter "(uid=s*)"
-  std::string ldap_url;      // --ldap-url ldap://host
-  std::string ldap_base;     // --ldap-search-base
-  std::string ldap_bind_dn;  // --ldap-bind-dn
-  std::string ldap_password_file;  // --ldap-password-file (mode 600)
+  Selection selection;                 // --domain, --user
+  std::string users_file;              // --users-file
+  std::string ldap_filter;             // --ldap-filter "(uid=s*)"
+  std::string ldap_url;                // --ldap-url ldap://host
+  std::string ldap_base;               // --ldap-search-base
+  std::string ldap_bind_dn;            // --ldap-bind-dn
+  std::string ldap_password_file;      // --ldap-password-file (mode 600)
   std::string ldap_attribute = "uid";  // --ldap-attribute
-  std::string ldap_ca_file;  // --ldap-ca-file
-  bool ldap_insecure = false;  // --ldap-insecure
+  std::string ldap_ca_file;            // --ldap-ca-file
+  bool ldap_insecure = false;          // --ldap-insecure
 };
 
 struct NamingArgs {

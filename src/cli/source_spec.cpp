@@ -19,7 +19,9 @@ namespace mailmig::cli {
 
 namespace {
 
-bool is_glob(const std::string& text) { return text.find_first_of("*?[") != std::string::npos; }
+bool is_glob(const std::string& text) {
+  return text.find_first_of("*?[") != std::string::npos;
+}
 
 OpenedSource open_imap_source(const std::string& spec, const SourceOptions& o) {
   ImapSourceOptions options;
@@ -35,7 +37,8 @@ OpenedSource open_imap_source(const std::string& spec, const SourceOptions& o) {
   if (!o.source_passwords.empty()) options.passwords = read_password_list(o.source_passwords);
   if (options.auth != imap::AuthMethod::User) {
     if (o.source_master_password_file.empty()) {
-      throw std::invalid_argument(fmt::format("--source-auth {} needs --source-master-password-file", o.source_auth));
+      throw std::invalid_argument(
+          fmt::format("--source-auth {} needs --source-master-password-file", o.source_auth));
     }
     options.master_password = read_secret_file(o.source_master_password_file);
   } else if (options.passwords.empty()) {
@@ -77,26 +80,37 @@ OpenedSource open_maildir_ssh_source(const std::string& spec, const SourceOption
 
 void add_source_options(CLI::App& command, SourceOptions& o) {
   command.add_option("--main-domain,--primary-domain", o.main_domain, "CommuniGate: name of the main domain");
-  command.add_flag("--allow-live-store", o.allow_live,
-                   "CommuniGate: read a running server's store (messages still being written wait for the next sync)");
+  command.add_flag(
+      "--allow-live-store", o.allow_live,
+      "CommuniGate: read a running server's store (messages still being written wait for the next sync)");
   command.add_option("--user-path", o.user_path,
                      "maildir/mbox source: where the accounts are, e.g. /var/vmail/%d/%n/Maildir (%d %n %u)");
-  command.add_option("--inbox-path", o.inbox_path, "mbox source: each account's INBOX file, e.g. /var/mail/%n");
+  command.add_option("--inbox-path", o.inbox_path,
+                     "mbox source: each account's INBOX file, e.g. /var/mail/%n");
   command.add_option("--mbox-format", o.mbox_format, "mbox source: auto | mboxo | mboxrd | mboxcl | mboxcl2");
-  command.add_option("--archive-layout", o.archive_layout,
-                     "archive source: what the backup holds: auto | sme (SME Server full backup) | maildir | cgp")
+  command
+      .add_option(
+          "--archive-layout", o.archive_layout,
+          "archive source: what the backup holds: auto | sme (SME Server full backup) | maildir | cgp")
       ->check(CLI::IsMember({"auto", "sme", "maildir", "cgp"}));
-  command.add_option("--source-auth", o.source_auth, "IMAP source login: user | dovecot-master | sasl-authzid | kerio-master")
+  command
+      .add_option("--source-auth", o.source_auth,
+                  "IMAP source login: user | dovecot-master | sasl-authzid | kerio-master")
       ->check(CLI::IsMember({"user", "dovecot-master", "sasl-authzid", "kerio-master"}));
   command.add_option("--source-master-user", o.source_master_user, "IMAP source: master/admin login name");
   command.add_option("--source-master-password-file", o.source_master_password_file,
                      "IMAP source: file holding the master password (mode 600)");
-  command.add_option("--source-master-separator", o.source_master_separator, "IMAP source, dovecot-master: user<SEP>master");
-  command.add_option("--source-login-format", o.source_login_format, "IMAP source login name: %u account, %d domain");
-  command.add_option("--source-passwords", o.source_passwords,
-                     "IMAP source: file of \"account@domain password\" lines (mode 600); also names the accounts");
-  command.add_option("--source-ca-file", o.source_ca_file, "IMAP source: PEM file of CA certificates to trust");
-  command.add_flag("--source-insecure", o.source_insecure, "IMAP source: do not verify the TLS certificate (warned)");
+  command.add_option("--source-master-separator", o.source_master_separator,
+                     "IMAP source, dovecot-master: user<SEP>master");
+  command.add_option("--source-login-format", o.source_login_format,
+                     "IMAP source login name: %u account, %d domain");
+  command.add_option(
+      "--source-passwords", o.source_passwords,
+      "IMAP source: file of \"account@domain password\" lines (mode 600); also names the accounts");
+  command.add_option("--source-ca-file", o.source_ca_file,
+                     "IMAP source: PEM file of CA certificates to trust");
+  command.add_flag("--source-insecure", o.source_insecure,
+                   "IMAP source: do not verify the TLS certificate (warned)");
   command.add_flag("--source-allow-plaintext", o.source_allow_plaintext,
                    "IMAP source: allow credentials over an unencrypted connection to a non-loopback host");
   command.add_option(
@@ -109,7 +123,9 @@ void add_source_options(CLI::App& command, SourceOptions& o) {
       "maildir+ssh source: known_hosts file the host key must be in (default ~/.ssh/known_hosts)");
 }
 
-bool is_imap_spec(const std::string& spec) { return spec.starts_with("imap://") || spec.starts_with("imaps://"); }
+bool is_imap_spec(const std::string& spec) {
+  return spec.starts_with("imap://") || spec.starts_with("imaps://");
+}
 
 void take_selection(SourceOptions& o, const std::string& spec, const Selection& selection) {
   if (!is_glob(selection.domain)) o.domain = selection.domain;
@@ -122,39 +138,49 @@ void take_selection(SourceOptions& o, const std::string& spec, const Selection& 
     }
   }
   if (!is_imap_spec(spec)) return;
-  if (!user.empty() && !is_glob(user)) o.accounts.push_back(user.find('@') != std::string::npos || o.domain.empty() ? user : user + "@" + o.domain);
-  if (selection.listed) o.accounts.insert(o.accounts.end(), selection.listed->begin(), selection.listed->end());
+  if (!user.empty() && !is_glob(user))
+    o.accounts.push_back(user.find('@') != std::string::npos || o.domain.empty() ? user
+                                                                                 : user + "@" + o.domain);
+  if (selection.listed)
+    o.accounts.insert(o.accounts.end(), selection.listed->begin(), selection.listed->end());
 }
 
 OpenedSource open_source(const std::string& spec, const SourceOptions& options) {
   if (is_imap_spec(spec)) return open_imap_source(spec, options);
   const auto colon = spec.find(':');
   if (colon == std::string::npos || colon == 0) {
-    throw SpecError(fmt::format("source \"{}\" must be written scheme:location, e.g. cgp:/var/CommuniGate", spec));
+    throw SpecError(
+        fmt::format("source \"{}\" must be written scheme:location, e.g. cgp:/var/CommuniGate", spec));
   }
   const std::string scheme = spec.substr(0, colon);
   const std::string location = spec.substr(colon + 1);
   if (scheme == "cgp") {
-    auto store = std::make_unique<cgp::Store>(location, cgp::StoreOptions{options.main_domain, options.allow_live});
+    auto store =
+        std::make_unique<cgp::Store>(location, cgp::StoreOptions{options.main_domain, options.allow_live});
     std::string description = fmt::format("CommuniGate Pro store {} (main domain {}, from {})", store->root(),
                                           store->main_domain(), store->main_domain_origin());
     return OpenedSource{std::move(store), std::move(description)};
   }
-  const maildir::TreeOptions tree{.user_path = options.user_path, .domain = options.domain, .user = options.user};
+  const maildir::TreeOptions tree{
+      .user_path = options.user_path, .domain = options.domain, .user = options.user};
   try {
     if (sftp::is_maildir_ssh_spec(spec)) return open_maildir_ssh_source(spec, options, tree);
     if (scheme == "maildir") {
       maildir::OpenedTree opened = maildir::open_maildir_tree(location, tree);
-      return OpenedSource{std::move(opened.source), fmt::format("Maildir++ tree {} ({})", location, opened.layout)};
+      return OpenedSource{std::move(opened.source),
+                          fmt::format("Maildir++ tree {} ({})", location, opened.layout)};
     }
     if (scheme == "archive") {
       const auto layout = archive::parse_layout(options.archive_layout);
       if (!layout) {
-        throw SpecError(fmt::format("--archive-layout \"{}\": expected auto, sme, maildir or cgp", options.archive_layout));
+        throw SpecError(fmt::format("--archive-layout \"{}\": expected auto, sme, maildir or cgp",
+                                    options.archive_layout));
       }
       archive::ArchiveOptions archive_options;
-      archive_options.layout = archive::LayoutOptions{.layout = *layout, .user_path = options.user_path,
-                                                      .domain = options.domain, .user = options.user,
+      archive_options.layout = archive::LayoutOptions{.layout = *layout,
+                                                      .user_path = options.user_path,
+                                                      .domain = options.domain,
+                                                      .user = options.user,
                                                       .main_domain = options.main_domain};
       try {
         archive::OpenedArchive opened = archive::open_archive(location, archive_options);
@@ -169,12 +195,11 @@ OpenedSource open_source(const std::string& spec, const SourceOptions& options) 
         throw SpecError(fmt::format("--mbox-format \"{}\": expected auto, mboxo, mboxrd, mboxcl or mboxcl2",
                                     options.mbox_format));
       }
-      maildir::OpenedTree opened =
-          mbox::open_mbox_tree(location, mbox::MboxTreeOptions{.tree = tree, .inbox_path = options.inbox_path,
-                                                               .format = *format});
-      std::string description = fmt::format("mbox tree {} ({}; format {}{})", location, opened.layout,
-                                            mbox::mbox_format_name(*format),
-                                            options.inbox_path.empty() ? "" : "; INBOX " + options.inbox_path);
+      maildir::OpenedTree opened = mbox::open_mbox_tree(
+          location, mbox::MboxTreeOptions{.tree = tree, .inbox_path = options.inbox_path, .format = *format});
+      std::string description = fmt::format(
+          "mbox tree {} ({}; format {}{})", location, opened.layout, mbox::mbox_format_name(*format),
+          options.inbox_path.empty() ? "" : "; INBOX " + options.inbox_path);
       return OpenedSource{std::move(opened.source), std::move(description)};
     }
   } catch (const maildir::SourceError& e) {

@@ -2,15 +2,13 @@
 // maildir:/var/vmail, mbox:/home, archive:/backup/smeserver.tgz, ...).
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-
 #include "engine/selection.h"
-
 #include "source/source.h"
 
 namespace mailmig::cli {
@@ -22,24 +20,24 @@ struct SourceOptions {
   // (local part), %u (local@domain), e.g. /var/vmail/%d/%n/Maildir. Empty:
   // the layout is detected.
   std::string user_path;
-  std::string inbox_path;   // mbox: the INBOX file of each account, e.g. /var/mail/%n
-  std::string domain;       // maildir:/mbox: the domain of layouts without a domain level
-  std::string user;         // maildir:/mbox: the account when PATH is one account's mail
-  std::string mbox_format = "auto";  // mbox: auto | mboxo | mboxrd | mboxcl | mboxcl2
+  std::string inbox_path;               // mbox: the INBOX file of each account, e.g. /var/mail/%n
+  std::string domain;                   // maildir:/mbox: the domain of layouts without a domain level
+  std::string user;                     // maildir:/mbox: the account when PATH is one account's mail
+  std::string mbox_format = "auto";     // mbox: auto | mboxo | mboxrd | mboxcl | mboxcl2
   std::string archive_layout = "auto";  // archive: auto | sme | maildir | cgp
 
   // imap://HOST:PORT and imaps://HOST:PORT sources
-  std::string source_auth = "user";       // user | dovecot-master | sasl-authzid | kerio-master
+  std::string source_auth = "user";  // user | dovecot-master | sasl-authzid | kerio-master
   std::string source_master_user;
   std::string source_master_password_file;
   std::string source_master_separator = "*";
   std::string source_login_format = "%u@%d";
-  std::string source_passwords;           // file of "account@domain password" lines (mode 600)
+  std::string source_passwords;  // file of "account@domain password" lines (mode 600)
   std::string source_ca_file;
   bool source_insecure = false;
   bool source_allow_plaintext = false;
   unsigned source_timeout_seconds = 120;
-  std::vector<std::string> accounts;      // IMAP: the accounts named by the selection ("account@domain")
+  std::vector<std::string> accounts;  // IMAP: the accounts named by the selection ("account@domain")
 
   // maildir+ssh://[USER@]HOST[:PORT]/PATH sources
   std::string ssh_key;                  // private key file; empty: ssh agent, then ~/.ssh/id_*

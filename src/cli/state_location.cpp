@@ -62,7 +62,8 @@ std::string spec_identity(const std::string& target_spec) {
     return scheme + ":" + lower(rest.substr(0, end)) + rest.substr(end);
   }
   // "-" is standard input (archive:-), not a file of the working directory.
-  if (!rest.empty() && rest != "-") rest = std::filesystem::weakly_canonical(std::filesystem::absolute(rest)).string();
+  if (!rest.empty() && rest != "-")
+    rest = std::filesystem::weakly_canonical(std::filesystem::absolute(rest)).string();
   return scheme + ":" + rest;
 }
 

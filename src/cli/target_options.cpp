@@ -1,17 +1,16 @@
 #include "cli/target_options.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <grp.h>
 #include <pwd.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "core/error.h"
 #include "target/maildir/maildir_target.h"
@@ -30,9 +29,10 @@ std::string read_private_file(const std::string& path) {
   }
   if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
     ::close(fd);
-    throw std::runtime_error(fmt::format("{} holds a password but is readable by group or others (mode {:o}); "
-                                         "chmod 600 it",
-                                         path, st.st_mode & 07777));
+    throw std::runtime_error(
+        fmt::format("{} holds a password but is readable by group or others (mode {:o}); "
+                    "chmod 600 it",
+                    path, st.st_mode & 07777));
   }
   std::string text;
   std::array<char, 4096> buf{};
@@ -49,37 +49,49 @@ std::string read_private_file(const std::string& path) {
 }  // namespace
 
 void add_target_options(CLI::App& command, TargetArgs& args) {
-  command.add_option("--target", args.target,
-                     "Target: imap://HOST:PORT, imaps://HOST:PORT, or maildir:PATH (a Dovecot Maildir++ tree written "
-                     "directly)")
+  command
+      .add_option(
+          "--target", args.target,
+          "Target: imap://HOST:PORT, imaps://HOST:PORT, or maildir:PATH (a Dovecot Maildir++ tree written "
+          "directly)")
       ->required();
   command.add_option("--auth", args.auth, "Login: user | dovecot-master | sasl-authzid | kerio-master")
       ->check(CLI::IsMember({"user", "dovecot-master", "sasl-authzid", "kerio-master"}));
-  command.add_option("--master-user", args.master_user, "Master/admin login name (dovecot-master, sasl-authzid)");
+  command.add_option("--master-user", args.master_user,
+                     "Master/admin login name (dovecot-master, sasl-authzid)");
   command.add_option("--master-password-file", args.master_password_file,
                      "File holding the master password (mode 600); or set MAILMIG_MASTER_PASSWORD");
-  command.add_option("--login-format", args.login_format, "Target login name: %u account, %d domain (default %u@%d)");
-  command.add_option("--master-separator", args.master_separator, "dovecot-master: user<SEP>master (default *)");
+  command.add_option("--login-format", args.login_format,
+                     "Target login name: %u account, %d domain (default %u@%d)");
+  command.add_option("--master-separator", args.master_separator,
+                     "dovecot-master: user<SEP>master (default *)");
   command.add_option("--ca-file", args.ca_file, "PEM file of CA certificates to trust for the target");
   command.add_flag("--insecure", args.insecure, "Do not verify the target's TLS certificate (warned)");
   command.add_flag("--allow-plaintext", args.allow_plaintext,
                    "Allow credentials over an unencrypted connection to a non-loopback host");
-  command.add_option("--trace", args.trace, "Write the IMAP conversation to FILE (secrets and bodies redacted)");
-  command.add_option("--passwords", args.passwords_file,
-                     "--auth user: file of \"account@domain password\" lines, for accounts whose source password "
-                     "is not readable (mode 600)");
+  command.add_option("--trace", args.trace,
+                     "Write the IMAP conversation to FILE (secrets and bodies redacted)");
+  command.add_option(
+      "--passwords", args.passwords_file,
+      "--auth user: file of \"account@domain password\" lines, for accounts whose source password "
+      "is not readable (mode 600)");
   command.add_option("--append-mode", args.append_mode, "auto | multiappend | pipelined | roundtrip")
       ->check(CLI::IsMember({"auto", "multiappend", "pipelined", "roundtrip"}));
-  command.add_option("--timeout", args.timeout_seconds, "Seconds without progress before a connection is dropped");
-  command.add_option("--target-user-path", args.target_user_path,
-                     "maildir target: each account's Maildir below PATH: %d domain, %n local part, %u address "
-                     "(default %d/%n/Maildir)");
+  command.add_option("--timeout", args.timeout_seconds,
+                     "Seconds without progress before a connection is dropped");
+  command.add_option(
+      "--target-user-path", args.target_user_path,
+      "maildir target: each account's Maildir below PATH: %d domain, %n local part, %u address "
+      "(default %d/%n/Maildir)");
   command.add_option("--fsync", args.fsync, "maildir target: never | batch | always (default batch)")
       ->check(CLI::IsMember({"never", "batch", "always"}));
-  command.add_option("--owner", args.owner, "maildir target: USER[:GROUP] to own what is written (when run as root)");
+  command.add_option("--owner", args.owner,
+                     "maildir target: USER[:GROUP] to own what is written (when run as root)");
 }
 
-bool target_is_imap(const TargetArgs& args) { return !args.target.starts_with("maildir:"); }
+bool target_is_imap(const TargetArgs& args) {
+  return !args.target.starts_with("maildir:");
+}
 
 namespace {
 
@@ -94,7 +106,8 @@ std::unique_ptr<Target> make_maildir_target(const TargetArgs& args) {
   if (!args.owner.empty()) {
     const auto colon = args.owner.find(':');
     const std::string user = args.owner.substr(0, colon);
-    const struct passwd* pw = ::getpwnam(user.c_str());  // NOLINT(concurrency-mt-unsafe): once, before any thread starts
+    const struct passwd* pw =
+        ::getpwnam(user.c_str());  // NOLINT(concurrency-mt-unsafe): once, before any thread starts
     if (pw == nullptr) throw std::invalid_argument(fmt::format("--owner: no user \"{}\"", user));
     options.owner_uid = pw->pw_uid;
     options.owner_gid = pw->pw_gid;
@@ -110,7 +123,8 @@ std::unique_ptr<Target> make_maildir_target(const TargetArgs& args) {
 
 }  // namespace
 
-std::string login_password_for(const AccountInfo& account, const std::map<std::string, std::string>& passwords) {
+std::string login_password_for(const AccountInfo& account,
+                               const std::map<std::string, std::string>& passwords) {
   if (auto it = passwords.find(account.name + "@" + account.domain); it != passwords.end()) return it->second;
   if (account.password.kind == PasswordInfo::Kind::Plain) return account.password.value;
   return {};
@@ -130,7 +144,8 @@ std::map<std::string, std::string> read_password_list(const std::string& path) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty() || line.front() == '#') continue;
     const auto space = line.find_first_of(" \t");
-    if (space == std::string::npos) throw std::runtime_error(fmt::format("{}: a line without a password", path));
+    if (space == std::string::npos)
+      throw std::runtime_error(fmt::format("{}: a line without a password", path));
     out[line.substr(0, space)] = line.substr(line.find_first_not_of(" \t", space));
   }
   return out;
@@ -158,17 +173,21 @@ std::unique_ptr<Target> make_target(const TargetArgs& args) {
       options.master_password = args.master_password;
     } else if (!args.master_password_file.empty()) {
       options.master_password = read_secret_file(args.master_password_file);
-    } else if (const char* env = std::getenv("MAILMIG_MASTER_PASSWORD"); env != nullptr) {  // NOLINT(concurrency-mt-unsafe)
+    } else if (const char* env = std::getenv("MAILMIG_MASTER_PASSWORD");
+               env != nullptr) {  // NOLINT(concurrency-mt-unsafe)
       options.master_password = env;
     } else {
-      throw std::invalid_argument(
-          fmt::format("--auth {} needs the master password: --master-password-file FILE or MAILMIG_MASTER_PASSWORD",
-                      args.auth));
+      throw std::invalid_argument(fmt::format(
+          "--auth {} needs the master password: --master-password-file FILE or MAILMIG_MASTER_PASSWORD",
+          args.auth));
     }
   }
-  if (args.append_mode == "multiappend") options.append.mode = imap::AppendMode::MultiAppend;
-  else if (args.append_mode == "pipelined") options.append.mode = imap::AppendMode::Pipelined;
-  else if (args.append_mode == "roundtrip") options.append.mode = imap::AppendMode::RoundTrip;
+  if (args.append_mode == "multiappend")
+    options.append.mode = imap::AppendMode::MultiAppend;
+  else if (args.append_mode == "pipelined")
+    options.append.mode = imap::AppendMode::Pipelined;
+  else if (args.append_mode == "roundtrip")
+    options.append.mode = imap::AppendMode::RoundTrip;
   if (!args.trace.empty()) options.connect.trace = std::make_shared<imap::Trace>(args.trace);
   return std::make_unique<ImapTarget>(std::move(options));
 }

@@ -2,11 +2,10 @@
 // verify (the command-line contract of issue 4), and the secrets they read.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <map>
 #include <memory>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "source/source.h"
 #include "target/imap/imap_target.h"
@@ -14,7 +13,7 @@
 namespace mailmig::cli {
 
 struct TargetArgs {
-  std::string target;               // imap://host:port or imaps://host:port
+  std::string target;  // imap://host:port or imaps://host:port
   std::string auth = "user";
   std::string master_user;
   std::string master_password_file;
@@ -24,14 +23,14 @@ struct TargetArgs {
   bool insecure = false;
   bool allow_plaintext = false;
   std::string trace;
-  std::string passwords_file;       // --auth user: "account@domain password" lines
+  std::string passwords_file;  // --auth user: "account@domain password" lines
   std::string append_mode = "auto";
   unsigned timeout_seconds = 120;
-  std::string master_password;      // secret given directly (cg2kms -password); not a command-line option
+  std::string master_password;  // secret given directly (cg2kms -password); not a command-line option
   // maildir:PATH targets
   std::string target_user_path = "%d/%n/Maildir";
   std::string fsync = "batch";
-  std::string owner;                // USER[:GROUP] owning what is written (running as root)
+  std::string owner;  // USER[:GROUP] owning what is written (running as root)
 };
 
 void add_target_options(CLI::App& command, TargetArgs& args);
@@ -49,7 +48,8 @@ std::string read_secret_file(const std::string& path);
 
 // The owner's password for --auth user: from the --passwords list, else the
 // source's plain password, else empty (the login will be refused and reported).
-std::string login_password_for(const AccountInfo& account, const std::map<std::string, std::string>& passwords);
+std::string login_password_for(const AccountInfo& account,
+                               const std::map<std::string, std::string>& passwords);
 
 // "account@domain password" per line (# comments); mode checked like read_secret_file.
 std::map<std::string, std::string> read_password_list(const std::string& path);

@@ -1,5 +1,8 @@
 #include "cli/verify_command.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -8,16 +11,13 @@
 #include <sstream>
 #include <thread>
 
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/migrate_command.h"
+#include "cli/state_location.h"
 #include "core/datetime.h"
 #include "engine/migrate.h"
 #include "engine/state.h"
-#include "cli/state_location.h"
 #include "engine/verify.h"
 #include "engine/verify_report.h"
 #include "imap/appender.h"
@@ -35,7 +35,8 @@ std::string lower(std::string s) {
 
 std::string now_iso8601() {
   const auto now = std::chrono::system_clock::now();
-  return format_iso8601(DateTime{.epoch = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count()});
+  return format_iso8601(
+      DateTime{.epoch = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count()});
 }
 
 // The state migrate kept, read through State (which knows its schema).
@@ -50,7 +51,8 @@ class StateHistory final : public VerifyHistory {
     }
     return out;
   }
-  std::map<MessageKey, std::uint32_t> copied(const std::string& account_key, const std::string& folder) override {
+  std::map<MessageKey, std::uint32_t> copied(const std::string& account_key,
+                                             const std::string& folder) override {
     std::map<MessageKey, std::uint32_t> out;
     for (const DoneMessage& m : state_.done_messages(account_key, folder)) {
       if (m.uid) out[m.key] = *m.uid;
@@ -112,7 +114,7 @@ std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
 struct Setup {
   OpenedSource opened;
   std::unique_ptr<Target> target;
-  std::unique_ptr<Target> user_target;  // --pass-file: plain LOGIN as the user
+  std::unique_ptr<Target> user_target;           // --pass-file: plain LOGIN as the user
   std::map<std::string, std::string> passwords;  // --passwords (--auth user)
   std::map<std::string, std::string> recorded;   // --pass-file
   NamingRules naming;
@@ -132,7 +134,8 @@ double parse_sample_percent(const std::string& text) {
     used = 0;
   }
   if (number.empty() || used != number.size() || !(percent > 0 && percent <= 100)) {
-    throw std::invalid_argument(fmt::format("--sample {}: expected a percentage above 0 and at most 100, e.g. 10%", text));
+    throw std::invalid_argument(
+        fmt::format("--sample {}: expected a percentage above 0 and at most 100, e.g. 10%", text));
   }
   return percent;
 }
@@ -143,32 +146,39 @@ std::map<std::string, std::string> read_pass_file(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   const auto rows = parse_csv(text.str());
-  if (rows.empty() || rows[0].size() < 2 || lower(rows[0][0]) != "account" || lower(rows[0][1]) != "password") {
-    throw std::runtime_error(fmt::format("{}: not a .pass file (expected the header account,password,how)", path));
+  if (rows.empty() || rows[0].size() < 2 || lower(rows[0][0]) != "account" ||
+      lower(rows[0][1]) != "password") {
+    throw std::runtime_error(
+        fmt::format("{}: not a .pass file (expected the header account,password,how)", path));
   }
   std::map<std::string, std::string> out;
   for (std::size_t i = 1; i < rows.size(); ++i) {
-    if (rows[i].size() < 2) throw std::runtime_error(fmt::format("{}: record {} has no password field", path, i + 1));
+    if (rows[i].size() < 2)
+      throw std::runtime_error(fmt::format("{}: record {} has no password field", path, i + 1));
     out[lower(rows[i][0])] = rows[i][1];
   }
   return out;
 }
 
 void add_verify_command(CLI::App& app, VerifyCommand& c, CLI::App*& sub) {
-  sub = app.add_subcommand("verify", "Compare the target with the source: counts, bytes, SHA-256, flags, dates, logins");
+  sub = app.add_subcommand(
+      "verify", "Compare the target with the source: counts, bytes, SHA-256, flags, dates, logins");
   sub->add_option("--source", c.source, "Source, e.g. cgp:/var/CommuniGate")->required();
   add_selection_options(*sub, c.selection);
   add_naming_options(*sub, c.naming);
   add_source_options(*sub, c.source_options);
   add_target_options(*sub, c.target);
-  sub->add_option("--state", c.state_dir,
-                  "Run state of the migration (default: the one migrate used); without it altered messages show as "
-                  "missing + extra");
-  sub->add_option("--pass-file", c.pass_file, "The .pass file migrate wrote: also log in as each user listed there");
+  sub->add_option(
+      "--state", c.state_dir,
+      "Run state of the migration (default: the one migrate used); without it altered messages show as "
+      "missing + extra");
+  sub->add_option("--pass-file", c.pass_file,
+                  "The .pass file migrate wrote: also log in as each user listed there");
   sub->add_option("--report", c.report, "Write the report as JSON to FILE (docs/verify-report.schema.json)");
   sub->add_option("--html", c.html, "Write the report as one self-contained HTML page to FILE");
-  sub->add_option("--sample", c.sample,
-                  "Hash only N% of the messages (deterministic sample); counts and bytes of all are still compared");
+  sub->add_option(
+      "--sample", c.sample,
+      "Hash only N% of the messages (deterministic sample); counts and bytes of all are still compared");
   sub->add_option("--jobs,-j", c.jobs, "Accounts verified in parallel (default 4)");
   sub->fallthrough();  // -v after the subcommand belongs to mailmig
 }
@@ -249,7 +259,8 @@ int run_verify(const VerifyCommand& c, int verbosity, std::ostream& out, std::os
   options.login_password = [&](const AccountInfo& a) { return login_password_for(a, s.passwords); };
   options.stored_keyword = [](const std::string& k) { return imap::sanitize_keyword(k); };
   if (s.user_target) {
-    options.recorded_password = [&](const AccountInfo& a, const TargetAccountName& n) -> std::optional<std::string> {
+    options.recorded_password = [&](const AccountInfo& a,
+                                    const TargetAccountName& n) -> std::optional<std::string> {
       for (const std::string& key : {lower(n.key()), lower(account_key(a))}) {
         if (auto it = s.recorded.find(key); it != s.recorded.end()) return it->second;
       }
@@ -270,7 +281,8 @@ int run_verify(const VerifyCommand& c, int verbosity, std::ostream& out, std::os
   out << fmt::format("Verifying {} account(s) of {} on {}\n", accounts.size(), run.source, run.target);
   out << (state ? fmt::format("state: {}\n", state->path())
                 : fmt::format("state: none at {}: altered messages show as missing + extra\n", state_dir));
-  if (s.sample) out << fmt::format("sample: {}% of the messages hashed; counts and bytes of all\n", *s.sample);
+  if (s.sample)
+    out << fmt::format("sample: {}% of the messages hashed; counts and bytes of all\n", *s.sample);
   out << "\n";
   out.flush();
 
@@ -305,14 +317,16 @@ int run_verify(const VerifyCommand& c, int verbosity, std::ostream& out, std::os
     }
   };
   if (!c.report.empty()) {
-    write(c.report,
-          verify_report_json(run).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
+    write(
+        c.report,
+        verify_report_json(run).dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
   }
   if (!c.html.empty()) write(c.html, verify_report_html(run));
   // Nothing could be verified: every login failed for reasons other than a refusal (network, TLS).
-  const bool unreachable = !run.accounts.empty() && std::all_of(run.accounts.begin(), run.accounts.end(), [](const AccountCheck& a) {
-    return !a.login.ok && !a.by_kind.contains(DiffKind::LoginFailed);
-  });
+  const bool unreachable = !run.accounts.empty() &&
+                           std::all_of(run.accounts.begin(), run.accounts.end(), [](const AccountCheck& a) {
+                             return !a.login.ok && !a.by_kind.contains(DiffKind::LoginFailed);
+                           });
   return unreachable ? kExitFatal : rc;
 }
 

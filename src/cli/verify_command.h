@@ -24,7 +24,7 @@ struct VerifyCommand {
   std::string pass_file;  // the .pass CSV migrate wrote
   std::string report;     // JSON
   std::string html;
-  std::string sample;     // "10%": hash a sample only
+  std::string sample;  // "10%": hash a sample only
   unsigned jobs = 4;
 };
 

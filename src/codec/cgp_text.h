@@ -43,15 +43,15 @@ using DictEntries = std::vector<std::pair<std::string, Value>>;  // file order k
 class Value {
  public:
   enum class Kind {
-    String,      // atom or quoted string, unescaped (UTF-8 bytes)
-    Data,        // [base64] data block, decoded bytes
+    String,  // atom or quoted string, unescaped (UTF-8 bytes)
+    Data,    // [base64] data block, decoded bytes
     Array,
     Dictionary,
-    Number,      // #123, #-5: text() holds the digits as written
-    Date,        // #T01-01-2010_12:00:00 (also #TPAST / #TFUTURE): text() as written after #T
-    Null,        // #NULL#
-    Ip,          // #I[1.2.3.4] -> "1.2.3.4"; #I[1.2.3.4]:25 -> "[1.2.3.4]:25"
-    Typed,       // any other #atom: text() holds it without '#'
+    Number,  // #123, #-5: text() holds the digits as written
+    Date,    // #T01-01-2010_12:00:00 (also #TPAST / #TFUTURE): text() as written after #T
+    Null,    // #NULL#
+    Ip,      // #I[1.2.3.4] -> "1.2.3.4"; #I[1.2.3.4]:25 -> "[1.2.3.4]:25"
+    Typed,   // any other #atom: text() holds it without '#'
   };
 
   Value();  // empty String

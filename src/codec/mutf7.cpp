@@ -8,8 +8,7 @@ namespace mailmig {
 namespace {
 
 // RFC 3501 modified base64: "," replaces "/", and there is no "=" padding.
-constexpr std::string_view kAlphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
 int base64_value(char c) {
   const auto pos = kAlphabet.find(c);
@@ -17,10 +16,16 @@ int base64_value(char c) {
 }
 
 // Characters that stand for themselves (and so must never appear encoded).
-bool is_direct(char32_t cp) { return cp >= 0x20 && cp <= 0x7e; }
+bool is_direct(char32_t cp) {
+  return cp >= 0x20 && cp <= 0x7e;
+}
 
-bool is_high_surrogate(char32_t u) { return u >= 0xd800 && u <= 0xdbff; }
-bool is_low_surrogate(char32_t u) { return u >= 0xdc00 && u <= 0xdfff; }
+bool is_high_surrogate(char32_t u) {
+  return u >= 0xd800 && u <= 0xdbff;
+}
+bool is_low_surrogate(char32_t u) {
+  return u >= 0xdc00 && u <= 0xdfff;
+}
 
 void append_utf8(char32_t cp, std::string& out) {
   const auto byte = [&out](char32_t b) { out += static_cast<char>(b); };

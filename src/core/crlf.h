@@ -37,8 +37,8 @@ class CrlfReader final : public ByteReader {
  private:
   static constexpr std::size_t kBlock = std::size_t{64} * 1024;
   std::unique_ptr<ByteReader> inner_;
-  std::vector<char> raw_;    // read buffer, allocated once
-  std::string pending_;      // converted bytes not yet handed out
+  std::vector<char> raw_;  // read buffer, allocated once
+  std::string pending_;    // converted bytes not yet handed out
   std::size_t pending_pos_ = 0;
   bool last_was_cr_ = false;
 };

@@ -1,9 +1,9 @@
 #include "core/datetime.h"
 
+#include <fmt/format.h>
+
 #include <array>
 #include <cstdlib>
-
-#include <fmt/format.h>
 
 // Calendar arithmetic is done by hand (Howard Hinnant's days_from_civil /
 // civil_from_days) instead of timegm/mktime/strptime: those depend on the
@@ -13,10 +13,9 @@ namespace {
 
 constexpr std::int64_t kSecondsPerDay = 86400;
 
-constexpr std::array<std::string_view, 12> kMonths = {
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-constexpr std::array<std::string_view, 7> kWeekdays = {"Sun", "Mon", "Tue", "Wed",
-                                                       "Thu", "Fri", "Sat"};
+constexpr std::array<std::string_view, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+constexpr std::array<std::string_view, 7> kWeekdays = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 
 struct Civil {
   std::int64_t year;
@@ -28,9 +27,9 @@ struct Civil {
 std::int64_t days_from_civil(std::int64_t y, int m, int d) {
   y -= m <= 2 ? 1 : 0;
   const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const std::int64_t yoe = y - era * 400;                                // [0, 399]
+  const std::int64_t yoe = y - era * 400;                                    // [0, 399]
   const std::int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;  // [0, 365]
-  const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;        // [0, 146096]
+  const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;            // [0, 146096]
   return era * 146097 + doe - 719468;
 }
 
@@ -46,7 +45,9 @@ Civil civil_from_days(std::int64_t z) {
   return {yoe + era * 400 + (m <= 2 ? 1 : 0), m, d};
 }
 
-bool is_leap(std::int64_t y) { return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0); }
+bool is_leap(std::int64_t y) {
+  return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+}
 
 int days_in_month(std::int64_t y, int m) {
   constexpr std::array<int, 12> kDays = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -54,17 +55,16 @@ int days_in_month(std::int64_t y, int m) {
 }
 
 // Validates the fields and builds the instant; `zone_minutes` is already checked.
-std::optional<DateTime> make(std::int64_t year, int month, int day, int hour, int minute,
-                             int second, int zone_minutes) {
-  if (year < 0 || year > 9999 || month < 1 || month > 12 || day < 1 ||
-      day > days_in_month(year, month) || hour < 0 || hour > 23 || minute < 0 ||
-      minute > 59 || second < 0 || second > 60) {
+std::optional<DateTime> make(std::int64_t year, int month, int day, int hour, int minute, int second,
+                             int zone_minutes) {
+  if (year < 0 || year > 9999 || month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) ||
+      hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60) {
     return std::nullopt;
   }
   // A leap second cannot be represented in epoch seconds; keep it in the same minute.
   if (second == 60) second = 59;
-  const std::int64_t local = days_from_civil(year, month, day) * kSecondsPerDay +
-                             std::int64_t{hour} * 3600 + std::int64_t{minute} * 60 + second;
+  const std::int64_t local = days_from_civil(year, month, day) * kSecondsPerDay + std::int64_t{hour} * 3600 +
+                             std::int64_t{minute} * 60 + second;
   return DateTime{local - std::int64_t{zone_minutes} * 60, zone_minutes};
 }
 
@@ -139,8 +139,8 @@ class Scanner {
   // Skips spaces, tabs and line breaks (folding whitespace); true if any were skipped.
   bool skip_space() {
     const std::size_t start = pos_;
-    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' ||
-                                   text_[pos_] == '\r' || text_[pos_] == '\n')) {
+    while (pos_ < text_.size() &&
+           (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\r' || text_[pos_] == '\n')) {
       ++pos_;
     }
     return pos_ != start;
@@ -288,16 +288,15 @@ std::string format_imap_datetime(const DateTime& when) {
   const int zone = std::abs(when.zone_minutes);
   return fmt::format("{:02}-{}-{:04} {:02}:{:02}:{:02} {}{:02}{:02}", date.day,
                      kMonths[static_cast<std::size_t>(date.month - 1)], date.year, secs / 3600,
-                     secs / 60 % 60, secs % 60, when.zone_minutes < 0 ? '-' : '+', zone / 60,
-                     zone % 60);
+                     secs / 60 % 60, secs % 60, when.zone_minutes < 0 ? '-' : '+', zone / 60, zone % 60);
 }
 
 std::string format_iso8601(const DateTime& when) {
   const auto [date, secs] = to_local(when);
   const int zone = std::abs(when.zone_minutes);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}{:02}:{:02}", date.year, date.month,
-                     date.day, secs / 3600, secs / 60 % 60, secs % 60,
-                     when.zone_minutes < 0 ? '-' : '+', zone / 60, zone % 60);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}{:02}:{:02}", date.year, date.month, date.day,
+                     secs / 3600, secs / 60 % 60, secs % 60, when.zone_minutes < 0 ? '-' : '+', zone / 60,
+                     zone % 60);
 }
 
 // date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE

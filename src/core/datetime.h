@@ -10,8 +10,8 @@
 namespace mailmig {
 
 struct DateTime {
-  std::int64_t epoch = 0;        // seconds since 1970-01-01T00:00:00Z
-  int zone_minutes = 0;          // offset east of UTC the date was written in
+  std::int64_t epoch = 0;  // seconds since 1970-01-01T00:00:00Z
+  int zone_minutes = 0;    // offset east of UTC the date was written in
 
   friend bool operator==(const DateTime&, const DateTime&) = default;
 };

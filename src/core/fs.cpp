@@ -58,15 +58,22 @@ std::vector<Entry> list_directory(const std::string& path) {
     if (name == "." || name == "..") continue;
     Type type = Type::Other;
     switch (e->d_type) {  // d_type spares a stat per entry; not every file system fills it
-      case DT_REG: type = Type::File; break;
-      case DT_DIR: type = Type::Directory; break;
-      case DT_LNK: type = Type::Symlink; break;
+      case DT_REG:
+        type = Type::File;
+        break;
+      case DT_DIR:
+        type = Type::Directory;
+        break;
+      case DT_LNK:
+        type = Type::Symlink;
+        break;
       case DT_UNKNOWN: {
         struct stat st {};
         if (::fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) type = type_of(st.st_mode);
         break;
       }
-      default: break;
+      default:
+        break;
     }
     out.push_back(Entry{name, type});
   }

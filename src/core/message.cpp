@@ -9,7 +9,7 @@ struct FlagName {
   char letter;
 };
 constexpr FlagName kFlagNames[] = {
-    {kSeen, "\\Seen", 'S'},     {kAnswered, "\\Answered", 'A'}, {kFlagged, "\\Flagged", 'F'},
+    {kSeen, "\\Seen", 'S'},       {kAnswered, "\\Answered", 'A'}, {kFlagged, "\\Flagged", 'F'},
     {kDeleted, "\\Deleted", 'D'}, {kDraft, "\\Draft", 'T'},
 };
 }  // namespace

@@ -29,11 +29,11 @@ std::string flags_to_imap(Flags flags);
 std::string flags_to_letters(Flags flags);
 
 struct MessageInfo {
-  std::string id;                  // stable identity within its folder (mbox: offset, mdir: file name)
-  std::string file;                // file holding the message, for error reports
-  std::uint64_t offset = 0;        // byte offset of the message's record in `file`
-  std::uint64_t size = 0;          // RFC822.SIZE: bytes after bare LF -> CRLF
-  std::uint64_t stored_size = 0;   // bytes the source stream yields (artefacts stripped, LF as stored)
+  std::string id;                 // stable identity within its folder (mbox: offset, mdir: file name)
+  std::string file;               // file holding the message, for error reports
+  std::uint64_t offset = 0;       // byte offset of the message's record in `file`
+  std::uint64_t size = 0;         // RFC822.SIZE: bytes after bare LF -> CRLF
+  std::uint64_t stored_size = 0;  // bytes the source stream yields (artefacts stripped, LF as stored)
   Flags flags = 0;
   std::vector<std::string> keywords;
   std::optional<DateTime> internal_date;

@@ -8,11 +8,16 @@ namespace mailmig {
 
 const char* scope_name(Scope scope) {
   switch (scope) {
-    case Scope::Message: return "message";
-    case Scope::Folder: return "folder";
-    case Scope::Account: return "account";
-    case Scope::Domain: return "domain";
-    case Scope::Store: return "store";
+    case Scope::Message:
+      return "message";
+    case Scope::Folder:
+      return "folder";
+    case Scope::Account:
+      return "account";
+    case Scope::Domain:
+      return "domain";
+    case Scope::Store:
+      return "store";
   }
   return "unknown";
 }

@@ -1,9 +1,9 @@
 #include "core/sha256.h"
 
+#include <openssl/evp.h>
+
 #include <array>
 #include <stdexcept>
-
-#include <openssl/evp.h>
 
 namespace mailmig {
 
@@ -14,7 +14,9 @@ Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
   }
 }
 
-Sha256::~Sha256() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+Sha256::~Sha256() {
+  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
+}
 
 void Sha256::update(std::string_view data) {
   EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data.data(), data.size());

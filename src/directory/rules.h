@@ -68,7 +68,6 @@ RuleSet parse_rules(std::string_view text, const std::string& origin);
 // A built-in name (zarafa-kopano, upgrade-sims, upgrade-nms) or a file.
 RuleSet load_rules(const std::string& name_or_file);
 
-
 // Splits a rules line into words: blanks separate, "double quotes" keep
 // blanks, \" and \\ inside quotes. Throws std::invalid_argument.
 std::vector<std::string> split_rule_words(std::string_view line);

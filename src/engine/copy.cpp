@@ -14,8 +14,8 @@ struct Where {
   std::uint64_t size;
 };
 
-void copy_folder(const Account& source_account, const FolderInfo& folder, TargetAccount& target, AccountCopy& report,
-                 const CopyOptions& options, ProblemSink& sink) {
+void copy_folder(const Account& source_account, const FolderInfo& folder, TargetAccount& target,
+                 AccountCopy& report, const CopyOptions& options, ProblemSink& sink) {
   const AccountInfo& who = source_account.info();
   FolderCopy result{.name = folder.name};
   auto problem = [&](Problem p) {
@@ -34,7 +34,9 @@ void copy_folder(const Account& source_account, const FolderInfo& folder, Target
       return;
     }
     ++result.failed;
-    problem(Problem{.scope = Scope::Message, .file = where[index].file, .offset = where[index].offset,
+    problem(Problem{.scope = Scope::Message,
+                    .file = where[index].file,
+                    .offset = where[index].offset,
                     .message = fmt::format("target refused the message: {}", d.error)});
   };
 
@@ -42,7 +44,8 @@ void copy_folder(const Account& source_account, const FolderInfo& folder, Target
   try {
     out = target.open_folder(folder.name, folder.subscribed, on_result);
   } catch (const std::exception& e) {
-    problem(Problem{.scope = Scope::Folder, .message = fmt::format("cannot create the folder on the target: {}", e.what())});
+    problem(Problem{.scope = Scope::Folder,
+                    .message = fmt::format("cannot create the folder on the target: {}", e.what())});
     result.skipped = true;
     report.folders.push_back(std::move(result));
     return;
@@ -71,8 +74,11 @@ void copy_folder(const Account& source_account, const FolderInfo& folder, Target
     } catch (const std::exception& e) {
       // The connection is gone: what was in flight may or may not be stored.
       for (std::size_t index : out->unresolved()) {
-        problem(Problem{.scope = Scope::Message, .file = where[index].file, .offset = where[index].offset,
-                        .message = "outcome unknown: the connection failed while the message was being appended"});
+        problem(Problem{
+            .scope = Scope::Message,
+            .file = where[index].file,
+            .offset = where[index].offset,
+            .message = "outcome unknown: the connection failed while the message was being appended"});
       }
       problem(Problem{.scope = Scope::Account, .message = fmt::format("copy stopped: {}", e.what())});
       result.failed += out->unresolved().size();
@@ -92,20 +98,24 @@ void copy_folder(const Account& source_account, const FolderInfo& folder, Target
 
 }  // namespace
 
-AccountCopy copy_account(Source& source, const AccountInfo& account, Target& target, const std::string& user_password,
-                         const CopyOptions& options, ProblemSink& sink) {
+AccountCopy copy_account(Source& source, const AccountInfo& account, Target& target,
+                         const std::string& user_password, const CopyOptions& options, ProblemSink& sink) {
   AccountCopy report{.domain = account.domain, .account = account.name};
   std::unique_ptr<TargetAccount> out;
   try {
     out = target.open_account(account.name, account.domain, user_password);
   } catch (const TargetAuthError& e) {
     report.login_failed = true;
-    sink.add(Problem{.scope = Scope::Account, .domain = account.domain, .account = account.name,
+    sink.add(Problem{.scope = Scope::Account,
+                     .domain = account.domain,
+                     .account = account.name,
                      .message = fmt::format("login on the target failed: {}", e.what())});
     return report;
   } catch (const std::exception& e) {
     report.login_failed = true;
-    sink.add(Problem{.scope = Scope::Account, .domain = account.domain, .account = account.name,
+    sink.add(Problem{.scope = Scope::Account,
+                     .domain = account.domain,
+                     .account = account.name,
                      .message = fmt::format("cannot connect to the target: {}", e.what())});
     return report;
   }
@@ -116,7 +126,8 @@ AccountCopy copy_account(Source& source, const AccountInfo& account, Target& tar
     sink.add(std::move(p));
   };
   try {
-    for (const FolderInfo& folder : in->folders(folder_problem)) copy_folder(*in, folder, *out, report, options, sink);
+    for (const FolderInfo& folder : in->folders(folder_problem))
+      copy_folder(*in, folder, *out, report, options, sink);
   } catch (const std::exception&) {
     // Reported inside copy_folder; the account stops, the run goes on.
   }

@@ -43,7 +43,7 @@ struct CopyOptions {
 };
 
 // Problems (refused messages, unreadable folders, lost connections) go to `sink`.
-AccountCopy copy_account(Source& source, const AccountInfo& account, Target& target, const std::string& user_password,
-                         const CopyOptions& options, ProblemSink& sink);
+AccountCopy copy_account(Source& source, const AccountInfo& account, Target& target,
+                         const std::string& user_password, const CopyOptions& options, ProblemSink& sink);
 
 }  // namespace mailmig

@@ -11,9 +11,9 @@
 namespace mailmig {
 
 struct HookResult {
-  int exit_code = 0;     // the command's exit status; 128+N when killed by signal N; -1 when it could not run
+  int exit_code = 0;  // the command's exit status; 128+N when killed by signal N; -1 when it could not run
   bool timed_out = false;
-  std::string output;    // stdout and stderr together, the last 64 KiB at most
+  std::string output;  // stdout and stderr together, the last 64 KiB at most
 };
 
 // Runs `command` with /bin/sh -c, stdin from /dev/null, the current

@@ -1,12 +1,12 @@
 #include "engine/inventory.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <thread>
 #include <tuple>
-
-#include <fmt/format.h>
 
 #include "core/crlf.h"
 #include "core/error.h"
@@ -23,8 +23,12 @@ std::string hash_message(const Folder& folder, const MessageInfo& message) {
 
 AccountSummary scan_account(Source& source, const AccountInfo& account, const InventoryOptions& options,
                             ProblemSink& sink) {
-  AccountSummary out{.name = account.name, .real_name = account.real_name, .location = account.location,
-                     .kind = account.kind, .password = account.password.kind, .password_scheme = account.password.scheme};
+  AccountSummary out{.name = account.name,
+                     .real_name = account.real_name,
+                     .location = account.location,
+                     .kind = account.kind,
+                     .password = account.password.kind,
+                     .password_scheme = account.password.scheme};
   auto report = [&](const std::string& folder) {
     return [&sink, &account, folder](Problem p) {
       p.domain = account.domain;
@@ -54,7 +58,9 @@ AccountSummary scan_account(Source& source, const AccountInfo& account, const In
             try {
               detail.sha256 = hash_message(*box, message);
             } catch (const IoError& e) {
-              folder_problem(Problem{.scope = Scope::Message, .file = message.file, .offset = message.offset,
+              folder_problem(Problem{.scope = Scope::Message,
+                                     .file = message.file,
+                                     .offset = message.offset,
                                      .message = e.what()});
             }
             summary.details.push_back(std::move(detail));
@@ -92,7 +98,8 @@ Inventory take_inventory(Source& source, const InventoryOptions& options) {
   std::vector<AccountSummary> results(jobs.size());
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
-    for (std::size_t i = next++; i < jobs.size(); i = next++) results[i] = scan_account(source, jobs[i].account, options, sink);
+    for (std::size_t i = next++; i < jobs.size(); i = next++)
+      results[i] = scan_account(source, jobs[i].account, options, sink);
   };
   // Default: twice the cores, at least 4. A cold-cache scan waits on the disk,
   // and more reads in flight help (1 M messages: 12.6 s with 2 jobs, 7.2 s with 8).
@@ -116,10 +123,11 @@ Inventory take_inventory(Source& source, const InventoryOptions& options) {
   }
   // Workers report in any order; sort so output and exit status are repeatable.
   inventory.problems = sink.snapshot();
-  std::stable_sort(inventory.problems.begin(), inventory.problems.end(), [](const Problem& a, const Problem& b) {
-    return std::tie(a.domain, a.account, a.folder, a.file, a.offset) <
-           std::tie(b.domain, b.account, b.folder, b.file, b.offset);
-  });
+  std::stable_sort(inventory.problems.begin(), inventory.problems.end(),
+                   [](const Problem& a, const Problem& b) {
+                     return std::tie(a.domain, a.account, a.folder, a.file, a.offset) <
+                            std::tie(b.domain, b.account, b.folder, b.file, b.offset);
+                   });
   return inventory;
 }
 

@@ -17,7 +17,7 @@ namespace mailmig {
 
 struct MessageDetail {  // only with InventoryOptions::messages
   MessageInfo info;
-  std::string sha256;   // of the bytes a target receives (CRLF form)
+  std::string sha256;  // of the bytes a target receives (CRLF form)
 };
 
 struct FolderSummary {

@@ -2,9 +2,8 @@
 // with the documented shape: domains/accounts/folders, totals, errors).
 #pragma once
 
-#include <ostream>
-
 #include <nlohmann/json.hpp>
+#include <ostream>
 
 #include "engine/inventory.h"
 

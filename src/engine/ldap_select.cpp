@@ -42,11 +42,14 @@ class Directory {
   void connect() {
     if (!ldap::tls_for_url(query_.url)) {
       throw SelectionError(fmt::format(
-          "--ldap-url {}: expected one URL ldap://HOST[:PORT], ldaps://HOST[:PORT] or ldapi://PATH", query_.url));
+          "--ldap-url {}: expected one URL ldap://HOST[:PORT], ldaps://HOST[:PORT] or ldapi://PATH",
+          query_.url));
     }
     try {
-      ld_ = ldap::connect_and_bind(ldap::ConnectOptions{.url = query_.url, .bind_dn = query_.bind_dn,
-                                                        .password = query_.password, .ca_file = query_.ca_file,
+      ld_ = ldap::connect_and_bind(ldap::ConnectOptions{.url = query_.url,
+                                                        .bind_dn = query_.bind_dn,
+                                                        .password = query_.password,
+                                                        .ca_file = query_.ca_file,
                                                         .insecure = query_.insecure});
     } catch (const ldap::ConnectError& e) {
       throw std::runtime_error(fmt::format("{} (base {}, filter {})", e.what(), query_.base, query_.filter));
@@ -129,8 +132,8 @@ class Directory {
 
   // "LDAP ldap://host/ (base ..., filter ...): search failed: Size limit exceeded (4): ..."
   [[noreturn]] void fail(const std::string& what, int rc) const {
-    throw std::runtime_error(fmt::format("{} (base {}, filter {}): {}: {}", where_, query_.base, query_.filter, what,
-                                         ldap::error_text(ld_, rc)));
+    throw std::runtime_error(fmt::format("{} (base {}, filter {}): {}: {}", where_, query_.base,
+                                         query_.filter, what, ldap::error_text(ld_, rc)));
   }
 
   const LdapQuery& query_;

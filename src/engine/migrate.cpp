@@ -1,14 +1,14 @@
 #include "engine/migrate.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <chrono>
 #include <iterator>
 #include <map>
 #include <set>
 #include <thread>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "core/crlf.h"
 #include "core/error.h"
@@ -47,7 +47,9 @@ struct FolderCopy {
   TargetFolder& out;
 };
 
-bool stopping(const MigrateOptions& options) { return options.stop != nullptr && options.stop->load(); }
+bool stopping(const MigrateOptions& options) {
+  return options.stop != nullptr && options.stop->load();
+}
 
 // Both sorted.
 std::vector<std::string> difference(const std::vector<std::string>& a, const std::vector<std::string>& b) {
@@ -67,9 +69,12 @@ std::string last_line(const std::string& text) {
 
 std::string hook_failure(const HookResult& h) {
   std::string why;
-  if (h.timed_out) why = "timed out";
-  else if (h.exit_code < 0) why = "could not be run";
-  else why = fmt::format("exited with status {}", h.exit_code);
+  if (h.timed_out)
+    why = "timed out";
+  else if (h.exit_code < 0)
+    why = "could not be run";
+  else
+    why = fmt::format("exited with status {}", h.exit_code);
   const std::string line = last_line(h.output);
   return line.empty() ? why : fmt::format("{} ({})", why, line);
 }
@@ -144,10 +149,16 @@ class DoneSet {
 
 class AccountRun {
  public:
-  AccountRun(Source& source, const AccountInfo& account, Target& target, State& state, const MigrateOptions& options,
-             ProblemSink& sink)
-      : source_(source), account_(account), target_(target), state_(state), options_(options), sink_(sink),
-        key_(account_key(account)), target_name_(target_account_name(options.naming, account)) {
+  AccountRun(Source& source, const AccountInfo& account, Target& target, State& state,
+             const MigrateOptions& options, ProblemSink& sink)
+      : source_(source),
+        account_(account),
+        target_(target),
+        state_(state),
+        options_(options),
+        sink_(sink),
+        key_(account_key(account)),
+        target_name_(target_account_name(options.naming, account)) {
     result_.domain = account.domain;
     result_.account = account.name;
     result_.target_account = target_name_.key();
@@ -252,7 +263,8 @@ class AccountRun {
       const bool ours = earlier && *earlier != "exists";
       if (!options_.force && !ours) {
         result_.status = "exists";
-        result_.note = "already exists on the target: not migrated (use -force / --force to migrate its mail)";
+        result_.note =
+            "already exists on the target: not migrated (use -force / --force to migrate its mail)";
         problem(Problem{.scope = Scope::Account, .message = result_.note});
         return false;
       }
@@ -267,13 +279,14 @@ class AccountRun {
     // lets the next run recognise the user as its own.
     state_.set_account(key_, "creating");
     try {
-      const Created created = p->create(NewUser{.account = user, .domain = domain,
-                                                .real_name = account_.real_name, .password = chosen.password,
-                                                // Only when nobody chose a password may the provisioner keep the
-                                                // source's own hash (the user keeps the old password).
-                                                .source_password = chosen.how == PasswordHow::Generated
-                                                                       ? account_.password
-                                                                       : PasswordInfo{}});
+      const Created created = p->create(NewUser{
+          .account = user,
+          .domain = domain,
+          .real_name = account_.real_name,
+          .password = chosen.password,
+          // Only when nobody chose a password may the provisioner keep the
+          // source's own hash (the user keeps the old password).
+          .source_password = chosen.how == PasswordHow::Generated ? account_.password : PasswordInfo{}});
       result_.created = true;
       if (options_.pass_file != nullptr && !created.kept_source_hash) {
         options_.pass_file->add(target_name_.key(), chosen.password, chosen.how);
@@ -294,9 +307,10 @@ class AccountRun {
       std::string holder;
       claim = options_.claim_account(target_name_.key(), holder);
       if (!claim) {
-        fail("failed", fmt::format("another mailmig run ({}) is copying into {} on this target: not migrated now; "
-                                   "run the same command again when it has finished",
-                                   holder, target_name_.key()));
+        fail("failed",
+             fmt::format("another mailmig run ({}) is copying into {} on this target: not migrated now; "
+                         "run the same command again when it has finished",
+                         holder, target_name_.key()));
         return;
       }
     }
@@ -365,9 +379,10 @@ class AccountRun {
     try {
       migrate_folder(in, folder, planned, out);
       if (over_quota_) {
-        fail("failed", fmt::format("the target refused messages over quota ({}): raise the quota or free space, "
-                                   "then run the same command again",
-                                   over_quota_note_));
+        fail("failed",
+             fmt::format("the target refused messages over quota ({}): raise the quota or free space, "
+                         "then run the same command again",
+                         over_quota_note_));
         return false;
       }
     } catch (const ScopedError& e) {
@@ -376,9 +391,10 @@ class AccountRun {
       state_.flush();
       if (e.scope() != Scope::Folder && e.scope() != Scope::Message) {
         const bool quota = e.code() == "OVERQUOTA";
-        fail("failed", quota ? fmt::format("{}: raise the quota or free space, then run the same command again",
-                                           e.what())
-                             : std::string(e.what()));
+        fail("failed",
+             quota
+                 ? fmt::format("{}: raise the quota or free space, then run the same command again", e.what())
+                 : std::string(e.what()));
         return false;
       }
       ++folders_failed_;
@@ -393,7 +409,8 @@ class AccountRun {
   // Logs in on the target; null when that failed (gave_up_ says whether for good).
   std::unique_ptr<TargetAccount> open_target(unsigned& attempt) {
     try {
-      const std::string password = options_.login_password ? options_.login_password(account_) : std::string();
+      const std::string password =
+          options_.login_password ? options_.login_password(account_) : std::string();
       return target_.open_account(target_name_.account, target_name_.domain, password);
     } catch (const TargetAuthError& e) {
       // A user created a moment ago may not be visible to the IMAP server yet
@@ -484,7 +501,8 @@ class AccountRun {
           } catch (const std::exception& e) {
             clean = false;
             ++r.failed;
-            problem(Problem{.scope = Scope::Message, .file = m.file, .offset = m.offset, .message = e.what()}, folder);
+            problem(Problem{.scope = Scope::Message, .file = m.file, .offset = m.offset, .message = e.what()},
+                    folder);
             return;
           }
           const std::uint32_t ordinal = ordinals[sha]++;
@@ -522,8 +540,8 @@ class AccountRun {
   }
 
   void plan_folder(const Account& in, const FolderInfo& folder, const PlannedFolder& planned) {
-    result_.folders.push_back(FolderResult{.name = folder.name, .target_name = planned.target,
-                                           .rename_note = planned.note});
+    result_.folders.push_back(
+        FolderResult{.name = folder.name, .target_name = planned.target, .rename_note = planned.note});
     FolderResult& r = result_.folders.back();
     DoneSet done(state_.done_messages(key_, folder.name));
     const bool uids_known = source_uids_known(folder, state_.folder_mark(key_, folder.name));
@@ -531,37 +549,43 @@ class AccountRun {
     std::uint64_t unknown_flags = 0;
     if (folder.selectable) {
       const std::unique_ptr<Folder> box = in.open_folder(folder);
-      clean = scan_source(*box, folder.name, r, [&](const MessageInfo& m, const MessageKey& key) {
-        const DoneMessage* row = done.see(key);
-        if (row == nullptr) {
-          ++r.would_copy;
-          r.bytes += m.size;
-          log_message("would copy", folder.name, key, &m, std::nullopt);
-          return;
-        }
-        ++r.already;
-        if (!options_.sync) return;
-        if (!row->flags) {
-          ++unknown_flags;
-        } else if (*row->flags != MessageFlags::of(m)) {
-          ++(row->uid ? r.flag_changes : r.flags_unapplied);
-          log_message("would change flags of", folder.name, key, &m, row->uid);
-        }
-      }, uids_known ? &done.by_source_uid() : nullptr);
+      clean = scan_source(
+          *box, folder.name, r,
+          [&](const MessageInfo& m, const MessageKey& key) {
+            const DoneMessage* row = done.see(key);
+            if (row == nullptr) {
+              ++r.would_copy;
+              r.bytes += m.size;
+              log_message("would copy", folder.name, key, &m, std::nullopt);
+              return;
+            }
+            ++r.already;
+            if (!options_.sync) return;
+            if (!row->flags) {
+              ++unknown_flags;
+            } else if (*row->flags != MessageFlags::of(m)) {
+              ++(row->uid ? r.flag_changes : r.flags_unapplied);
+              log_message("would change flags of", folder.name, key, &m, row->uid);
+            }
+          },
+          uids_known ? &done.by_source_uid() : nullptr);
     }
     if (unknown_flags != 0) {
-      r.note = fmt::format("{} copied by an earlier mailmig without their flags: compared with the target's on sync",
-                           unknown_flags);
+      r.note = fmt::format(
+          "{} copied by an earlier mailmig without their flags: compared with the target's on sync",
+          unknown_flags);
     }
     if (options_.sync) count_deletions(folder.name, done.unseen(), clean, r);
   }
 
   // Deleted on the source: counted, and listed in a dry run; `clean` = the scan may be trusted.
-  void count_deletions(const std::string& folder, const std::vector<DoneMessage>& gone, bool clean, FolderResult& r) {
+  void count_deletions(const std::string& folder, const std::vector<DoneMessage>& gone, bool clean,
+                       FolderResult& r) {
     r.deleted_on_source = gone.size();
     if (gone.empty()) return;
     if (!clean) {
-      r.note = join_notes(r.note, "the source folder could not be read completely: nothing is deleted from the target");
+      r.note = join_notes(
+          r.note, "the source folder could not be read completely: nothing is deleted from the target");
       return;
     }
     if (!options_.dry_run) return;
@@ -618,7 +642,9 @@ class AccountRun {
         ++r.copied;
         r.bytes += q.record.size;
         if (!d.error.empty()) {  // delivered, with a loss the target could not avoid (e.g. KEYWORDS-DROPPED)
-          problem(Problem{.scope = Scope::Message, .file = q.file, .offset = q.offset,
+          problem(Problem{.scope = Scope::Message,
+                          .file = q.file,
+                          .offset = q.offset,
                           .message = fmt::format("delivered, but {} ({})", d.error, d.code)},
                   folder.name);
         }
@@ -630,7 +656,9 @@ class AccountRun {
         over_quota_ = true;
         over_quota_note_ = d.error;
       }
-      problem(Problem{.scope = Scope::Message, .file = q.file, .offset = q.offset,
+      problem(Problem{.scope = Scope::Message,
+                      .file = q.file,
+                      .offset = q.offset,
                       .message = fmt::format("target refused the message: {}", d.error)},
               folder.name);
     };
@@ -646,9 +674,10 @@ class AccountRun {
     FolderMark mark = state_.folder_mark(key_, folder.name);
     if (mark.uidvalidity && out->uidvalidity() && *mark.uidvalidity != *out->uidvalidity()) {
       problem(Problem{.scope = Scope::Folder,
-                      .message = fmt::format("target folder {} was recreated (UIDVALIDITY {} -> {}): what the state "
-                                             "says was copied is gone; copying the folder again",
-                                             r.target_name, *mark.uidvalidity, *out->uidvalidity())},
+                      .message =
+                          fmt::format("target folder {} was recreated (UIDVALIDITY {} -> {}): what the state "
+                                      "says was copied is gone; copying the folder again",
+                                      r.target_name, *mark.uidvalidity, *out->uidvalidity())},
               folder.name);
       state_.forget_folder(key_, folder.name);
       mark = {};
@@ -662,8 +691,8 @@ class AccountRun {
     std::vector<FlagChange> changes;
     bool clean = true;
     TargetContents found;
-    const FolderCopy copy{.in = in, .folder = folder, .target_folder = planned.target, .out_account = out_account,
-                          .out = *out};
+    const FolderCopy copy{
+        .in = in, .folder = folder, .target_folder = planned.target, .out_account = out_account, .out = *out};
     if (folder.selectable) clean = copy_new_messages(copy, queued, done, found, uids_known, changes, r);
     r.target_hashed = found.hashed();
     r.other_source_kept = done.unseen_from_other_sources();
@@ -677,8 +706,9 @@ class AccountRun {
   }
 
   // Appends what neither the state nor the target has; notes the flag changes of what the state has.
-  bool copy_new_messages(const FolderCopy& c, std::vector<Queued>& queued, DoneSet& done, TargetContents& found,
-                         bool uids_known, std::vector<FlagChange>& changes, FolderResult& r) {
+  bool copy_new_messages(const FolderCopy& c, std::vector<Queued>& queued, DoneSet& done,
+                         TargetContents& found, bool uids_known, std::vector<FlagChange>& changes,
+                         FolderResult& r) {
     const FolderInfo& folder = c.folder;
     c.out.set_before_send([&](const std::vector<std::size_t>& indices) {
       std::vector<PendingMessage> records;
@@ -719,13 +749,15 @@ class AccountRun {
   // same mail. The folder is read once, when it holds more than the state
   // accounts for and a message is about to be appended; a message found
   // there by content is recorded instead of appended.
-  bool adopt_from_target(const FolderCopy& c, const DoneSet& done, TargetContents& found, PendingMessage& record,
-                         const MessageInfo& m, std::vector<FlagChange>& changes, FolderResult& r) {
+  bool adopt_from_target(const FolderCopy& c, const DoneSet& done, TargetContents& found,
+                         PendingMessage& record, const MessageInfo& m, std::vector<FlagChange>& changes,
+                         FolderResult& r) {
     if (!found.loaded()) {
       if (c.out.existing_messages() <= done.size()) return false;
       found.load(c.out_account, c.target_folder, done.target_uids());
-      spdlog::info("{} {}: the target holds {} messages, the state knows {}: {} read to find copies made elsewhere",
-                   key_, c.folder.name, c.out.existing_messages(), done.size(), found.hashed());
+      spdlog::info(
+          "{} {}: the target holds {} messages, the state knows {}: {} read to find copies made elsewhere",
+          key_, c.folder.name, c.out.existing_messages(), done.size(), found.hashed());
     }
     std::optional<TargetContents::Found> stored = found.claim(record.key.sha256);
     if (!stored) return false;
@@ -736,8 +768,8 @@ class AccountRun {
     record.flags = stored->flags;
     state_.adopt(key_, c.folder.name, record, stored->uid);
     if (options_.sync && source_flags != stored->flags) {
-      changes.push_back(FlagChange{.key = record.key, .uid = stored->uid, .before = stored->flags,
-                                   .after = source_flags});
+      changes.push_back(
+          FlagChange{.key = record.key, .uid = stored->uid, .before = stored->flags, .after = source_flags});
     }
     return true;
   }
@@ -755,22 +787,26 @@ class AccountRun {
       return;
     }
     log_message("flags changed", folder, row.key, &m, row.uid);
-    changes.push_back(FlagChange{.key = row.key, .uid = *row.uid, .before = row.flags, .after = std::move(now)});
+    changes.push_back(
+        FlagChange{.key = row.key, .uid = *row.uid, .before = row.flags, .after = std::move(now)});
   }
 
   // Applies each change as a delta, so a flag set on the target meanwhile
   // survives unless the source changed that same flag.
   void apply_flag_changes(TargetAccount& out_account, const std::string& target, TargetFolder& out,
-                          const std::string& folder, const std::vector<FlagChange>& changes, FolderResult& r) {
+                          const std::string& folder, const std::vector<FlagChange>& changes,
+                          FolderResult& r) {
     if (r.flags_unapplied != 0) {
       problem(Problem{.scope = Scope::Folder,
-                      .message = fmt::format("{} messages changed flags on the source, but the target never told "
-                                             "their UIDs (no UIDPLUS): flag changes cannot be applied in this folder",
-                                             r.flags_unapplied)},
+                      .message = fmt::format(
+                          "{} messages changed flags on the source, but the target never told "
+                          "their UIDs (no UIDPLUS): flag changes cannot be applied in this folder",
+                          r.flags_unapplied)},
               folder);
     }
     if (changes.empty()) return;
-    const std::map<std::uint32_t, MessageFlags> unknown = target_flags_of_unknown(out_account, target, changes);
+    const std::map<std::uint32_t, MessageFlags> unknown =
+        target_flags_of_unknown(out_account, target, changes);
     for (const FlagChange& c : changes) {
       MessageFlags before;
       if (c.before) {
@@ -798,9 +834,8 @@ class AccountRun {
 
   // The target's flags of messages copied before the state recorded source
   // flags (schema 1): the delta is taken against what the target holds.
-  static std::map<std::uint32_t, MessageFlags> target_flags_of_unknown(TargetAccount& out_account,
-                                                                       const std::string& target,
-                                                                       const std::vector<FlagChange>& changes) {
+  static std::map<std::uint32_t, MessageFlags> target_flags_of_unknown(
+      TargetAccount& out_account, const std::string& target, const std::vector<FlagChange>& changes) {
     std::set<std::uint32_t> wanted;
     for (const FlagChange& c : changes) {
       if (!c.before) wanted.insert(c.uid);
@@ -826,8 +861,9 @@ class AccountRun {
     count_deletions(folder.name, gone, clean, r);
     if (gone.empty() || !clean || !options_.delete_removed) return;
     if (options_.live_source && folder.selectable && !confirm_gone(in, folder, gone)) {
-      r.note = join_notes(r.note, "the running server changed the folder while it was read: nothing is deleted "
-                                  "from the target this time");
+      r.note = join_notes(r.note,
+                          "the running server changed the folder while it was read: nothing is deleted "
+                          "from the target this time");
       return;
     }
     remove_from_target(out, folder.name, gone, r);
@@ -839,8 +875,8 @@ class AccountRun {
     std::set<MessageKey> seen;
     FolderResult scratch;
     const std::unique_ptr<Folder> box = in.open_folder(folder);
-    const bool clean =
-        scan_source(*box, folder.name, scratch, [&](const MessageInfo&, MessageKey key) { seen.insert(std::move(key)); });
+    const bool clean = scan_source(*box, folder.name, scratch,
+                                   [&](const MessageInfo&, MessageKey key) { seen.insert(std::move(key)); });
     if (!clean) return false;
     std::erase_if(gone, [&](const DoneMessage& g) { return seen.contains(g.key); });
     return true;
@@ -865,9 +901,10 @@ class AccountRun {
     }
     if (const std::size_t unknown = gone.size() - uids.size(); unknown != 0) {
       problem(Problem{.scope = Scope::Folder,
-                      .message = fmt::format("{} messages deleted on the source cannot be removed from the target: "
-                                             "the target never told their UIDs (no UIDPLUS)",
-                                             unknown)},
+                      .message =
+                          fmt::format("{} messages deleted on the source cannot be removed from the target: "
+                                      "the target never told their UIDs (no UIDPLUS)",
+                                      unknown)},
               folder);
     }
   }
@@ -883,8 +920,8 @@ class AccountRun {
     for (const FolderRecord& record : vanished) {
       std::vector<DoneMessage> gone = state_.done_messages(key_, record.folder);
       if (gone.empty()) continue;
-      result_.folders.push_back(FolderResult{.name = record.folder, .target_name = record.target_display,
-                                             .vanished = true});
+      result_.folders.push_back(
+          FolderResult{.name = record.folder, .target_name = record.target_display, .vanished = true});
       partial_ = true;
       FolderResult& r = result_.folders.back();
       // The listing had problems: a folder missing from it may only be unreadable.
@@ -895,8 +932,8 @@ class AccountRun {
     }
   }
 
-  void remove_vanished(TargetAccount& out_account, const FolderRecord& record, const std::vector<DoneMessage>& gone,
-                       FolderResult& r) {
+  void remove_vanished(TargetAccount& out_account, const FolderRecord& record,
+                       const std::vector<DoneMessage>& gone, FolderResult& r) {
     const std::string target = record.target.empty() ? record.folder : record.target;
     const std::vector<std::string> existing = out_account.folders();
     if (std::find(existing.begin(), existing.end(), target) == existing.end()) {
@@ -904,7 +941,8 @@ class AccountRun {
       r.note = "gone from the target as well";
       return;
     }
-    std::unique_ptr<TargetFolder> out = out_account.open_folder(target, false, [](std::size_t, const Delivery&) {});
+    std::unique_ptr<TargetFolder> out =
+        out_account.open_folder(target, false, [](std::size_t, const Delivery&) {});
     const FolderMark mark = state_.folder_mark(key_, record.folder);
     if (mark.uidvalidity && out->uidvalidity() && *mark.uidvalidity != *out->uidvalidity()) {
       // Recreated since: its UIDs are not the ones we copied.
@@ -922,23 +960,25 @@ class AccountRun {
   State& state_;
   const MigrateOptions& options_;
   ProblemSink& sink_;
-  std::string key_;                   // the state's key: the source account
+  std::string key_;  // the state's key: the source account
   TargetAccountName target_name_;
   AccountResult result_;
-  std::vector<PlannedFolder> plan_;   // target names, fixed at the first login
+  std::vector<PlannedFolder> plan_;  // target names, fixed at the first login
   std::set<std::string> source_folders_;
-  bool listing_clean_ = true;         // the source listed its folders without problems
+  bool listing_clean_ = true;  // the source listed its folders without problems
   bool partial_ = false;
   bool gave_up_ = false;
   unsigned login_retries_ = 0;
-  unsigned folders_failed_ = 0;       // folders the target refused (each reported)
-  bool over_quota_ = false;           // a message was refused over quota: the account stops
+  unsigned folders_failed_ = 0;  // folders the target refused (each reported)
+  bool over_quota_ = false;      // a message was refused over quota: the account stops
   std::string over_quota_note_;
 };
 
 }  // namespace
 
-std::string account_key(const AccountInfo& account) { return account.name + "@" + account.domain; }
+std::string account_key(const AccountInfo& account) {
+  return account.name + "@" + account.domain;
+}
 
 AccountResult migrate_account(Source& source, const AccountInfo& account, Target& target, State& state,
                               const MigrateOptions& options, ProblemSink& sink) {

@@ -29,17 +29,17 @@ struct FolderResult {
   std::string target_name;
   std::string rename_note;
   std::uint64_t source_messages = 0;
-  std::uint64_t already = 0;   // found in state (copied by an earlier run)
-  std::uint64_t copied = 0;    // copied now
+  std::uint64_t already = 0;  // found in state (copied by an earlier run)
+  std::uint64_t copied = 0;   // copied now
   std::uint64_t failed = 0;
-  std::uint64_t bytes = 0;     // copied now
+  std::uint64_t bytes = 0;       // copied now
   std::uint64_t reconciled = 0;  // pending from a crash, found on the target
   // Not in the state but already on the target with the same content (copied
   // by another run, state or source): recorded, never appended again.
   std::uint64_t found_on_target = 0;
-  std::uint64_t target_hashed = 0;  // target messages read to find those: the cost
+  std::uint64_t target_hashed = 0;      // target messages read to find those: the cost
   std::uint64_t other_source_kept = 0;  // copied from another source, not in this one: never deleted by it
-  std::uint64_t would_copy = 0;  // dry run: not copied yet
+  std::uint64_t would_copy = 0;         // dry run: not copied yet
   // Stage-2 sync (dry run: what would be done).
   std::uint64_t flag_changes = 0;       // messages whose changed source flags were applied to the target
   std::uint64_t flags_unapplied = 0;    // changed on the source, but the target UID is unknown (no UIDPLUS)
@@ -54,7 +54,7 @@ struct AccountResult {
   std::string account;
   std::string status = "done";  // done | failed | skipped | exists | interrupted
   std::string note;
-  std::string target_account;   // "account@domain" on the target (after --rename-map / --lowercase)
+  std::string target_account;  // "account@domain" on the target (after --rename-map / --lowercase)
   std::vector<FolderResult> folders;
   std::uint64_t copied = 0;
   std::uint64_t already = 0;
@@ -70,9 +70,9 @@ struct AccountResult {
 };
 
 struct MigrateOptions {
-  bool force = false;           // migrate accounts that already exist on the target
+  bool force = false;  // migrate accounts that already exist on the target
   bool dry_run = false;
-  PasswordRules passwords;      // for users created by the provisioner
+  PasswordRules passwords;        // for users created by the provisioner
   PassFile* pass_file = nullptr;  // every password set is recorded here
   Provisioner* provisioner = nullptr;
   std::function<std::string(const AccountInfo&)> login_password;  // --auth user: the owner's password
@@ -86,9 +86,9 @@ struct MigrateOptions {
   // the target what mailmig copied and the source no longer has.
   bool sync = false;
   bool delete_removed = false;
-  NamingRules naming;                 // target account and folder names
-  std::string hook_before_account;    // run before an account; non-zero exit: account skipped
-  std::string hook_after_account;     // run after it, with its status
+  NamingRules naming;               // target account and folder names
+  std::string hook_before_account;  // run before an account; non-zero exit: account skipped
+  std::string hook_after_account;   // run after it, with its status
   std::chrono::seconds hook_timeout{std::chrono::minutes(10)};
   // Claims the target account ("account@domain") for this run before
   // anything is created or appended; null when another run holds it, with

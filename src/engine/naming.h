@@ -36,7 +36,8 @@ TargetAccountName target_account_name(const NamingRules& rules, const AccountInf
 struct PlannedFolder {
   std::string source;  // FolderInfo::name
   std::string target;  // neutral name to create on the target
-  std::string note;    // non-empty when `target` differs from the plain transformation (collision), for the report
+  std::string
+      note;  // non-empty when `target` differs from the plain transformation (collision), for the report
 };
 
 // Source folders (parents before children) -> distinct target names.
@@ -46,8 +47,9 @@ struct PlannedFolder {
 // used (source -> target, from the state): they are kept, so adding a folder
 // later never renames one that was already migrated. A renamed parent renames
 // its children's path too.
-std::vector<PlannedFolder> plan_folder_names(const NamingRules& rules, const std::vector<FolderInfo>& folders,
-                                             const std::function<std::string(const std::string&)>& stored_name,
-                                             const std::map<std::string, std::string>& earlier);
+std::vector<PlannedFolder> plan_folder_names(
+    const NamingRules& rules, const std::vector<FolderInfo>& folders,
+    const std::function<std::string(const std::string&)>& stored_name,
+    const std::map<std::string, std::string>& earlier);
 
 }  // namespace mailmig

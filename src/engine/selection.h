@@ -27,11 +27,11 @@ std::set<std::string> read_users_file(const std::string& path);
 // iPlanet batches select them ("(uid=s*)"): values of `attribute` (uid) and of
 // mail, lowercased.
 struct LdapQuery {
-  std::string url;          // ldap://, ldaps://, ldapi://
+  std::string url;  // ldap://, ldaps://, ldapi://
   std::string base;
   std::string filter;
-  std::string bind_dn;      // empty: anonymous
-  std::string password;     // secret
+  std::string bind_dn;   // empty: anonymous
+  std::string password;  // secret
   std::string attribute = "uid";
   std::string ca_file;
   bool insecure = false;
@@ -54,6 +54,7 @@ struct SelectedDomain {
 // domains without a match are left out. Throws SelectionError when a plain
 // (non-glob) --domain or --user names nothing; listed entries that match no
 // account go to `problem` (Scope::Account) and the rest is selected.
-std::vector<SelectedDomain> select_accounts(Source& source, const Selection& selection, const ProblemFn& problem);
+std::vector<SelectedDomain> select_accounts(Source& source, const Selection& selection,
+                                            const ProblemFn& problem);
 
 }  // namespace mailmig

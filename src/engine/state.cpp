@@ -1,11 +1,10 @@
 #include "engine/state.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 namespace mailmig {
 
@@ -81,8 +80,8 @@ void upgrade_schema(SQLite::Database& db) {
   SQLite::Transaction t(db, SQLite::TransactionBehavior::IMMEDIATE);
   const int version = schema_version(db);
   if (version > kSchemaVersion) {
-    throw std::runtime_error(fmt::format("written by a newer mailmig (schema {}; this one knows up to {})", version,
-                                         kSchemaVersion));
+    throw std::runtime_error(fmt::format("written by a newer mailmig (schema {}; this one knows up to {})",
+                                         version, kSchemaVersion));
   }
   if (version < 2) db.exec(kSchema2);
   if (version < 3) db.exec(kSchema3);
@@ -129,7 +128,8 @@ void bind_key(SQLite::Statement& q, int first, const std::string& account, const
 
 State::State(const std::string& path) : path_(path) {
   try {
-    db_ = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX);
+    db_ = std::make_unique<SQLite::Database>(
+        path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX);
     // WAL: a committed transaction survives kill -9 without an fsync per commit;
     // synchronous=NORMAL trades only the last commits on a power loss.
     db_->exec("PRAGMA journal_mode=WAL");
@@ -200,34 +200,42 @@ std::optional<std::string> State::account_status(const std::string& account) {
 
 FolderMark State::folder_mark(const std::string& account, const std::string& folder) {
   std::lock_guard lock(mutex_);
-  SQLite::Statement q(*db_,
-                      "SELECT uidvalidity, uidnext, source_uidvalidity FROM folders WHERE account=? AND folder=?");
+  SQLite::Statement q(
+      *db_, "SELECT uidvalidity, uidnext, source_uidvalidity FROM folders WHERE account=? AND folder=?");
   q.bind(1, account);
   q.bind(2, folder);
   if (!q.executeStep()) return {};
   return FolderMark{opt_u32(q.getColumn(0)), opt_u32(q.getColumn(1)), opt_u32(q.getColumn(2))};
 }
 
-void State::set_folder_mark(const std::string& account, const std::string& folder, const std::string& target_display,
-                            const std::string& target, const FolderMark& mark) {
+void State::set_folder_mark(const std::string& account, const std::string& folder,
+                            const std::string& target_display, const std::string& target,
+                            const FolderMark& mark) {
   std::lock_guard lock(mutex_);
   commit_locked();
-  SQLite::Statement q(*db_,
-                      "INSERT INTO folders(account, folder, target_folder, uidvalidity, uidnext, target_neutral, "
-                      "source_uidvalidity) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                      "ON CONFLICT(account, folder) DO UPDATE SET target_folder=excluded.target_folder, "
-                      "uidvalidity=excluded.uidvalidity, uidnext=excluded.uidnext, target_neutral=excluded.target_neutral, "
-                      "source_uidvalidity=excluded.source_uidvalidity");
+  SQLite::Statement q(
+      *db_,
+      "INSERT INTO folders(account, folder, target_folder, uidvalidity, uidnext, target_neutral, "
+      "source_uidvalidity) VALUES (?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT(account, folder) DO UPDATE SET target_folder=excluded.target_folder, "
+      "uidvalidity=excluded.uidvalidity, uidnext=excluded.uidnext, target_neutral=excluded.target_neutral, "
+      "source_uidvalidity=excluded.source_uidvalidity");
   q.bind(1, account);
   q.bind(2, folder);
   q.bind(3, target_display);
-  if (mark.uidvalidity) q.bind(4, static_cast<std::int64_t>(*mark.uidvalidity));
-  else q.bind(4);
-  if (mark.uidnext) q.bind(5, static_cast<std::int64_t>(*mark.uidnext));
-  else q.bind(5);
+  if (mark.uidvalidity)
+    q.bind(4, static_cast<std::int64_t>(*mark.uidvalidity));
+  else
+    q.bind(4);
+  if (mark.uidnext)
+    q.bind(5, static_cast<std::int64_t>(*mark.uidnext));
+  else
+    q.bind(5);
   q.bind(6, target);
-  if (mark.source_uidvalidity) q.bind(7, static_cast<std::int64_t>(*mark.source_uidvalidity));
-  else q.bind(7);
+  if (mark.source_uidvalidity)
+    q.bind(7, static_cast<std::int64_t>(*mark.source_uidvalidity));
+  else
+    q.bind(7);
   q.exec();
 }
 
@@ -235,11 +243,14 @@ std::vector<FolderRecord> State::folders(const std::string& account) {
   std::lock_guard lock(mutex_);
   commit_locked();
   std::vector<FolderRecord> out;
-  SQLite::Statement q(*db_, "SELECT folder, target_folder, target_neutral FROM folders WHERE account=? ORDER BY folder");
+  SQLite::Statement q(
+      *db_, "SELECT folder, target_folder, target_neutral FROM folders WHERE account=? ORDER BY folder");
   q.bind(1, account);
   while (q.executeStep()) {
-    out.push_back(FolderRecord{.folder = q.getColumn(0).getString(), .target_display = q.getColumn(1).getString(),
-                               .target = q.getColumn(2).isNull() ? std::string() : q.getColumn(2).getString()});
+    out.push_back(
+        FolderRecord{.folder = q.getColumn(0).getString(),
+                     .target_display = q.getColumn(1).getString(),
+                     .target = q.getColumn(2).isNull() ? std::string() : q.getColumn(2).getString()});
   }
   return out;
 }
@@ -248,7 +259,8 @@ void State::forget_folder(const std::string& account, const std::string& folder)
   std::lock_guard lock(mutex_);
   commit_locked();
   SQLite::Transaction t(*db_);
-  for (const char* sql : {"DELETE FROM messages WHERE account=? AND folder=?", "DELETE FROM folders WHERE account=? AND folder=?"}) {
+  for (const char* sql : {"DELETE FROM messages WHERE account=? AND folder=?",
+                          "DELETE FROM folders WHERE account=? AND folder=?"}) {
     SQLite::Statement q(*db_, sql);
     q.bind(1, account);
     q.bind(2, folder);
@@ -267,11 +279,12 @@ std::vector<DoneMessage> State::done_messages(const std::string& account, const 
   q.bind(1, account);
   q.bind(2, folder);
   while (q.executeStep()) {
-    DoneMessage m{.key = MessageKey{q.getColumn(0).getString(), static_cast<std::uint32_t>(q.getColumn(1).getInt64())},
-                  .size = static_cast<std::uint64_t>(q.getColumn(6).getInt64()),
-                  .uid = opt_u32(q.getColumn(2)),
-                  .source_uid = opt_u32(q.getColumn(5)),
-                  .other_source = source_id_ && !q.getColumn(7).isNull() && q.getColumn(7).getInt64() != *source_id_};
+    DoneMessage m{
+        .key = MessageKey{q.getColumn(0).getString(), static_cast<std::uint32_t>(q.getColumn(1).getInt64())},
+        .size = static_cast<std::uint64_t>(q.getColumn(6).getInt64()),
+        .uid = opt_u32(q.getColumn(2)),
+        .source_uid = opt_u32(q.getColumn(5)),
+        .other_source = source_id_ && !q.getColumn(7).isNull() && q.getColumn(7).getInt64() != *source_id_};
     if (!q.getColumn(3).isNull()) {
       m.flags = MessageFlags{.flags = static_cast<Flags>(q.getColumn(3).getInt64()),
                              .keywords = split_keywords(q.getColumn(4).getString())};
@@ -285,10 +298,13 @@ std::vector<MessageKey> State::pending(const std::string& account, const std::st
   std::lock_guard lock(mutex_);
   commit_locked();
   std::vector<MessageKey> out;
-  SQLite::Statement q(*db_, "SELECT sha256, ordinal FROM messages WHERE account=? AND folder=? AND status='pending'");
+  SQLite::Statement q(
+      *db_, "SELECT sha256, ordinal FROM messages WHERE account=? AND folder=? AND status='pending'");
   q.bind(1, account);
   q.bind(2, folder);
-  while (q.executeStep()) out.push_back(MessageKey{q.getColumn(0).getString(), static_cast<std::uint32_t>(q.getColumn(1).getInt64())});
+  while (q.executeStep())
+    out.push_back(
+        MessageKey{q.getColumn(0).getString(), static_cast<std::uint32_t>(q.getColumn(1).getInt64())});
   return out;
 }
 
@@ -297,12 +313,13 @@ void State::mark_pending(const std::string& account, const std::string& folder,
   std::lock_guard lock(mutex_);
   commit_locked();  // earlier done marks first, so the order on disk is the order of events
   SQLite::Transaction t(*db_);
-  SQLite::Statement q(*db_,
-                      "INSERT INTO messages(account, folder, sha256, ordinal, size, status, flags, keywords, source_uid, "
-                      "source) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?) "
-                      "ON CONFLICT DO UPDATE SET status='pending', uid=NULL, size=excluded.size, "
-                      "flags=excluded.flags, keywords=excluded.keywords, source_uid=excluded.source_uid, "
-                      "source=excluded.source");
+  SQLite::Statement q(
+      *db_,
+      "INSERT INTO messages(account, folder, sha256, ordinal, size, status, flags, keywords, source_uid, "
+      "source) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?) "
+      "ON CONFLICT DO UPDATE SET status='pending', uid=NULL, size=excluded.size, "
+      "flags=excluded.flags, keywords=excluded.keywords, source_uid=excluded.source_uid, "
+      "source=excluded.source");
   for (const PendingMessage& m : messages) {
     q.bind(1, account);
     q.bind(2, folder);
@@ -310,8 +327,10 @@ void State::mark_pending(const std::string& account, const std::string& folder,
     q.bind(4, static_cast<std::int64_t>(m.key.ordinal));
     q.bind(5, static_cast<std::int64_t>(m.size));
     bind_flags(q, 6, m.flags);
-    if (m.source_uid) q.bind(8, static_cast<std::int64_t>(*m.source_uid));
-    else q.bind(8);
+    if (m.source_uid)
+      q.bind(8, static_cast<std::int64_t>(*m.source_uid));
+    else
+      q.bind(8);
     bind_source(q, 9);
     q.exec();
     q.reset();
@@ -319,20 +338,24 @@ void State::mark_pending(const std::string& account, const std::string& folder,
   t.commit();
 }
 
-void State::adopt(const std::string& account, const std::string& folder, const PendingMessage& m, std::uint32_t uid) {
+void State::adopt(const std::string& account, const std::string& folder, const PendingMessage& m,
+                  std::uint32_t uid) {
   std::lock_guard lock(mutex_);
   begin_batch_locked();
-  SQLite::Statement q(*db_,
-                      "INSERT INTO messages(account, folder, sha256, ordinal, size, status, flags, keywords, source_uid, "
-                      "source, uid) VALUES (?, ?, ?, ?, ?, 'done', ?, ?, ?, ?, ?) "
-                      "ON CONFLICT DO UPDATE SET status='done', uid=excluded.uid, size=excluded.size, "
-                      "flags=excluded.flags, keywords=excluded.keywords, source_uid=excluded.source_uid, "
-                      "source=excluded.source");
+  SQLite::Statement q(
+      *db_,
+      "INSERT INTO messages(account, folder, sha256, ordinal, size, status, flags, keywords, source_uid, "
+      "source, uid) VALUES (?, ?, ?, ?, ?, 'done', ?, ?, ?, ?, ?) "
+      "ON CONFLICT DO UPDATE SET status='done', uid=excluded.uid, size=excluded.size, "
+      "flags=excluded.flags, keywords=excluded.keywords, source_uid=excluded.source_uid, "
+      "source=excluded.source");
   bind_key(q, 1, account, folder, m.key);
   q.bind(5, static_cast<std::int64_t>(m.size));
   bind_flags(q, 6, m.flags);
-  if (m.source_uid) q.bind(8, static_cast<std::int64_t>(*m.source_uid));
-  else q.bind(8);
+  if (m.source_uid)
+    q.bind(8, static_cast<std::int64_t>(*m.source_uid));
+  else
+    q.bind(8);
   bind_source(q, 9);
   q.bind(10, static_cast<std::int64_t>(uid));
   q.exec();
@@ -340,18 +363,23 @@ void State::adopt(const std::string& account, const std::string& folder, const P
 }
 
 void State::bind_source(SQLite::Statement& q, int index) const {
-  if (source_id_) q.bind(index, *source_id_);
-  else q.bind(index);
+  if (source_id_)
+    q.bind(index, *source_id_);
+  else
+    q.bind(index);
 }
 
 void State::mark_done(const std::string& account, const std::string& folder, const MessageKey& key,
                       std::optional<std::uint32_t> uid) {
   std::lock_guard lock(mutex_);
   begin_batch_locked();
-  SQLite::Statement q(*db_,
-                      "UPDATE messages SET status='done', uid=? WHERE account=? AND folder=? AND sha256=? AND ordinal=?");
-  if (uid) q.bind(1, static_cast<std::int64_t>(*uid));
-  else q.bind(1);
+  SQLite::Statement q(
+      *db_,
+      "UPDATE messages SET status='done', uid=? WHERE account=? AND folder=? AND sha256=? AND ordinal=?");
+  if (uid)
+    q.bind(1, static_cast<std::int64_t>(*uid));
+  else
+    q.bind(1);
   bind_key(q, 2, account, folder, key);
   q.exec();
   if (++batched_ >= kDoneBatch) commit_locked();
@@ -360,7 +388,9 @@ void State::mark_done(const std::string& account, const std::string& folder, con
 void State::drop(const std::string& account, const std::string& folder, const MessageKey& key) {
   std::lock_guard lock(mutex_);
   begin_batch_locked();
-  SQLite::Statement q(*db_, "DELETE FROM messages WHERE account=? AND folder=? AND sha256=? AND ordinal=? AND status='pending'");
+  SQLite::Statement q(
+      *db_,
+      "DELETE FROM messages WHERE account=? AND folder=? AND sha256=? AND ordinal=? AND status='pending'");
   bind_key(q, 1, account, folder, key);
   q.exec();
 }
@@ -378,8 +408,9 @@ void State::set_flags(const std::string& account, const std::string& folder, con
                       const MessageFlags& flags) {
   std::lock_guard lock(mutex_);
   begin_batch_locked();
-  SQLite::Statement q(*db_,
-                      "UPDATE messages SET flags=?, keywords=? WHERE account=? AND folder=? AND sha256=? AND ordinal=?");
+  SQLite::Statement q(
+      *db_,
+      "UPDATE messages SET flags=?, keywords=? WHERE account=? AND folder=? AND sha256=? AND ordinal=?");
   bind_flags(q, 1, flags);
   bind_key(q, 3, account, folder, key);
   q.exec();
@@ -390,17 +421,21 @@ void State::set_source_uid(const std::string& account, const std::string& folder
                            std::optional<std::uint32_t> source_uid) {
   std::lock_guard lock(mutex_);
   begin_batch_locked();
-  SQLite::Statement q(*db_,
-                      "UPDATE messages SET source_uid=?, source=? WHERE account=? AND folder=? AND sha256=? AND ordinal=?");
-  if (source_uid) q.bind(1, static_cast<std::int64_t>(*source_uid));
-  else q.bind(1);
+  SQLite::Statement q(
+      *db_,
+      "UPDATE messages SET source_uid=?, source=? WHERE account=? AND folder=? AND sha256=? AND ordinal=?");
+  if (source_uid)
+    q.bind(1, static_cast<std::int64_t>(*source_uid));
+  else
+    q.bind(1);
   bind_source(q, 2);
   bind_key(q, 3, account, folder, key);
   q.exec();
   if (++batched_ >= kDoneBatch) commit_locked();
 }
 
-void State::forget_messages(const std::string& account, const std::string& folder, const std::vector<MessageKey>& keys) {
+void State::forget_messages(const std::string& account, const std::string& folder,
+                            const std::vector<MessageKey>& keys) {
   std::lock_guard lock(mutex_);
   commit_locked();
   SQLite::Transaction t(*db_);
@@ -421,7 +456,8 @@ void State::flush() {
 State::Totals State::totals(const std::string& account) {
   std::lock_guard lock(mutex_);
   commit_locked();
-  SQLite::Statement q(*db_, "SELECT count(*), coalesce(sum(size), 0) FROM messages WHERE account=? AND status='done'");
+  SQLite::Statement q(
+      *db_, "SELECT count(*), coalesce(sum(size), 0) FROM messages WHERE account=? AND status='done'");
   q.bind(1, account);
   Totals t;
   if (q.executeStep()) {

@@ -30,7 +30,7 @@
 namespace SQLite {
 class Database;
 class Statement;
-}
+}  // namespace SQLite
 
 namespace mailmig {
 
@@ -64,9 +64,9 @@ struct PendingMessage {
 // A message the state says is on the target.
 struct DoneMessage {
   MessageKey key;
-  std::uint64_t size = 0;              // RFC822.SIZE when it was copied
-  std::optional<std::uint32_t> uid;    // unknown when the server did not say (no UIDPLUS)
-  std::optional<MessageFlags> flags;   // unknown for rows written before schema 2
+  std::uint64_t size = 0;                   // RFC822.SIZE when it was copied
+  std::optional<std::uint32_t> uid;         // unknown when the server did not say (no UIDPLUS)
+  std::optional<MessageFlags> flags;        // unknown for rows written before schema 2
   std::optional<std::uint32_t> source_uid;  // the source's UID, under FolderMark::source_uidvalidity
   // Recorded while another source was read (the same mail from a backup, then
   // from the live host): never taken as deleted by this source's scan.
@@ -113,8 +113,8 @@ class State {
   [[nodiscard]] FolderMark folder_mark(const std::string& account, const std::string& folder);
   // `target_display`: the target's name for reports; `target`: the neutral
   // name the folder was opened with (kept so later runs never rename it).
-  void set_folder_mark(const std::string& account, const std::string& folder, const std::string& target_display,
-                       const std::string& target, const FolderMark& mark);
+  void set_folder_mark(const std::string& account, const std::string& folder,
+                       const std::string& target_display, const std::string& target, const FolderMark& mark);
   // Every folder of the account the state knows, by source name.
   [[nodiscard]] std::vector<FolderRecord> folders(const std::string& account);
   // Forgets everything about a folder (its target was recreated: UIDVALIDITY changed).
@@ -124,7 +124,8 @@ class State {
   [[nodiscard]] std::vector<MessageKey> pending(const std::string& account, const std::string& folder);
 
   // Durable before returning: the write-ahead record of a batch about to be sent.
-  void mark_pending(const std::string& account, const std::string& folder, const std::vector<PendingMessage>& messages);
+  void mark_pending(const std::string& account, const std::string& folder,
+                    const std::vector<PendingMessage>& messages);
   // Buffered; committed by flush() (and every few hundred calls).
   void mark_done(const std::string& account, const std::string& folder, const MessageKey& key,
                  std::optional<std::uint32_t> uid);
@@ -141,9 +142,11 @@ class State {
   // Buffered: a message the state did not know was found on the target by its
   // content (copied by another run, another state or another source): done,
   // with the flags the target holds, so a sync applies only the difference.
-  void adopt(const std::string& account, const std::string& folder, const PendingMessage& message, std::uint32_t uid);
+  void adopt(const std::string& account, const std::string& folder, const PendingMessage& message,
+             std::uint32_t uid);
   // Durable: messages removed from the target because the source deleted them.
-  void forget_messages(const std::string& account, const std::string& folder, const std::vector<MessageKey>& keys);
+  void forget_messages(const std::string& account, const std::string& folder,
+                       const std::vector<MessageKey>& keys);
   void flush();
 
   // Totals for reports: done messages and bytes per account.

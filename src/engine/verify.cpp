@@ -1,14 +1,14 @@
 #include "engine/verify.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <chrono>
 #include <deque>
 #include <memory>
 #include <set>
 #include <utility>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "core/crlf.h"
 #include "core/sha256.h"
@@ -27,7 +27,7 @@ struct SourceMsg {
   std::optional<std::int64_t> date;
   std::uint32_t file = 0;  // index into Folder::files
   std::uint64_t offset = 0;
-  std::string sha;         // empty: not hashed (outside the sample, or unreadable)
+  std::string sha;  // empty: not hashed (outside the sample, or unreadable)
   bool sampled = true;
   bool paired = false;
 };
@@ -51,7 +51,9 @@ std::vector<std::string> sorted_unique(std::vector<std::string> v) {
 }
 
 // "INBOX" in any case is the one inbox (RFC 3501 5.1).
-std::string folder_key(const std::string& name) { return lower(name) == "inbox" ? std::string("INBOX") : name; }
+std::string folder_key(const std::string& name) {
+  return lower(name) == "inbox" ? std::string("INBOX") : name;
+}
 
 std::string flag_text(Flags flags, const std::vector<std::string>& keywords) {
   std::string out = flags_to_imap(flags);
@@ -59,7 +61,9 @@ std::string flag_text(Flags flags, const std::vector<std::string>& keywords) {
   return out.empty() ? "(none)" : out;
 }
 
-std::string short_hash(const std::string& sha) { return sha.substr(0, 12); }
+std::string short_hash(const std::string& sha) {
+  return sha.substr(0, 12);
+}
 
 // splitmix64: spreads neighbouring positions evenly over the sample space.
 std::uint64_t mix(std::uint64_t x) {
@@ -73,8 +77,13 @@ class AccountVerifier {
  public:
   AccountVerifier(Source& source, const AccountInfo& account, Target& target, const VerifyOptions& options,
                   ProblemSink& sink)
-      : source_(source), account_(account), target_(target), options_(options), sink_(sink),
-        key_(account_key(account)), name_(target_account_name(options.naming, account)),
+      : source_(source),
+        account_(account),
+        target_(target),
+        options_(options),
+        sink_(sink),
+        key_(account_key(account)),
+        name_(target_account_name(options.naming, account)),
         sampled_(options.sample_percent < 100) {
     result_.domain = account.domain;
     result_.account = account.name;
@@ -93,8 +102,10 @@ class AccountVerifier {
     }
     result_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (result_.status == "ok") {
-      if (result_.difference_count() != 0) result_.status = "differs";
-      else if (result_.problems != 0) result_.status = "problems";
+      if (result_.difference_count() != 0)
+        result_.status = "differs";
+      else if (result_.problems != 0)
+        result_.status = "problems";
     }
     return std::move(result_);
   }
@@ -126,10 +137,12 @@ class AccountVerifier {
       return true;
     } catch (const TargetAuthError& e) {
       result_.login.error = e.what();
-      differ(Difference{.kind = DiffKind::LoginFailed, .detail = fmt::format("target login refused: {}", e.what())});
+      differ(Difference{.kind = DiffKind::LoginFailed,
+                        .detail = fmt::format("target login refused: {}", e.what())});
     } catch (const std::exception& e) {
       result_.login.error = e.what();
-      problem(Problem{.scope = Scope::Account, .message = fmt::format("cannot log in on the target: {}", e.what())});
+      problem(Problem{.scope = Scope::Account,
+                      .message = fmt::format("cannot log in on the target: {}", e.what())});
     }
     result_.status = "failed";
     return false;
@@ -145,8 +158,9 @@ class AccountVerifier {
     check.error = options_.user_login(name_, *password);
     check.ok = check.error.empty();
     if (!check.ok) {
-      differ(Difference{.kind = DiffKind::LoginFailed,
-                        .detail = fmt::format("the password in the .pass file was refused: {}", check.error)});
+      differ(
+          Difference{.kind = DiffKind::LoginFailed,
+                     .detail = fmt::format("the password in the .pass file was refused: {}", check.error)});
     }
     result_.password_login = std::move(check);
   }
@@ -158,7 +172,8 @@ class AccountVerifier {
       in = source_.open_account(account_);
       folders = in->folders([&](Problem p) { problem(std::move(p)); });
     } catch (const std::exception& e) {
-      problem(Problem{.scope = Scope::Account, .file = account_.location,
+      problem(Problem{.scope = Scope::Account,
+                      .file = account_.location,
                       .message = fmt::format("cannot read the account: {}", e.what())});
       result_.status = "failed";
       return;
@@ -168,11 +183,12 @@ class AccountVerifier {
     try {
       existing = out_->folders();
       const auto earlier = options_.history != nullptr ? options_.history->target_folders(key_)
-                                                        : std::map<std::string, std::string>{};
-      planned = plan_folder_names(options_.naming, folders, [&](const std::string& n) { return out_->stored_name(n); },
-                                  earlier);
+                                                       : std::map<std::string, std::string>{};
+      planned = plan_folder_names(
+          options_.naming, folders, [&](const std::string& n) { return out_->stored_name(n); }, earlier);
     } catch (const std::exception& e) {
-      problem(Problem{.scope = Scope::Account, .message = fmt::format("cannot list the target's folders: {}", e.what())});
+      problem(Problem{.scope = Scope::Account,
+                      .message = fmt::format("cannot list the target's folders: {}", e.what())});
       result_.status = "failed";
       return;
     }
@@ -202,7 +218,8 @@ class AccountVerifier {
       // A directory-only source folder may exist on the target only as the
       // parent of its children (\Noselect, not listed as a mailbox).
       if (!exists && !folder.selectable &&
-          std::any_of(on_target.begin(), on_target.end(), [&](const std::string& t) { return t.starts_with(neutral + "/"); })) {
+          std::any_of(on_target.begin(), on_target.end(),
+                      [&](const std::string& t) { return t.starts_with(neutral + "/"); })) {
         continue;
       }
       verify_folder(*in, folder, target, exists);
@@ -219,14 +236,16 @@ class AccountVerifier {
     std::vector<SourceMsg> source;
     if (folder.selectable) read_source(in, folder, check, files, source);
     std::vector<TargetMsg> stored;
-    const ReadResult read =
-        exists ? read_target(target, folder.name, sampled_ ? sample_filter(source) : WantBody(), check, stored)
-               : ReadResult::Missing;
+    const ReadResult read = exists ? read_target(target, folder.name,
+                                                 sampled_ ? sample_filter(source) : WantBody(), check, stored)
+                                   : ReadResult::Missing;
     if (read == ReadResult::Missing) {
-      differ(Difference{.kind = DiffKind::FolderMissingOnTarget, .folder = folder.name,
-                        .detail = fmt::format("target folder \"{}\" does not exist ({} messages in the source)", target,
-                                              check.messages_source)},
-             &check);
+      differ(
+          Difference{.kind = DiffKind::FolderMissingOnTarget,
+                     .folder = folder.name,
+                     .detail = fmt::format("target folder \"{}\" does not exist ({} messages in the source)",
+                                           target, check.messages_source)},
+          &check);
     }
     if (read != ReadResult::Read) {
       result_.folders.push_back(std::move(check));
@@ -248,8 +267,8 @@ class AccountVerifier {
     return sorted_unique(std::move(out));
   }
 
-  void read_source(const Account& in, const FolderInfo& folder, FolderCheck& check, std::vector<std::string>& files,
-                   std::vector<SourceMsg>& out) {
+  void read_source(const Account& in, const FolderInfo& folder, FolderCheck& check,
+                   std::vector<std::string>& files, std::vector<SourceMsg>& out) {
     try {
       std::unique_ptr<Folder> box = in.open_folder(folder);
       std::uint64_t position = 0;
@@ -258,9 +277,13 @@ class AccountVerifier {
             ++check.messages_source;
             check.bytes_source += m.size;
             if (files.empty() || files.back() != m.file) files.push_back(m.file);
-            SourceMsg s{.size = m.size, .flags = m.flags, .keywords = normal_source_keywords(m.keywords),
-                        .file = static_cast<std::uint32_t>(files.size() - 1), .offset = m.offset,
-                        .sampled = !sampled_ || in_sample(key_, folder.name, position, options_.sample_percent)};
+            SourceMsg s{
+                .size = m.size,
+                .flags = m.flags,
+                .keywords = normal_source_keywords(m.keywords),
+                .file = static_cast<std::uint32_t>(files.size() - 1),
+                .offset = m.offset,
+                .sampled = !sampled_ || in_sample(key_, folder.name, position, options_.sample_percent)};
             ++position;
             if (m.internal_date) s.date = m.internal_date->epoch;
             if (s.sampled) {
@@ -270,7 +293,9 @@ class AccountVerifier {
                 s.sha = sha256_of(reader);
                 ++check.checked;
               } catch (const std::exception& e) {
-                problem(Problem{.scope = Scope::Message, .file = m.file, .offset = m.offset,
+                problem(Problem{.scope = Scope::Message,
+                                .file = m.file,
+                                .offset = m.offset,
                                 .message = fmt::format("cannot read the source message: {}", e.what())},
                         folder.name);
               }
@@ -279,7 +304,8 @@ class AccountVerifier {
           },
           [&](Problem p) { problem(std::move(p), folder.name); });
     } catch (const std::exception& e) {
-      problem(Problem{.scope = Scope::Folder, .file = folder.location,
+      problem(Problem{.scope = Scope::Folder,
+                      .file = folder.location,
                       .message = fmt::format("cannot read the source folder: {}", e.what())},
               folder.name);
     }
@@ -304,8 +330,8 @@ class AccountVerifier {
 
   // Reads the target folder; a dropped connection is retried once on a new
   // session. A failure is reported here; a missing folder is the caller's.
-  ReadResult read_target(const std::string& target, const std::string& folder, const WantBody& want, FolderCheck& check,
-                   std::vector<TargetMsg>& out) {
+  ReadResult read_target(const std::string& target, const std::string& folder, const WantBody& want,
+                         FolderCheck& check, std::vector<TargetMsg>& out) {
     for (int attempt = 0;; ++attempt) {
       out.clear();
       try {
@@ -322,8 +348,8 @@ class AccountVerifier {
         return ReadResult::Missing;
       } catch (const std::exception& e) {
         if (attempt == 0) {
-          spdlog::warn("{} {}: reading the target folder failed ({}); retrying on a new connection", key_, folder,
-                       e.what());
+          spdlog::warn("{} {}: reading the target folder failed ({}); retrying on a new connection", key_,
+                       folder, e.what());
           try {
             open_target();
             continue;
@@ -347,11 +373,17 @@ class AccountVerifier {
     return ReadResult::Read;
   }
 
-  void compare(const std::string& folder, const std::vector<std::string>& files, std::vector<SourceMsg>& source,
-               std::vector<TargetMsg>& stored, FolderCheck& check) {
-    auto source_diff = [&](DiffKind kind, const SourceMsg& s, std::optional<std::uint32_t> uid, std::string detail) {
-      differ(Difference{.kind = kind, .folder = folder, .sha256 = s.sha, .source_file = files[s.file],
-                        .source_offset = s.offset, .target_uid = uid, .detail = std::move(detail)},
+  void compare(const std::string& folder, const std::vector<std::string>& files,
+               std::vector<SourceMsg>& source, std::vector<TargetMsg>& stored, FolderCheck& check) {
+    auto source_diff = [&](DiffKind kind, const SourceMsg& s, std::optional<std::uint32_t> uid,
+                           std::string detail) {
+      differ(Difference{.kind = kind,
+                        .folder = folder,
+                        .sha256 = s.sha,
+                        .source_file = files[s.file],
+                        .source_offset = s.offset,
+                        .target_uid = uid,
+                        .detail = std::move(detail)},
              &check);
     };
     auto pair = [&](SourceMsg& s, TargetMsg& t) {
@@ -361,13 +393,14 @@ class AccountVerifier {
                     fmt::format("source {}, target {}", flag_text(s.flags, s.keywords),
                                 flag_text(t.stored.flags, t.keywords)));
       }
-      const bool future_refused = s.date && t.stored.internal_date && *s.date > now_ &&
-                                  t.stored.internal_date->epoch < *s.date;
+      const bool future_refused =
+          s.date && t.stored.internal_date && *s.date > now_ && t.stored.internal_date->epoch < *s.date;
       if (future_refused) {
         // Servers (Dovecot) store the arrival time instead of a date in the
         // future: the source's own oddity, not a migration fault.
         spdlog::info("{}: target UID {}: source date {} lies in the future; the server stored {}", folder,
-                     t.stored.uid, format_iso8601(DateTime{.epoch = *s.date}), format_iso8601(*t.stored.internal_date));
+                     t.stored.uid, format_iso8601(DateTime{.epoch = *s.date}),
+                     format_iso8601(*t.stored.internal_date));
       } else if (s.date && t.stored.internal_date && *s.date != t.stored.internal_date->epoch) {
         source_diff(DiffKind::DateDiffers, s, t.stored.uid,
                     fmt::format("source {}, target {}", format_iso8601(DateTime{.epoch = *s.date}),
@@ -388,15 +421,16 @@ class AccountVerifier {
         const auto c = copied.find(key);
         if (c == copied.end()) continue;
         const auto u = by_uid.find(c->second);
-        if (u == by_uid.end() || stored[u->second].paired || stored[u->second].stored.sha256.empty()) continue;
+        if (u == by_uid.end() || stored[u->second].paired || stored[u->second].stored.sha256.empty())
+          continue;
         TargetMsg& t = stored[u->second];
         if (t.stored.sha256 == s.sha) {
           pair(s, t);
         } else {
           s.paired = t.paired = true;
           source_diff(DiffKind::Altered, s, t.stored.uid,
-                      fmt::format("target UID {} now holds content {} ({} bytes, source {} bytes)", t.stored.uid,
-                                  short_hash(t.stored.sha256), t.stored.size, s.size));
+                      fmt::format("target UID {} now holds content {} ({} bytes, source {} bytes)",
+                                  t.stored.uid, short_hash(t.stored.sha256), t.stored.size, s.size));
         }
       }
     }
@@ -426,18 +460,22 @@ class AccountVerifier {
       for (const TargetMsg& t : stored) {
         if (t.paired || t.stored.sha256.empty()) continue;
         const bool known = in_source.contains(t.stored.sha256);
-        differ(Difference{.kind = known ? DiffKind::Duplicated : DiffKind::Extra, .folder = folder,
-                          .sha256 = t.stored.sha256, .target_uid = t.stored.uid,
-                          .detail = known ? fmt::format("another copy of a message the source holds {} time(s)",
-                                                        in_source[t.stored.sha256])
-                                          : fmt::format("{} bytes, not in the source folder", t.stored.size)},
-               &check);
+        differ(
+            Difference{.kind = known ? DiffKind::Duplicated : DiffKind::Extra,
+                       .folder = folder,
+                       .sha256 = t.stored.sha256,
+                       .target_uid = t.stored.uid,
+                       .detail = known ? fmt::format("another copy of a message the source holds {} time(s)",
+                                                     in_source[t.stored.sha256])
+                                       : fmt::format("{} bytes, not in the source folder", t.stored.size)},
+            &check);
       }
     } else if (check.messages_source != check.messages_target || check.bytes_source != check.bytes_target) {
-      differ(Difference{.kind = DiffKind::TotalsDiffer, .folder = folder,
+      differ(Difference{.kind = DiffKind::TotalsDiffer,
+                        .folder = folder,
                         .detail = fmt::format("source {} messages / {} bytes, target {} messages / {} bytes",
-                                              check.messages_source, check.bytes_source, check.messages_target,
-                                              check.bytes_target)},
+                                              check.messages_source, check.bytes_source,
+                                              check.messages_target, check.bytes_target)},
              &check);
     }
   }
@@ -447,12 +485,15 @@ class AccountVerifier {
     std::vector<TargetMsg> stored;
     // Metadata only: there is nothing to compare the bodies with.
     const bool read =
-        read_target(name, name, [](const StoredMessage&) { return false; }, check, stored) == ReadResult::Read;
-    differ(Difference{.kind = DiffKind::FolderMissingInSource, .folder = name,
-                      .detail = read ? fmt::format("target folder \"{}\" ({} messages) matches no source folder", name,
-                                                   check.messages_target)
-                                     : fmt::format("target folder \"{}\" matches no source folder", name)},
-           &check);
+        read_target(
+            name, name, [](const StoredMessage&) { return false; }, check, stored) == ReadResult::Read;
+    differ(
+        Difference{.kind = DiffKind::FolderMissingInSource,
+                   .folder = name,
+                   .detail = read ? fmt::format("target folder \"{}\" ({} messages) matches no source folder",
+                                                name, check.messages_target)
+                                  : fmt::format("target folder \"{}\" matches no source folder", name)},
+        &check);
     result_.folders.push_back(std::move(check));
   }
 
@@ -466,25 +507,35 @@ class AccountVerifier {
   const bool sampled_;
   std::unique_ptr<TargetAccount> out_;
   AccountCheck result_;
-  const std::int64_t now_ = std::chrono::duration_cast<std::chrono::seconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count();
+  const std::int64_t now_ =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
 };
 
 }  // namespace
 
 const char* diff_kind_name(DiffKind kind) {
   switch (kind) {
-    case DiffKind::Missing: return "missing";
-    case DiffKind::Extra: return "extra";
-    case DiffKind::Duplicated: return "duplicated";
-    case DiffKind::Altered: return "altered";
-    case DiffKind::FlagsDiffer: return "flags_differ";
-    case DiffKind::DateDiffers: return "date_differs";
-    case DiffKind::FolderMissingOnTarget: return "folder_missing_on_target";
-    case DiffKind::FolderMissingInSource: return "folder_missing_in_source";
-    case DiffKind::LoginFailed: return "login_failed";
-    case DiffKind::TotalsDiffer: return "totals_differ";
+    case DiffKind::Missing:
+      return "missing";
+    case DiffKind::Extra:
+      return "extra";
+    case DiffKind::Duplicated:
+      return "duplicated";
+    case DiffKind::Altered:
+      return "altered";
+    case DiffKind::FlagsDiffer:
+      return "flags_differ";
+    case DiffKind::DateDiffers:
+      return "date_differs";
+    case DiffKind::FolderMissingOnTarget:
+      return "folder_missing_on_target";
+    case DiffKind::FolderMissingInSource:
+      return "folder_missing_in_source";
+    case DiffKind::LoginFailed:
+      return "login_failed";
+    case DiffKind::TotalsDiffer:
+      return "totals_differ";
   }
   return "unknown";
 }
@@ -495,7 +546,8 @@ std::uint64_t AccountCheck::difference_count() const {
   return n;
 }
 
-bool in_sample(const std::string& account_key, const std::string& folder, std::uint64_t position, double percent) {
+bool in_sample(const std::string& account_key, const std::string& folder, std::uint64_t position,
+               double percent) {
   if (percent >= 100) return true;
   // FNV-1a over account and folder, then mixed with the position.
   std::uint64_t h = 0xcbf29ce484222325ULL;
@@ -508,8 +560,8 @@ bool in_sample(const std::string& account_key, const std::string& folder, std::u
   return mix(h ^ mix(position)) % kScale < static_cast<std::uint64_t>(percent * kPerPercent);
 }
 
-AccountCheck verify_account(Source& source, const AccountInfo& account, Target& target, const VerifyOptions& options,
-                            ProblemSink& sink) {
+AccountCheck verify_account(Source& source, const AccountInfo& account, Target& target,
+                            const VerifyOptions& options, ProblemSink& sink) {
   return AccountVerifier(source, account, target, options, sink).run();
 }
 

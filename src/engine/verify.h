@@ -35,11 +35,16 @@ enum class DiffKind : std::uint8_t {
   LoginFailed,            // the target login or the .pass file's password was refused
   TotalsDiffer,           // --sample: message count or bytes differ (which messages is not known)
 };
-inline constexpr std::array kDiffKinds = {
-    DiffKind::Missing,     DiffKind::Extra,       DiffKind::Duplicated,
-    DiffKind::Altered,     DiffKind::FlagsDiffer, DiffKind::DateDiffers,
-    DiffKind::FolderMissingOnTarget, DiffKind::FolderMissingInSource, DiffKind::LoginFailed,
-    DiffKind::TotalsDiffer};
+inline constexpr std::array kDiffKinds = {DiffKind::Missing,
+                                          DiffKind::Extra,
+                                          DiffKind::Duplicated,
+                                          DiffKind::Altered,
+                                          DiffKind::FlagsDiffer,
+                                          DiffKind::DateDiffers,
+                                          DiffKind::FolderMissingOnTarget,
+                                          DiffKind::FolderMissingInSource,
+                                          DiffKind::LoginFailed,
+                                          DiffKind::TotalsDiffer};
 // "missing", "extra", ..., "folder_missing_on_target", "login_failed", "totals_differ".
 const char* diff_kind_name(DiffKind kind);
 
@@ -78,9 +83,9 @@ struct AccountCheck {
   std::optional<LoginCheck> password_login;  // when the .pass file lists the account
   std::string status = "ok";                 // ok | differs | problems | failed
   std::vector<FolderCheck> folders;
-  std::vector<Difference> differences;       // at most VerifyOptions::max_differences
-  std::map<DiffKind, std::uint64_t> by_kind; // all differences, also those not kept
-  std::uint64_t problems = 0;                // read problems reported for this account
+  std::vector<Difference> differences;        // at most VerifyOptions::max_differences
+  std::map<DiffKind, std::uint64_t> by_kind;  // all differences, also those not kept
+  std::uint64_t problems = 0;                 // read problems reported for this account
   double seconds = 0;
 
   [[nodiscard]] std::uint64_t difference_count() const;
@@ -97,14 +102,15 @@ class VerifyHistory {
   // Source folder -> the target folder name the migration used.
   virtual std::map<std::string, std::string> target_folders(const std::string& account_key) = 0;
   // Message identity -> the target UID it was stored under (where known).
-  virtual std::map<MessageKey, std::uint32_t> copied(const std::string& account_key, const std::string& folder) = 0;
+  virtual std::map<MessageKey, std::uint32_t> copied(const std::string& account_key,
+                                                     const std::string& folder) = 0;
 };
 
 struct VerifyOptions {
   NamingRules naming;
-  double sample_percent = 100;          // < 100: hash only a deterministic sample
-  VerifyHistory* history = nullptr;     // null: no state, altered shows as missing + extra
-  std::string login_method;             // for the report
+  double sample_percent = 100;       // < 100: hash only a deterministic sample
+  VerifyHistory* history = nullptr;  // null: no state, altered shows as missing + extra
+  std::string login_method;          // for the report
   std::function<std::string(const AccountInfo&)> login_password;  // --auth user: the owner's password
   // The password the .pass file records for the account; nullopt: not listed.
   std::function<std::optional<std::string>(const AccountInfo&, const TargetAccountName&)> recorded_password;
@@ -119,9 +125,10 @@ struct VerifyOptions {
 
 // True when the message at `position` of the folder belongs to the sample.
 // Deterministic: the same store gives the same sample on every run.
-bool in_sample(const std::string& account_key, const std::string& folder, std::uint64_t position, double percent);
+bool in_sample(const std::string& account_key, const std::string& folder, std::uint64_t position,
+               double percent);
 
-AccountCheck verify_account(Source& source, const AccountInfo& account, Target& target, const VerifyOptions& options,
-                            ProblemSink& sink);
+AccountCheck verify_account(Source& source, const AccountInfo& account, Target& target,
+                            const VerifyOptions& options, ProblemSink& sink);
 
 }  // namespace mailmig

@@ -15,7 +15,9 @@ Json optional_json(const std::optional<T>& v) {
   return v ? Json(*v) : Json(nullptr);
 }
 
-Json login_json(const LoginCheck& l) { return Json{{"ok", l.ok}, {"method", l.method}, {"error", l.error}}; }
+Json login_json(const LoginCheck& l) {
+  return Json{{"ok", l.ok}, {"method", l.method}, {"error", l.error}};
+}
 
 Json by_kind_json(const std::map<DiffKind, std::uint64_t>& counts) {
   Json j = Json::object();
@@ -34,12 +36,14 @@ Json difference_json(const Difference& d) {
 }
 
 Json problem_json(const Problem& p) {
-  return Json{{"scope", scope_name(p.scope)}, {"domain", p.domain},         {"account", p.account},
-              {"folder", p.folder},           {"file", p.file},             {"offset", optional_json(p.offset)},
+  return Json{{"scope", scope_name(p.scope)}, {"domain", p.domain}, {"account", p.account},
+              {"folder", p.folder},           {"file", p.file},     {"offset", optional_json(p.offset)},
               {"message", p.message}};
 }
 
-std::string account_name(const AccountCheck& a) { return a.account + "@" + a.domain; }
+std::string account_name(const AccountCheck& a) {
+  return a.account + "@" + a.domain;
+}
 
 std::uint64_t sum(const AccountCheck& a, std::uint64_t FolderCheck::*field) {
   std::uint64_t n = 0;
@@ -68,10 +72,14 @@ std::size_t utf8_length(const std::string& s, std::size_t i) {
   const auto c = static_cast<unsigned char>(s[i]);
   std::size_t n = 0;
   if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF) n = 2;
-  else if (c >= 0xE0 && c <= 0xEF) n = 3;
-  else if (c >= 0xF0 && c <= 0xF4) n = 4;
-  else return 0;
+  if (c >= 0xC2 && c <= 0xDF)
+    n = 2;
+  else if (c >= 0xE0 && c <= 0xEF)
+    n = 3;
+  else if (c >= 0xF0 && c <= 0xF4)
+    n = 4;
+  else
+    return 0;
   if (i + n > s.size()) return 0;
   for (std::size_t k = 1; k < n; ++k) {
     if ((static_cast<unsigned char>(s[i + k]) & 0xC0U) != 0x80) return 0;
@@ -137,12 +145,23 @@ std::string html_escape(const std::string& text) {
       continue;
     }
     switch (text[i]) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.append(text, i, n);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.append(text, i, n);
     }
     i += n;
   }
@@ -245,23 +264,29 @@ std::string verify_report_text(const VerifyRun& run, std::size_t max_differences
   };
   for (const AccountCheck& a : run.accounts) {
     line(account_name(a), a.folders.size(), sum(a, &FolderCheck::messages_source),
-         sum(a, &FolderCheck::messages_target), sum(a, &FolderCheck::bytes_source), sum(a, &FolderCheck::bytes_target),
-         a.difference_count(), a.status == "ok" ? "OK" : upper(a.status));
+         sum(a, &FolderCheck::messages_target), sum(a, &FolderCheck::bytes_source),
+         sum(a, &FolderCheck::bytes_target), a.difference_count(), a.status == "ok" ? "OK" : upper(a.status));
   }
-  line("total", t.folders, t.messages_source, t.messages_target, t.bytes_source, t.bytes_target, t.differences,
-       verify_clean(run) ? "OK" : t.differences != 0 ? "DIFFERS" : "PROBLEMS");
+  line("total", t.folders, t.messages_source, t.messages_target, t.bytes_source, t.bytes_target,
+       t.differences,
+       verify_clean(run)    ? "OK"
+       : t.differences != 0 ? "DIFFERS"
+                            : "PROBLEMS");
   out += fmt::format("{} of {} account(s) OK", t.accounts_ok, t.accounts);
   if (run.sampled_percent) {
-    out += fmt::format("; sampled: {}% -- {} of {} source messages hashed and compared (counts and bytes of all)",
-                       *run.sampled_percent, t.checked, t.messages_source);
+    out += fmt::format(
+        "; sampled: {}% -- {} of {} source messages hashed and compared (counts and bytes of all)",
+        *run.sampled_percent, t.checked, t.messages_source);
   } else {
     out += fmt::format("; {} messages hashed and compared", t.checked);
   }
   out += "\n";
   if (t.differences != 0) {
     std::string kinds;
-    for (const auto& [kind, n] : t.by_kind) kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", n, diff_kind_name(kind));
-    const std::size_t shown = max_differences == 0 ? t.differences : std::min<std::uint64_t>(max_differences, t.differences);
+    for (const auto& [kind, n] : t.by_kind)
+      kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", n, diff_kind_name(kind));
+    const std::size_t shown =
+        max_differences == 0 ? t.differences : std::min<std::uint64_t>(max_differences, t.differences);
     out += fmt::format("\nDifferences ({}: {}){}:\n", t.differences, kinds,
                        shown < t.differences ? fmt::format(", the first {} (-v for all)", shown) : "");
     std::size_t n = 0;
@@ -292,7 +317,9 @@ std::string verify_report_html(const VerifyRun& run) {
   const VerifyTotals t = verify_totals(run);
   const bool clean = verify_clean(run);
   Html h;
-  h.raw("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>mailmig verify</title><style>");
+  h.raw(
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>mailmig "
+      "verify</title><style>");
   h.raw(kStyle);
   h.raw("</style></head><body>\n<h1>mailmig verify: ");
   h.raw(clean ? "<span class=\"ok\">OK</span>" : "<span class=\"bad\">DIFFERS</span>");
@@ -322,14 +349,15 @@ std::string verify_report_html(const VerifyRun& run) {
   for (const auto& [kind, n] : t.by_kind) row(diff_kind_name(kind), std::to_string(n));
   row("problems", std::to_string(run.problems.size()));
   h.raw("</tbody></table>\n<h2>Accounts</h2>\n");
-  h.head({"account", "target account", "login", "folders", "messages source", "messages target", "bytes source",
-          "bytes target", "differences", "status"});
+  h.head({"account", "target account", "login", "folders", "messages source", "messages target",
+          "bytes source", "bytes target", "differences", "status"});
   for (const AccountCheck& a : run.accounts) {
     h.raw("<tr>");
     h.cell(account_name(a));
     h.cell(a.target_account);
     std::string login = a.login.ok ? "ok" : "FAILED: " + a.login.error;
-    if (a.password_login) login += a.password_login->ok ? "; .pass ok" : "; .pass FAILED: " + a.password_login->error;
+    if (a.password_login)
+      login += a.password_login->ok ? "; .pass ok" : "; .pass FAILED: " + a.password_login->error;
     h.cell(login);
     h.number(a.folders.size());
     h.number(sum(a, &FolderCheck::messages_source));
@@ -337,7 +365,8 @@ std::string verify_report_html(const VerifyRun& run) {
     h.number(sum(a, &FolderCheck::bytes_source));
     h.number(sum(a, &FolderCheck::bytes_target));
     h.number(a.difference_count());
-    h.raw(a.status == "ok" ? "<td class=\"ok\">OK</td>" : "<td class=\"bad\">" + html_escape(upper(a.status)) + "</td>");
+    h.raw(a.status == "ok" ? "<td class=\"ok\">OK</td>"
+                           : "<td class=\"bad\">" + html_escape(upper(a.status)) + "</td>");
     h.raw("</tr>\n");
   }
   h.end_table();
@@ -353,10 +382,14 @@ std::string verify_report_html(const VerifyRun& run) {
       h.text(d.sha256);
       h.raw("</code></td>");
       h.cell(d.source_file);
-      if (d.source_offset) h.number(*d.source_offset);
-      else h.cell("");
-      if (d.target_uid) h.number(*d.target_uid);
-      else h.cell("");
+      if (d.source_offset)
+        h.number(*d.source_offset);
+      else
+        h.cell("");
+      if (d.target_uid)
+        h.number(*d.target_uid);
+      else
+        h.cell("");
       h.cell(d.detail);
       h.raw("</tr>\n");
     }

@@ -6,11 +6,10 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/problem.h"
 #include "engine/verify.h"
@@ -21,10 +20,10 @@ struct VerifyRun {
   std::string started;   // ISO 8601
   std::string finished;  // ISO 8601
   double seconds = 0;
-  std::string source;    // description of the source
-  std::string target;    // description of the target
+  std::string source;                     // description of the source
+  std::string target;                     // description of the target
   std::optional<double> sampled_percent;  // set when --sample was given
-  std::string state;     // the state database used, empty when none
+  std::string state;                      // the state database used, empty when none
   std::vector<AccountCheck> accounts;
   std::vector<Problem> problems;
 };

@@ -1,9 +1,9 @@
 #include "imap/appender.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
-
-#include <fmt/format.h>
 
 namespace mailmig::imap {
 
@@ -56,7 +56,10 @@ std::vector<std::uint32_t> parse_uid_set(std::string_view set) {
 }
 
 Appender::Appender(Session& session, std::string wire_mailbox, AppendOptions options, Callback on_result)
-    : session_(session), mailbox_(std::move(wire_mailbox)), options_(options), on_result_(std::move(on_result)) {
+    : session_(session),
+      mailbox_(std::move(wire_mailbox)),
+      options_(options),
+      on_result_(std::move(on_result)) {
   multi_ = (options_.mode == AppendMode::Auto || options_.mode == AppendMode::MultiAppend) &&
            session_.has_capability("MULTIAPPEND");
   if (options_.mode == AppendMode::RoundTrip) options_.window = 1;
@@ -132,7 +135,8 @@ void Appender::deliver(const InFlight& batch, const CommandResult& result) {
   std::vector<std::uint32_t> uids;
   std::optional<std::uint32_t> uidvalidity;
   if (result.ok() && result.code && result.code->name == "APPENDUID" && result.code->args.size() >= 2) {
-    if (auto v = result.code->args[0].as_number(); v && *v <= UINT32_MAX) uidvalidity = static_cast<std::uint32_t>(*v);
+    if (auto v = result.code->args[0].as_number(); v && *v <= UINT32_MAX)
+      uidvalidity = static_cast<std::uint32_t>(*v);
     if (auto set = result.code->args[1].as_astring()) uids = parse_uid_set(*set);
     if (uids.size() != batch.entries.size()) uids.clear();  // a server answer we cannot map: no UIDs
   }

@@ -20,8 +20,8 @@
 namespace mailmig::imap {
 
 struct AppendMessage {
-  std::uint64_t size = 0;                              // bytes `open` yields (already CRLF)
-  std::function<std::unique_ptr<ByteReader>()> open;   // called when the literal is written
+  std::uint64_t size = 0;                             // bytes `open` yields (already CRLF)
+  std::function<std::unique_ptr<ByteReader>()> open;  // called when the literal is written
   Flags flags = 0;
   std::vector<std::string> keywords;
   std::optional<DateTime> date;
@@ -31,8 +31,8 @@ struct AppendOutcome {
   bool ok = false;
   std::optional<std::uint32_t> uidvalidity;  // UIDPLUS APPENDUID
   std::optional<std::uint32_t> uid;
-  std::string error;                         // server's answer when refused
-  std::string code;                          // its response code (OVERQUOTA, TRYCREATE, LIMIT ...)
+  std::string error;  // server's answer when refused
+  std::string code;   // its response code (OVERQUOTA, TRYCREATE, LIMIT ...)
 };
 
 enum class AppendMode {
@@ -44,9 +44,9 @@ enum class AppendMode {
 
 struct AppendOptions {
   AppendMode mode = AppendMode::Auto;
-  std::size_t batch_count = 200;                                // messages per MULTIAPPEND
+  std::size_t batch_count = 200;                                 // messages per MULTIAPPEND
   std::uint64_t batch_bytes = std::uint64_t{8} * 1024 * 1024;    // bytes per MULTIAPPEND
-  std::size_t window = 16;                                      // commands in flight
+  std::size_t window = 16;                                       // commands in flight
   std::uint64_t window_bytes = std::uint64_t{32} * 1024 * 1024;  // bytes in flight
 };
 

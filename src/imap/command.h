@@ -24,8 +24,8 @@ class Command {
     bool secret = false;                                // never traced
   };
   struct Part {
-    std::string text;              // sent as is (after the tag for the first part)
-    bool secret = false;           // text is a credential: traced as <redacted>
+    std::string text;                // sent as is (after the tag for the first part)
+    bool secret = false;             // text is a credential: traced as <redacted>
     std::optional<Literal> literal;  // follows `text`
   };
 
@@ -45,7 +45,9 @@ class Command {
 
   [[nodiscard]] const std::vector<Part>& parts() const { return parts_; }
   // The command name, for messages ("APPEND", "LOGIN").
-  [[nodiscard]] std::string verb() const { return parts_.front().text.substr(0, parts_.front().text.find(' ')); }
+  [[nodiscard]] std::string verb() const {
+    return parts_.front().text.substr(0, parts_.front().text.find(' '));
+  }
 
  private:
   void add_literal(Literal literal);

@@ -1,12 +1,11 @@
 #include "imap/login.h"
 
+#include <fmt/format.h>
 #include <openssl/evp.h>
 
 #include <array>
 #include <charconv>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 namespace mailmig::imap {
 
@@ -14,8 +13,9 @@ namespace {
 
 std::string base64(std::string_view data) {
   std::string out(4 * ((data.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
+  const int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                      reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
   out.resize(static_cast<std::size_t>(n));
   return out;
 }
@@ -26,7 +26,8 @@ struct SecretString {
   ~SecretString() { std::fill(value.begin(), value.end(), '\0'); }
 };
 
-void login_plain(Session& session, const std::string& authzid, const std::string& authcid, const std::string& password) {
+void login_plain(Session& session, const std::string& authzid, const std::string& authcid,
+                 const std::string& password) {
   SecretString message{authzid + '\0' + authcid + '\0' + password};
   SecretString encoded{base64(message.value)};
   Tag tag = 0;
@@ -61,17 +62,19 @@ void login_kerio(Session& session, const std::string& user, const std::string& m
   auto challenge = session.wait_continuation(tag);
   if (!challenge) {
     CommandResult refused = session.wait(tag);
-    throw AuthError(fmt::format("X-MASTERAUTH refused: {} (is master authentication enabled in Kerio Connect "
-                                "for this client's IP address group?)",
-                                refused.describe()));
+    throw AuthError(
+        fmt::format("X-MASTERAUTH refused: {} (is master authentication enabled in Kerio Connect "
+                    "for this client's IP address group?)",
+                    refused.describe()));
   }
   SecretString answer{kerio_master_answer(*challenge, master_password)};
   session.send_continuation(answer.value, true);
   CommandResult result = session.wait(tag);
   if (!result.ok()) {
-    throw AuthError(fmt::format("X-MASTERAUTH failed: {} (wrong master password, or this IP address is not in the "
-                                "group allowed to use master authentication)",
-                                result.describe()));
+    throw AuthError(
+        fmt::format("X-MASTERAUTH failed: {} (wrong master password, or this IP address is not in the "
+                    "group allowed to use master authentication)",
+                    result.describe()));
   }
   Command setuser("X-SETUSER");
   setuser.string(user);
@@ -108,13 +111,15 @@ ServerUrl parse_server_url(const std::string& url) {
     out.implicit_tls = true;
     out.port = 993;
   } else {
-    throw std::invalid_argument(fmt::format("target \"{}\" must be imap://HOST[:PORT] or imaps://HOST[:PORT]", url));
+    throw std::invalid_argument(
+        fmt::format("target \"{}\" must be imap://HOST[:PORT] or imaps://HOST[:PORT]", url));
   }
   if (auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
   std::string port_text;
   if (rest.starts_with('[')) {
     const auto close = rest.find(']');
-    if (close == std::string::npos) throw std::invalid_argument(fmt::format("\"{}\": unclosed [ in host", url));
+    if (close == std::string::npos)
+      throw std::invalid_argument(fmt::format("\"{}\": unclosed [ in host", url));
     out.host = rest.substr(1, close - 1);
     if (close + 1 < rest.size()) {
       if (rest[close + 1] != ':') throw std::invalid_argument(fmt::format("\"{}\": junk after ]", url));
@@ -149,10 +154,14 @@ AuthMethod parse_auth_method(const std::string& name) {
 
 const char* auth_method_name(AuthMethod method) {
   switch (method) {
-    case AuthMethod::User: return "user";
-    case AuthMethod::DovecotMaster: return "dovecot-master";
-    case AuthMethod::SaslAuthzid: return "sasl-authzid";
-    case AuthMethod::KerioMaster: return "kerio-master";
+    case AuthMethod::User:
+      return "user";
+    case AuthMethod::DovecotMaster:
+      return "dovecot-master";
+    case AuthMethod::SaslAuthzid:
+      return "sasl-authzid";
+    case AuthMethod::KerioMaster:
+      return "kerio-master";
   }
   return "user";
 }
@@ -169,7 +178,8 @@ std::unique_ptr<Session> open_session(const ConnectOptions& options, const Crede
 
 std::unique_ptr<Session> log_in(std::unique_ptr<Transport> transport, const ConnectOptions& options,
                                 const Credentials& credentials) {
-  auto session = std::make_unique<Session>(std::move(transport), Session::Options{options.timeout, options.trace});
+  auto session =
+      std::make_unique<Session>(std::move(transport), Session::Options{options.timeout, options.trace});
   session->read_greeting();
   if (!session->preauthenticated()) {
     session->refresh_capabilities();
@@ -178,7 +188,8 @@ std::unique_ptr<Session> log_in(std::unique_ptr<Transport> transport, const Conn
       if (tls.server_name.empty()) tls.server_name = options.server.host;
       session->starttls(tls);
     }
-    if (!session->transport().is_tls() && !session->transport().peer_is_loopback() && !options.allow_plaintext) {
+    if (!session->transport().is_tls() && !session->transport().peer_is_loopback() &&
+        !options.allow_plaintext) {
       throw AuthError(fmt::format(
           "{} offers no TLS (no STARTTLS); refusing to send credentials in clear text. Use imaps://, or "
           "--allow-plaintext if the network is trusted",
@@ -219,9 +230,12 @@ std::string format_login(const std::string& format, const std::string& account, 
       continue;
     }
     const char spec = format[++i];
-    if (spec == 'u') out += account;
-    else if (spec == 'd') out += domain;
-    else if (spec == '%') out += '%';
+    if (spec == 'u')
+      out += account;
+    else if (spec == 'd')
+      out += domain;
+    else if (spec == '%')
+      out += '%';
     else {
       out += '%';
       out += spec;
@@ -229,6 +243,5 @@ std::string format_login(const std::string& format, const std::string& account, 
   }
   return out;
 }
-
 
 }  // namespace mailmig::imap

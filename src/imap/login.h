@@ -35,9 +35,9 @@ struct ConnectOptions {
 
 struct Credentials {
   AuthMethod method = AuthMethod::User;
-  std::string user;              // the mailbox owner's login name on this server
-  std::string password;          // User: the owner's; otherwise the master/admin password. Secret.
-  std::string master_user;       // DovecotMaster, SaslAuthzid: the admin/master login name
+  std::string user;                    // the mailbox owner's login name on this server
+  std::string password;                // User: the owner's; otherwise the master/admin password. Secret.
+  std::string master_user;             // DovecotMaster, SaslAuthzid: the admin/master login name
   std::string master_separator = "*";  // DovecotMaster: user<sep>master
 };
 

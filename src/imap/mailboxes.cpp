@@ -1,8 +1,8 @@
 #include "imap/mailboxes.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "codec/mutf7.h"
 
@@ -35,7 +35,8 @@ Mailboxes::Mailboxes(Session& session) : session_(session) {
   if (session_.has_capability("NAMESPACE")) {
     CommandResult result = session_.run_ok(Command("NAMESPACE"));
     for (const Response& r : result.untagged) {
-      if (r.keyword != "NAMESPACE" || r.data.empty() || !r.data[0].is_list() || r.data[0].list.empty()) continue;
+      if (r.keyword != "NAMESPACE" || r.data.empty() || !r.data[0].is_list() || r.data[0].list.empty())
+        continue;
       const Item& personal = r.data[0].list[0];  // (("prefix" "delim") ...)
       if (!personal.is_list() || personal.list.size() < 2) continue;
       if (auto p = personal.list[0].as_astring()) prefix_ = std::string(*p);
@@ -70,7 +71,8 @@ void Mailboxes::load_existing() {
     if (is_inbox(wire)) wire = "INBOX";
     bool noselect = false;
     if (r.data[0].is_list()) {
-      for (const Item& flag : r.data[0].list) noselect = noselect || flag.is_atom("\\Noselect") || flag.is_atom("\\NonExistent");
+      for (const Item& flag : r.data[0].list)
+        noselect = noselect || flag.is_atom("\\Noselect") || flag.is_atom("\\NonExistent");
     }
     existing_.insert(wire);
     if (noselect) noselect_.insert(wire);
@@ -158,11 +160,14 @@ std::vector<Mailboxes::Listed> Mailboxes::list_all() {
   lsub.string("").string("*");
   for (const Response& r : session_.run_ok(lsub).untagged) {
     if (r.keyword != "LSUB" || r.data.size() < 3) continue;
-    if (auto name = r.data[2].as_astring()) subscribed.insert(is_inbox(*name) ? std::string("INBOX") : std::string(*name));
+    if (auto name = r.data[2].as_astring())
+      subscribed.insert(is_inbox(*name) ? std::string("INBOX") : std::string(*name));
   }
   std::vector<Listed> out;
   for (const std::string& wire : existing_) {
-    out.push_back(Listed{.neutral = neutral_of(wire), .wire = wire, .selectable = !noselect_.contains(wire),
+    out.push_back(Listed{.neutral = neutral_of(wire),
+                         .wire = wire,
+                         .selectable = !noselect_.contains(wire),
                          .subscribed = subscribed.contains(wire)});
   }
   return out;

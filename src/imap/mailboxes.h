@@ -58,8 +58,8 @@ class Mailboxes {
   Session& session_;
   char delimiter_ = '/';
   std::string prefix_;
-  std::set<std::string> existing_;   // wire names
-  std::set<std::string> noselect_;   // wire names listed \Noselect
+  std::set<std::string> existing_;  // wire names
+  std::set<std::string> noselect_;  // wire names listed \Noselect
 };
 
 }  // namespace mailmig::imap

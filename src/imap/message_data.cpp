@@ -1,14 +1,17 @@
 #include "imap/message_data.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace mailmig::imap {
 
 ParsedFlags parse_flag_list(const Item& list) {
-  static constexpr std::pair<std::string_view, Flag> kSystem[] = {
-      {"\\Seen", kSeen}, {"\\Answered", kAnswered}, {"\\Flagged", kFlagged}, {"\\Deleted", kDeleted}, {"\\Draft", kDraft}};
+  static constexpr std::pair<std::string_view, Flag> kSystem[] = {{"\\Seen", kSeen},
+                                                                  {"\\Answered", kAnswered},
+                                                                  {"\\Flagged", kFlagged},
+                                                                  {"\\Deleted", kDeleted},
+                                                                  {"\\Draft", kDraft}};
   ParsedFlags out;
   for (const Item& item : list.list) {
     if (!item.is_atom()) continue;

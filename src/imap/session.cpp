@@ -1,11 +1,11 @@
 #include "imap/session.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 namespace mailmig::imap {
 
@@ -24,13 +24,16 @@ std::string trace_view(const Response& response) {
 
 std::string upper(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   return out;
 }
 
 }  // namespace
 
-std::string tag_text(Tag tag) { return fmt::format("a{}", tag); }
+std::string tag_text(Tag tag) {
+  return fmt::format("a{}", tag);
+}
 
 std::string CommandResult::describe() const {
   std::string out = status;
@@ -44,7 +47,8 @@ std::string CommandResult::describe() const {
 }
 
 CommandFailed::CommandFailed(const std::string& command, CommandResult result)
-    : std::runtime_error(fmt::format("{} failed: {}", command, result.describe())), result_(std::move(result)) {}
+    : std::runtime_error(fmt::format("{} failed: {}", command, result.describe())),
+      result_(std::move(result)) {}
 
 Session::Session(std::unique_ptr<Transport> transport, Options options)
     : transport_(std::move(transport)), options_(std::move(options)), read_buf_(kReadBuffer) {
@@ -117,7 +121,9 @@ void Session::dispatch(Response& response) {
       auto it = std::find(pending_.begin(), pending_.end(), tag);
       if (it == pending_.end()) fail(fmt::format("response with unknown tag {}", t));
       pending_.erase(it);
-      CommandResult result{.status = response.status, .code = std::move(response.code), .text = std::move(response.text),
+      CommandResult result{.status = response.status,
+                           .code = std::move(response.code),
+                           .text = std::move(response.text),
                            .untagged = std::move(untagged_)};
       untagged_.clear();
       completed_.emplace(tag, std::move(result));
@@ -133,11 +139,15 @@ void Session::read_greeting() {
   }
   if (greeting.code && greeting.code->name == "CAPABILITY") set_capabilities(greeting.code->args);
   if (greeting.status == "BYE") fail(fmt::format("server refused the connection: {}", greeting.text));
-  if (greeting.status == "PREAUTH") preauth_ = true;
-  else if (greeting.status != "OK") fail(fmt::format("unexpected greeting {}", greeting.status));
+  if (greeting.status == "PREAUTH")
+    preauth_ = true;
+  else if (greeting.status != "OK")
+    fail(fmt::format("unexpected greeting {}", greeting.status));
 }
 
-bool Session::has_capability(std::string_view name) const { return caps_.contains(upper(name)); }
+bool Session::has_capability(std::string_view name) const {
+  return caps_.contains(upper(name));
+}
 
 void Session::set_capabilities(const std::vector<Item>& atoms) {
   caps_.clear();
@@ -177,7 +187,8 @@ void Session::write_literal(const Command::Literal& literal) {
   std::array<char, std::size_t{64} * 1024> buf{};
   std::uint64_t sent = 0;
   while (sent < literal.size) {
-    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), literal.size - sent));
+    const std::size_t want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), literal.size - sent));
     const std::size_t n = reader->read(std::span<char>(buf.data(), want));
     if (n == 0) break;
     transport_->write_all(std::string_view(buf.data(), n));
@@ -188,8 +199,9 @@ void Session::write_literal(const Command::Literal& literal) {
     // The server expects exactly `size` bytes; the stream cannot be repaired.
     broken_ = true;
     transport_->close();
-    throw LiteralSizeMismatch(fmt::format("message is {} than the {} bytes announced (it changed while being copied)",
-                                          longer ? "longer" : "shorter", literal.size));
+    throw LiteralSizeMismatch(
+        fmt::format("message is {} than the {} bytes announced (it changed while being copied)",
+                    longer ? "longer" : "shorter", literal.size));
   }
 }
 
@@ -254,7 +266,8 @@ CommandResult Session::wait(Tag tag) {
       return result;
     }
     Response response = read_response();
-    if (response.type == Response::Type::Continuation && std::find(pending_.begin(), pending_.end(), tag) != pending_.end()) {
+    if (response.type == Response::Type::Continuation &&
+        std::find(pending_.begin(), pending_.end(), tag) != pending_.end()) {
       // Nobody asked for a continuation: a server waiting for data we will not send.
       fail(fmt::format("unexpected continuation request while waiting for {}", tag_text(tag)));
     }
@@ -262,7 +275,9 @@ CommandResult Session::wait(Tag tag) {
   }
 }
 
-CommandResult Session::run(const Command& command) { return wait(send(command)); }
+CommandResult Session::run(const Command& command) {
+  return wait(send(command));
+}
 
 CommandResult Session::run_ok(const Command& command) {
   CommandResult result = run(command);

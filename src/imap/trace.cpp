@@ -1,13 +1,12 @@
 #include "imap/trace.h"
 
 #include <fcntl.h>
+#include <fmt/chrono.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <stdexcept>
-
-#include <fmt/chrono.h>
-#include <fmt/format.h>
 
 #include "core/error.h"
 
@@ -27,16 +26,23 @@ Trace::~Trace() {
   if (file_ != nullptr) (void)std::fclose(file_);  // nothing useful to do if the last flush fails
 }
 
-void Trace::client(std::string_view connection, std::string_view line) { write(connection, "C:", line); }
-void Trace::server(std::string_view connection, std::string_view line) { write(connection, "S:", line); }
-void Trace::note(std::string_view connection, std::string_view line) { write(connection, "--", line); }
+void Trace::client(std::string_view connection, std::string_view line) {
+  write(connection, "C:", line);
+}
+void Trace::server(std::string_view connection, std::string_view line) {
+  write(connection, "S:", line);
+}
+void Trace::note(std::string_view connection, std::string_view line) {
+  write(connection, "--", line);
+}
 
 void Trace::write(std::string_view connection, std::string_view direction, std::string_view line) {
   const auto now = std::chrono::system_clock::now();
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::lock_guard lock(mutex_);
-  fmt::print(file_, "{:%H:%M:%S}.{:03d} [{}] {} {}\n", fmt::localtime(std::chrono::system_clock::to_time_t(now)), ms,
-             connection, direction, line);
+  fmt::print(file_, "{:%H:%M:%S}.{:03d} [{}] {} {}\n",
+             fmt::localtime(std::chrono::system_clock::to_time_t(now)), ms, connection, direction, line);
   (void)std::fflush(file_);  // a trace is best effort; the copy must not fail for it
 }
 

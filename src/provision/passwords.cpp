@@ -17,10 +17,14 @@ namespace mailmig {
 
 const char* password_how_name(PasswordHow how) {
   switch (how) {
-    case PasswordHow::Forced: return "forced";
-    case PasswordHow::Migrated: return "migrated";
-    case PasswordHow::Set: return "set";
-    case PasswordHow::Generated: return "generated";
+    case PasswordHow::Forced:
+      return "forced";
+    case PasswordHow::Migrated:
+      return "migrated";
+    case PasswordHow::Set:
+      return "set";
+    case PasswordHow::Generated:
+      return "generated";
   }
   return "generated";
 }
@@ -129,9 +133,10 @@ bool PassFile::open_ours() {
                     std::string_view(head.data(), head.size()) == kPassHeader;
   if (!ours) {
     ::close(fd);
-    throw IoError(path_, EEXIST,
-                  "refusing to add passwords to a file that is not a password file of this user (a regular file "
-                  "owned by you, mode 600, starting with the header \"account,password,how\")");
+    throw IoError(
+        path_, EEXIST,
+        "refusing to add passwords to a file that is not a password file of this user (a regular file "
+        "owned by you, mode 600, starting with the header \"account,password,how\")");
   }
   fd_ = fd;
   return true;

@@ -16,8 +16,9 @@ enum class PasswordHow { Forced, Migrated, Set, Generated };
 const char* password_how_name(PasswordHow how);  // "forced" / "migrated" / "set" / "generated"
 
 struct PasswordRules {
-  std::string force_set_pass;  // -forceSetPass; the caller sets it only for a single-user run. Empty: not given.
-  std::string set_pass;        // -setPass. Empty: not given.
+  std::string
+      force_set_pass;    // -forceSetPass; the caller sets it only for a single-user run. Empty: not given.
+  std::string set_pass;  // -setPass. Empty: not given.
 };
 
 struct ChosenPassword {
@@ -72,7 +73,8 @@ class PassFile {
   [[nodiscard]] const std::string& path() const { return path_; }
 
   // "<prefix>_YYYY-MM-DD_HH-MM-SS.pass" in local time.
-  static std::string default_name(std::chrono::system_clock::time_point when, const std::string& prefix = "cg2kms");
+  static std::string default_name(std::chrono::system_clock::time_point when,
+                                  const std::string& prefix = "cg2kms");
   // One CSV field: quoted (quotes doubled) when it holds a comma, quote, CR or
   // LF, or starts or ends with a space or TAB; as it is otherwise.
   static std::string csv_field(std::string_view field);

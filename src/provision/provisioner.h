@@ -14,10 +14,10 @@ namespace mailmig {
 // (forced, migrated, set or generated); `source_password` is what the source
 // stored, for a provisioner that can keep a hash as it is.
 struct NewUser {
-  std::string account;      // login name without domain
+  std::string account;  // login name without domain
   std::string domain;
   std::string real_name;
-  std::string password;     // secret
+  std::string password;  // secret
   PasswordInfo source_password;
 };
 
@@ -53,8 +53,8 @@ struct ProvisionOptions {
   std::string admin_password;  // secret
   std::string ca_file;         // kerio (https), ldap (ldaps/StartTLS)
   bool insecure = false;
-  std::string ldap_base;       // ldap: where entries go, e.g. "ou=people,dc=example,dc=com"
-  std::string ldap_template;   // ldap: file of attribute lines with %u %d %n %p placeholders (optional)
+  std::string ldap_base;      // ldap: where entries go, e.g. "ou=people,dc=example,dc=com"
+  std::string ldap_template;  // ldap: file of attribute lines with %u %d %n %p placeholders (optional)
 };
 
 // Parses none | kerio:https://HOST:4040 | dovecot:FILE | ldap:ldap://HOST | command:CMD.

@@ -3,8 +3,8 @@
 // folders -> messages and streams message bytes. The engine sees only this.
 #pragma once
 
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,26 +30,26 @@ const char* password_kind_name(PasswordInfo::Kind kind);  // "plain" / "encrypte
 
 struct DomainInfo {
   std::string name;
-  bool main = false;        // the server's main domain (CommuniGate: Accounts/)
-  std::string location;     // directory or URL, for reports
+  bool main = false;     // the server's main domain (CommuniGate: Accounts/)
+  std::string location;  // directory or URL, for reports
   std::vector<std::string> aliases;
 };
 
 struct AccountInfo {
   std::string domain;
-  std::string name;         // login name without domain
+  std::string name;  // login name without domain
   std::string real_name;
-  std::string location;     // directory or file, for reports
-  std::string kind;         // source-specific, e.g. "multi-mailbox" / "single-mailbox"
+  std::string location;  // directory or file, for reports
+  std::string kind;      // source-specific, e.g. "multi-mailbox" / "single-mailbox"
   PasswordInfo password;
 };
 
 struct FolderInfo {
-  std::string name;         // UTF-8, '/'-separated, "INBOX" for the inbox
-  bool selectable = true;   // false: a directory-only folder (\Noselect)
+  std::string name;        // UTF-8, '/'-separated, "INBOX" for the inbox
+  bool selectable = true;  // false: a directory-only folder (\Noselect)
   bool subscribed = false;
-  std::string location;     // file or directory holding the messages
-  std::string format;       // "mbox", "mdir", "dir", ...
+  std::string location;  // file or directory holding the messages
+  std::string format;    // "mbox", "mdir", "dir", ...
   // The source's UIDVALIDITY when it keeps IMAP UIDs (dovecot-uidlist, an IMAP
   // source): with MessageInfo::uid, a target that can keep them does.
   std::optional<std::uint32_t> uidvalidity;

@@ -33,7 +33,7 @@ struct StoredMessage {
   Flags flags = 0;
   std::vector<std::string> keywords;
   std::optional<DateTime> internal_date;
-  std::string sha256;      // empty when the body was not fetched
+  std::string sha256;  // empty when the body was not fetched
 };
 
 // Which stored messages to hash (after their metadata is known); null = all.
@@ -79,7 +79,8 @@ class TargetFolder {
   // Stage-2 sync (call after finish()): changes flags of messages by UID,
   // adding and removing exactly the given ones (a flag the user set on the
   // target meanwhile stays unless the source removed it too).
-  virtual void change_flags(std::uint32_t uid, Flags add, Flags remove, const std::vector<std::string>& add_keywords,
+  virtual void change_flags(std::uint32_t uid, Flags add, Flags remove,
+                            const std::vector<std::string>& add_keywords,
                             const std::vector<std::string>& remove_keywords) = 0;
   // Removes messages by UID (\Deleted + UID EXPUNGE of exactly those UIDs;
   // never a plain EXPUNGE, which could take messages someone else marked).

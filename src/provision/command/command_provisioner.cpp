@@ -230,11 +230,13 @@ class CommandProvisioner final : public Provisioner {
     const std::string name = user.account + "@" + user.domain;
     if (user.password.empty()) throw ProvisionError("cannot create " + name + ": no password to set");
     if (user.password.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
-      throw ProvisionError("cannot create " + name +
-                           " with the command: the password holds a line break or NUL and cannot go on one line");
+      throw ProvisionError(
+          "cannot create " + name +
+          " with the command: the password holds a line break or NUL and cannot go on one line");
     }
     std::string input = user.password + "\n";
-    Outcome outcome = run(environment("create", user.account, user.domain, &user.real_name), input, name, "create");
+    Outcome outcome =
+        run(environment("create", user.account, user.domain, &user.real_name), input, name, "create");
     std::fill(input.begin(), input.end(), '\0');
     if (WIFEXITED(outcome.status) && WEXITSTATUS(outcome.status) == 0) return Created{};
     throw failure(name, "create", outcome, user.password);
@@ -242,7 +244,8 @@ class CommandProvisioner final : public Provisioner {
 
  private:
   [[nodiscard]] std::vector<std::string> environment(const char* action, const std::string& account,
-                                                     const std::string& domain, const std::string* real_name) const {
+                                                     const std::string& domain,
+                                                     const std::string* real_name) const {
     std::vector<std::string> env = base_env_;
     auto add = [&](const char* key, const std::string& value) {
       if (value.find('\0') != std::string::npos) {
@@ -260,14 +263,16 @@ class CommandProvisioner final : public Provisioner {
 
   [[nodiscard]] ProvisionError failure(const std::string& user, const char* action, const Outcome& outcome,
                                        const std::string& password) const {
-    const Captured& shown = outcome.err.text.find_first_not_of(" \t\r\n") != std::string::npos ? outcome.err : outcome.out;
+    const Captured& shown =
+        outcome.err.text.find_first_not_of(" \t\r\n") != std::string::npos ? outcome.err : outcome.out;
     std::string text = shown.text;
     if (!password.empty()) {
       for (auto pos = text.find(password); pos != std::string::npos; pos = text.find(password, pos + 3)) {
         text.replace(pos, password.size(), "***");
       }
     }
-    while (!text.empty() && std::string_view(" \t\r\n").find(text.back()) != std::string_view::npos) text.pop_back();
+    while (!text.empty() && std::string_view(" \t\r\n").find(text.back()) != std::string_view::npos)
+      text.pop_back();
     std::string message = std::string("provisioning command (") + action + ") for " + user + " failed with " +
                           describe_status(outcome.status);
     if (!text.empty()) message += ": " + text + (shown.truncated ? " [...]" : "");
@@ -326,9 +331,10 @@ class CommandProvisioner final : public Provisioner {
       const auto now = Clock::now();
       if (now >= deadline) {
         child.kill_and_reap();
-        throw ProvisionError(std::string("provisioning command (") + action + ") for " + user + " timed out after " +
-                             std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(timeout_).count()) +
-                             " ms and was killed");
+        throw ProvisionError(
+            std::string("provisioning command (") + action + ") for " + user + " timed out after " +
+            std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(timeout_).count()) +
+            " ms and was killed");
       }
       std::array<pollfd, 3> fds{};
       std::array<Fd*, 3> owners{};
@@ -386,11 +392,13 @@ class CommandProvisioner final : public Provisioner {
 
 }  // namespace
 
-std::unique_ptr<Provisioner> make_command_provisioner(const std::string& command, const ProvisionOptions& options,
+std::unique_ptr<Provisioner> make_command_provisioner(const std::string& command,
+                                                      const ProvisionOptions& options,
                                                       std::chrono::milliseconds timeout) {
   (void)options;  // the command carries its own credentials
   if (command.empty()) throw std::invalid_argument("command: needs the command to run (command:CMD)");
-  if (timeout <= std::chrono::milliseconds(0)) throw std::invalid_argument("command: the timeout must be positive");
+  if (timeout <= std::chrono::milliseconds(0))
+    throw std::invalid_argument("command: the timeout must be positive");
   return std::make_unique<CommandProvisioner>(command, timeout);
 }
 

@@ -31,7 +31,8 @@
 
 namespace mailmig {
 
-std::unique_ptr<Provisioner> make_command_provisioner(const std::string& command, const ProvisionOptions& options,
-                                                      std::chrono::milliseconds timeout = std::chrono::seconds(60));
+std::unique_ptr<Provisioner> make_command_provisioner(
+    const std::string& command, const ProvisionOptions& options,
+    std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
 }  // namespace mailmig

@@ -24,11 +24,21 @@ namespace mailmig {
 
 namespace {
 
-bool ascii_alnum(char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
-bool crypt64(char c) { return ascii_alnum(c) || c == '.' || c == '/'; }
-bool hex_digit(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-char lower_ascii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-char upper_ascii(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
+bool ascii_alnum(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+bool crypt64(char c) {
+  return ascii_alnum(c) || c == '.' || c == '/';
+}
+bool hex_digit(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+char lower_ascii(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+char upper_ascii(char c) {
+  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+}
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -105,9 +115,9 @@ bool is_digest_data(std::string_view data, std::size_t raw_length) {
 
 struct DovecotScheme {
   std::string_view name;
-  bool crypt;                    // the data is a crypt(3) string
+  bool crypt;                     // the data is a crypt(3) string
   std::string_view crypt_prefix;  // crypt: the one family this scheme takes, empty for any
-  std::size_t raw_length;        // digest: the digest size in bytes, 0 for salted (variable)
+  std::size_t raw_length;         // digest: the digest size in bytes, 0 for salted (variable)
 };
 
 constexpr std::array<DovecotScheme, 15> kSchemes = {{
@@ -158,7 +168,9 @@ std::optional<std::string> braced_hash(std::string_view value) {
 // for a name that cannot be a passwd-file user.
 std::string user_name(const std::string& account, const std::string& domain) {
   const std::string name = account + "@" + domain;
-  auto bad = [&](const std::string& why) { return ProvisionError("cannot use \"" + name + "\" as a Dovecot user: " + why); };
+  auto bad = [&](const std::string& why) {
+    return ProvisionError("cannot use \"" + name + "\" as a Dovecot user: " + why);
+  };
   if (account.empty() || domain.empty()) throw bad("empty account or domain");
   if (account.front() == '#') throw bad("a leading '#' would make the line a comment");
   // Dovecot's mail_location expands %n, %d and %u into paths: ".." would put
@@ -170,7 +182,8 @@ std::string user_name(const std::string& account, const std::string& domain) {
   for (const std::string* part : {&account, &domain}) {
     for (char c : *part) {
       const auto u = static_cast<unsigned char>(c);
-      if (c == ':' || c == '@' || u <= 0x20 || u == 0x7f) throw bad("it holds ':', '@', a space or a control character");
+      if (c == ':' || c == '@' || u <= 0x20 || u == 0x7f)
+        throw bad("it holds ':', '@', a space or a control character");
     }
   }
   return lower(name);
@@ -265,7 +278,8 @@ void fsync_directory_of(const std::string& path) {
 // file of our pid can only be a leftover of a crashed run.
 void replace_file(const std::string& path, std::string_view text, const struct stat* existing) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) throw file_error(tmp, "cannot remove a stale temporary file", errno);
+  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT)
+    throw file_error(tmp, "cannot remove a stale temporary file", errno);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) throw file_error(tmp, "cannot create", errno);
   try {
@@ -273,8 +287,9 @@ void replace_file(const std::string& path, std::string_view text, const struct s
     if (::fstat(fd, &st) != 0) throw file_error(tmp, "cannot stat", errno);
     if (existing != nullptr && (st.st_uid != existing->st_uid || st.st_gid != existing->st_gid)) {
       if (::fchown(fd, existing->st_uid, existing->st_gid) != 0) {
-        throw file_error(tmp, "cannot give it the owner and group of " + path + " (" + std::to_string(existing->st_uid) +
-                                  ":" + std::to_string(existing->st_gid) + ")",
+        throw file_error(tmp,
+                         "cannot give it the owner and group of " + path + " (" +
+                             std::to_string(existing->st_uid) + ":" + std::to_string(existing->st_gid) + ")",
                          errno);
       }
     }
@@ -293,7 +308,8 @@ void replace_file(const std::string& path, std::string_view text, const struct s
     const int closing = fd;
     fd = -1;
     if (::close(closing) != 0) throw file_error(tmp, "cannot close", errno);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) throw file_error(path, "cannot rename " + tmp + " over it", errno);
+    if (::rename(tmp.c_str(), path.c_str()) != 0)
+      throw file_error(path, "cannot rename " + tmp + " over it", errno);
   } catch (...) {
     if (fd >= 0) ::close(fd);
     ::unlink(tmp.c_str());
@@ -331,7 +347,8 @@ class DovecotProvisioner final : public Provisioner {
       const std::string path = target_path();
       const FileLock file_lock(path + ".lock");
       auto current = read_current(path);
-      if (current && has_user(current->text, name)) throw ProvisionError("the user already exists in " + path);
+      if (current && has_user(current->text, name))
+        throw ProvisionError("the user already exists in " + path);
       std::string text = current ? std::move(current->text) : std::string();
       if (!text.empty() && text.back() != '\n') text += '\n';
       text += line;
@@ -368,10 +385,11 @@ std::optional<std::string> dovecot_kept_hash(const PasswordInfo& source) {
   if (tag.ends_with("-crpt")) {
     // CommuniGate's own methods: only U-crpt (Unix crypt) is a standard hash.
     if (tag != "u-crpt") return std::nullopt;
-    const std::string_view data = value.size() >= source.scheme.size() &&
-                                          equal_ignoring_ascii_case(value.substr(0, source.scheme.size()), source.scheme)
-                                      ? value.substr(source.scheme.size())
-                                      : value;
+    const std::string_view data =
+        value.size() >= source.scheme.size() &&
+                equal_ignoring_ascii_case(value.substr(0, source.scheme.size()), source.scheme)
+            ? value.substr(source.scheme.size())
+            : value;
     if (is_crypt_string(data)) return "{CRYPT}" + std::string(data);
     return std::nullopt;
   }
@@ -389,17 +407,20 @@ std::string dovecot_sha512_crypt(const std::string& password) {
   }
   std::array<char, CRYPT_GENSALT_OUTPUT_SIZE> setting{};
   errno = 0;
-  const char* salt = ::crypt_gensalt_rn("$6$", 0, reinterpret_cast<const char*>(random.data()),
-                                        static_cast<int>(random.size()), setting.data(), static_cast<int>(setting.size()));
+  const char* salt =
+      ::crypt_gensalt_rn("$6$", 0, reinterpret_cast<const char*>(random.data()),
+                         static_cast<int>(random.size()), setting.data(), static_cast<int>(setting.size()));
   OPENSSL_cleanse(random.data(), random.size());
   if (salt == nullptr) throw ProvisionError("libcrypt cannot make a SHA512-CRYPT salt: " + error_text(errno));
   CryptArea area;
   const char* hash = area.crypt(password.c_str(), setting.data());
-  if (hash == nullptr || hash[0] == '*') throw ProvisionError("libcrypt cannot hash with SHA512-CRYPT: " + error_text(errno));
+  if (hash == nullptr || hash[0] == '*')
+    throw ProvisionError("libcrypt cannot hash with SHA512-CRYPT: " + error_text(errno));
   return "{SHA512-CRYPT}" + std::string(hash);
 }
 
-std::unique_ptr<Provisioner> make_dovecot_provisioner(const std::string& file, const ProvisionOptions& options) {
+std::unique_ptr<Provisioner> make_dovecot_provisioner(const std::string& file,
+                                                      const ProvisionOptions& options) {
   (void)options;  // a passwd-file needs no credentials
   if (file.empty()) throw std::invalid_argument("dovecot: needs the passwd-file's path (dovecot:FILE)");
   return std::make_unique<DovecotProvisioner>(file);

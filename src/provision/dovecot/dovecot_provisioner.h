@@ -23,7 +23,8 @@
 
 namespace mailmig {
 
-std::unique_ptr<Provisioner> make_dovecot_provisioner(const std::string& file, const ProvisionOptions& options);
+std::unique_ptr<Provisioner> make_dovecot_provisioner(const std::string& file,
+                                                      const ProvisionOptions& options);
 
 // The passwd-file password field that keeps the source's own hash, when
 // Dovecot understands its scheme; nullopt otherwise (the caller then hashes

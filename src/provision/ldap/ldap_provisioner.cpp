@@ -359,7 +359,8 @@ class LdapProvisioner final : public Provisioner {
     const std::optional<ldap::Tls> tls = ldap::tls_for_url(url_);
     if (!tls) {
       throw std::invalid_argument(fmt::format(
-          "--provision ldap:{}: expected one URL ldap://HOST[:PORT], ldaps://HOST[:PORT] or ldapi://PATH", url_));
+          "--provision ldap:{}: expected one URL ldap://HOST[:PORT], ldaps://HOST[:PORT] or ldapi://PATH",
+          url_));
     }
     if (base_.empty()) {
       throw std::invalid_argument("--provision ldap: needs --ldap-base (e.g. ou=people,dc=example,dc=com)");
@@ -462,7 +463,6 @@ class LdapProvisioner final : public Provisioner {
   }
 
  private:
-
   [[nodiscard]] std::string exists_filter(const std::string& account, const std::string& domain) const {
     std::string mail = fmt::format("(mail={}@{})", ldap_filter_escape(account), ldap_filter_escape(domain));
     std::string naming = fmt::format("(uid={})", ldap_filter_escape(account));
@@ -495,8 +495,11 @@ class LdapProvisioner final : public Provisioner {
   void connect() {
     disconnect();
     try {
-      ld_ = ldap::connect_and_bind(ldap::ConnectOptions{.url = url_, .bind_dn = bind_dn_, .password = bind_password_,
-                                                        .ca_file = ca_file_, .insecure = insecure_});
+      ld_ = ldap::connect_and_bind(ldap::ConnectOptions{.url = url_,
+                                                        .bind_dn = bind_dn_,
+                                                        .password = bind_password_,
+                                                        .ca_file = ca_file_,
+                                                        .insecure = insecure_});
     } catch (const ldap::ConnectError& e) {
       throw ProvisionError(e.what());
     }

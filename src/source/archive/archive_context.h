@@ -22,8 +22,8 @@ struct ArchiveContext {
         store_budget(s) {}
   Catalogue catalogue;
   CursorPool pool;
-  CacheBudget budget;        // each folder's MessageCache
-  CacheBudget store_budget;  // each account's PassedStore
+  CacheBudget budget;                  // each folder's MessageCache
+  CacheBudget store_budget;            // each account's PassedStore
   std::unique_ptr<StreamSpool> spool;  // archive:-: the directory the stream was spooled to (removed last)
 };
 
@@ -45,7 +45,8 @@ std::uint64_t copy_entry(ArchiveReader& reader, std::span<char> buffer, Sink&& s
 // passes over on the way are kept there, and kept() hands them out.
 class EntryWalker {
  public:
-  explicit EntryWalker(ArchiveContext& context, PassedStore* store = nullptr) : context_(context), store_(store) {}
+  explicit EntryWalker(ArchiveContext& context, PassedStore* store = nullptr)
+      : context_(context), store_(store) {}
   EntryWalker(const EntryWalker&) = delete;
   EntryWalker& operator=(const EntryWalker&) = delete;
   ~EntryWalker() { context_.pool.give(std::move(reader_)); }
@@ -81,7 +82,8 @@ class EntryWalker {
     if (!buffer_) buffer_ = std::make_unique_for_overwrite<char[]>(kKeepBuffer);
     try {
       // An ArchiveError here ends the reader: thrown on, as for the entry sought.
-      copy_entry(reader, std::span<char>(buffer_.get(), kKeepBuffer), [&](std::string_view chunk) { body->append(chunk); });
+      copy_entry(reader, std::span<char>(buffer_.get(), kKeepBuffer),
+                 [&](std::string_view chunk) { body->append(chunk); });
     } catch (const IoError&) {
       return;  // the temporary file could not be written: not kept (next() skips the rest)
     } catch (const ArchiveError& e) {

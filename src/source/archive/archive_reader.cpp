@@ -3,13 +3,12 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 #include "source/archive/directory_entries.h"
@@ -105,9 +104,10 @@ std::string ArchiveReader::describe_format() const {
 
 void ArchiveReader::fail(const std::string& what, bool fatal) {
   if (fatal) failed_ = true;
-  const std::string where = current_.empty() ? std::string("at its start")
-                                             : fmt::format("in or after entry \"{}\"", current_);
-  throw ArchiveError(path_, fmt::format("{} {} (archive offset {}): {}", what, where, offset(), error_text(handle_)),
+  const std::string where =
+      current_.empty() ? std::string("at its start") : fmt::format("in or after entry \"{}\"", current_);
+  throw ArchiveError(path_,
+                     fmt::format("{} {} (archive offset {}): {}", what, where, offset(), error_text(handle_)),
                      offset(), fatal);
 }
 
@@ -129,8 +129,10 @@ bool ArchiveReader::next(EntryHeader& header) {
   header.ordinal = next_ordinal_++;
   header.path = normalize_entry_path(name != nullptr ? name : "");
   current_ = header.path;
-  header.size = ::archive_entry_size_is_set(entry) != 0 ? static_cast<std::uint64_t>(::archive_entry_size(entry)) : 0;
-  header.mtime = ::archive_entry_mtime_is_set(entry) != 0 ? static_cast<std::int64_t>(::archive_entry_mtime(entry)) : 0;
+  header.size =
+      ::archive_entry_size_is_set(entry) != 0 ? static_cast<std::uint64_t>(::archive_entry_size(entry)) : 0;
+  header.mtime =
+      ::archive_entry_mtime_is_set(entry) != 0 ? static_cast<std::int64_t>(::archive_entry_mtime(entry)) : 0;
   header.link_target.clear();
   if (const char* hard = ::archive_entry_hardlink(entry); hard != nullptr) {
     header.type = EntryType::Hardlink;
@@ -138,15 +140,21 @@ bool ArchiveReader::next(EntryHeader& header) {
     return true;
   }
   switch (::archive_entry_filetype(entry)) {
-    case AE_IFREG: header.type = EntryType::File; break;
-    case AE_IFDIR: header.type = EntryType::Directory; break;
+    case AE_IFREG:
+      header.type = EntryType::File;
+      break;
+    case AE_IFDIR:
+      header.type = EntryType::Directory;
+      break;
     case AE_IFLNK: {
       header.type = EntryType::Symlink;
       const char* target = ::archive_entry_symlink(entry);
       header.link_target = target != nullptr ? target : "";
       break;
     }
-    default: header.type = EntryType::Other; break;
+    default:
+      header.type = EntryType::Other;
+      break;
   }
   return true;
 }

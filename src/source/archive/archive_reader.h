@@ -23,7 +23,7 @@ struct EntryHeader {
   EntryType type = EntryType::Other;
   std::uint64_t size = 0;
   std::int64_t mtime = 0;
-  std::string link_target;    // Symlink / Hardlink
+  std::string link_target;  // Symlink / Hardlink
 };
 
 // The archive cannot be read on from here: a damaged compressed stream, a

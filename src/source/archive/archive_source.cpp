@@ -1,8 +1,8 @@
 #include "source/archive/archive_source.h"
 
-#include <cerrno>
-
 #include <fmt/format.h>
+
+#include <cerrno>
 
 #include "core/error.h"
 #include "source/archive/archive_context.h"
@@ -17,7 +17,8 @@ constexpr const char* kStdinName = "stdin";  // archive:- in reports: "stdin!/<e
 // A directory-only folder: listed, never holds messages.
 class NoSelectFolder final : public Folder {
  public:
-  void scan(const std::function<void(const MessageInfo&)>& /*on_message*/, const ProblemFn& /*problem*/) override {}
+  void scan(const std::function<void(const MessageInfo&)>& /*on_message*/,
+            const ProblemFn& /*problem*/) override {}
   [[nodiscard]] std::unique_ptr<ByteReader> open(const MessageInfo& message) const override {
     throw IoError(message.file, ENOENT, "a directory-only folder has no messages");
   }
@@ -28,8 +29,9 @@ class ArchiveAccount final : public Account {
   ArchiveAccount(std::shared_ptr<ArchiveContext> context, const CatalogueAccount& account)
       : context_(std::move(context)),
         account_(account),
-        store_(std::make_shared<PassedStore>(account_.folders, context_->store_budget,
-                                             fmt::format("{}@{}", account_.info.name, account_.info.domain))) {}
+        store_(
+            std::make_shared<PassedStore>(account_.folders, context_->store_budget,
+                                          fmt::format("{}@{}", account_.info.name, account_.info.domain))) {}
 
   [[nodiscard]] const AccountInfo& info() const override { return account_.info; }
 
@@ -55,7 +57,7 @@ class ArchiveAccount final : public Account {
 
  private:
   std::shared_ptr<ArchiveContext> context_;
-  const CatalogueAccount& account_;  // owned by context_
+  const CatalogueAccount& account_;     // owned by context_
   std::shared_ptr<PassedStore> store_;  // shared with the folders opened, which may outlive this object
 };
 
@@ -110,8 +112,8 @@ OpenedArchive open_archive(const std::string& path, const ArchiveOptions& option
     description += fmt::format("; read in one pass, {} bytes of mail spooled to {} (removed at exit)",
                                spool->bytes, spool->directory);
   }
-  auto context =
-      std::make_shared<ArchiveContext>(std::move(catalogue), options.parked_readers, options.cache, options.store);
+  auto context = std::make_shared<ArchiveContext>(std::move(catalogue), options.parked_readers, options.cache,
+                                                  options.store);
   context->spool = std::move(spool);
   auto opens = [context] { return context->pool.opened(); };
   return OpenedArchive{std::make_unique<ArchiveSource>(std::move(context)), std::move(description),

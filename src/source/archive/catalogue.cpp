@@ -1,11 +1,11 @@
 #include "source/archive/catalogue.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <array>
 #include <memory>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "source/archive/directory_entries.h"
 
@@ -41,10 +41,14 @@ bool climbs_out(std::string_view path) {
 
 const char* layout_name(Layout layout) {
   switch (layout) {
-    case Layout::Auto: return "auto";
-    case Layout::Sme: return "sme";
-    case Layout::Maildir: return "maildir";
-    case Layout::Cgp: return "cgp";
+    case Layout::Auto:
+      return "auto";
+    case Layout::Sme:
+      return "sme";
+    case Layout::Maildir:
+      return "maildir";
+    case Layout::Cgp:
+      return "cgp";
   }
   return "auto";
 }
@@ -55,14 +59,15 @@ std::string entry_location(const std::string& archive, const std::string& path) 
 
 bool is_metadata_path(std::string_view path) {
   static constexpr std::array<std::string_view, 7> kNames = {
-      "dovecot-uidlist", "dovecot-keywords", "subscriptions", "account.settings",
+      "dovecot-uidlist", "dovecot-keywords", "subscriptions",  "account.settings",
       "account.info",    "Main.settings",    "Domain.settings"};
   const std::string_view name = base_name(path);
   for (const std::string_view known : kNames) {
     if (name == known) return true;
   }
   // CommuniGate legacy single-mailbox accounts: <name>.settings / <name>.info next to <name>.mbox.
-  if (name.ends_with(".settings") || name.ends_with(".info")) return path.find(".macnt/") == std::string_view::npos;
+  if (name.ends_with(".settings") || name.ends_with(".info"))
+    return path.find(".macnt/") == std::string_view::npos;
   // The SME Server's password hashes, for import-backup (a full backup is made from /).
   if (path == "etc/shadow" || path.ends_with("/etc/shadow")) return true;
   return path.ends_with("e-smith/db/configuration") || path.ends_with("e-smith/db/accounts");
@@ -106,11 +111,13 @@ RawCatalogue read_catalogue(const std::string& path, const std::string& shown) {
       out.entries.push_back(header);
       if (header.type == EntryType::File && header.size <= kMaxText && is_metadata_path(header.path)) {
         std::string text;
-        while (const std::size_t n = reader.read(std::span<char>(buffer.get(), kBuffer))) text.append(buffer.get(), n);
+        while (const std::size_t n = reader.read(std::span<char>(buffer.get(), kBuffer)))
+          text.append(buffer.get(), n);
         out.texts[header.path] = std::move(text);
       }
     } catch (const ArchiveError& e) {
-      out.problems.push_back(Problem{.scope = Scope::Store, .file = archive, .offset = e.offset(), .message = e.detail()});
+      out.problems.push_back(
+          Problem{.scope = Scope::Store, .file = archive, .offset = e.offset(), .message = e.detail()});
       if (e.fatal() || ++retries > kMaxRetries) break;
     }
   }

@@ -39,8 +39,8 @@ RawCatalogue read_catalogue(const std::string& archive, const std::string& shown
 // One message entry of a folder.
 struct MessageEntry {
   std::uint64_t ordinal = 0;
-  std::string path;      // entry name in the archive
-  std::string name;      // Maildir: "cur/<file>" or "new/<file>"; CommuniGate: the file name
+  std::string path;  // entry name in the archive
+  std::string name;  // Maildir: "cur/<file>" or "new/<file>"; CommuniGate: the file name
   std::uint64_t size = 0;
   std::int64_t mtime = 0;
 };

@@ -1,13 +1,12 @@
 #include "source/archive/cgp_spool.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 #include "source/cgp/mailbox_files.h"
@@ -34,7 +33,9 @@ void write_all(int fd, std::string_view bytes, const std::string& path) {
 
 }  // namespace
 
-CgpSpoolFolder::~CgpSpoolFolder() { remove_spool(); }
+CgpSpoolFolder::~CgpSpoolFolder() {
+  remove_spool();
+}
 
 void CgpSpoolFolder::remove_spool() {
   reader_.reset();
@@ -51,16 +52,19 @@ std::string CgpSpoolFolder::shown(const std::string& path) const {
   return folder_.info.location + path.substr(mailbox_.size());
 }
 
-void CgpSpoolFolder::scan(const std::function<void(const MessageInfo&)>& on_message, const ProblemFn& problem) {
+void CgpSpoolFolder::scan(const std::function<void(const MessageInfo&)>& on_message,
+                          const ProblemFn& problem) {
   remove_spool();
   const std::string archive = context_->catalogue.archive;
   const bool mdir = folder_.info.format == "mdir";
   try {
     std::string pattern = temp_dir() + "/mailmig-archive-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) throw IoError(temp_dir(), errno, "cannot create a spool directory");
+    if (::mkdtemp(pattern.data()) == nullptr)
+      throw IoError(temp_dir(), errno, "cannot create a spool directory");
     spool_dir_ = pattern;
     mailbox_ = spool_dir_ + "/mailbox";
-    if (mdir && ::mkdir(mailbox_.c_str(), 0700) != 0) throw IoError(mailbox_, errno, "cannot create a spool directory");
+    if (mdir && ::mkdir(mailbox_.c_str(), 0700) != 0)
+      throw IoError(mailbox_, errno, "cannot create a spool directory");
   } catch (const IoError& e) {
     problem(Problem{.scope = Scope::Folder, .file = folder_.info.location, .message = e.what()});
     return;
@@ -76,7 +80,8 @@ void CgpSpoolFolder::scan(const std::function<void(const MessageInfo&)>& on_mess
         // Kept when an earlier folder's reader passed over it, else read from the archive.
         const std::shared_ptr<Body> kept = walker.kept(entry);
         ArchiveReader* reader = kept ? nullptr : &walker.at(entry);
-        const cgp::UniqueFd fd(::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+        const cgp::UniqueFd fd(
+            ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
         if (fd.get() < 0) throw IoError(target, errno, "cannot create the spool file");
         files_.push_back(target);
         const std::span<char> span(buffer.get(), kBuffer);
@@ -88,7 +93,9 @@ void CgpSpoolFolder::scan(const std::function<void(const MessageInfo&)>& on_mess
           while (const std::size_t n = bytes->read(span)) sink(std::string_view(span.data(), n));
         }
       } catch (const ArchiveError& e) {
-        problem(Problem{.scope = mdir ? Scope::Message : Scope::Folder, .file = file, .offset = e.offset(),
+        problem(Problem{.scope = mdir ? Scope::Message : Scope::Folder,
+                        .file = file,
+                        .offset = e.offset(),
                         .message = e.detail()});
         if (!mdir) return;
       } catch (const IoError& e) {

@@ -32,12 +32,12 @@ class CgpSpoolFolder final : public Folder {
   [[nodiscard]] std::string shown(const std::string& path) const;
 
   std::shared_ptr<ArchiveContext> context_;
-  const CatalogueFolder& folder_;  // owned by context_
+  const CatalogueFolder& folder_;       // owned by context_
   std::shared_ptr<PassedStore> store_;  // the account's
-  std::string spool_dir_;          // mkdtemp directory, empty before scan()
-  std::string mailbox_;            // spool_dir_/mailbox (file or directory)
-  std::vector<std::string> files_; // written, to remove
-  std::unique_ptr<Folder> reader_; // cgp::MboxFile or cgp::MdirDirectory on the spool
+  std::string spool_dir_;               // mkdtemp directory, empty before scan()
+  std::string mailbox_;                 // spool_dir_/mailbox (file or directory)
+  std::vector<std::string> files_;      // written, to remove
+  std::unique_ptr<Folder> reader_;      // cgp::MboxFile or cgp::MdirDirectory on the spool
 };
 
 }  // namespace mailmig::archive

@@ -1,8 +1,8 @@
 #include "source/archive/cursor_pool.h"
 
-#include <cerrno>
-
 #include <spdlog/spdlog.h>
+
+#include <cerrno>
 
 #include "core/error.h"
 #include "source/archive/catalogue.h"
@@ -43,7 +43,8 @@ void CursorPool::give(std::unique_ptr<ArchiveReader> reader) {
   }
 }
 
-void seek_entry(ArchiveReader& reader, std::uint64_t ordinal, const std::string& path, const PassedFn& passed) {
+void seek_entry(ArchiveReader& reader, std::uint64_t ordinal, const std::string& path,
+                const PassedFn& passed) {
   EntryHeader header;
   while (reader.position() <= ordinal) {
     try {
@@ -62,7 +63,8 @@ void seek_entry(ArchiveReader& reader, std::uint64_t ordinal, const std::string&
     }
     return;
   }
-  throw IoError(entry_location(reader.path(), path), ENOENT, "the archive changed since it was opened (entry missing)");
+  throw IoError(entry_location(reader.path(), path), ENOENT,
+                "the archive changed since it was opened (entry missing)");
 }
 
 }  // namespace mailmig::archive

@@ -48,6 +48,7 @@ class CursorPool {
 // sees each entry passed over on the way, the reader positioned on it (it
 // may read the entry's data).
 using PassedFn = std::function<void(const EntryHeader&, ArchiveReader&)>;
-void seek_entry(ArchiveReader& reader, std::uint64_t ordinal, const std::string& path, const PassedFn& passed = {});
+void seek_entry(ArchiveReader& reader, std::uint64_t ordinal, const std::string& path,
+                const PassedFn& passed = {});
 
 }  // namespace mailmig::archive

@@ -1,11 +1,11 @@
 #include "source/archive/layout.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
 #include <tuple>
-
-#include <fmt/format.h>
 
 #include "source/archive/esmith_accounts.h"
 #include "source/archive/esmith_db.h"
@@ -51,7 +51,9 @@ std::optional<std::string> find_sme_prefix(const RawCatalogue& raw) {
   return std::nullopt;
 }
 
-std::string count_text(std::size_t n, const char* what) { return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s"); }
+std::string count_text(std::size_t n, const char* what) {
+  return fmt::format("{} {}{}", n, what, n == 1 ? "" : "s");
+}
 
 std::string domains_text(const std::vector<DomainInfo>& domains) {
   std::string out;
@@ -60,12 +62,14 @@ std::string domains_text(const std::vector<DomainInfo>& domains) {
 }
 
 void fill_domains(Catalogue& out) {
-  std::stable_sort(out.accounts.begin(), out.accounts.end(), [](const CatalogueAccount& a, const CatalogueAccount& b) {
-    return std::tie(a.info.domain, a.info.name) < std::tie(b.info.domain, b.info.name);
-  });
+  std::stable_sort(out.accounts.begin(), out.accounts.end(),
+                   [](const CatalogueAccount& a, const CatalogueAccount& b) {
+                     return std::tie(a.info.domain, a.info.name) < std::tie(b.info.domain, b.info.name);
+                   });
   for (const CatalogueAccount& account : out.accounts) {
     if (!out.domains.empty() && out.domains.back().name == account.info.domain) continue;
-    out.domains.push_back(DomainInfo{.name = account.info.domain, .main = out.domains.empty(),
+    out.domains.push_back(DomainInfo{.name = account.info.domain,
+                                     .main = out.domains.empty(),
                                      .location = entry_location(out.archive, "")});
   }
 }
@@ -79,7 +83,8 @@ std::string esmith_real_name(const EsmithRecord& user) {
   return real_name;
 }
 
-void build_sme(const RawCatalogue& raw, const std::string& prefix, const LayoutOptions& options, Catalogue& out) {
+void build_sme(const RawCatalogue& raw, const std::string& prefix, const LayoutOptions& options,
+               Catalogue& out) {
   std::string domain = maildir::lower_ascii(options.domain);
   std::string origin = "--domain";
   const std::string config_path = prefix + "home/e-smith/db/configuration";
@@ -92,9 +97,10 @@ void build_sme(const RawCatalogue& raw, const std::string& prefix, const LayoutO
     }
   }
   if (domain.empty()) {
-    throw SourceError(fmt::format("{}: an SME Server backup without home/e-smith/db/configuration (DomainName); say "
-                                  "which domain the users belong to with --domain",
-                                  raw.archive));
+    throw SourceError(
+        fmt::format("{}: an SME Server backup without home/e-smith/db/configuration (DomainName); say "
+                    "which domain the users belong to with --domain",
+                    raw.archive));
   }
   EsmithDb users;
   if (auto text = raw.texts.find(prefix + "home/e-smith/db/accounts"); text != raw.texts.end()) {
@@ -105,7 +111,8 @@ void build_sme(const RawCatalogue& raw, const std::string& prefix, const LayoutO
     std::string name;
     const std::string users_dir = prefix + std::string(kSmeUsers);
     if (root.starts_with(users_dir) && root.ends_with("/Maildir")) {
-      name = root.substr(users_dir.size(), root.size() - users_dir.size() - std::string_view("/Maildir").size());
+      name =
+          root.substr(users_dir.size(), root.size() - users_dir.size() - std::string_view("/Maildir").size());
       if (name.find('/') != std::string::npos) continue;
     } else if (root == prefix + "home/e-smith/Maildir") {
       name = "admin";  // the administrator's mail lives outside the user homes
@@ -149,8 +156,9 @@ void build_sme(const RawCatalogue& raw, const std::string& prefix, const LayoutO
   }
   out.aliases = esmith_aliases(users, domain);
   fill_domains(out);
-  out.description = fmt::format("SME Server full backup {} ({}): {} in {} (domain from {})", file_name(raw.archive),
-                                raw.format, count_text(out.accounts.size(), "user"), domain, origin);
+  out.description =
+      fmt::format("SME Server full backup {} ({}): {} in {} (domain from {})", file_name(raw.archive),
+                  raw.format, count_text(out.accounts.size(), "user"), domain, origin);
   if (hashes != 0)
     out.description += fmt::format(", {} password hash{} from etc/shadow", hashes, hashes == 1 ? "" : "es");
   if (!out.aliases.aliases.empty()) {
@@ -165,44 +173,54 @@ void build_maildir(const RawCatalogue& raw, const LayoutOptions& options, Catalo
   std::string layout;
   const auto require_domain = [&](const std::string& what) {
     if (!options.domain.empty()) return maildir::lower_ascii(options.domain);
-    throw SourceError(fmt::format("{}: {} has no domain level; say which domain the accounts belong to with --domain",
-                                  raw.archive, what));
+    throw SourceError(
+        fmt::format("{}: {} has no domain level; say which domain the accounts belong to with --domain",
+                    raw.archive, what));
   };
   if (!options.user_path.empty()) {
     layout = fmt::format("user path {}", options.user_path);
-    const std::string fallback = maildir::pattern_has_domain(options.user_path) ? "" : require_domain("the user path");
+    const std::string fallback =
+        maildir::pattern_has_domain(options.user_path) ? "" : require_domain("the user path");
     for (const std::string& root : found) {
       if (auto match = match_user_path(options.user_path, root)) {
-        roots.push_back(MaildirRoot{.domain = match->first.empty() ? fallback : match->first, .name = match->second,
-                                    .root = root, .real_name = {}});
+        roots.push_back(MaildirRoot{.domain = match->first.empty() ? fallback : match->first,
+                                    .name = match->second,
+                                    .root = root,
+                                    .real_name = {}});
       }
     }
   } else if (std::find(found.begin(), found.end(), std::string()) != found.end()) {
     auto [name, domain] = maildir::split_user(options.user);
     if (domain.empty()) domain = require_domain("a single Maildir");
-    if (name.empty()) throw SourceError(fmt::format("{}: holds a single Maildir; name its account with --user", raw.archive));
+    if (name.empty())
+      throw SourceError(fmt::format("{}: holds a single Maildir; name its account with --user", raw.archive));
     roots.push_back(MaildirRoot{.domain = domain, .name = name, .root = "", .real_name = {}});
     layout = "a single Maildir";
   } else {
     // <...>/<user>/Maildir (homes) or <...>/<domain>/<user>[/Maildir] (virtual domains): the
     // directory above the user is the domain when it looks like one.
-    const bool homes = std::all_of(found.begin(), found.end(), [](const std::string& r) { return r.ends_with("Maildir"); });
+    const bool homes =
+        std::all_of(found.begin(), found.end(), [](const std::string& r) { return r.ends_with("Maildir"); });
     bool with_domain = !found.empty();
     for (const std::string& root : found) {
       const std::string user_dir = homes ? parent_path(root) : root;
       if (!looks_like_domain(last_component(parent_path(user_dir)))) with_domain = false;
     }
-    const std::string domain = with_domain ? std::string() : require_domain(homes ? "home directories (<user>/Maildir)"
-                                                                                 : "a tree of <user> Maildirs");
-    layout = with_domain ? (homes ? "virtual domains (<domain>/<user>/Maildir)" : "virtual domains (<domain>/<user>)")
-                         : (homes ? "home directories (<user>/Maildir)" : "<user> Maildirs");
+    const std::string domain = with_domain ? std::string()
+                                           : require_domain(homes ? "home directories (<user>/Maildir)"
+                                                                  : "a tree of <user> Maildirs");
+    layout = with_domain
+                 ? (homes ? "virtual domains (<domain>/<user>/Maildir)" : "virtual domains (<domain>/<user>)")
+                 : (homes ? "home directories (<user>/Maildir)" : "<user> Maildirs");
     for (const std::string& root : found) {
       const std::string user_dir = homes ? parent_path(root) : root;
       const std::string name = last_component(user_dir);
       if (name.empty()) continue;
       roots.push_back(MaildirRoot{
           .domain = with_domain ? maildir::lower_ascii(last_component(parent_path(user_dir))) : domain,
-          .name = name, .root = root, .real_name = {}});
+          .name = name,
+          .root = root,
+          .real_name = {}});
     }
   }
   // Two roots for one account (e.g. a copy elsewhere in the archive): the first is read.
@@ -212,23 +230,28 @@ void build_maildir(const RawCatalogue& raw, const LayoutOptions& options, Catalo
   std::vector<MaildirRoot> unique;
   for (MaildirRoot& root : roots) {
     if (!unique.empty() && unique.back().domain == root.domain && unique.back().name == root.name) {
-      out.problems.push_back(Problem{.scope = Scope::Account, .domain = root.domain, .account = root.name,
-                                     .file = entry_location(raw.archive, root.root),
-                                     .message = fmt::format("a second Maildir for this account (first: {}): skipped",
-                                                            unique.back().root)});
+      out.problems.push_back(Problem{
+          .scope = Scope::Account,
+          .domain = root.domain,
+          .account = root.name,
+          .file = entry_location(raw.archive, root.root),
+          .message =
+              fmt::format("a second Maildir for this account (first: {}): skipped", unique.back().root)});
       continue;
     }
     unique.push_back(std::move(root));
   }
   if (unique.empty()) {
-    throw SourceError(fmt::format("{}: no Maildir matches{}; describe the layout with --user-path, e.g. "
-                                  "--user-path 'var/vmail/%d/%n/Maildir' (relative to the archive's top)",
-                                  raw.archive, options.user_path.empty() ? "" : " --user-path " + options.user_path));
+    throw SourceError(
+        fmt::format("{}: no Maildir matches{}; describe the layout with --user-path, e.g. "
+                    "--user-path 'var/vmail/%d/%n/Maildir' (relative to the archive's top)",
+                    raw.archive, options.user_path.empty() ? "" : " --user-path " + options.user_path));
   }
   out.accounts = build_maildir_accounts(raw, unique);
   fill_domains(out);
-  out.description = fmt::format("Maildir archive {} ({}): {}, {} in {}", file_name(raw.archive), raw.format, layout,
-                                count_text(out.accounts.size(), "account"), domains_text(out.domains));
+  out.description =
+      fmt::format("Maildir archive {} ({}): {}, {} in {}", file_name(raw.archive), raw.format, layout,
+                  count_text(out.accounts.size(), "account"), domains_text(out.domains));
 }
 
 // tar --append / --update store a newer copy of a file under the same name
@@ -272,36 +295,51 @@ Catalogue build_catalogue(RawCatalogue raw, const LayoutOptions& options) {
   const std::optional<std::string> sme = find_sme_prefix(raw);
   const std::optional<std::string> cgp = find_cgp_base(raw);
   if (layout == Layout::Auto) {
-    if (sme) layout = Layout::Sme;
-    else if (cgp) layout = Layout::Cgp;
-    else if (!find_maildir_roots(raw).empty()) layout = Layout::Maildir;
+    if (sme)
+      layout = Layout::Sme;
+    else if (cgp)
+      layout = Layout::Cgp;
+    else if (!find_maildir_roots(raw).empty())
+      layout = Layout::Maildir;
     else {
-      throw SourceError(fmt::format(
-          "{}: {} entries but no mail found (no SME Server homes, no CommuniGate store, no Maildir with cur/ or new/); "
-          "say what it holds with --archive-layout sme|maildir|cgp and --user-path",
-          raw.archive, raw.entries.size()));
+      throw SourceError(
+          fmt::format("{}: {} entries but no mail found (no SME Server homes, no CommuniGate store, no "
+                      "Maildir with cur/ or new/); "
+                      "say what it holds with --archive-layout sme|maildir|cgp and --user-path",
+                      raw.archive, raw.entries.size()));
     }
   }
   out.layout = layout;
   switch (layout) {
-    case Layout::Sme: build_sme(raw, sme.value_or(""), options, out); break;
-    case Layout::Maildir: build_maildir(raw, options, out); break;
+    case Layout::Sme:
+      build_sme(raw, sme.value_or(""), options, out);
+      break;
+    case Layout::Maildir:
+      build_maildir(raw, options, out);
+      break;
     case Layout::Cgp: {
-      if (!cgp) throw SourceError(fmt::format("{}: no CommuniGate store (Accounts/ or Domains/) in the archive", raw.archive));
+      if (!cgp)
+        throw SourceError(
+            fmt::format("{}: no CommuniGate store (Accounts/ or Domains/) in the archive", raw.archive));
       std::string origin;
-      build_cgp_catalogue(raw, CgpLayoutOptions{.base = *cgp, .main_domain = options.main_domain,
-                                                .fallback_domain = options.domain},
-                          out, origin);
+      build_cgp_catalogue(
+          raw,
+          CgpLayoutOptions{
+              .base = *cgp, .main_domain = options.main_domain, .fallback_domain = options.domain},
+          out, origin);
       std::size_t accounts = out.accounts.size();
-      out.description = fmt::format("CommuniGate Pro store in {} ({}{}): {} in {} (main domain from {})",
-                                    file_name(raw.archive), raw.format, cgp->empty() ? "" : ", under " + *cgp,
-                                    count_text(accounts, "account"), count_text(out.domains.size(), "domain"), origin);
+      out.description =
+          fmt::format("CommuniGate Pro store in {} ({}{}): {} in {} (main domain from {})",
+                      file_name(raw.archive), raw.format, cgp->empty() ? "" : ", under " + *cgp,
+                      count_text(accounts, "account"), count_text(out.domains.size(), "domain"), origin);
       break;
     }
-    case Layout::Auto: break;
+    case Layout::Auto:
+      break;
   }
   keep_last_copies(out);
-  if (!out.problems.empty()) out.description += fmt::format("; {} damaged", count_text(out.problems.size(), "place"));
+  if (!out.problems.empty())
+    out.description += fmt::format("; {} damaged", count_text(out.problems.size(), "place"));
   return out;
 }
 

@@ -1,10 +1,10 @@
 #include "source/archive/layout_cgp.h"
 
+#include <fmt/format.h>
+
 #include <map>
 #include <set>
 #include <tuple>
-
-#include <fmt/format.h>
 
 #include "codec/cgp_text.h"
 #include "codec/mutf7.h"
@@ -28,14 +28,16 @@ std::vector<std::string> split(std::string_view path) {
   return out;
 }
 
-std::string stem(const std::string& name, std::string_view suffix) { return name.substr(0, name.size() - suffix.size()); }
+std::string stem(const std::string& name, std::string_view suffix) {
+  return name.substr(0, name.size() - suffix.size());
+}
 
 bool has_suffix(const std::string& name, std::string_view suffix) {
   return name.size() > suffix.size() && name.ends_with(suffix);
 }
 
-std::optional<cgp::Value> parse_text(const RawCatalogue& raw, const std::string& path, std::vector<Problem>& problems,
-                                const Problem& context) {
+std::optional<cgp::Value> parse_text(const RawCatalogue& raw, const std::string& path,
+                                     std::vector<Problem>& problems, const Problem& context) {
   auto it = raw.texts.find(path);
   if (it == raw.texts.end()) return std::nullopt;
   try {
@@ -74,7 +76,8 @@ std::optional<std::string> find_cgp_base(const RawCatalogue& raw) {
       if (parts[depth] != "Accounts" && parts[depth] != "Domains") continue;
       // A mail-bearing name below it, so a stray "Accounts" directory is not taken for a store.
       for (std::size_t i = depth + 1; i < parts.size(); ++i) {
-        if (has_suffix(parts[i], ".macnt") || has_suffix(parts[i], ".mbox") || has_suffix(parts[i], ".mdir")) {
+        if (has_suffix(parts[i], ".macnt") || has_suffix(parts[i], ".mbox") ||
+            has_suffix(parts[i], ".mdir")) {
           return depth == 0 ? std::string() : parts[0] + "/";
         }
       }
@@ -100,26 +103,31 @@ void build_cgp_catalogue(const RawCatalogue& raw, const CgpLayoutOptions& option
     main_domain = options.fallback_domain;
     main_domain_origin = "--domain";
   }
-  const bool has_main = raw.entries.end() != std::find_if(raw.entries.begin(), raw.entries.end(), [&](const EntryHeader& e) {
-    return e.path.starts_with(options.base + "Accounts/");
-  });
+  const bool has_main =
+      raw.entries.end() != std::find_if(raw.entries.begin(), raw.entries.end(), [&](const EntryHeader& e) {
+        return e.path.starts_with(options.base + "Accounts/");
+      });
   if (main_domain.empty() && has_main) {
-    throw maildir::SourceError(fmt::format(
-        "{}: the CommuniGate store has no Settings/Main.settings naming its main domain (Accounts/); name it with "
-        "--main-domain",
-        raw.archive));
+    throw maildir::SourceError(
+        fmt::format("{}: the CommuniGate store has no Settings/Main.settings naming its main domain "
+                    "(Accounts/); name it with "
+                    "--main-domain",
+                    raw.archive));
   }
   main_domain = maildir::lower_ascii(main_domain);
 
   std::map<std::string, DomainInfo> domains;
   std::map<AccountKey, AccountBuilder> accounts;
-  const auto domain_of = [&](const std::vector<std::string>& parts, std::size_t& next) -> std::optional<std::string> {
+  const auto domain_of = [&](const std::vector<std::string>& parts,
+                             std::size_t& next) -> std::optional<std::string> {
     if (parts.empty()) return std::nullopt;
     if (parts[0] == "Accounts") {
       next = 1;
       if (!domains.contains(main_domain)) {
-        domains.emplace(main_domain, DomainInfo{.name = main_domain, .main = true,
-                                                .location = entry_location(raw.archive, options.base + "Accounts")});
+        domains.emplace(main_domain,
+                        DomainInfo{.name = main_domain,
+                                   .main = true,
+                                   .location = entry_location(raw.archive, options.base + "Accounts")});
       }
       return main_domain;
     }
@@ -127,8 +135,10 @@ void build_cgp_catalogue(const RawCatalogue& raw, const CgpLayoutOptions& option
       next = 2;
       const std::string name = maildir::lower_ascii(parts[1]);
       if (!domains.contains(name)) {
-        domains.emplace(name, DomainInfo{.name = name, .main = false,
-                                         .location = entry_location(raw.archive, options.base + "Domains/" + parts[1])});
+        domains.emplace(
+            name, DomainInfo{.name = name,
+                             .main = false,
+                             .location = entry_location(raw.archive, options.base + "Domains/" + parts[1])});
       }
       return name;
     }
@@ -141,10 +151,13 @@ void build_cgp_catalogue(const RawCatalogue& raw, const CgpLayoutOptions& option
       name = *decoded;
     } else {
       name = encoded;
-      b.account.problems.push_back(Problem{
-          .scope = Scope::Folder, .domain = b.account.info.domain, .account = b.account.info.name,
-          .folder = parent.empty() ? encoded : parent + "/" + encoded, .file = entry_location(raw.archive, path),
-          .message = "file name is not valid modified UTF-7; folder listed under its raw name"});
+      b.account.problems.push_back(
+          Problem{.scope = Scope::Folder,
+                  .domain = b.account.info.domain,
+                  .account = b.account.info.name,
+                  .folder = parent.empty() ? encoded : parent + "/" + encoded,
+                  .file = entry_location(raw.archive, path),
+                  .message = "file name is not valid modified UTF-7; folder listed under its raw name"});
     }
     if (parent.empty() && maildir::lower_ascii(name) == "inbox") name = "INBOX";
     return parent.empty() ? name : parent + "/" + name;
@@ -172,16 +185,19 @@ void build_cgp_catalogue(const RawCatalogue& raw, const CgpLayoutOptions& option
     const bool multi = has_suffix(top, ".macnt");
     const bool single = !multi && (has_suffix(top, ".mbox") || has_suffix(top, ".mdir"));
     if (!multi && !single) continue;
-    const std::string account_name = maildir::lower_ascii(stem(top, multi ? ".macnt" : top.substr(top.size() - 5)));
+    const std::string account_name =
+        maildir::lower_ascii(stem(top, multi ? ".macnt" : top.substr(top.size() - 5)));
     AccountBuilder& b = accounts[AccountKey{*domain, account_name}];
     if (b.dir.empty()) {
       b.dir = prefix;
-      b.account.info = AccountInfo{.domain = *domain, .name = account_name,
+      b.account.info = AccountInfo{.domain = *domain,
+                                   .name = account_name,
                                    .location = entry_location(raw.archive, prefix),
                                    .kind = multi ? "multi-mailbox" : "single-mailbox"};
       const Problem context{.scope = Scope::Account, .domain = *domain, .account = account_name};
       const std::string dir = prefix.substr(0, prefix.size() - top.size());
-      const std::string settings = multi ? prefix + "/account.settings" : dir + stem(top, top.substr(top.size() - 5)) + ".settings";
+      const std::string settings =
+          multi ? prefix + "/account.settings" : dir + stem(top, top.substr(top.size() - 5)) + ".settings";
       if (auto value = parse_text(raw, settings, b.account.problems, context)) {
         cgp::AccountSettings s = cgp::interpret_account_settings(*value);
         b.account.info.password = std::move(s.password);
@@ -190,10 +206,13 @@ void build_cgp_catalogue(const RawCatalogue& raw, const CgpLayoutOptions& option
     } else if (b.dir != prefix) {
       // The same account under two *.sub paths: only the first copy is read.
       if (i + 1 == parts.size()) {
-        b.account.problems.push_back(Problem{.scope = Scope::Account, .domain = *domain, .account = account_name,
-                                             .file = entry_location(raw.archive, prefix),
-                                             .message = fmt::format("account stored twice (also {}); only that one is read",
-                                                                    b.account.info.location)});
+        b.account.problems.push_back(
+            Problem{.scope = Scope::Account,
+                    .domain = *domain,
+                    .account = account_name,
+                    .file = entry_location(raw.archive, prefix),
+                    .message = fmt::format("account stored twice (also {}); only that one is read",
+                                           b.account.info.location)});
       }
       continue;
     }
@@ -215,21 +234,25 @@ void build_cgp_catalogue(const RawCatalogue& raw, const CgpLayoutOptions& option
     const bool is_mbox = has_suffix(box, ".mbox");
     const bool is_mdir = has_suffix(box, ".mdir");
     if (!is_mbox && !is_mdir) continue;  // account.settings, account.info, other service files
-    const std::string name = single ? std::string("INBOX")
-                                    : folder_name(b, stem(box, is_mbox ? ".mbox" : ".mdir"), parent, entry.path);
+    const std::string name = single
+                                 ? std::string("INBOX")
+                                 : folder_name(b, stem(box, is_mbox ? ".mbox" : ".mdir"), parent, entry.path);
     if (is_mbox && k + 1 == parts.size() && entry.type != EntryType::File) {
       // A mailbox that is no file is not a mailbox at all (cgp: reports the same and lists nothing).
-      b.account.problems.push_back(Problem{
-          .scope = Scope::Folder, .domain = b.account.info.domain, .account = b.account.info.name,
-          .file = entry_location(raw.archive, entry.path),
-          .message = entry.type == EntryType::Symlink    ? "symbolic link to a mailbox: not followed"
-                     : entry.type == EntryType::Hardlink ? "hard link to a mailbox: skipped"
-                     : entry.type == EntryType::Directory ? "a .mbox mailbox must be a file; skipped"
-                                                          : "not a regular file: skipped"});
+      b.account.problems.push_back(
+          Problem{.scope = Scope::Folder,
+                  .domain = b.account.info.domain,
+                  .account = b.account.info.name,
+                  .file = entry_location(raw.archive, entry.path),
+                  .message = entry.type == EntryType::Symlink     ? "symbolic link to a mailbox: not followed"
+                             : entry.type == EntryType::Hardlink  ? "hard link to a mailbox: skipped"
+                             : entry.type == EntryType::Directory ? "a .mbox mailbox must be a file; skipped"
+                                                                  : "not a regular file: skipped"});
       continue;
     }
     if (is_mdir && k + 1 == parts.size() && entry.type != EntryType::Directory) {
-      b.account.problems.push_back(Problem{.scope = Scope::Folder, .domain = b.account.info.domain,
+      b.account.problems.push_back(Problem{.scope = Scope::Folder,
+                                           .domain = b.account.info.domain,
                                            .account = b.account.info.name,
                                            .file = entry_location(raw.archive, entry.path),
                                            .message = "a .mdir mailbox must be a directory; skipped"});
@@ -243,26 +266,36 @@ void build_cgp_catalogue(const RawCatalogue& raw, const CgpLayoutOptions& option
     box_path.insert(0, options.base);
     CatalogueFolder& folder = b.folders[name];
     if (folder.info.location.empty()) {
-      folder.info = FolderInfo{.name = name, .selectable = true, .location = entry_location(raw.archive, box_path),
+      folder.info = FolderInfo{.name = name,
+                               .selectable = true,
+                               .location = entry_location(raw.archive, box_path),
                                .format = is_mbox ? "mbox" : "mdir"};
     } else if (folder.info.location != entry_location(raw.archive, box_path)) {
       if (k + 1 == parts.size()) {
         b.account.problems.push_back(Problem{
-            .scope = Scope::Folder, .domain = b.account.info.domain, .account = b.account.info.name, .folder = name,
+            .scope = Scope::Folder,
+            .domain = b.account.info.domain,
+            .account = b.account.info.name,
+            .folder = name,
             .file = entry_location(raw.archive, box_path),
-            .message = fmt::format("two mailboxes named \"{}\" ({} and this one); only the first is read", name,
-                                   folder.info.location)});
+            .message = fmt::format("two mailboxes named \"{}\" ({} and this one); only the first is read",
+                                   name, folder.info.location)});
       }
       continue;
     }
     folder.first_ordinal = std::min(folder.first_ordinal, entry.ordinal);
     const bool message = is_mbox ? k + 1 == parts.size() : k + 2 == parts.size();
     if (!message || (is_mdir && parts[k + 1].starts_with('.'))) continue;
-    const Problem context{.scope = Scope::Message, .domain = b.account.info.domain, .account = b.account.info.name,
-                          .folder = name, .file = entry_location(raw.archive, entry.path)};
+    const Problem context{.scope = Scope::Message,
+                          .domain = b.account.info.domain,
+                          .account = b.account.info.name,
+                          .folder = name,
+                          .file = entry_location(raw.archive, entry.path)};
     if (entry.type == EntryType::File) {
-      folder.entries.push_back(MessageEntry{.ordinal = entry.ordinal, .path = entry.path,
-                                            .name = is_mbox ? box : parts[k + 1], .size = entry.size,
+      folder.entries.push_back(MessageEntry{.ordinal = entry.ordinal,
+                                            .path = entry.path,
+                                            .name = is_mbox ? box : parts[k + 1],
+                                            .size = entry.size,
                                             .mtime = entry.mtime});
     } else if (entry.type != EntryType::Directory) {
       Problem p = context;
@@ -277,7 +310,8 @@ void build_cgp_catalogue(const RawCatalogue& raw, const CgpLayoutOptions& option
     const std::string settings_path =
         domain.main ? options.base + "Accounts/Settings/Domain.settings"
                     : domain.location.substr(raw.archive.size() + 2) + "/Settings/Domain.settings";
-    if (auto value = parse_text(raw, settings_path, out.problems, Problem{.scope = Scope::Domain, .domain = name})) {
+    if (auto value =
+            parse_text(raw, settings_path, out.problems, Problem{.scope = Scope::Domain, .domain = name})) {
       domain.aliases = cgp::domain_aliases(*value);
     }
   }
@@ -291,8 +325,9 @@ void build_cgp_catalogue(const RawCatalogue& raw, const CgpLayoutOptions& option
   for (auto& [key, b] : accounts) {
     std::set<std::string> subscribed;
     if (b.account.info.kind == "multi-mailbox") {
-      if (auto value = parse_text(raw, b.dir + "/account.info", b.account.problems,
-                                  Problem{.scope = Scope::Account, .domain = key.domain, .account = key.name})) {
+      if (auto value =
+              parse_text(raw, b.dir + "/account.info", b.account.problems,
+                         Problem{.scope = Scope::Account, .domain = key.domain, .account = key.name})) {
         for (std::string& folder : cgp::interpret_account_info(*value).subscribed) subscribed.insert(folder);
       }
     }
@@ -304,8 +339,11 @@ void build_cgp_catalogue(const RawCatalogue& raw, const CgpLayoutOptions& option
     for (const std::string& name : b.containers) {
       if (b.folders.contains(name)) continue;
       CatalogueFolder container;
-      container.info = FolderInfo{.name = name, .selectable = false, .subscribed = subscribed.contains(name),
-                                  .location = b.account.info.location, .format = "dir"};
+      container.info = FolderInfo{.name = name,
+                                  .selectable = false,
+                                  .subscribed = subscribed.contains(name),
+                                  .location = b.account.info.location,
+                                  .format = "dir"};
       folders.push_back(std::move(container));
     }
     std::uint64_t first = UINT64_MAX;

@@ -1,12 +1,12 @@
 #include "source/archive/layout_maildir.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 #include <regex>
 #include <set>
 #include <unordered_map>
-
-#include <fmt/format.h>
 
 #include "source/maildir/maildir_account.h"
 #include "source/maildir/uidlist.h"
@@ -52,7 +52,7 @@ struct AccountBuilder {
   CatalogueAccount account;
   std::string root;
   std::map<std::string, CatalogueFolder> folders;  // by directory: "" (INBOX) or ".Name"
-  std::set<std::string> selectable;                 // directories with cur/ or messages
+  std::set<std::string> selectable;                // directories with cur/ or messages
   std::string subscriptions;
 };
 
@@ -110,22 +110,29 @@ std::optional<std::pair<std::string, std::string>> match_user_path(const std::st
   return std::make_pair(domain, name);
 }
 
-std::vector<CatalogueAccount> build_maildir_accounts(const RawCatalogue& raw, const std::vector<MaildirRoot>& roots) {
+std::vector<CatalogueAccount> build_maildir_accounts(const RawCatalogue& raw,
+                                                     const std::vector<MaildirRoot>& roots) {
   std::vector<AccountBuilder> builders;
   std::unordered_map<std::string, std::size_t> by_root;
   for (const MaildirRoot& root : roots) {
     AccountBuilder b;
     b.root = root.root;
-    b.account.info = AccountInfo{.domain = root.domain, .name = root.name, .real_name = root.real_name,
-                                 .location = entry_location(raw.archive, root.root), .kind = "maildir"};
+    b.account.info = AccountInfo{.domain = root.domain,
+                                 .name = root.name,
+                                 .real_name = root.real_name,
+                                 .location = entry_location(raw.archive, root.root),
+                                 .kind = "maildir"};
     by_root.emplace(root.root, builders.size());
     builders.push_back(std::move(b));
   }
   const auto problem = [&](AccountBuilder& b, Scope scope, const std::string& folder, const std::string& path,
                            std::string message) {
-    b.account.problems.push_back(Problem{.scope = scope, .domain = b.account.info.domain,
-                                         .account = b.account.info.name, .folder = folder,
-                                         .file = entry_location(raw.archive, path), .message = std::move(message)});
+    b.account.problems.push_back(Problem{.scope = scope,
+                                         .domain = b.account.info.domain,
+                                         .account = b.account.info.name,
+                                         .folder = folder,
+                                         .file = entry_location(raw.archive, path),
+                                         .message = std::move(message)});
   };
   // Regular files by name so far: a hard link's data is that of the file it names.
   std::unordered_map<std::string_view, const EntryHeader*> files;
@@ -159,7 +166,9 @@ std::vector<CatalogueAccount> build_maildir_accounts(const RawCatalogue& raw, co
     CatalogueFolder& folder = b->folders[dir];
     folder.first_ordinal = std::min(folder.first_ordinal, entry.ordinal);
     if (folder.info.location.empty()) {
-      folder.info.location = entry_location(raw.archive, dir.empty() ? b->root : b->root.empty() ? dir : b->root + "/" + dir);
+      folder.info.location = entry_location(raw.archive, dir.empty()       ? b->root
+                                                         : b->root.empty() ? dir
+                                                                           : b->root + "/" + dir);
     }
     if (parts.size() == 1 && (parts[0] == "cur" || parts[0] == "new")) b->selectable.insert(dir);
     if (parts.size() == 1 && (parts[0] == "dovecot-uidlist" || parts[0] == "dovecot-keywords")) {
@@ -173,15 +182,18 @@ std::vector<CatalogueAccount> build_maildir_accounts(const RawCatalogue& raw, co
       }
       continue;
     }
-    if (parts.size() != 2 || (parts[0] != "cur" && parts[0] != "new")) continue;  // tmp/, dovecot index files, ...
+    if (parts.size() != 2 || (parts[0] != "cur" && parts[0] != "new"))
+      continue;  // tmp/, dovecot index files, ...
     const std::string file(parts[1]);
     if (file.starts_with('.')) continue;  // editors' and tools' hidden files are no mail
     b->selectable.insert(dir);
     const std::string folder_label = dir.empty() ? "INBOX" : dir;
     switch (entry.type) {
       case EntryType::File:
-        folder.entries.push_back(MessageEntry{.ordinal = entry.ordinal, .path = entry.path,
-                                              .name = fmt::format("{}/{}", parts[0], file), .size = entry.size,
+        folder.entries.push_back(MessageEntry{.ordinal = entry.ordinal,
+                                              .path = entry.path,
+                                              .name = fmt::format("{}/{}", parts[0], file),
+                                              .size = entry.size,
                                               .mtime = entry.mtime});
         break;
       case EntryType::Symlink:
@@ -196,25 +208,31 @@ std::vector<CatalogueAccount> build_maildir_accounts(const RawCatalogue& raw, co
         // and unlink()) or outside the Maildirs is this folder's copy: read
         // from the linked entry's data.
         auto target = files.find(entry.link_target);
-        const std::string target_dir = target == files.end() ? std::string() : parent_of(target->second->path);
+        const std::string target_dir =
+            target == files.end() ? std::string() : parent_of(target->second->path);
         const bool same_folder = (last_of(target_dir) == "cur" || last_of(target_dir) == "new") &&
                                  parent_of(target_dir) == parent_of(parent_of(entry.path)) &&
                                  !last_of(target->second->path).starts_with('.');
         if (target == files.end() || same_folder) {
-          problem(*b, Scope::Message, folder_label, entry.path,
-                  target == files.end()
-                      ? fmt::format("hard link to {}, which is not a file earlier in the archive: skipped",
-                                    entry.link_target)
-                      : fmt::format("hard link to {} in a Maildir: skipped (the message is read under its first name)",
-                                    entry.link_target));
+          problem(
+              *b, Scope::Message, folder_label, entry.path,
+              target == files.end()
+                  ? fmt::format("hard link to {}, which is not a file earlier in the archive: skipped",
+                                entry.link_target)
+                  : fmt::format(
+                        "hard link to {} in a Maildir: skipped (the message is read under its first name)",
+                        entry.link_target));
           break;
         }
-        folder.entries.push_back(MessageEntry{.ordinal = target->second->ordinal, .path = target->second->path,
+        folder.entries.push_back(MessageEntry{.ordinal = target->second->ordinal,
+                                              .path = target->second->path,
                                               .name = fmt::format("{}/{}", parts[0], file),
-                                              .size = target->second->size, .mtime = target->second->mtime});
+                                              .size = target->second->size,
+                                              .mtime = target->second->mtime});
         break;
       }
-      case EntryType::Directory: break;
+      case EntryType::Directory:
+        break;
       case EntryType::Other:
         problem(*b, Scope::Message, folder_label, entry.path, "not a regular file in a Maildir: ignored");
         break;
@@ -241,12 +259,14 @@ std::vector<CatalogueAccount> build_maildir_accounts(const RawCatalogue& raw, co
       folder.info.name = name;
       folder.info.selectable = dir.empty() || b.selectable.contains(dir);
       folder.info.format = folder.info.selectable ? "maildir" : "dir";
-      folder.info.subscribed = dir.empty() || subscribed.contains(name) || subscribed.contains("INBOX/" + name);
+      folder.info.subscribed =
+          dir.empty() || subscribed.contains(name) || subscribed.contains("INBOX/" + name);
       if (folder.info.location.empty()) folder.info.location = b.account.info.location;
       if (!folder.uidlist.empty()) {
         std::string error;
         std::size_t bad = 0;
-        if (auto list = maildir::parse_uidlist(folder.uidlist, error, bad)) folder.info.uidvalidity = list->uidvalidity;
+        if (auto list = maildir::parse_uidlist(folder.uidlist, error, bad))
+          folder.info.uidvalidity = list->uidvalidity;
       }
       folders.push_back(std::move(folder));
     }

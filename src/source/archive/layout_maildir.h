@@ -28,9 +28,11 @@ std::vector<std::string> find_maildir_roots(const RawCatalogue& raw);
 // each one whole-or-part of a path component) against an entry path;
 // (domain, name) or nullopt. A leading '/' in the pattern is ignored: entry
 // names are relative.
-std::optional<std::pair<std::string, std::string>> match_user_path(const std::string& pattern, const std::string& path);
+std::optional<std::pair<std::string, std::string>> match_user_path(const std::string& pattern,
+                                                                   const std::string& path);
 
 // One account per root, its folders in archive order.
-std::vector<CatalogueAccount> build_maildir_accounts(const RawCatalogue& raw, const std::vector<MaildirRoot>& roots);
+std::vector<CatalogueAccount> build_maildir_accounts(const RawCatalogue& raw,
+                                                     const std::vector<MaildirRoot>& roots);
 
 }  // namespace mailmig::archive

@@ -1,9 +1,9 @@
 #include "source/archive/maildir_entries.h"
 
-#include <cerrno>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <cerrno>
 
 #include "core/error.h"
 #include "source/maildir/maildir_name.h"
@@ -31,7 +31,8 @@ void count_body(const std::shared_ptr<Body>& body, CrlfCounter& counter, std::sp
 
 }  // namespace
 
-void MaildirEntriesFolder::scan(const std::function<void(const MessageInfo&)>& on_message, const ProblemFn& problem) {
+void MaildirEntriesFolder::scan(const std::function<void(const MessageInfo&)>& on_message,
+                                const ProblemFn& problem) {
   const std::string archive = context_->catalogue.archive;
   std::unordered_map<std::string, std::uint32_t> uids;
   if (!folder_.uidlist.empty()) {
@@ -41,12 +42,16 @@ void MaildirEntriesFolder::scan(const std::function<void(const MessageInfo&)>& o
     if (auto list = maildir::parse_uidlist(folder_.uidlist, error, bad)) {
       uids = std::move(list->uids);
       if (bad > 0) {
-        problem(Problem{.scope = Scope::Folder, .file = file,
-                        .message = fmt::format("{} malformed line(s) skipped; those messages get new UIDs", bad)});
+        problem(Problem{
+            .scope = Scope::Folder,
+            .file = file,
+            .message = fmt::format("{} malformed line(s) skipped; those messages get new UIDs", bad)});
       }
     } else {
-      problem(Problem{.scope = Scope::Folder, .file = file,
-                      .message = fmt::format("not understood ({}): UIDs are not kept for this folder", error)});
+      problem(
+          Problem{.scope = Scope::Folder,
+                  .file = file,
+                  .message = fmt::format("not understood ({}): UIDs are not kept for this folder", error)});
     }
   }
   const maildir::KeywordTable keywords = maildir::parse_keywords(folder_.keywords);
@@ -57,7 +62,8 @@ void MaildirEntriesFolder::scan(const std::function<void(const MessageInfo&)>& o
     const MessageEntry& entry = folder_.entries[index];
     const std::string file = entry_location(archive, entry.path);
     if (entry.size == 0) {
-      problem(Problem{.scope = Scope::Message, .file = file, .message = "empty message file (0 bytes): not delivered"});
+      problem(Problem{
+          .scope = Scope::Message, .file = file, .message = "empty message file (0 bytes): not delivered"});
       continue;
     }
     CrlfCounter counter;
@@ -78,9 +84,10 @@ void MaildirEntriesFolder::scan(const std::function<void(const MessageInfo&)>& o
       continue;
     }
     if (body->size() != entry.size) {
-      problem(Problem{.scope = Scope::Message, .file = file,
-                      .message = fmt::format("entry holds {} bytes but its header says {}: skipped", body->size(),
-                                             entry.size)});
+      problem(Problem{.scope = Scope::Message,
+                      .file = file,
+                      .message = fmt::format("entry holds {} bytes but its header says {}: skipped",
+                                             body->size(), entry.size)});
       continue;
     }
     const std::string_view base_name = std::string_view(entry.name).substr(4);  // after "cur/" or "new/"
@@ -97,7 +104,8 @@ void MaildirEntriesFolder::scan(const std::function<void(const MessageInfo&)>& o
     for (unsigned i = 0; i < keywords.size(); ++i) {
       if ((parsed.keyword_letters & (1U << i)) == 0) continue;
       if (keywords[i].empty()) {
-        problem(Problem{.scope = Scope::Message, .file = file,
+        problem(Problem{.scope = Scope::Message,
+                        .file = file,
                         .message = fmt::format("keyword letter '{}' is not in dovecot-keywords: dropped",
                                                static_cast<char>('a' + i))});
         continue;
@@ -110,7 +118,8 @@ void MaildirEntriesFolder::scan(const std::function<void(const MessageInfo&)>& o
 }
 
 std::unique_ptr<ByteReader> MaildirEntriesFolder::open(const MessageInfo& message) const {
-  if (message.data_offset >= folder_.entries.size() || folder_.entries[message.data_offset].name != message.id) {
+  if (message.data_offset >= folder_.entries.size() ||
+      folder_.entries[message.data_offset].name != message.id) {
     throw IoError(message.file, EINVAL, "not a message of this folder");
   }
   if (std::shared_ptr<Body> body = cache_.get(message.data_offset)) return Body::open(std::move(body));

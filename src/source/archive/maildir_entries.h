@@ -21,7 +21,7 @@ class MaildirEntriesFolder final : public Folder {
 
  private:
   std::shared_ptr<ArchiveContext> context_;
-  const CatalogueFolder& folder_;  // owned by context_
+  const CatalogueFolder& folder_;       // owned by context_
   std::shared_ptr<PassedStore> store_;  // the account's
   mutable MessageCache cache_;
 };

@@ -81,15 +81,17 @@ bool PassedStore::fits(std::uint64_t size, bool in_file) const {
 void PassedStore::over_budget(const std::string& path, std::uint64_t size) {
   if (logged_) return;
   logged_ = true;
-  spdlog::info("{}: passed-over message {} ({} bytes) does not fit the store's budget; it and any other that does not "
-               "fit will be read from the archive again when its folder is read (slower)",
-               account_, path, size);
+  spdlog::info(
+      "{}: passed-over message {} ({} bytes) does not fit the store's budget; it and any other that does not "
+      "fit will be read from the archive again when its folder is read (slower)",
+      account_, path, size);
 }
 
 bool PassedStore::wants(const EntryHeader& header) {
   const std::lock_guard lock(mutex_);
   auto it = wanted_.find(header.ordinal);
-  if (it == wanted_.end() || it->second.folders == 0 || it->second.body || it->second.path != header.path) return false;
+  if (it == wanted_.end() || it->second.folders == 0 || it->second.body || it->second.path != header.path)
+    return false;
   if (header.type != EntryType::File) return false;
   if (!fits(header.size, header.size > budget_.file_threshold)) {
     over_budget(header.path, header.size);

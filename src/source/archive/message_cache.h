@@ -27,8 +27,8 @@ namespace mailmig::archive {
 using Body = imap_source::Body;
 
 struct CacheBudget {
-  std::uint64_t memory = std::uint64_t{64} << 20U;   // more than the engine's read-ahead of ~40 MiB
-  std::uint64_t disk = std::uint64_t{2} << 30U;      // temporary files of large messages
+  std::uint64_t memory = std::uint64_t{64} << 20U;         // more than the engine's read-ahead of ~40 MiB
+  std::uint64_t disk = std::uint64_t{2} << 30U;            // temporary files of large messages
   std::uint64_t file_threshold = std::uint64_t{1} << 20U;  // bodies above this go to a file
 };
 

@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,9 +18,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "core/crlf.h"
 #include "core/datetime.h"
@@ -35,12 +34,14 @@ using OnMessage = std::function<void(const MessageInfo&)>;
 
 // ---- text helpers -------------------------------------------------------------
 
-char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 // ASCII-only on purpose: header names are ASCII and std::tolower consults the locale.
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                            [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
 }
 
 bool starts_with_ci(std::string_view text, std::string_view prefix) {
@@ -126,11 +127,20 @@ Flags x_status_flags(std::string_view letters) {
   Flags flags = 0;
   for (const char c : letters) {
     switch (ascii_lower(c)) {
-      case 'a': flags |= kAnswered; break;
-      case 'f': flags |= kFlagged; break;
-      case 'd': flags |= kDeleted; break;
-      case 't': flags |= kDraft; break;
-      default: break;
+      case 'a':
+        flags |= kAnswered;
+        break;
+      case 'f':
+        flags |= kFlagged;
+        break;
+      case 'd':
+        flags |= kDeleted;
+        break;
+      case 't':
+        flags |= kDraft;
+        break;
+      default:
+        break;
     }
   }
   return flags;
@@ -202,12 +212,23 @@ std::optional<MdirName> parse_mdir_name(std::string_view name) {
   MdirName out{.uid = *uid, .epoch = static_cast<std::int64_t>(*epoch)};
   for (const char c : rest.substr(dash2 + 1)) {
     switch (ascii_lower(c)) {
-      case 's': out.flags |= kSeen; break;
-      case 'a': out.flags |= kAnswered; break;
-      case 'f': out.flags |= kFlagged; break;
-      case 'd': out.flags |= kDeleted; break;
-      case 't': out.flags |= kDraft; break;
-      default: return std::nullopt;
+      case 's':
+        out.flags |= kSeen;
+        break;
+      case 'a':
+        out.flags |= kAnswered;
+        break;
+      case 'f':
+        out.flags |= kFlagged;
+        break;
+      case 'd':
+        out.flags |= kDeleted;
+        break;
+      case 't':
+        out.flags |= kDraft;
+        break;
+      default:
+        return std::nullopt;
     }
   }
   return out;
@@ -270,10 +291,11 @@ class MboxParser {
     if (state_ != State::kPreamble) {
       end_message(!last_terminated_);
     } else if (file_end_ > 0) {
-      report(Scope::Folder, 0, std::nullopt,
-             fmt::format("{} bytes but no message separator (\"From \" line after an empty line): not a mailbox "
-                         "in the expected format",
-                         file_end_));
+      report(
+          Scope::Folder, 0, std::nullopt,
+          fmt::format("{} bytes but no message separator (\"From \" line after an empty line): not a mailbox "
+                      "in the expected format",
+                      file_end_));
     }
   }
 
@@ -284,8 +306,8 @@ class MboxParser {
     if (state_ != State::kPreamble) {
       end_message(false);
     } else if (line.offset > 0) {
-      report(Scope::Message, 0, 1, fmt::format("{} bytes before the first message at offset 0 are not a message",
-                                               line.offset));
+      report(Scope::Message, 0, 1,
+             fmt::format("{} bytes before the first message at offset 0 are not a message", line.offset));
     }
     ++messages_;
     state_ = State::kStorage;
@@ -335,8 +357,9 @@ class MboxParser {
     if (truncated && live_) {
       // The running server is still appending it: copying it now would put
       // half a message on the target. The next sync takes it whole.
-      spdlog::warn("{} (offset {}): last message still being written by the live server: left for the next sync",
-                   path_, info_.offset);
+      spdlog::warn(
+          "{} (offset {}): last message still being written by the live server: left for the next sync",
+          path_, info_.offset);
       return;
     }
     if (truncated) {
@@ -349,7 +372,8 @@ class MboxParser {
     on_message_(info_);
   }
 
-  void report(Scope scope, std::uint64_t offset, std::optional<std::uint64_t> line, std::string message) const {
+  void report(Scope scope, std::uint64_t offset, std::optional<std::uint64_t> line,
+              std::string message) const {
     problem_(Problem{.scope = scope,
                      .file = path_,
                      .offset = offset,
@@ -365,12 +389,12 @@ class MboxParser {
   bool previous_empty_ = false;
   bool last_terminated_ = true;
   std::uint64_t file_end_ = 0;
-  std::uint64_t messages_ = 0;       // separators seen
+  std::uint64_t messages_ = 0;  // separators seen
   std::uint64_t separator_line_ = 0;
-  MessageInfo info_;                 // the current message, reused to spare allocations
-  std::uint64_t content_end_ = 0;    // end of the message's last line taken
-  std::uint64_t quoted_ = 0;         // quoted "From " lines: one byte less each when read
-  std::uint64_t bare_lfs_ = 0;       // LFs without CR: one byte more each in RFC822.SIZE
+  MessageInfo info_;               // the current message, reused to spare allocations
+  std::uint64_t content_end_ = 0;  // end of the message's last line taken
+  std::uint64_t quoted_ = 0;       // quoted "From " lines: one byte less each when read
+  std::uint64_t bare_lfs_ = 0;     // LFs without CR: one byte more each in RFC822.SIZE
   bool blank_pending_ = false;
   std::uint64_t blank_end_ = 0;
   std::uint64_t blank_bare_lf_ = 0;
@@ -485,13 +509,14 @@ void MboxFile::scan(const std::function<void(const MessageInfo&)>& on_message, c
 
 std::unique_ptr<ByteReader> MboxFile::open(const MessageInfo& message) const {
   OpenedFile file = open_regular_file(AT_FDCWD, path_.c_str(), path_);
-  return std::make_unique<MboxRangeReader>(std::move(file.fd), path_, message.data_offset, message.data_length,
-                                           true, read_buffer_);
+  return std::make_unique<MboxRangeReader>(std::move(file.fd), path_, message.data_offset,
+                                           message.data_length, true, read_buffer_);
 }
 
 MdirDirectory::MdirDirectory(std::string path) : path_(std::move(path)) {}
 
-void MdirDirectory::scan(const std::function<void(const MessageInfo&)>& on_message, const ProblemFn& problem) {
+void MdirDirectory::scan(const std::function<void(const MessageInfo&)>& on_message,
+                         const ProblemFn& problem) {
   const auto report = [&](Scope scope, const std::string& file, std::string message) {
     problem(Problem{.scope = scope, .file = file, .message = std::move(message)});
   };
@@ -518,7 +543,8 @@ void MdirDirectory::scan(const std::function<void(const MessageInfo&)>& on_messa
       continue;
     }
     if (sizes.stored == 0 && live_) {
-      spdlog::warn("{}: empty message file, still being written by the live server: left for the next sync", file);
+      spdlog::warn("{}: empty message file, still being written by the live server: left for the next sync",
+                   file);
       continue;
     }
     if (sizes.stored == 0) {
@@ -550,8 +576,8 @@ std::unique_ptr<ByteReader> MdirDirectory::open(const MessageInfo& message) cons
   }
   const std::string file = fs::join(path_, message.id);
   OpenedFile opened = open_regular_file(AT_FDCWD, file.c_str(), file);
-  return std::make_unique<MboxRangeReader>(std::move(opened.fd), file, message.data_offset, message.data_length,
-                                           false);
+  return std::make_unique<MboxRangeReader>(std::move(opened.fd), file, message.data_offset,
+                                           message.data_length, false);
 }
 
 }  // namespace mailmig::cgp

@@ -110,7 +110,8 @@ bool LineScanner::next_long(Line& line) {
     const std::size_t n = fill();
     if (n == 0) break;
     const void* hit = std::memchr(buffer_.get(), '\n', n);
-    const std::size_t take = hit == nullptr ? n : static_cast<std::size_t>(static_cast<const char*>(hit) - buffer_.get()) + 1;
+    const std::size_t take =
+        hit == nullptr ? n : static_cast<std::size_t>(static_cast<const char*>(hit) - buffer_.get()) + 1;
     const std::string_view piece(buffer_.get(), take);
     if (long_head_.size() < head_limit_) long_head_.append(piece.substr(0, head_limit_ - long_head_.size()));
     if (!quoted.decided()) quoted.feed(piece);

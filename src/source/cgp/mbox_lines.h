@@ -66,21 +66,21 @@ class LineScanner {
   bool next(Line& line);
 
  private:
-  std::size_t fill();             // appends one read at end_; sets eof_
+  std::size_t fill();  // appends one read at end_; sets eof_
   void emit(Line& line, std::size_t end, bool terminated);
-  bool next_long(Line& line);     // the buffer is full of one line without LF
+  bool next_long(Line& line);  // the buffer is full of one line without LF
 
   int fd_;
   std::string path_;
   std::size_t capacity_;
   std::size_t head_limit_;
   std::unique_ptr<char[]> buffer_;
-  std::size_t begin_ = 0;         // start of the next line in buffer_
-  std::size_t end_ = 0;           // end of the bytes read
-  std::uint64_t base_ = 0;        // file offset of buffer_[0]
+  std::size_t begin_ = 0;   // start of the next line in buffer_
+  std::size_t end_ = 0;     // end of the bytes read
+  std::uint64_t base_ = 0;  // file offset of buffer_[0]
   std::uint64_t number_ = 0;
   bool eof_ = false;
-  std::string long_head_;         // head of a line longer than the buffer
+  std::string long_head_;  // head of a line longer than the buffer
 };
 
 }  // namespace mailmig::cgp

@@ -24,7 +24,8 @@ bool MboxRangeReader::refill() {
   const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(capacity_, end_ - position_));
   const std::size_t got = pread_some(fd_.get(), buffer_.get(), want, position_, path_);
   // The scan measured this range; a shorter file now means it was changed.
-  if (got == 0) throw IoError(path_, EIO, "file ends before the message does (changed since the scan?)", position_);
+  if (got == 0)
+    throw IoError(path_, EIO, "file ends before the message does (changed since the scan?)", position_);
   begin_ = 0;
   filled_ = got;
   position_ += got;

@@ -1,6 +1,7 @@
 #include "source/cgp/settings.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,8 +9,6 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/fs.h"
@@ -22,8 +21,8 @@ namespace {
 constexpr off_t kMaxSettingsSize = 64L * 1024 * 1024;
 
 // Hash prefixes that mark a stored password as not usable for a login.
-constexpr std::array<std::string_view, 9> kHashPrefixes = {"{SHA}", "{SSHA}", "{MD5}", "{CRYPT}", "{SHA256}",
-                                                             "{SHA512}", "$1$", "$5$", "$6$"};
+constexpr std::array<std::string_view, 9> kHashPrefixes = {
+    "{SHA}", "{SSHA}", "{MD5}", "{CRYPT}", "{SHA256}", "{SHA512}", "$1$", "$5$", "$6$"};
 
 std::optional<std::string> slurp(const std::string& path, const ProblemFn& problem) {
   // A FIFO named account.settings must not hang the run: open_regular.
@@ -46,7 +45,8 @@ std::optional<std::string> slurp(const std::string& path, const ProblemFn& probl
     if (n <= 0) {
       const int err = n < 0 ? errno : EIO;
       ::close(fd);
-      problem(Problem{.file = path, .offset = done, .message = fmt::format("read error: {}", error_text(err))});
+      problem(
+          Problem{.file = path, .offset = done, .message = fmt::format("read error: {}", error_text(err))});
       return std::nullopt;
     }
     done += static_cast<std::size_t>(n);
@@ -107,7 +107,8 @@ PasswordInfo interpret_password(const Value* password) {
 AccountSettings interpret_account_settings(const Value& settings) {
   AccountSettings out;
   out.password = interpret_password(settings.find("Password"));
-  if (const Value* name = settings.find("RealName"); name != nullptr && name->is_string()) out.real_name = name->text();
+  if (const Value* name = settings.find("RealName"); name != nullptr && name->is_string())
+    out.real_name = name->text();
   return out;
 }
 

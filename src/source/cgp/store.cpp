@@ -1,5 +1,7 @@
 #include "source/cgp/store.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -9,9 +11,6 @@
 #include <fstream>
 #include <map>
 #include <set>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "codec/mutf7.h"
 #include "core/error.h"
@@ -25,11 +24,16 @@ namespace {
 
 constexpr int kMaxSubdirDepth = 8;  // nested *.sub directories; deeper is a loop or garbage
 
-bool ends_with(const std::string& s, std::string_view suffix) { return s.ends_with(suffix); }
-std::string stem(const std::string& name, std::string_view suffix) { return name.substr(0, name.size() - suffix.size()); }
+bool ends_with(const std::string& s, std::string_view suffix) {
+  return s.ends_with(suffix);
+}
+std::string stem(const std::string& name, std::string_view suffix) {
+  return name.substr(0, name.size() - suffix.size());
+}
 
 std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
@@ -59,7 +63,8 @@ std::optional<fs::Type> effective_type(const std::string& root, std::string& pat
 // A directory-only folder: listed, never holds messages.
 class NoSelectFolder final : public Folder {
  public:
-  void scan(const std::function<void(const MessageInfo&)>& /*on_message*/, const ProblemFn& /*problem*/) override {}
+  void scan(const std::function<void(const MessageInfo&)>& /*on_message*/,
+            const ProblemFn& /*problem*/) override {}
   [[nodiscard]] std::unique_ptr<ByteReader> open(const MessageInfo& message) const override {
     throw IoError(message.file, ENOENT, "a directory-only folder has no messages");
   }
@@ -68,19 +73,26 @@ class NoSelectFolder final : public Folder {
 class StoreAccount final : public Account {
  public:
   StoreAccount(std::string root, AccountInfo info, std::vector<std::string> subscribed, bool live)
-      : root_(std::move(root)), info_(std::move(info)), subscribed_(subscribed.begin(), subscribed.end()), live_(live) {}
+      : root_(std::move(root)),
+        info_(std::move(info)),
+        subscribed_(subscribed.begin(), subscribed.end()),
+        live_(live) {}
 
   [[nodiscard]] const AccountInfo& info() const override { return info_; }
 
   std::vector<FolderInfo> folders(const ProblemFn& problem) override {
     std::vector<FolderInfo> out;
     if (info_.kind == "single-mailbox") {
-      out.push_back(FolderInfo{.name = "INBOX", .selectable = true, .subscribed = true,
-                               .location = info_.location, .format = ends_with(info_.location, ".mdir") ? "mdir" : "mbox"});
+      out.push_back(FolderInfo{.name = "INBOX",
+                               .selectable = true,
+                               .subscribed = true,
+                               .location = info_.location,
+                               .format = ends_with(info_.location, ".mdir") ? "mdir" : "mbox"});
       return out;
     }
     walk(info_.location, "", problem, out);
-    std::stable_sort(out.begin(), out.end(), [](const FolderInfo& a, const FolderInfo& b) { return order_key(a) < order_key(b); });
+    std::stable_sort(out.begin(), out.end(),
+                     [](const FolderInfo& a, const FolderInfo& b) { return order_key(a) < order_key(b); });
     return out;
   }
 
@@ -123,7 +135,8 @@ class StoreAccount final : public Account {
     return parent.empty() ? name : parent + "/" + name;
   }
 
-  void walk(const std::string& dir, const std::string& parent, const ProblemFn& problem, std::vector<FolderInfo>& out) const {
+  void walk(const std::string& dir, const std::string& parent, const ProblemFn& problem,
+            std::vector<FolderInfo>& out) const {
     std::vector<fs::Entry> entries;
     try {
       entries = fs::list_directory(dir);
@@ -134,16 +147,20 @@ class StoreAccount final : public Account {
       problem(std::move(p));
       return;
     }
-    std::map<std::string, FolderInfo> found;   // by full folder name
-    std::set<std::string> containers;           // folder names that have a .folder directory
+    std::map<std::string, FolderInfo> found;                   // by full folder name
+    std::set<std::string> containers;                          // folder names that have a .folder directory
     std::vector<std::pair<std::string, std::string>> subdirs;  // (folder name, directory)
     for (const fs::Entry& entry : entries) {
       std::string path = fs::join(dir, entry.name);
       std::string_view kind;
-      if (ends_with(entry.name, ".mbox")) kind = ".mbox";
-      else if (ends_with(entry.name, ".mdir")) kind = ".mdir";
-      else if (ends_with(entry.name, ".folder")) kind = ".folder";
-      else continue;  // account.settings, account.info and other service files
+      if (ends_with(entry.name, ".mbox"))
+        kind = ".mbox";
+      else if (ends_with(entry.name, ".mdir"))
+        kind = ".mdir";
+      else if (ends_with(entry.name, ".folder"))
+        kind = ".folder";
+      else
+        continue;  // account.settings, account.info and other service files
       if (entry.name.size() == kind.size()) continue;
       auto type = effective_type(root_, path, entry, problem, context(parent));
       if (!type) continue;
@@ -158,7 +175,8 @@ class StoreAccount final : public Account {
       if ((is_mdir && *type != fs::Type::Directory) || (!is_mdir && *type != fs::Type::File)) {
         Problem p = context(name);
         p.file = path;
-        p.message = is_mdir ? "a .mdir mailbox must be a directory; skipped" : "a .mbox mailbox must be a file; skipped";
+        p.message = is_mdir ? "a .mdir mailbox must be a directory; skipped"
+                            : "a .mbox mailbox must be a file; skipped";
         problem(std::move(p));
         continue;
       }
@@ -170,13 +188,19 @@ class StoreAccount final : public Account {
         problem(std::move(p));
         continue;
       }
-      found.emplace(name, FolderInfo{.name = name, .selectable = true, .subscribed = subscribed_.contains(name),
-                                     .location = path, .format = is_mdir ? "mdir" : "mbox"});
+      found.emplace(name, FolderInfo{.name = name,
+                                     .selectable = true,
+                                     .subscribed = subscribed_.contains(name),
+                                     .location = path,
+                                     .format = is_mdir ? "mdir" : "mbox"});
     }
     for (const std::string& name : containers) {
       if (found.contains(name)) continue;
-      found.emplace(name, FolderInfo{.name = name, .selectable = false, .subscribed = subscribed_.contains(name),
-                                     .location = fs::join(dir, ""), .format = "dir"});
+      found.emplace(name, FolderInfo{.name = name,
+                                     .selectable = false,
+                                     .subscribed = subscribed_.contains(name),
+                                     .location = fs::join(dir, ""),
+                                     .format = "dir"});
     }
     for (auto& [name, folder] : found) out.push_back(std::move(folder));
     for (const auto& [name, path] : subdirs) walk(path, name, problem, out);
@@ -195,21 +219,24 @@ Store::Store(const std::string& root, const StoreOptions& options) {
   if (!canonical) throw StoreError(fmt::format("{}: no such directory", root));
   root_ = *canonical;
   if (!fs::real_path(fs::join(root_, "Accounts")) && !fs::real_path(fs::join(root_, "Domains"))) {
-    throw StoreError(fmt::format("{}: not a CommuniGate Pro store (neither Accounts/ nor Domains/ found)", root_));
+    throw StoreError(
+        fmt::format("{}: not a CommuniGate Pro store (neither Accounts/ nor Domains/ found)", root_));
   }
   const std::optional<std::string> live = detect_live_server(root_);
   live_ = live.has_value();
   if (live_ && options.allow_live) {
-    spdlog::warn("{}: reading the store of a running server ({}) as allowed: messages still being written are "
-                 "left for the next sync",
-                 root_, *live);
+    spdlog::warn(
+        "{}: reading the store of a running server ({}) as allowed: messages still being written are "
+        "left for the next sync",
+        root_, *live);
   }
   if (!options.allow_live) {
     if (live) {
-      throw StoreError(fmt::format(
-          "{}: the CommuniGate Pro server is running ({}). Stop it first: its files are in use and change while "
-          "they are read. To read a read-only snapshot anyway, allow a live store explicitly.",
-          root_, *live));
+      throw StoreError(
+          fmt::format("{}: the CommuniGate Pro server is running ({}). Stop it first: its files are in use "
+                      "and change while "
+                      "they are read. To read a read-only snapshot anyway, allow a live store explicitly.",
+                      root_, *live));
     }
   }
   if (!options.main_domain.empty()) {
@@ -218,7 +245,8 @@ Store::Store(const std::string& root, const StoreOptions& options) {
   } else {
     const std::string main_settings = fs::join(root_, "Settings/Main.settings");
     if (fs::real_path(main_settings)) {
-      auto value = read_settings_file(main_settings, [](const Problem& p) { spdlog::warn("{}", p.describe()); });
+      auto value =
+          read_settings_file(main_settings, [](const Problem& p) { spdlog::warn("{}", p.describe()); });
       if (value) {
         if (auto name = main_domain_name(*value)) {
           main_domain_ = *name;
@@ -248,7 +276,8 @@ std::vector<DomainInfo> Store::domains(const ProblemFn& problem) {
     out.push_back(std::move(info));
   };
   const std::string accounts_dir = fs::join(root_, "Accounts");
-  if (fs::real_path(accounts_dir)) with_aliases(DomainInfo{.name = main_domain_, .main = true, .location = accounts_dir});
+  if (fs::real_path(accounts_dir))
+    with_aliases(DomainInfo{.name = main_domain_, .main = true, .location = accounts_dir});
 
   const std::string domains_dir = fs::join(root_, "Domains");
   if (!fs::real_path(domains_dir)) return out;
@@ -261,7 +290,8 @@ std::vector<DomainInfo> Store::domains(const ProblemFn& problem) {
   }
   for (const fs::Entry& entry : entries) {
     std::string path = fs::join(domains_dir, entry.name);
-    auto type = effective_type(root_, path, entry, problem, Problem{.scope = Scope::Domain, .domain = entry.name});
+    auto type =
+        effective_type(root_, path, entry, problem, Problem{.scope = Scope::Domain, .domain = entry.name});
     if (!type || *type != fs::Type::Directory) continue;
     with_aliases(DomainInfo{.name = lower(entry.name), .main = false, .location = path});
   }
@@ -271,18 +301,23 @@ std::vector<DomainInfo> Store::domains(const ProblemFn& problem) {
 std::vector<AccountInfo> Store::accounts(const DomainInfo& domain, const ProblemFn& problem) {
   std::vector<AccountInfo> out;
   walk_accounts(domain.location, domain, 0, out, problem);
-  std::sort(out.begin(), out.end(), [](const AccountInfo& a, const AccountInfo& b) { return a.name < b.name; });
+  std::sort(out.begin(), out.end(),
+            [](const AccountInfo& a, const AccountInfo& b) { return a.name < b.name; });
   for (std::size_t i = 1; i < out.size(); ++i) {
     if (out[i].name == out[i - 1].name) {
-      problem(Problem{.scope = Scope::Account, .domain = domain.name, .account = out[i].name, .file = out[i].location,
-                      .message = fmt::format("account stored twice (also {}); both are listed", out[i - 1].location)});
+      problem(Problem{
+          .scope = Scope::Account,
+          .domain = domain.name,
+          .account = out[i].name,
+          .file = out[i].location,
+          .message = fmt::format("account stored twice (also {}); both are listed", out[i - 1].location)});
     }
   }
   return out;
 }
 
-void Store::walk_accounts(const std::string& dir, const DomainInfo& domain, int depth, std::vector<AccountInfo>& out,
-                          const ProblemFn& problem) const {
+void Store::walk_accounts(const std::string& dir, const DomainInfo& domain, int depth,
+                          std::vector<AccountInfo>& out, const ProblemFn& problem) const {
   std::vector<fs::Entry> entries;
   try {
     entries = fs::list_directory(dir);
@@ -293,7 +328,8 @@ void Store::walk_accounts(const std::string& dir, const DomainInfo& domain, int 
   std::set<std::string> names;
   for (const auto& e : entries) names.insert(e.name);
 
-  auto load_settings = [&](AccountInfo& info, const std::string& settings_path, const std::string& info_path) {
+  auto load_settings = [&](AccountInfo& info, const std::string& settings_path,
+                           const std::string& info_path) {
     auto account_problem = [&](Problem p) {
       p.scope = Scope::Account;
       p.domain = domain.name;
@@ -309,7 +345,8 @@ void Store::walk_accounts(const std::string& dir, const DomainInfo& domain, int 
     }
     std::vector<std::string> subscribed;
     if (!info_path.empty() && fs::real_path(info_path)) {
-      if (auto value = read_settings_file(info_path, account_problem)) subscribed = interpret_account_info(*value).subscribed;
+      if (auto value = read_settings_file(info_path, account_problem))
+        subscribed = interpret_account_info(*value).subscribed;
     }
     return subscribed;
   };
@@ -321,7 +358,9 @@ void Store::walk_accounts(const std::string& dir, const DomainInfo& domain, int 
       context.account = stem(entry.name, ".macnt");
       auto type = effective_type(root_, path, entry, problem, context);
       if (!type || *type != fs::Type::Directory) continue;
-      AccountInfo info{.domain = domain.name, .name = lower(stem(entry.name, ".macnt")), .location = path,
+      AccountInfo info{.domain = domain.name,
+                       .name = lower(stem(entry.name, ".macnt")),
+                       .location = path,
                        .kind = "multi-mailbox"};
       load_settings(info, fs::join(path, "account.settings"), fs::join(path, "account.info"));
       out.push_back(std::move(info));
@@ -329,7 +368,9 @@ void Store::walk_accounts(const std::string& dir, const DomainInfo& domain, int 
       auto type = effective_type(root_, path, entry, problem, context);
       if (!type || *type != fs::Type::Directory) continue;
       if (depth >= kMaxSubdirDepth) {
-        problem(Problem{.scope = Scope::Domain, .domain = domain.name, .file = path,
+        problem(Problem{.scope = Scope::Domain,
+                        .domain = domain.name,
+                        .file = path,
                         .message = "account subdirectories nested too deep; not read"});
         continue;
       }
@@ -340,10 +381,12 @@ void Store::walk_accounts(const std::string& dir, const DomainInfo& domain, int 
       context.account = name;
       auto type = effective_type(root_, path, entry, problem, context);
       if (!type) continue;
-      AccountInfo info{.domain = domain.name, .name = lower(name), .location = path, .kind = "single-mailbox"};
+      AccountInfo info{
+          .domain = domain.name, .name = lower(name), .location = path, .kind = "single-mailbox"};
       const std::string settings = name + ".settings";
       if (names.contains(settings)) {
-        load_settings(info, fs::join(dir, settings), names.contains(name + ".info") ? fs::join(dir, name + ".info") : "");
+        load_settings(info, fs::join(dir, settings),
+                      names.contains(name + ".info") ? fs::join(dir, name + ".info") : "");
       }
       out.push_back(std::move(info));
     }
@@ -355,7 +398,8 @@ std::unique_ptr<Account> Store::open_account(const AccountInfo& account) const {
   if (account.kind == "multi-mailbox") {
     const std::string info_path = fs::join(account.location, "account.info");
     if (fs::real_path(info_path)) {
-      if (auto value = read_settings_file(info_path, [](const Problem&) {})) subscribed = interpret_account_info(*value).subscribed;
+      if (auto value = read_settings_file(info_path, [](const Problem&) {}))
+        subscribed = interpret_account_info(*value).subscribed;
     }
   }
   return std::make_unique<StoreAccount>(root_, account, std::move(subscribed), live_);
@@ -370,11 +414,17 @@ std::string read_first_line(const std::string& path) {
   return line;
 }
 
-bool process_alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+bool process_alive(pid_t pid) {
+  return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+}
 
-std::string process_name(pid_t pid) { return read_first_line(fmt::format("/proc/{}/comm", pid)); }
+std::string process_name(pid_t pid) {
+  return read_first_line(fmt::format("/proc/{}/comm", pid));
+}
 
-bool is_cgserver(const std::string& comm) { return comm.find("CGServer") != std::string::npos; }
+bool is_cgserver(const std::string& comm) {
+  return comm.find("CGServer") != std::string::npos;
+}
 
 }  // namespace
 
@@ -385,7 +435,8 @@ std::optional<std::string> detect_live_server(const std::string& root) {
   if (!pid_text.empty()) {
     char* end = nullptr;
     const long pid = std::strtol(pid_text.c_str(), &end, 10);
-    if (end != pid_text.c_str() && process_alive(static_cast<pid_t>(pid)) && is_cgserver(process_name(static_cast<pid_t>(pid)))) {
+    if (end != pid_text.c_str() && process_alive(static_cast<pid_t>(pid)) &&
+        is_cgserver(process_name(static_cast<pid_t>(pid)))) {
       return fmt::format("process {} named in {}", pid, pid_file);
     }
   }

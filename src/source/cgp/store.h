@@ -13,8 +13,8 @@
 namespace mailmig::cgp {
 
 struct StoreOptions {
-  std::string main_domain;   // overrides Settings/Main.settings and the host name
-  bool allow_live = false;   // read a store whose server is running (snapshots only)
+  std::string main_domain;  // overrides Settings/Main.settings and the host name
+  bool allow_live = false;  // read a store whose server is running (snapshots only)
 };
 
 // Thrown when the store cannot be read at all (not a store, server running).
@@ -39,8 +39,8 @@ class Store final : public Source {
   [[nodiscard]] std::unique_ptr<Account> open_account(const AccountInfo& account) const override;
 
  private:
-  void walk_accounts(const std::string& dir, const DomainInfo& domain, int depth, std::vector<AccountInfo>& out,
-                     const ProblemFn& problem) const;
+  void walk_accounts(const std::string& dir, const DomainInfo& domain, int depth,
+                     std::vector<AccountInfo>& out, const ProblemFn& problem) const;
 
   std::string root_;  // canonical (realpath) store root
   std::string main_domain_;

@@ -37,7 +37,8 @@ class BodyReader final : public ByteReader {
     for (;;) {
       const ssize_t n = ::pread(body_->fd_, buffer.data(), want, static_cast<off_t>(pos_));
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) throw IoError("(temporary file of a fetched message)", n < 0 ? errno : EIO, "read failed", pos_);
+      if (n <= 0)
+        throw IoError("(temporary file of a fetched message)", n < 0 ? errno : EIO, "read failed", pos_);
       pos_ += static_cast<std::uint64_t>(n);
       return static_cast<std::size_t>(n);
     }
@@ -82,7 +83,8 @@ void Body::append(std::string_view bytes) {
   while (!bytes.empty()) {
     const ssize_t n = ::pwrite(fd_, bytes.data(), bytes.size(), static_cast<off_t>(size_));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw IoError("(temporary file of a fetched message)", n < 0 ? errno : EIO, "write failed", size_);
+    if (n <= 0)
+      throw IoError("(temporary file of a fetched message)", n < 0 ? errno : EIO, "write failed", size_);
     size_ += static_cast<std::uint64_t>(n);
     bytes.remove_prefix(static_cast<std::size_t>(n));
   }

@@ -1,14 +1,14 @@
 #include "source/imap/imap_source.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "core/error.h"
 #include "imap/mailboxes.h"
@@ -115,8 +115,8 @@ class Connection {
  private:
   void wait_before_retry(unsigned attempt, const char* why) const {
     const auto wait = kReconnectBackoff * (1U << (attempt - 1));
-    spdlog::warn("source {}: {}; reconnecting in {} ms (attempt {} of {})", url(), why, wait.count(), attempt + 1,
-                 kReconnectAttempts);
+    spdlog::warn("source {}: {}; reconnecting in {} ms (attempt {} of {})", url(), why, wait.count(),
+                 attempt + 1, kReconnectAttempts);
     std::this_thread::sleep_for(wait);
   }
 
@@ -132,7 +132,10 @@ class Connection {
 class ImapSourceFolder final : public Folder {
  public:
   ImapSourceFolder(std::shared_ptr<Connection> connection, FolderInfo info, std::uint64_t read_ahead)
-      : connection_(std::move(connection)), info_(std::move(info)), cache_(read_ahead), read_ahead_(read_ahead) {}
+      : connection_(std::move(connection)),
+        info_(std::move(info)),
+        cache_(read_ahead),
+        read_ahead_(read_ahead) {}
 
   void scan(const std::function<void(const MessageInfo&)>& on_message, const ProblemFn& problem) override {
     std::vector<MessageInfo> messages;
@@ -161,7 +164,8 @@ class ImapSourceFolder final : public Folder {
         throw IoError(message.file, EIO, e.what());
       }
       body = cache_.get(uid);
-      if (!body) throw IoError(message.file, ENOENT, "the server returned no such message (expunged meanwhile?)");
+      if (!body)
+        throw IoError(message.file, ENOENT, "the server returned no such message (expunged meanwhile?)");
     }
     return Body::open(body);
   }
@@ -189,8 +193,10 @@ class ImapSourceFolder final : public Folder {
       MessageInfo m;
       m.uid = uid;
       m.id = fmt::format("{}", *uid);
-      m.file = fmt::format("{}/{};UIDVALIDITY={}/;UID={}", connection_->url(), info_.name, uidvalidity_.value_or(0), *uid);
-      if (const imap::Item* size = data.get("RFC822.SIZE")) m.size = m.stored_size = size->as_number().value_or(0);
+      m.file = fmt::format("{}/{};UIDVALIDITY={}/;UID={}", connection_->url(), info_.name,
+                           uidvalidity_.value_or(0), *uid);
+      if (const imap::Item* size = data.get("RFC822.SIZE"))
+        m.size = m.stored_size = size->as_number().value_or(0);
       if (const imap::Item* flags = data.get("FLAGS"); flags != nullptr && flags->is_list()) {
         imap::ParsedFlags parsed = imap::parse_flag_list(*flags);
         m.flags = parsed.flags;
@@ -211,7 +217,8 @@ class ImapSourceFolder final : public Folder {
       throw;
     }
     session.set_untagged_handler(nullptr);
-    std::sort(out.begin(), out.end(), [](const MessageInfo& a, const MessageInfo& b) { return a.uid < b.uid; });
+    std::sort(out.begin(), out.end(),
+              [](const MessageInfo& a, const MessageInfo& b) { return a.uid < b.uid; });
     order_.clear();
     for (const MessageInfo& m : out) order_.emplace_back(*m.uid, m.size);
     return out;
@@ -231,12 +238,15 @@ class ImapSourceFolder final : public Folder {
       }
     }
     imap::Session& session = connection_->session();
-    auto it = std::lower_bound(order_.begin(), order_.end(), uid,
-                               [](const std::pair<std::uint32_t, std::uint64_t>& e, std::uint32_t u) { return e.first < u; });
+    auto it = std::lower_bound(
+        order_.begin(), order_.end(), uid,
+        [](const std::pair<std::uint32_t, std::uint64_t>& e, std::uint32_t u) { return e.first < u; });
     std::vector<std::uint32_t> uids{uid};
     std::uint64_t bytes = it != order_.end() && it->first == uid ? it->second : 0;
     if (it != order_.end() && it->first == uid) {
-      for (++it; it != order_.end() && uids.size() < kMaxBatchMessages && bytes + it->second <= read_ahead_ / 2; ++it) {
+      for (++it;
+           it != order_.end() && uids.size() < kMaxBatchMessages && bytes + it->second <= read_ahead_ / 2;
+           ++it) {
         if (cache_.get(it->first)) continue;
         uids.push_back(it->first);
         bytes += it->second;
@@ -336,8 +346,11 @@ class ImapSourceAccount final : public Account {
       }
     }
     for (std::size_t i = 0; i < listed.size(); ++i) {
-      FolderInfo f{.name = listed[i].neutral, .selectable = listed[i].selectable, .subscribed = listed[i].subscribed,
-                   .location = fmt::format("{}/{}", connection_->url(), listed[i].neutral), .format = "imap"};
+      FolderInfo f{.name = listed[i].neutral,
+                   .selectable = listed[i].selectable,
+                   .subscribed = listed[i].subscribed,
+                   .location = fmt::format("{}/{}", connection_->url(), listed[i].neutral),
+                   .format = "imap"};
       if (auto v = validity.find(i); v != validity.end()) f.uidvalidity = v->second;
       out.push_back(std::move(f));
     }
@@ -359,7 +372,8 @@ class ImapSource final : public Source {
         domain = key.substr(at + 1);
       }
       if (domain.empty()) {
-        throw std::invalid_argument(fmt::format("account \"{}\" has no domain: write account@domain or give --domain", key));
+        throw std::invalid_argument(
+            fmt::format("account \"{}\" has no domain: write account@domain or give --domain", key));
       }
       const std::string full = account + "@" + domain;
       if (std::find(keys_.begin(), keys_.end(), full) == keys_.end()) keys_.push_back(full);
@@ -368,7 +382,8 @@ class ImapSource final : public Source {
     for (const auto& [key, password] : options_.passwords) add(key);
     if (keys_.empty()) {
       throw std::invalid_argument(
-          "an IMAP server cannot list its users: name the accounts with --source-passwords, --users-file or --user");
+          "an IMAP server cannot list its users: name the accounts with --source-passwords, --users-file or "
+          "--user");
     }
   }
 
@@ -388,7 +403,8 @@ class ImapSource final : public Source {
     for (const std::string& key : keys_) {
       const auto at = key.rfind('@');
       if (key.substr(at + 1) != domain.name) continue;
-      AccountInfo a{.domain = domain.name, .name = key.substr(0, at), .location = url() + "/" + key, .kind = "imap"};
+      AccountInfo a{
+          .domain = domain.name, .name = key.substr(0, at), .location = url() + "/" + key, .kind = "imap"};
       if (auto p = options_.passwords.find(key); p != options_.passwords.end()) {
         // Known in clear: a provisioner can give the user the same password on the target.
         a.password = PasswordInfo{.kind = PasswordInfo::Kind::Plain, .value = p->second};
@@ -405,13 +421,14 @@ class ImapSource final : public Source {
       auto p = options_.passwords.find(key);
       password = p != options_.passwords.end() ? p->second : std::string();
     }
-    imap::Credentials credentials{.method = options_.auth,
-                                  .user = imap::format_login(options_.login_format, account.name, account.domain),
-                                  .password = std::move(password),
-                                  .master_user = options_.master_user,
-                                  .master_separator = options_.master_separator};
-    return std::make_unique<ImapSourceAccount>(account, std::make_shared<Connection>(options_, std::move(credentials)),
-                                               options_.read_ahead_bytes);
+    imap::Credentials credentials{
+        .method = options_.auth,
+        .user = imap::format_login(options_.login_format, account.name, account.domain),
+        .password = std::move(password),
+        .master_user = options_.master_user,
+        .master_separator = options_.master_separator};
+    return std::make_unique<ImapSourceAccount>(
+        account, std::make_shared<Connection>(options_, std::move(credentials)), options_.read_ahead_bytes);
   }
 
  private:

@@ -23,7 +23,7 @@ struct ImapSourceOptions {
   imap::ConnectOptions connect;
   imap::AuthMethod auth = imap::AuthMethod::User;
   std::string master_user;
-  std::string master_password;   // secret; for every method but User
+  std::string master_password;  // secret; for every method but User
   std::string master_separator = "*";
   std::string login_format = "%u@%d";
   std::map<std::string, std::string> passwords;  // "account@domain" -> password (secret)

@@ -19,7 +19,8 @@ namespace {
 // A directory-only folder (a parent whose own directory is missing or has no cur/).
 class NoSelectFolder final : public Folder {
  public:
-  void scan(const std::function<void(const MessageInfo&)>& /*on_message*/, const ProblemFn& /*problem*/) override {}
+  void scan(const std::function<void(const MessageInfo&)>& /*on_message*/,
+            const ProblemFn& /*problem*/) override {}
   [[nodiscard]] std::unique_ptr<ByteReader> open(const MessageInfo& message) const override {
     throw IoError(message.file, ENOENT, "a directory-only folder has no messages");
   }
@@ -43,7 +44,8 @@ std::string join_names(const std::vector<std::string>& parts) {
 }
 
 std::string normalize_inbox(std::string name) {
-  if (lower_ascii(name.substr(0, 5)) == "inbox" && (name.size() == 5 || name[5] == '/')) name.replace(0, 5, "INBOX");
+  if (lower_ascii(name.substr(0, 5)) == "inbox" && (name.size() == 5 || name[5] == '/'))
+    name.replace(0, 5, "INBOX");
   return name;
 }
 
@@ -114,7 +116,8 @@ std::vector<FolderInfo> MaildirAccount::folders(const ProblemFn& problem) {
     if (entry.name.size() < 2 || entry.name[0] != '.' || entry.name == "..") continue;
     if (entry.type != fs::Type::Directory) {
       if (entry.type == fs::Type::Symlink) {
-        problem(Problem{.scope = Scope::Folder, .file = fs::join(root, entry.name),
+        problem(Problem{.scope = Scope::Folder,
+                        .file = fs::join(root, entry.name),
                         .message = "symbolic link to a folder: not followed"});
       }
       continue;
@@ -126,8 +129,11 @@ std::vector<FolderInfo> MaildirAccount::folders(const ProblemFn& problem) {
     } else {
       std::vector<std::string> parts = split(std::string_view(entry.name).substr(1), '.');
       name = normalize_inbox(join_names(parts));
-      problem(Problem{.scope = Scope::Folder, .folder = name, .file = path,
-                      .message = "directory name is not valid modified UTF-7; folder listed under its raw name"});
+      problem(
+          Problem{.scope = Scope::Folder,
+                  .folder = name,
+                  .file = path,
+                  .message = "directory name is not valid modified UTF-7; folder listed under its raw name"});
     }
     if (name == "INBOX") continue;  // ".INBOX" would shadow the real INBOX
     const bool selectable = is_directory(*tree_, fs::join(path, "cur"));
@@ -147,8 +153,11 @@ std::vector<FolderInfo> MaildirAccount::folders(const ProblemFn& problem) {
     for (std::size_t slash = name.find('/'); slash != std::string::npos; slash = name.find('/', slash + 1)) {
       const std::string parent = name.substr(0, slash);
       if (!found.contains(parent)) {
-        found.emplace(parent, FolderInfo{.name = parent, .selectable = false, .subscribed = is_subscribed(parent),
-                                         .location = root, .format = "dir"});
+        found.emplace(parent, FolderInfo{.name = parent,
+                                         .selectable = false,
+                                         .subscribed = is_subscribed(parent),
+                                         .location = root,
+                                         .format = "dir"});
       }
     }
   }

@@ -19,7 +19,7 @@ namespace mailmig::maildir {
 namespace {
 
 struct Candidate {
-  std::string id;    // "cur/<name>" or "new/<name>"
+  std::string id;  // "cur/<name>" or "new/<name>"
   std::string name;
   std::optional<std::uint32_t> uid;
 };
@@ -32,15 +32,18 @@ void list_messages(FileTree& tree, const std::string& folder, const char* sub, s
     entries = tree.list(dir);
   } catch (const IoError& e) {
     // A folder without new/ (some tools never create it) is still readable.
-    if (e.error_number() != ENOENT) problem(Problem{.scope = Scope::Folder, .file = dir, .message = e.what()});
+    if (e.error_number() != ENOENT)
+      problem(Problem{.scope = Scope::Folder, .file = dir, .message = e.what()});
     return;
   }
   for (const TreeEntry& entry : entries) {
     if (entry.name.starts_with('.')) continue;  // editors' and tools' hidden files are no mail
     if (entry.type != fs::Type::File) {
-      problem(Problem{.scope = Scope::Message, .file = fs::join(dir, entry.name),
-                      .message = entry.type == fs::Type::Symlink ? "symbolic link in a Maildir: not followed"
-                                                                 : "not a regular file in a Maildir: ignored"});
+      problem(Problem{.scope = Scope::Message,
+                      .file = fs::join(dir, entry.name),
+                      .message = entry.type == fs::Type::Symlink
+                                     ? "symbolic link in a Maildir: not followed"
+                                     : "not a regular file in a Maildir: ignored"});
       continue;
     }
     out.push_back(Candidate{fmt::format("{}/{}", sub, entry.name), entry.name, std::nullopt});
@@ -75,7 +78,8 @@ bool valid_id(const std::string& id) {
 MaildirFolder::MaildirFolder(std::string path, std::shared_ptr<FileTree> tree)
     : path_(std::move(path)), tree_(std::move(tree)) {}
 
-void MaildirFolder::scan(const std::function<void(const MessageInfo&)>& on_message, const ProblemFn& problem) {
+void MaildirFolder::scan(const std::function<void(const MessageInfo&)>& on_message,
+                         const ProblemFn& problem) {
   const FolderMeta meta = read_folder_meta(*tree_, path_, problem);
   std::vector<Candidate> candidates;
   list_messages(*tree_, path_, "cur", candidates, problem);
@@ -109,17 +113,18 @@ void MaildirFolder::scan(const std::function<void(const MessageInfo&)>& on_messa
       continue;
     }
     if (measured.stored == 0) {
-      problem(Problem{.scope = Scope::Message, .file = file, .message = "empty message file (0 bytes): not delivered"});
+      problem(Problem{
+          .scope = Scope::Message, .file = file, .message = "empty message file (0 bytes): not delivered"});
       continue;
     }
     const MaildirName parsed = parse_maildir_name(c.name);
     if (parsed.file_size && *parsed.file_size != measured.stored) {
-      spdlog::warn("{}: name says S={} but the file has {} bytes; the measured size is used", file, *parsed.file_size,
-                   measured.stored);
+      spdlog::warn("{}: name says S={} but the file has {} bytes; the measured size is used", file,
+                   *parsed.file_size, measured.stored);
     }
     if (parsed.rfc822_size && *parsed.rfc822_size != measured.rfc822) {
-      spdlog::warn("{}: name says W={} but the message has {} bytes with CRLF; the measured size is used", file,
-                   *parsed.rfc822_size, measured.rfc822);
+      spdlog::warn("{}: name says W={} but the message has {} bytes with CRLF; the measured size is used",
+                   file, *parsed.rfc822_size, measured.rfc822);
     }
     MessageInfo info{.id = c.id,
                      .file = file,
@@ -132,7 +137,8 @@ void MaildirFolder::scan(const std::function<void(const MessageInfo&)>& on_messa
     for (unsigned i = 0; i < meta.keywords.size(); ++i) {
       if ((parsed.keyword_letters & (1U << i)) == 0) continue;
       if (meta.keywords[i].empty()) {
-        problem(Problem{.scope = Scope::Message, .file = file,
+        problem(Problem{.scope = Scope::Message,
+                        .file = file,
                         .message = fmt::format("keyword letter '{}' is not in dovecot-keywords: dropped",
                                                static_cast<char>('a' + i))});
         continue;
@@ -145,7 +151,8 @@ void MaildirFolder::scan(const std::function<void(const MessageInfo&)>& on_messa
 
 std::unique_ptr<ByteReader> MaildirFolder::open(const MessageInfo& message) const {
   // The id comes from scan(); never let it reach outside the folder.
-  if (!valid_id(message.id)) throw IoError(fs::join(path_, message.id), EINVAL, "not a message of this folder");
+  if (!valid_id(message.id))
+    throw IoError(fs::join(path_, message.id), EINVAL, "not a message of this folder");
   const std::string file = fs::join(path_, message.id);
   try {
     return tree_->open(file, message.data_length).reader;

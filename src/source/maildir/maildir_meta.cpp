@@ -19,7 +19,8 @@ std::optional<std::string> read_small_file(FileTree& tree, const std::string& pa
   try {
     return tree.read_small(path, kMaxMetaFile);
   } catch (const IoError& e) {
-    if (e.error_number() != ENOENT && problem) problem(Problem{.scope = Scope::Folder, .file = path, .message = e.what()});
+    if (e.error_number() != ENOENT && problem)
+      problem(Problem{.scope = Scope::Folder, .file = path, .message = e.what()});
     return std::nullopt;
   }
 }
@@ -36,20 +37,26 @@ FolderMeta read_folder_meta(FileTree& tree, const std::string& folder, const Pro
       meta.uidvalidity = list->uidvalidity;
       meta.uids = std::move(list->uids);
       if (bad > 0) {
-        problem(Problem{.scope = Scope::Folder, .file = uidlist_path,
-                        .message = fmt::format("{} malformed line(s) skipped; those messages get new UIDs", bad)});
+        problem(Problem{
+            .scope = Scope::Folder,
+            .file = uidlist_path,
+            .message = fmt::format("{} malformed line(s) skipped; those messages get new UIDs", bad)});
       }
     } else {
-      problem(Problem{.scope = Scope::Folder, .file = uidlist_path,
-                      .message = fmt::format("not understood ({}): UIDs are not kept for this folder", error)});
+      problem(
+          Problem{.scope = Scope::Folder,
+                  .file = uidlist_path,
+                  .message = fmt::format("not understood ({}): UIDs are not kept for this folder", error)});
     }
   }
   if (auto text = read_small_file(tree, fs::join(folder, "dovecot-keywords"), problem))
     meta.keywords = parse_keywords(*text);
   const std::string courier = fs::join(folder, "courierimapkeywords");
   if (is_directory(tree, courier)) {
-    problem(Problem{.scope = Scope::Folder, .file = courier,
-                    .message = "Courier IMAP keywords are not read: messages are copied without their keywords"});
+    problem(
+        Problem{.scope = Scope::Folder,
+                .file = courier,
+                .message = "Courier IMAP keywords are not read: messages are copied without their keywords"});
   }
   return meta;
 }

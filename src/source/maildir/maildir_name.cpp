@@ -34,11 +34,21 @@ MaildirName parse_maildir_name(std::string_view name) {
   out.has_info = true;
   for (const char c : name.substr(colon + 3)) {
     switch (c) {
-      case 'S': out.flags |= kSeen; break;
-      case 'R': out.flags |= kAnswered; break;
-      case 'F': out.flags |= kFlagged; break;
-      case 'T': out.flags |= kDeleted; break;  // "trashed": IMAP \Deleted
-      case 'D': out.flags |= kDraft; break;
+      case 'S':
+        out.flags |= kSeen;
+        break;
+      case 'R':
+        out.flags |= kAnswered;
+        break;
+      case 'F':
+        out.flags |= kFlagged;
+        break;
+      case 'T':
+        out.flags |= kDeleted;
+        break;  // "trashed": IMAP \Deleted
+      case 'D':
+        out.flags |= kDraft;
+        break;
       default:
         // 'P' (passed) has no IMAP flag; lowercase letters are keyword indexes.
         if (c >= 'a' && c <= 'z') out.keyword_letters |= 1U << static_cast<unsigned>(c - 'a');

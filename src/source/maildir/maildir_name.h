@@ -14,10 +14,10 @@
 namespace mailmig::maildir {
 
 struct MaildirName {
-  std::string_view base;                 // up to the ':' of the info part (the dovecot-uidlist key)
-  bool has_info = false;                 // ":2," present
-  Flags flags = 0;                       // S R F T D of the info part
-  std::uint32_t keyword_letters = 0;     // bit i: letter 'a'+i (Dovecot keyword index i)
+  std::string_view base;                     // up to the ':' of the info part (the dovecot-uidlist key)
+  bool has_info = false;                     // ":2," present
+  Flags flags = 0;                           // S R F T D of the info part
+  std::uint32_t keyword_letters = 0;         // bit i: letter 'a'+i (Dovecot keyword index i)
   std::optional<std::uint64_t> file_size;    // ,S=
   std::optional<std::uint64_t> rfc822_size;  // ,W=
 };

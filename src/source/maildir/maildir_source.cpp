@@ -1,9 +1,9 @@
 #include "source/maildir/maildir_source.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <tuple>
-
-#include <fmt/format.h>
 
 #include "core/fs.h"
 #include "source/maildir/maildir_account.h"
@@ -19,8 +19,8 @@ bool is_maildir(FileTree& tree, const std::string& path) {
 
 std::string require_domain(const TreeOptions& options, const std::string& root, const std::string& layout) {
   if (!options.domain.empty()) return lower_ascii(options.domain);
-  throw SourceError(fmt::format("{}: {} has no domain level; say which domain the accounts belong to with --domain",
-                                root, layout));
+  throw SourceError(fmt::format(
+      "{}: {} has no domain level; say which domain the accounts belong to with --domain", root, layout));
 }
 
 // SME Server and NethServer keep user homes in /home/e-smith/files/users/<user>/.
@@ -33,14 +33,17 @@ std::vector<TreeAccount> to_accounts(FileTree& tree, const std::vector<FoundAcco
   std::vector<TreeAccount> out;
   for (const FoundAccount& f : found) {
     if (!is_maildir(tree, f.location)) {
-      problems.push_back(Problem{.scope = Scope::Account, .domain = f.domain.empty() ? default_domain : f.domain,
-                                 .account = f.name, .file = f.location,
+      problems.push_back(Problem{.scope = Scope::Account,
+                                 .domain = f.domain.empty() ? default_domain : f.domain,
+                                 .account = f.name,
+                                 .file = f.location,
                                  .message = "matches the user path but is not a Maildir (no cur/): skipped"});
       continue;
     }
     const std::string domain = f.domain.empty() ? default_domain : f.domain;
     if (!out.empty() && out.back().info.domain == domain && out.back().info.name == f.name) continue;
-    out.push_back(TreeAccount{AccountInfo{.domain = domain, .name = f.name, .location = f.location, .kind = "maildir"}, {}});
+    out.push_back(TreeAccount{
+        AccountInfo{.domain = domain, .name = f.name, .location = f.location, .kind = "maildir"}, {}});
   }
   return out;
 }
@@ -61,16 +64,19 @@ OpenedTree open_maildir_tree(const std::string& root_arg, const TreeOptions& opt
   std::vector<TreeAccount> accounts;
   std::string layout;
   if (!options.user_path.empty()) {
-    const std::string domain =
-        pattern_has_domain(options.user_path) ? std::string() : require_domain(options, root, "the user path");
+    const std::string domain = pattern_has_domain(options.user_path)
+                                   ? std::string()
+                                   : require_domain(options, root, "the user path");
     accounts = to_accounts(tree, expand_user_path(tree, root, options.user_path, collect), domain, problems);
     layout = fmt::format("user path {}", options.user_path);
   } else if (is_maildir(tree, root)) {
     auto [name, domain] = split_user(options.user);
     if (domain.empty()) domain = require_domain(options, root, "a single Maildir");
     if (name.empty()) name = tree.owner_name(root).value_or("");
-    if (name.empty()) throw SourceError(fmt::format("{}: a single Maildir; name its account with --user", root));
-    accounts.push_back(TreeAccount{AccountInfo{.domain = domain, .name = name, .location = root, .kind = "maildir"}, {}});
+    if (name.empty())
+      throw SourceError(fmt::format("{}: a single Maildir; name its account with --user", root));
+    accounts.push_back(
+        TreeAccount{AccountInfo{.domain = domain, .name = name, .location = root, .kind = "maildir"}, {}});
     layout = "a single Maildir";
   } else if (auto homes = expand_user_path(tree, root, "%n/Maildir", collect); !homes.empty()) {
     layout = is_e_smith_homes(root) ? "SME Server/NethServer user homes (PATH/<user>/Maildir)"

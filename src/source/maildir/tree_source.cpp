@@ -20,7 +20,8 @@ std::vector<DomainInfo> TreeSource::domains(const ProblemFn& problem) {
   std::vector<DomainInfo> out;
   for (const TreeAccount& account : accounts_) {
     if (!out.empty() && out.back().name == account.info.domain) continue;
-    out.push_back(DomainInfo{.name = account.info.domain, .main = out.empty(), .location = account.info.location});
+    out.push_back(
+        DomainInfo{.name = account.info.domain, .main = out.empty(), .location = account.info.location});
   }
   return out;
 }
@@ -35,7 +36,8 @@ std::vector<AccountInfo> TreeSource::accounts(const DomainInfo& domain, const Pr
 
 std::unique_ptr<Account> TreeSource::open_account(const AccountInfo& account) const {
   for (const TreeAccount& candidate : accounts_) {
-    if (candidate.info.domain == account.domain && candidate.info.name == account.name) return opener_(candidate);
+    if (candidate.info.domain == account.domain && candidate.info.name == account.name)
+      return opener_(candidate);
   }
   throw IoError(account.location, ENOENT, "no such account in this source");
 }

@@ -135,20 +135,31 @@ bool pattern_has_domain(const std::string& pattern) {
   return pattern.find("%d") != std::string::npos || pattern.find("%u") != std::string::npos;
 }
 
-std::string substitute_user_path(const std::string& pattern, const std::string& domain, const std::string& name) {
+std::string substitute_user_path(const std::string& pattern, const std::string& domain,
+                                 const std::string& name) {
   std::string out;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
     if (pattern[i] == '%' && i + 1 < pattern.size()) {
       switch (pattern[i + 1]) {
-        case 'd': out += domain; ++i; continue;
-        case 'n': out += name; ++i; continue;
+        case 'd':
+          out += domain;
+          ++i;
+          continue;
+        case 'n':
+          out += name;
+          ++i;
+          continue;
         case 'u':
           out += name;
           if (!domain.empty()) out.append("@").append(domain);
           ++i;
           continue;
-        case '%': out += '%'; ++i; continue;
-        default: break;
+        case '%':
+          out += '%';
+          ++i;
+          continue;
+        default:
+          break;
       }
     }
     out += pattern[i];
@@ -184,7 +195,8 @@ std::vector<FoundAccount> expand_user_path(FileTree& tree, const std::string& ro
       for (const TreeEntry& entry : entries) {
         if (entry.name.starts_with('.')) continue;
         Bindings bound = partial.bound;
-        if (match(pieces, 0, entry.name, bound)) next.push_back(Partial{fs::join(partial.path, entry.name), bound});
+        if (match(pieces, 0, entry.name, bound))
+          next.push_back(Partial{fs::join(partial.path, entry.name), bound});
       }
     }
     partials = std::move(next);

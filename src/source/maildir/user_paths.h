@@ -24,7 +24,7 @@ class SourceError : public std::runtime_error {
 };
 
 struct FoundAccount {
-  std::string domain;    // lowercase; empty when the pattern has no domain level
+  std::string domain;  // lowercase; empty when the pattern has no domain level
   std::string name;
   std::string location;  // the path the whole pattern matched
 };
@@ -40,7 +40,8 @@ std::vector<FoundAccount> expand_user_path(FileTree& tree, const std::string& ro
                                            const std::string& pattern, const ProblemFn& problem);
 
 // The pattern with %d, %n, %u and %% replaced (e.g. --inbox-path /var/mail/%n).
-std::string substitute_user_path(const std::string& pattern, const std::string& domain, const std::string& name);
+std::string substitute_user_path(const std::string& pattern, const std::string& domain,
+                                 const std::string& name);
 
 // True when the pattern names the domain (%d or %u).
 bool pattern_has_domain(const std::string& pattern);
@@ -51,9 +52,9 @@ std::pair<std::string, std::string> split_user(const std::string& user);
 // Name of the owner of `path` (getpwuid), nullopt when unknown.
 std::optional<std::string> owner_name(const std::string& path);
 
-bool is_directory(const std::string& path);      // follows symlinks
+bool is_directory(const std::string& path);                  // follows symlinks
 bool is_directory(FileTree& tree, const std::string& path);  // follows symlinks
-bool is_regular_file(const std::string& path);   // follows symlinks
+bool is_regular_file(const std::string& path);               // follows symlinks
 
 std::string lower_ascii(std::string text);
 

@@ -1,11 +1,10 @@
 #include "source/mbox/mbox_account.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cerrno>
-
-#include <fmt/format.h>
 
 #include "codec/mutf7.h"
 #include "core/error.h"
@@ -21,7 +20,8 @@ constexpr int kMaxDepth = 32;  // deeper is a loop or garbage
 
 class NoSelectFolder final : public Folder {
  public:
-  void scan(const std::function<void(const MessageInfo&)>& /*on_message*/, const ProblemFn& /*problem*/) override {}
+  void scan(const std::function<void(const MessageInfo&)>& /*on_message*/,
+            const ProblemFn& /*problem*/) override {}
   [[nodiscard]] std::unique_ptr<ByteReader> open(const MessageInfo& message) const override {
     throw IoError(message.file, ENOENT, "a directory-only folder has no messages");
   }
@@ -55,7 +55,8 @@ std::set<std::string> parse_subscriptions(const std::string& text) {
 
 MboxAccount::MboxAccount(AccountInfo info, std::string inbox, MboxFormat format)
     : info_(std::move(info)), inbox_(std::move(inbox)), format_(format) {
-  if (maildir::is_directory(info_.location)) subscribed_ = parse_subscriptions(read_text(fs::join(info_.location, ".subscriptions")));
+  if (maildir::is_directory(info_.location))
+    subscribed_ = parse_subscriptions(read_text(fs::join(info_.location, ".subscriptions")));
 }
 
 std::optional<FolderInfo> MboxAccount::file_folder(const std::string& path, const std::string& name,
@@ -64,16 +65,23 @@ std::optional<FolderInfo> MboxAccount::file_folder(const std::string& path, cons
   try {
     peek = peek_file(path);
   } catch (const IoError& e) {
-    problem(Problem{.scope = Scope::Folder, .folder = name, .file = path, .offset = e.offset(), .message = e.what()});
+    problem(Problem{
+        .scope = Scope::Folder, .folder = name, .file = path, .offset = e.offset(), .message = e.what()});
     return std::nullopt;
   }
   if (!peek.empty && !peek.mbox) {
-    problem(Problem{.scope = Scope::Folder, .folder = name, .file = path, .offset = 0,
+    problem(Problem{.scope = Scope::Folder,
+                    .folder = name,
+                    .file = path,
+                    .offset = 0,
                     .message = "does not start with a \"From \" line: not an mbox file; skipped"});
     return std::nullopt;
   }
-  FolderInfo folder{.name = name, .selectable = true, .subscribed = name == "INBOX" || subscribed_.contains(name),
-                    .location = path, .format = "mbox"};
+  FolderInfo folder{.name = name,
+                    .selectable = true,
+                    .subscribed = name == "INBOX" || subscribed_.contains(name),
+                    .location = path,
+                    .format = "mbox"};
   if (peek.facts.base) folder.uidvalidity = peek.facts.base->uidvalidity;
   return folder;
 }
@@ -100,8 +108,8 @@ std::vector<FolderInfo> MboxAccount::folders(const ProblemFn& problem) {
   return out;
 }
 
-void MboxAccount::walk(const std::string& dir, const std::string& parent, int depth, std::vector<FolderInfo>& out,
-                       const ProblemFn& problem) const {
+void MboxAccount::walk(const std::string& dir, const std::string& parent, int depth,
+                       std::vector<FolderInfo>& out, const ProblemFn& problem) const {
   std::vector<fs::Entry> entries;
   try {
     entries = fs::list_directory(dir);
@@ -118,7 +126,9 @@ void MboxAccount::walk(const std::string& dir, const std::string& parent, int de
     if (auto decoded = mutf7_decode(entry.name)) {
       part = *decoded;
     } else {
-      problem(Problem{.scope = Scope::Folder, .folder = parent.empty() ? part : std::string(parent).append("/").append(part), .file = path,
+      problem(Problem{.scope = Scope::Folder,
+                      .folder = parent.empty() ? part : std::string(parent).append("/").append(part),
+                      .file = path,
                       .message = "file name is not valid modified UTF-7; folder listed under its raw name"});
     }
     std::string name = parent;
@@ -126,21 +136,30 @@ void MboxAccount::walk(const std::string& dir, const std::string& parent, int de
     name += part;
     if (parent.empty() && maildir::lower_ascii(name) == "inbox") {
       if (path == inbox_ || inbox_.empty()) continue;  // already listed as INBOX
-      problem(Problem{.scope = Scope::Folder, .folder = name, .file = path,
+      problem(Problem{.scope = Scope::Folder,
+                      .folder = name,
+                      .file = path,
                       .message = "an \"inbox\" file besides the INBOX given with --inbox-path: not read"});
       continue;
     }
     if (entry.type == fs::Type::Symlink) {
-      problem(Problem{.scope = Scope::Folder, .folder = name, .file = path, .message = "symbolic link: not followed"});
+      problem(Problem{
+          .scope = Scope::Folder, .folder = name, .file = path, .message = "symbolic link: not followed"});
       continue;
     }
     if (entry.type == fs::Type::Directory) {
       if (depth >= kMaxDepth) {
-        problem(Problem{.scope = Scope::Folder, .folder = name, .file = path, .message = "folders nested too deep; not read"});
+        problem(Problem{.scope = Scope::Folder,
+                        .folder = name,
+                        .file = path,
+                        .message = "folders nested too deep; not read"});
         continue;
       }
-      out.push_back(FolderInfo{.name = name, .selectable = false, .subscribed = subscribed_.contains(name),
-                               .location = path, .format = "dir"});
+      out.push_back(FolderInfo{.name = name,
+                               .selectable = false,
+                               .subscribed = subscribed_.contains(name),
+                               .location = path,
+                               .format = "dir"});
       subdirs.emplace_back(name, path);
       continue;
     }

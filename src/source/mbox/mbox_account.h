@@ -26,7 +26,8 @@ class MboxAccount final : public Account {
   void walk(const std::string& dir, const std::string& parent, int depth, std::vector<FolderInfo>& out,
             const ProblemFn& problem) const;
   // The folder for one file, or nullopt (reported) when it is no mbox.
-  std::optional<FolderInfo> file_folder(const std::string& path, const std::string& name, const ProblemFn& problem) const;
+  std::optional<FolderInfo> file_folder(const std::string& path, const std::string& name,
+                                        const ProblemFn& problem) const;
 
   AccountInfo info_;
   std::string inbox_;

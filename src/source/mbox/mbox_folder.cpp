@@ -38,7 +38,8 @@ MboxFolder::MboxFolder(std::string path, MboxFormat format, std::size_t scan_buf
 
 ReadRules MboxFolder::rules() const {
   std::call_once(rules_once_, [this] {
-    rules_ = format_ == MboxFormat::Auto ? read_rules(format_, peek_file(path_).facts.managed) : read_rules(format_, false);
+    rules_ = format_ == MboxFormat::Auto ? read_rules(format_, peek_file(path_).facts.managed)
+                                         : read_rules(format_, false);
   });
   return rules_;
 }
@@ -83,7 +84,8 @@ void MboxFolder::scan(const std::function<void(const MessageInfo&)>& on_message,
 
 std::unique_ptr<ByteReader> MboxFolder::open(const MessageInfo& message) const {
   cgp::OpenedFile file = cgp::open_regular_file(AT_FDCWD, path_.c_str(), path_);
-  std::vector<ByteRange> ranges = delivered_ranges(file.fd.get(), path_, message.data_offset, message.data_length);
+  std::vector<ByteRange> ranges =
+      delivered_ranges(file.fd.get(), path_, message.data_offset, message.data_length);
   return std::make_unique<MboxMessageReader>(std::move(file.fd), path_, std::move(ranges), rules().unquote);
 }
 

@@ -17,8 +17,8 @@ namespace mailmig::mbox {
 // What the start of a file says: whether it is an mbox at all, and the facts
 // of its first message. Reads only the first message's header. Throws IoError.
 struct FilePeek {
-  bool empty = false;        // 0 bytes: an empty mailbox
-  bool mbox = false;         // starts with "From "
+  bool empty = false;  // 0 bytes: an empty mailbox
+  bool mbox = false;   // starts with "From "
   FileFacts facts;
 };
 FilePeek peek_file(const std::string& path);

@@ -33,15 +33,15 @@ class MboxMessageReader final : public ByteReader {
   std::size_t read(std::span<char> out) override;
 
  private:
-  bool refill();             // false when every range is read
-  void release_held();       // the held '>' (and matched "From" prefix) was ordinary text
-  void drop_held_quote();    // a quoted "From ": pass it on without the held '>'
+  bool refill();           // false when every range is read
+  void release_held();     // the held '>' (and matched "From" prefix) was ordinary text
+  void drop_held_quote();  // a quoted "From ": pass it on without the held '>'
 
   cgp::UniqueFd fd_;
   std::string path_;
   std::vector<ByteRange> ranges_;
-  std::size_t range_ = 0;           // index of the range being read
-  std::uint64_t range_done_ = 0;    // bytes of it already read
+  std::size_t range_ = 0;         // index of the range being read
+  std::uint64_t range_done_ = 0;  // bytes of it already read
   Unquote unquote_;
   std::size_t capacity_;
   std::unique_ptr<char[]> buffer_;

@@ -1,12 +1,11 @@
 #include "source/mbox/mbox_parser.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <limits>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 #include "source/mbox/mbox_message_reader.h"
@@ -27,8 +26,8 @@ std::optional<std::uint32_t> line_number(std::uint64_t number) {
 
 }  // namespace
 
-MboxParser::MboxParser(std::string path, std::uint64_t file_size, ReadRules rules, FileFacts facts, PeekFn peek,
-                       std::function<void(const MessageInfo&)> on_message, ProblemFn problem)
+MboxParser::MboxParser(std::string path, std::uint64_t file_size, ReadRules rules, FileFacts facts,
+                       PeekFn peek, std::function<void(const MessageInfo&)> on_message, ProblemFn problem)
     : path_(std::move(path)),
       file_size_(file_size),
       rules_(rules),
@@ -84,7 +83,8 @@ void MboxParser::start_message(const cgp::Line& line) {
   if (state_ != State::kPreamble) {
     end_message();
   } else if (line.offset > 0) {
-    report(Scope::Message, 0, 1, fmt::format("{} bytes before the first message are not a message", line.offset));
+    report(Scope::Message, 0, 1,
+           fmt::format("{} bytes before the first message are not a message", line.offset));
   }
   ++messages_;
   state_ = State::kHeaders;
@@ -114,14 +114,23 @@ void MboxParser::header_line(const cgp::Line& line) {
     hiding_ = kind != StorageHeader::None;
     const std::string_view value = header_value(line.head);
     switch (kind) {
-      case StorageHeader::Status: info_.flags |= status_flags(value); break;
-      case StorageHeader::XStatus: info_.flags |= x_status_flags(value); break;
-      case StorageHeader::XKeywords: add_keywords(value, info_.keywords); break;
-      case StorageHeader::ContentLength: content_length_ = parse_length(value); break;
+      case StorageHeader::Status:
+        info_.flags |= status_flags(value);
+        break;
+      case StorageHeader::XStatus:
+        info_.flags |= x_status_flags(value);
+        break;
+      case StorageHeader::XKeywords:
+        add_keywords(value, info_.keywords);
+        break;
+      case StorageHeader::ContentLength:
+        content_length_ = parse_length(value);
+        break;
       case StorageHeader::XUid:
         // Only a file whose UIDs a server kept has meaningful X-UIDs, and only
         // growing ones up to the recorded last UID (Dovecot's sanity rule).
-        if (auto uid = parse_uid(value); uid && facts_.base && *uid > last_uid_ && *uid <= facts_.base->last_uid) {
+        if (auto uid = parse_uid(value);
+            uid && facts_.base && *uid > last_uid_ && *uid <= facts_.base->last_uid) {
           info_.uid = uid;
         }
         break;
@@ -133,12 +142,14 @@ void MboxParser::header_line(const cgp::Line& line) {
         break;
     }
     if (kind == StorageHeader::None) {
-      if (messages_ == 1 && starts_with_ci(line.head, "Subject:") && header_value(line.head) == kPseudoSubject) {
+      if (messages_ == 1 && starts_with_ci(line.head, "Subject:") &&
+          header_value(line.head) == kPseudoSubject) {
         pseudo_ = true;
       }
       if (!info_.internal_date && !saw_date_header_ && starts_with_ci(line.head, "Date:")) {
         saw_date_header_ = true;
-        info_.internal_date = parse_rfc5322_date(header_value(line.head));  // the separator had no usable date
+        info_.internal_date =
+            parse_rfc5322_date(header_value(line.head));  // the separator had no usable date
       }
     }
   }
@@ -227,12 +238,17 @@ void MboxParser::finish() {
 }
 
 void MboxParser::report(Scope scope, std::uint64_t offset, std::uint64_t line, std::string message) const {
-  problem_(Problem{.scope = scope, .file = path_, .offset = offset, .line = line_number(line), .message = std::move(message)});
+  problem_(Problem{.scope = scope,
+                   .file = path_,
+                   .offset = offset,
+                   .line = line_number(line),
+                   .message = std::move(message)});
 }
 
 std::vector<ByteRange> delivered_ranges(int fd, const std::string& path, std::uint64_t data_offset,
                                         std::uint64_t data_length) {
-  if (::lseek(fd, static_cast<off_t>(data_offset), SEEK_SET) < 0) throw IoError(path, errno, "cannot seek", data_offset);
+  if (::lseek(fd, static_cast<off_t>(data_offset), SEEK_SET) < 0)
+    throw IoError(path, errno, "cannot seek", data_offset);
   const std::uint64_t end = data_offset + data_length;
   constexpr std::size_t kBuffer = std::size_t{64} << 10U;
   cgp::LineScanner scanner(fd, path, kBuffer);

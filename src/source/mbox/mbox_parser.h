@@ -21,8 +21,8 @@ namespace mailmig::mbox {
 
 // What the first message of a file says about the whole file.
 struct FileFacts {
-  bool managed = false;                  // X-IMAP or X-IMAPbase: Dovecot or UW-IMAP kept it
-  std::optional<ImapBase> base;          // UIDVALIDITY and last UID
+  bool managed = false;          // X-IMAP or X-IMAPbase: Dovecot or UW-IMAP kept it
+  std::optional<ImapBase> base;  // UIDVALIDITY and last UID
 };
 
 class MboxParser {
@@ -58,23 +58,23 @@ class MboxParser {
   State state_ = State::kPreamble;
   bool previous_empty_ = false;
   std::uint64_t messages_ = 0;
-  std::uint64_t last_uid_ = 0;       // X-UIDs must grow through the file
+  std::uint64_t last_uid_ = 0;  // X-UIDs must grow through the file
 
   // The current message.
   MessageInfo info_;
   std::uint64_t separator_line_ = 0;
   std::uint64_t content_end_ = 0;
   std::uint64_t body_start_ = 0;
-  std::uint64_t hidden_ = 0;         // bytes of storage fields
-  std::uint64_t bare_lfs_ = 0;       // delivered LFs without CR
-  std::uint64_t quoted_one_ = 0;     // delivered lines ^>From_
-  std::uint64_t quoted_all_ = 0;     // delivered lines ^>+From_
-  bool hiding_ = false;              // the header field being read is a storage field
+  std::uint64_t hidden_ = 0;      // bytes of storage fields
+  std::uint64_t bare_lfs_ = 0;    // delivered LFs without CR
+  std::uint64_t quoted_one_ = 0;  // delivered lines ^>From_
+  std::uint64_t quoted_all_ = 0;  // delivered lines ^>+From_
+  bool hiding_ = false;           // the header field being read is a storage field
   bool pseudo_ = false;
   bool saw_date_header_ = false;
   std::optional<std::uint64_t> content_length_;
   std::optional<std::uint64_t> length_end_;  // exact end given by Content-Length
-  bool blank_pending_ = false;       // an empty line that may be the separator's
+  bool blank_pending_ = false;               // an empty line that may be the separator's
   std::uint64_t blank_end_ = 0;
   std::uint64_t blank_bare_lf_ = 0;
 };

@@ -1,8 +1,8 @@
 #include "source/mbox/mbox_source.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "core/fs.h"
 #include "source/maildir/tree_source.h"
@@ -16,17 +16,19 @@ using maildir::FoundAccount;
 using maildir::SourceError;
 using maildir::TreeAccount;
 
-std::string require_domain(const MboxTreeOptions& options, const std::string& root, const std::string& layout) {
+std::string require_domain(const MboxTreeOptions& options, const std::string& root,
+                           const std::string& layout) {
   if (!options.tree.domain.empty()) return maildir::lower_ascii(options.tree.domain);
-  throw SourceError(fmt::format("{}: {} has no domain level; say which domain the accounts belong to with --domain",
-                                root, layout));
+  throw SourceError(fmt::format(
+      "{}: {} has no domain level; say which domain the accounts belong to with --domain", root, layout));
 }
 
 TreeAccount make_account(const MboxTreeOptions& options, const std::string& domain, const std::string& name,
                          const std::string& location) {
   std::string inbox;
   if (!options.inbox_path.empty()) inbox = maildir::substitute_user_path(options.inbox_path, domain, name);
-  return TreeAccount{AccountInfo{.domain = domain, .name = name, .location = location, .kind = "mbox"}, inbox};
+  return TreeAccount{AccountInfo{.domain = domain, .name = name, .location = location, .kind = "mbox"},
+                     inbox};
 }
 
 }  // namespace
@@ -34,7 +36,8 @@ TreeAccount make_account(const MboxTreeOptions& options, const std::string& doma
 maildir::OpenedTree open_mbox_tree(const std::string& root_arg, const MboxTreeOptions& options) {
   const std::string root = fs::real_path(root_arg).value_or(root_arg);
   const bool root_is_dir = maildir::is_directory(root);
-  if (!root_is_dir && !maildir::is_regular_file(root)) throw SourceError(fmt::format("{}: no such file or directory", root_arg));
+  if (!root_is_dir && !maildir::is_regular_file(root))
+    throw SourceError(fmt::format("{}: no such file or directory", root_arg));
   std::vector<Problem> problems;
   const ProblemFn collect = [&](Problem p) { problems.push_back(std::move(p)); };
   std::vector<TreeAccount> accounts;
@@ -63,9 +66,11 @@ maildir::OpenedTree open_mbox_tree(const std::string& root_arg, const MboxTreeOp
     std::erase_if(homes, [](const FoundAccount& f) { return !maildir::is_directory(f.location); });
     if (!homes.empty()) {
       const bool e_smith = root.ends_with("/files/users");
-      layout = e_smith ? "SME Server/NethServer user homes (PATH/<user>/mail)" : "home directories (PATH/<user>/mail)";
+      layout = e_smith ? "SME Server/NethServer user homes (PATH/<user>/mail)"
+                       : "home directories (PATH/<user>/mail)";
       const std::string domain = require_domain(options, root, layout);
-      std::sort(homes.begin(), homes.end(), [](const FoundAccount& a, const FoundAccount& b) { return a.name < b.name; });
+      std::sort(homes.begin(), homes.end(),
+                [](const FoundAccount& a, const FoundAccount& b) { return a.name < b.name; });
       for (const FoundAccount& f : homes) {
         if (!accounts.empty() && accounts.back().info.name == f.name) continue;  // mail/ wins over Mail/
         accounts.push_back(make_account(options, domain, f.name, f.location));
@@ -76,8 +81,9 @@ maildir::OpenedTree open_mbox_tree(const std::string& root_arg, const MboxTreeOp
   }
   const MboxFormat format = options.format;
   auto source = std::make_unique<maildir::TreeSource>(
-      std::move(accounts), std::move(problems),
-      [format](const TreeAccount& account) { return std::make_unique<MboxAccount>(account.info, account.inbox, format); });
+      std::move(accounts), std::move(problems), [format](const TreeAccount& account) {
+        return std::make_unique<MboxAccount>(account.info, account.inbox, format);
+      });
   return maildir::OpenedTree{std::move(source), layout};
 }
 

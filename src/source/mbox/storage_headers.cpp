@@ -8,7 +8,9 @@
 namespace mailmig::mbox {
 namespace {
 
-char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 std::string_view trim(std::string_view text) {
   constexpr std::string_view kBlank = " \t\r\n";
@@ -43,7 +45,8 @@ std::vector<std::string_view> words(std::string_view text) {
 
 bool starts_with_ci(std::string_view text, std::string_view prefix) {
   return text.size() >= prefix.size() &&
-         std::equal(prefix.begin(), prefix.end(), text.begin(), [](char a, char b) { return ascii_lower(a) == ascii_lower(b); });
+         std::equal(prefix.begin(), prefix.end(), text.begin(),
+                    [](char a, char b) { return ascii_lower(a) == ascii_lower(b); });
 }
 
 StorageHeader classify_header(std::string_view line) {
@@ -84,11 +87,20 @@ Flags x_status_flags(std::string_view value) {
   Flags flags = 0;
   for (const char c : value) {
     switch (c) {
-      case 'A': flags |= kAnswered; break;
-      case 'F': flags |= kFlagged; break;
-      case 'T': flags |= kDraft; break;
-      case 'D': flags |= kDeleted; break;
-      default: break;
+      case 'A':
+        flags |= kAnswered;
+        break;
+      case 'F':
+        flags |= kFlagged;
+        break;
+      case 'T':
+        flags |= kDraft;
+        break;
+      case 'D':
+        flags |= kDeleted;
+        break;
+      default:
+        break;
     }
   }
   return flags;
@@ -106,7 +118,9 @@ std::optional<std::uint32_t> parse_uid(std::string_view value) {
   return static_cast<std::uint32_t>(*number);
 }
 
-std::optional<std::uint64_t> parse_length(std::string_view value) { return decimal(trim(value), 19); }
+std::optional<std::uint64_t> parse_length(std::string_view value) {
+  return decimal(trim(value), 19);
+}
 
 std::optional<ImapBase> parse_imap_base(std::string_view value) {
   const std::vector<std::string_view> fields = words(value);

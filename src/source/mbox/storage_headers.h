@@ -16,7 +16,16 @@
 
 namespace mailmig::mbox {
 
-enum class StorageHeader : std::uint8_t { None, ContentLength, Status, XStatus, XKeywords, XUid, XImap, XImapBase };
+enum class StorageHeader : std::uint8_t {
+  None,
+  ContentLength,
+  Status,
+  XStatus,
+  XKeywords,
+  XUid,
+  XImap,
+  XImapBase
+};
 
 // For a header line that is not a continuation: which storage field it starts.
 StorageHeader classify_header(std::string_view line);

@@ -1,7 +1,6 @@
 #include "target/imap/imap_target.h"
 
 #include <fmt/format.h>
-
 #include <spdlog/spdlog.h>
 
 #include "core/error.h"
@@ -84,18 +83,26 @@ class ImapFolder final : public TargetFolder {
     std::optional<std::uint32_t> uidnext;
   };
 
-  ImapFolder(imap::Session& session, imap::NameMapping name, Status status, const imap::AppendOptions& options,
-             TargetAccount::ResultFn on_result)
+  ImapFolder(imap::Session& session, imap::NameMapping name, Status status,
+             const imap::AppendOptions& options, TargetAccount::ResultFn on_result)
       : session_(session),
         name_(std::move(name)),
         status_(status),
-        appender_(session, name_.wire, options, [fn = std::move(on_result)](std::size_t i, const imap::AppendOutcome& o) {
-          fn(i, Delivery{.ok = o.ok, .uidvalidity = o.uidvalidity, .uid = o.uid, .error = o.error, .code = o.code});
-        }) {}
+        appender_(session, name_.wire, options,
+                  [fn = std::move(on_result)](std::size_t i, const imap::AppendOutcome& o) {
+                    fn(i, Delivery{.ok = o.ok,
+                                   .uidvalidity = o.uidvalidity,
+                                   .uid = o.uid,
+                                   .error = o.error,
+                                   .code = o.code});
+                  }) {}
 
   void add(const MessageInfo& message, OpenMessage open) override {
-    appender_.add(imap::AppendMessage{.size = message.size, .open = std::move(open), .flags = message.flags,
-                                      .keywords = message.keywords, .date = message.internal_date});
+    appender_.add(imap::AppendMessage{.size = message.size,
+                                      .open = std::move(open),
+                                      .flags = message.flags,
+                                      .keywords = message.keywords,
+                                      .date = message.internal_date});
   }
   void finish() override { appender_.finish(); }
   [[nodiscard]] std::vector<std::size_t> unresolved() const override { return appender_.unresolved(); }
@@ -155,8 +162,9 @@ void ImapFolder::select_for_writing() {
   select.string(name_.wire, session_.utf8_enabled());
   const imap::CommandResult r = session_.run_ok(select);
   if (r.code && r.code->name == "READ-ONLY") {
-    throw ScopedError(Scope::Folder, fmt::format("{}: the server opens the folder read-only; flags cannot be changed",
-                                                 name_.display));
+    throw ScopedError(
+        Scope::Folder,
+        fmt::format("{}: the server opens the folder read-only; flags cannot be changed", name_.display));
   }
   selected_rw_ = true;
 }
@@ -173,13 +181,14 @@ void ImapFolder::wait_stores(std::size_t keep) {
   }
 }
 
-void ImapFolder::change_flags(std::uint32_t uid, Flags add, Flags remove, const std::vector<std::string>& add_keywords,
+void ImapFolder::change_flags(std::uint32_t uid, Flags add, Flags remove,
+                              const std::vector<std::string>& add_keywords,
                               const std::vector<std::string>& remove_keywords) {
   select_for_writing();
   // Pipelined: a sync may change thousands of messages; one round trip each
   // would dominate. .SILENT: the server need not echo the new flags.
-  for (const auto& [sign, list] : {std::pair{'+', store_list(add, add_keywords)},
-                                   std::pair{'-', store_list(remove, remove_keywords)}}) {
+  for (const auto& [sign, list] :
+       {std::pair{'+', store_list(add, add_keywords)}, std::pair{'-', store_list(remove, remove_keywords)}}) {
     if (list.empty()) continue;
     imap::Command store("UID STORE");
     store.atom(fmt::format("{}", uid)).atom(fmt::format("{}FLAGS.SILENT", sign)).atom(list);
@@ -239,9 +248,10 @@ class ImapAccount final : public TargetAccount {
     } catch (const imap::CommandFailed& e) {
       // A refusal spoils this folder only (over quota: the account); the session is fine.
       const std::string code = e.result().code ? e.result().code->name : std::string();
-      throw ScopedError(code == "OVERQUOTA" ? Scope::Account : Scope::Folder,
-                        fmt::format("folder {} cannot be created or opened on the target: {}", neutral_name, e.what()),
-                        code);
+      throw ScopedError(
+          code == "OVERQUOTA" ? Scope::Account : Scope::Folder,
+          fmt::format("folder {} cannot be created or opened on the target: {}", neutral_name, e.what()),
+          code);
     }
   }
 
@@ -323,8 +333,9 @@ void ImapAccount::read_folder(const std::string& neutral_name, const WantBody& w
   }
   // Metadata of all first (small), then bodies of only the wanted messages.
   std::vector<StoredMessage> messages;
-  fetch_streamed(*session_, "1:*", "(UID RFC822.SIZE INTERNALDATE FLAGS)",
-                 [&](const imap::Item& data, const std::string& /*sha*/) { messages.push_back(stored_message(data)); });
+  fetch_streamed(
+      *session_, "1:*", "(UID RFC822.SIZE INTERNALDATE FLAGS)",
+      [&](const imap::Item& data, const std::string& /*sha*/) { messages.push_back(stored_message(data)); });
   std::sort(messages.begin(), messages.end(), [](const auto& a, const auto& b) { return a.uid < b.uid; });
   std::vector<std::uint32_t> wanted;
   for (const StoredMessage& m : messages) {
@@ -353,12 +364,12 @@ std::string ImapTarget::describe() const {
 
 std::unique_ptr<TargetAccount> ImapTarget::open_account(const std::string& account, const std::string& domain,
                                                         const std::string& user_password) {
-  imap::Credentials credentials{.method = options_.auth,
-                                .user = format_login(options_.login_format, account, domain),
-                                .password = options_.auth == imap::AuthMethod::User ? user_password
-                                                                                    : options_.master_password,
-                                .master_user = options_.master_user,
-                                .master_separator = options_.master_separator};
+  imap::Credentials credentials{
+      .method = options_.auth,
+      .user = format_login(options_.login_format, account, domain),
+      .password = options_.auth == imap::AuthMethod::User ? user_password : options_.master_password,
+      .master_user = options_.master_user,
+      .master_separator = options_.master_separator};
   std::unique_ptr<imap::Session> session;
   try {
     session = imap::open_session(options_.connect, credentials);

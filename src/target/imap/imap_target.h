@@ -12,7 +12,7 @@ struct ImapTargetOptions {
   imap::ConnectOptions connect;
   imap::AuthMethod auth = imap::AuthMethod::User;
   std::string master_user;
-  std::string master_password;        // secret; for every method but User
+  std::string master_password;  // secret; for every method but User
   std::string master_separator = "*";
   std::string login_format = "%u@%d";
   imap::AppendOptions append;

@@ -1,6 +1,8 @@
 #include "target/maildir/dotlock.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,9 +14,6 @@
 #include <set>
 #include <stdexcept>
 #include <thread>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "core/error.h"
 
@@ -67,8 +66,8 @@ struct Seen {
 
 // Dovecot's update_change_info(): remembers when the file last changed.
 void note_change(const struct stat& st, Seen& seen, std::int64_t& last_change, std::int64_t now) {
-  if (seen.ino == st.st_ino && seen.dev == st.st_dev && seen.size == st.st_size && seen.mtime == st.st_mtime &&
-      seen.ctime == st.st_ctime) {
+  if (seen.ino == st.st_ino && seen.dev == st.st_dev && seen.size == st.st_size &&
+      seen.mtime == st.st_mtime && seen.ctime == st.st_ctime) {
     return;
   }
   std::int64_t when = now;
@@ -160,15 +159,17 @@ DotLock::DotLock(std::string path, std::chrono::seconds stale_timeout, std::chro
       }
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      throw std::runtime_error(fmt::format("{}: still locked by someone else after {} s", lock_path_,
-                                           timeout.count()));
+      throw std::runtime_error(
+          fmt::format("{}: still locked by someone else after {} s", lock_path_, timeout.count()));
     }
     std::this_thread::sleep_for(wait);
     wait = std::min(kMaxWait, wait + wait / 2);
   }
 }
 
-DotLock::~DotLock() { release(); }
+DotLock::~DotLock() {
+  release();
+}
 
 void DotLock::replaced() {
   if (!held_) return;

@@ -25,7 +25,8 @@ const std::string& host_name();
 class DotLock {
  public:
   // Waits up to `timeout`; throws std::runtime_error when the lock stays taken.
-  DotLock(std::string path, std::chrono::seconds stale_timeout, std::chrono::seconds timeout, const Owner& owner);
+  DotLock(std::string path, std::chrono::seconds stale_timeout, std::chrono::seconds timeout,
+          const Owner& owner);
   DotLock(const DotLock&) = delete;
   DotLock& operator=(const DotLock&) = delete;
   ~DotLock();

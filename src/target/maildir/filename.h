@@ -25,10 +25,10 @@ std::string unique_stem();
 std::string base_with_sizes(const std::string& stem, std::uint64_t file_size, std::uint64_t rfc822_size);
 
 struct ParsedName {
-  std::string base;                   // up to the ':'
-  std::optional<std::uint64_t> size;  // S=
-  std::optional<std::uint64_t> vsize; // W=
-  std::string letters;                // after ":2," (empty without an info part)
+  std::string base;                    // up to the ':'
+  std::optional<std::uint64_t> size;   // S=
+  std::optional<std::uint64_t> vsize;  // W=
+  std::string letters;                 // after ":2," (empty without an info part)
 };
 ParsedName parse_name(std::string_view file_name);
 

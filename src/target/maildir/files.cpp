@@ -110,8 +110,8 @@ void syncfs_path(const std::string& path) {
   if (::syncfs(fd.get()) != 0) throw IoError(path, errno, "syncfs failed");
 }
 
-std::uint64_t write_new_file(const std::string& path, ByteReader& reader, std::optional<DateTime> mtime, bool sync,
-                             const Owner& owner) {
+std::uint64_t write_new_file(const std::string& path, ByteReader& reader, std::optional<DateTime> mtime,
+                             bool sync, const Owner& owner) {
   Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (fd.get() < 0) throw IoError(path, errno, "cannot create");
   std::uint64_t size = 0;
@@ -129,7 +129,8 @@ std::uint64_t write_new_file(const std::string& path, ByteReader& reader, std::o
       // After the last write: every write(2) sets the mtime again.
       const std::array<timespec, 2> times{timespec{.tv_sec = mtime->epoch, .tv_nsec = 0},
                                           timespec{.tv_sec = mtime->epoch, .tv_nsec = 0}};
-      if (::futimens(fd.get(), times.data()) != 0) throw IoError(path, errno, "cannot set the modification time");
+      if (::futimens(fd.get(), times.data()) != 0)
+        throw IoError(path, errno, "cannot set the modification time");
     }
     if (fd.close() != 0) throw IoError(path, errno, "close failed");
   } catch (...) {
@@ -148,7 +149,8 @@ void replace_file(const std::string& temp, const std::string& path, const std::s
     write_all(fd.get(), temp, content.data(), content.size(), 0);
     if (sync && ::fdatasync(fd.get()) != 0) throw IoError(temp, errno, "fdatasync failed");
     if (fd.close() != 0) throw IoError(temp, errno, "close failed");
-    if (::rename(temp.c_str(), path.c_str()) != 0) throw IoError(path, errno, "cannot rename " + temp + " to");
+    if (::rename(temp.c_str(), path.c_str()) != 0)
+      throw IoError(path, errno, "cannot rename " + temp + " to");
   } catch (...) {
     ::unlink(temp.c_str());
     throw;
@@ -175,7 +177,9 @@ std::optional<std::string> read_small_file(const std::string& path) {
   }
 }
 
-std::unique_ptr<ByteReader> open_file_reader(const std::string& path) { return std::make_unique<FileReader>(path); }
+std::unique_ptr<ByteReader> open_file_reader(const std::string& path) {
+  return std::make_unique<FileReader>(path);
+}
 
 Served read_served(const std::string& path) {
   CrlfReader reader(open_file_reader(path));

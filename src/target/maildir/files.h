@@ -35,8 +35,8 @@ void syncfs_path(const std::string& path);
 // Streams `reader` into a new file `path` (O_EXCL, 0600), fsyncs it when
 // asked, sets its mtime to `mtime` (Dovecot's INTERNALDATE of a Maildir file)
 // and returns its size. Removes the file again on any failure. Throws.
-std::uint64_t write_new_file(const std::string& path, ByteReader& reader, std::optional<DateTime> mtime, bool sync,
-                             const Owner& owner);
+std::uint64_t write_new_file(const std::string& path, ByteReader& reader, std::optional<DateTime> mtime,
+                             bool sync, const Owner& owner);
 
 // Writes `content` to `path` + ".tmp"-style `temp`, then renames it over
 // `path` (readers see the old or the new file, never a part).

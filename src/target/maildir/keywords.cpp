@@ -1,15 +1,14 @@
 #include "target/maildir/keywords.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
 #include <charconv>
-#include <strings.h>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/fs.h"

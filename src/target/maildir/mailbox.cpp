@@ -35,14 +35,16 @@ std::optional<std::string> Snapshot::file_of(std::uint32_t uid) const {
 }
 
 std::uint64_t Snapshot::message_count() const {
-  return static_cast<std::uint64_t>(std::count_if(list.records.begin(), list.records.end(),
-                                                  [&](const UidRecord& r) { return files.contains(r.base); }));
+  return static_cast<std::uint64_t>(std::count_if(
+      list.records.begin(), list.records.end(), [&](const UidRecord& r) { return files.contains(r.base); }));
 }
 
 Mailbox::Mailbox(std::string dir, bool is_root, Settings settings)
     : dir_(std::move(dir)), is_root_(is_root), settings_(std::move(settings)) {}
 
-std::string Mailbox::path(const std::string& relative) const { return fs::join(dir_, relative); }
+std::string Mailbox::path(const std::string& relative) const {
+  return fs::join(dir_, relative);
+}
 
 bool Mailbox::exists() const {
   struct stat st {};
@@ -51,7 +53,8 @@ bool Mailbox::exists() const {
 
 void Mailbox::create() {
   bool created = ensure_dir(dir_, 0700, settings_.owner);
-  for (const char* sub : {"cur", "new", "tmp"}) created = ensure_dir(path(sub), 0700, settings_.owner) || created;
+  for (const char* sub : {"cur", "new", "tmp"})
+    created = ensure_dir(path(sub), 0700, settings_.owner) || created;
   if (!is_root_) {
     // The Maildir++ marker: tells deliverers (maildrop, Dovecot's LDA) this is a subfolder.
     const std::string marker = path("maildirfolder");
@@ -88,7 +91,8 @@ std::map<std::string, std::string> Mailbox::scan() const {
     }
     for (const fs::Entry& e : entries) {
       // Dovecot ignores dot files and names with CR/LF (they would break its uidlist).
-      if (e.name.empty() || e.name.front() == '.' || e.name.find_first_of("\r\n/") != std::string::npos) continue;
+      if (e.name.empty() || e.name.front() == '.' || e.name.find_first_of("\r\n/") != std::string::npos)
+        continue;
       if (e.type == fs::Type::Directory) continue;
       files[parse_name(e.name).base] = std::string(sub) + "/" + e.name;
     }
@@ -135,11 +139,11 @@ Snapshot Mailbox::locked(const std::function<void(Snapshot&)>& change) {
   for (const auto& [base, rel] : snap.files) {
     if (!listed.contains(base)) unlisted.push_back(rel.substr(4));
   }
-  std::sort(unlisted.begin(), unlisted.end(), [](const std::string& a, const std::string& b) {
-    return dovecot_order(a, b);
-  });
+  std::sort(unlisted.begin(), unlisted.end(),
+            [](const std::string& a, const std::string& b) { return dovecot_order(a, b); });
   for (const std::string& name : unlisted) {
-    snap.list.records.push_back(UidRecord{.uid = snap.list.nextuid++, .extensions = {}, .base = parse_name(name).base});
+    snap.list.records.push_back(
+        UidRecord{.uid = snap.list.nextuid++, .extensions = {}, .base = parse_name(name).base});
   }
 
   change(snap);

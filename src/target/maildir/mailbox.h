@@ -54,7 +54,9 @@ class Mailbox {
   // snapshot (records, keywords); the uidlist and keywords are written back
   // when anything changed, then the lock is released.
   Snapshot locked(const std::function<void(Snapshot&)>& change);
-  Snapshot sync() { return locked([](Snapshot&) {}); }
+  Snapshot sync() {
+    return locked([](Snapshot&) {});
+  }
 
   // Where a message's file is now (Dovecot renames files when flags change).
   [[nodiscard]] std::optional<std::string> find_file(const std::string& base) const;

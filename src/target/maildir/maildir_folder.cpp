@@ -1,12 +1,12 @@
 #include "target/maildir/maildir_folder.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <set>
 #include <span>
-
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "core/crlf.h"
 #include "core/error.h"
@@ -41,7 +41,9 @@ class CountingReader final : public ByteReader {
   CrlfCounter counter_;
 };
 
-std::string hash_served(const std::string& path) { return read_served(path).sha256; }
+std::string hash_served(const std::string& path) {
+  return read_served(path).sha256;
+}
 
 }  // namespace
 
@@ -56,7 +58,8 @@ MaildirTargetFolder::MaildirTargetFolder(Mailbox box, FolderName name, TargetAcc
 std::string MaildirTargetFolder::rename_note() const {
   if (!name_.altered) return {};
   return fmt::format(
-      "stored as \"{}\": a name component held '.', the Maildir++ hierarchy separator (or was empty)", name_.neutral);
+      "stored as \"{}\": a name component held '.', the Maildir++ hierarchy separator (or was empty)",
+      name_.neutral);
 }
 
 bool MaildirTargetFolder::keep_uids(std::uint32_t source_uidvalidity) {
@@ -80,8 +83,12 @@ bool MaildirTargetFolder::keep_uids(std::uint32_t source_uidvalidity) {
 }
 
 void MaildirTargetFolder::add(const MessageInfo& message, OpenMessage open) {
-  queue_.push_back(Pending{.index = next_index_++, .flags = message.flags, .keywords = message.keywords,
-                           .date = message.internal_date, .source_uid = message.uid, .open = std::move(open)});
+  queue_.push_back(Pending{.index = next_index_++,
+                           .flags = message.flags,
+                           .keywords = message.keywords,
+                           .date = message.internal_date,
+                           .source_uid = message.uid,
+                           .open = std::move(open)});
   queued_bytes_ += message.size;
   if (queue_.size() >= kBatchMessages || queued_bytes_ >= kBatchBytes) flush();
 }
@@ -118,8 +125,8 @@ std::vector<MaildirTargetFolder::Written> MaildirTargetFolder::write_batch(std::
     const std::string stem = unique_stem();
     try {
       CountingReader reader(p.open());
-      const std::uint64_t size =
-          write_new_file(box_.path("tmp/" + stem), reader, p.date, settings.fsync == Fsync::Always, settings.owner);
+      const std::uint64_t size = write_new_file(box_.path("tmp/" + stem), reader, p.date,
+                                                settings.fsync == Fsync::Always, settings.owner);
       written.push_back(Written{.pending = &p, .stem = stem, .size = size, .vsize = reader.rfc822_size()});
     } catch (const std::exception& e) {
       results[i] = Delivery{.ok = false, .error = e.what()};
@@ -147,8 +154,10 @@ void MaildirTargetFolder::commit_batch(const std::vector<Written>& written, std:
         std::string letters;
         std::string dropped;
         for (const std::string& k : p.keywords) {
-          if (auto l = snap.keywords.assign(k)) letters += *l;
-          else dropped += (dropped.empty() ? "" : ", ") + k;
+          if (auto l = snap.keywords.assign(k))
+            letters += *l;
+          else
+            dropped += (dropped.empty() ? "" : ", ") + k;
         }
         dropped_of[w] = dropped;
         names.push_back(file_name(base_with_sizes(written[w].stem, written[w].size, written[w].vsize),
@@ -160,13 +169,15 @@ void MaildirTargetFolder::commit_batch(const std::vector<Written>& written, std:
         const std::size_t slot = static_cast<std::size_t>(&p - queue_.data());
         const std::string from = box_.path("tmp/" + written[w].stem);
         if (::rename(from.c_str(), box_.path("cur/" + names[w]).c_str()) != 0) {
-          results[slot] = Delivery{.ok = false, .error = IoError(from, errno, "cannot move into cur/").what()};
+          results[slot] =
+              Delivery{.ok = false, .error = IoError(from, errno, "cannot move into cur/").what()};
           ::unlink(from.c_str());
           continue;
         }
         ++renamed;
         const std::uint32_t uid = choose_uid(snap.list, p);
-        snap.list.records.push_back(UidRecord{.uid = uid, .extensions = {}, .base = parse_name(names[w]).base});
+        snap.list.records.push_back(
+            UidRecord{.uid = uid, .extensions = {}, .base = parse_name(names[w]).base});
         snap.list.nextuid = uid + 1;
         results[slot] = Delivery{.ok = true, .uidvalidity = snap.list.uidvalidity, .uid = uid};
         if (!dropped_of[w].empty()) {
@@ -195,8 +206,9 @@ std::uint32_t MaildirTargetFolder::choose_uid(Uidlist& list, const Pending& p) {
     // A message without a source UID, or one not above what the folder already
     // holds (source out of order, or someone else delivered): a fresh UID.
     if (uids_not_kept_++ == 0) {
-      spdlog::warn("{}: source UID {} cannot be kept (next free UID {}); such messages get new UIDs", name_.neutral,
-                   p.source_uid ? fmt::format("{}", *p.source_uid) : std::string("(none)"), list.nextuid);
+      spdlog::warn("{}: source UID {} cannot be kept (next free UID {}); such messages get new UIDs",
+                   name_.neutral, p.source_uid ? fmt::format("{}", *p.source_uid) : std::string("(none)"),
+                   list.nextuid);
     }
   }
   return list.nextuid;
@@ -226,8 +238,8 @@ Snapshot& MaildirTargetFolder::snapshot() {
 }
 
 void MaildirTargetFolder::change_flags(std::uint32_t uid, Flags add, Flags remove,
-                                 const std::vector<std::string>& add_keywords,
-                                 const std::vector<std::string>& remove_keywords) {
+                                       const std::vector<std::string>& add_keywords,
+                                       const std::vector<std::string>& remove_keywords) {
   Snapshot& snap = snapshot();
   std::optional<std::string> rel = snap.file_of(uid);
   if (!rel) return;  // expunged meanwhile: like UID STORE, nothing to change
@@ -238,7 +250,8 @@ void MaildirTargetFolder::change_flags(std::uint32_t uid, Flags add, Flags remov
     Keywords keywords;
     box_.locked([&](Snapshot& locked) {
       for (const std::string& k : add_keywords) {
-        if (!locked.keywords.assign(k)) spdlog::warn("{}: keyword {} not stored: no letter left", name_.neutral, k);
+        if (!locked.keywords.assign(k))
+          spdlog::warn("{}: keyword {} not stored: no letter left", name_.neutral, k);
       }
       keywords = locked.keywords;
     });
@@ -258,14 +271,15 @@ void MaildirTargetFolder::change_flags(std::uint32_t uid, Flags add, Flags remov
       if (auto l = snap.keywords.letter(k)) keyword_letters += *l;
     }
     const Flags flags = static_cast<Flags>((flags_of(parsed.letters) | add) & ~remove);
-    const std::string new_rel = "cur/" + file_name(parsed.base, info_letters(flags, keyword_letters,
-                                                                              other_letters(parsed.letters)));
+    const std::string new_rel =
+        "cur/" + file_name(parsed.base, info_letters(flags, keyword_letters, other_letters(parsed.letters)));
     if (new_rel == *rel) return;
     if (::rename(box_.path(*rel).c_str(), box_.path(new_rel).c_str()) == 0) {
       snap.files[parsed.base] = new_rel;
       return;
     }
-    if (errno != ENOENT || attempt == 1) throw IoError(box_.path(*rel), errno, "cannot rename for a flag change");
+    if (errno != ENOENT || attempt == 1)
+      throw IoError(box_.path(*rel), errno, "cannot rename for a flag change");
     rel = box_.find_file(parsed.base);  // Dovecot moved it meanwhile
     if (!rel) return;
   }
@@ -280,7 +294,8 @@ void MaildirTargetFolder::remove(const std::vector<std::uint32_t>& uids) {
     if (::unlink(box_.path(*rel).c_str()) == 0) continue;
     if (errno != ENOENT) throw IoError(box_.path(*rel), errno, "cannot remove");
     const std::string base = parse_name(rel->substr(4)).base;
-    if (auto again = box_.find_file(base); again && ::unlink(box_.path(*again).c_str()) != 0 && errno != ENOENT) {
+    if (auto again = box_.find_file(base);
+        again && ::unlink(box_.path(*again).c_str()) != 0 && errno != ENOENT) {
       throw IoError(box_.path(*again), errno, "cannot remove");
     }
   }

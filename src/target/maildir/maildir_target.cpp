@@ -1,10 +1,9 @@
 #include "target/maildir/maildir_target.h"
 
+#include <fmt/format.h>
 #include <sys/stat.h>
 
 #include <algorithm>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/fs.h"
@@ -27,9 +26,12 @@ constexpr std::chrono::seconds kSubscriptionsTimeout{120};
 
 const char* fsync_name(MaildirTargetOptions::Fsync f) {
   switch (f) {
-    case MaildirTargetOptions::Fsync::Never: return "never";
-    case MaildirTargetOptions::Fsync::Batch: return "batch";
-    case MaildirTargetOptions::Fsync::Always: return "always";
+    case MaildirTargetOptions::Fsync::Never:
+      return "never";
+    case MaildirTargetOptions::Fsync::Batch:
+      return "batch";
+    case MaildirTargetOptions::Fsync::Always:
+      return "always";
   }
   return "?";
 }
@@ -45,7 +47,8 @@ class MaildirAccount final : public TargetAccount {
       Mailbox box = mailbox(name);
       box.create();
       if (subscribe) add_subscription(name.neutral);
-      return std::make_unique<maildir::MaildirTargetFolder>(std::move(box), std::move(name), std::move(on_result));
+      return std::make_unique<maildir::MaildirTargetFolder>(std::move(box), std::move(name),
+                                                            std::move(on_result));
     } catch (const IoError& e) {
       throw scoped_write_error(e);
     }
@@ -98,7 +101,8 @@ void MaildirAccount::read_folder(const std::string& neutral_name, const WantBody
                                  const std::function<void(const StoredMessage&)>& on_message) {
   const FolderName name = maildir::map_folder(neutral_name);
   Mailbox box = mailbox(name);
-  if (!box.exists()) throw TargetFolderMissing(fmt::format("folder {} does not exist in {}", name.neutral, box.dir()));
+  if (!box.exists())
+    throw TargetFolderMissing(fmt::format("folder {} does not exist in {}", name.neutral, box.dir()));
   // Like Dovecot's SELECT, this numbers files the uidlist does not name yet.
   const maildir::Snapshot snap = box.sync();
   for (const maildir::UidRecord& r : snap.list.records) {
@@ -142,7 +146,8 @@ std::string MaildirTarget::describe() const {
                      fsync_name(options_.fsync));
 }
 
-std::unique_ptr<TargetAccount> MaildirTarget::open_account(const std::string& account, const std::string& domain,
+std::unique_ptr<TargetAccount> MaildirTarget::open_account(const std::string& account,
+                                                           const std::string& domain,
                                                            const std::string& /*user_password*/) {
   const maildir::Owner owner{options_.owner_uid, options_.owner_gid};
   const std::string relative = maildir::expand_path_pattern(options_.path_pattern, account, domain);
@@ -153,7 +158,8 @@ std::unique_ptr<TargetAccount> MaildirTarget::open_account(const std::string& ac
   std::size_t start = 0;
   for (;;) {
     const std::size_t slash = relative.find('/', start);
-    path = fs::join(path, relative.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
+    path = fs::join(path,
+                    relative.substr(start, slash == std::string::npos ? std::string::npos : slash - start));
     if (slash == std::string::npos) break;
     maildir::ensure_dir(path, 0711, owner);
     start = slash + 1;

@@ -15,8 +15,9 @@
 namespace mailmig {
 
 struct MaildirTargetOptions {
-  std::string root;                             // PATH of maildir:PATH
-  std::string path_pattern = "%d/%n/Maildir";   // per account below root: %d domain, %n local part, %u address, %% '%'
+  std::string root;  // PATH of maildir:PATH
+  std::string path_pattern =
+      "%d/%n/Maildir";  // per account below root: %d domain, %n local part, %u address, %% '%'
   enum class Fsync { Never, Batch, Always } fsync = Fsync::Batch;
   // chown every directory and file we create (running as root for a server
   // whose mail belongs to e.g. vmail); unset = leave our own uid/gid.

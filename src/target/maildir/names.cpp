@@ -1,10 +1,10 @@
 #include "target/maildir/names.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 #include "codec/mutf7.h"
 
@@ -35,14 +35,18 @@ std::string encode_component(const std::string& utf8) {
   return mutf7_encode(utf8).value_or(utf8);
 }
 
-std::string decode_component(const std::string& utf7) { return mutf7_decode(utf7).value_or(utf7); }
+std::string decode_component(const std::string& utf7) {
+  return mutf7_decode(utf7).value_or(utf7);
+}
 
 // Dovecot's subscription-file escaping of the few bytes its line format cannot hold.
 std::string escape_subscription(const std::string& name) {
   std::string out;
   for (const char c : name) {
-    if (c == '\\' || c == '\t' || c == '\r' || c == '\n') out += fmt::format("\\{:02x}", static_cast<unsigned char>(c));
-    else out += c;
+    if (c == '\\' || c == '\t' || c == '\r' || c == '\n')
+      out += fmt::format("\\{:02x}", static_cast<unsigned char>(c));
+    else
+      out += c;
   }
   return out;
 }
@@ -50,7 +54,8 @@ std::string escape_subscription(const std::string& name) {
 std::string unescape_subscription(const std::string& text) {
   std::string out;
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\\' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) != 0 &&
+    if (text[i] == '\\' && i + 2 < text.size() &&
+        std::isxdigit(static_cast<unsigned char>(text[i + 1])) != 0 &&
         std::isxdigit(static_cast<unsigned char>(text[i + 2])) != 0) {
       out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
       i += 2;
@@ -63,7 +68,8 @@ std::string unescape_subscription(const std::string& text) {
 
 }  // namespace
 
-std::string expand_path_pattern(const std::string& pattern, const std::string& account, const std::string& domain) {
+std::string expand_path_pattern(const std::string& pattern, const std::string& account,
+                                const std::string& domain) {
   std::string out;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
     if (pattern[i] != '%' || i + 1 == pattern.size()) {
@@ -71,8 +77,12 @@ std::string expand_path_pattern(const std::string& pattern, const std::string& a
       continue;
     }
     switch (pattern[++i]) {
-      case 'd': out += domain; break;
-      case 'n': out += account; break;
+      case 'd':
+        out += domain;
+        break;
+      case 'n':
+        out += account;
+        break;
       case 'u':
         out += account;
         if (!domain.empty()) {
@@ -80,7 +90,9 @@ std::string expand_path_pattern(const std::string& pattern, const std::string& a
           out += domain;
         }
         break;
-      case '%': out += '%'; break;
+      case '%':
+        out += '%';
+        break;
       default:
         out += '%';
         out += pattern[i];
@@ -89,13 +101,14 @@ std::string expand_path_pattern(const std::string& pattern, const std::string& a
   // Account and domain names end up in paths we create as root: none of them
   // may walk out of the tree or hide in it.
   if (out.empty() || out.front() == '/' || out.find('\0') != std::string::npos) {
-    throw std::invalid_argument(fmt::format("path pattern \"{}\" gives an unusable path \"{}\"", pattern, out));
+    throw std::invalid_argument(
+        fmt::format("path pattern \"{}\" gives an unusable path \"{}\"", pattern, out));
   }
   for (const std::string& part : split(out, '/')) {
     if (part.empty() || part == "." || part == "..") {
       throw std::invalid_argument(
-          fmt::format("path pattern \"{}\" gives \"{}\" for {}@{}: empty, \".\" or \"..\" path component", pattern,
-                      out, account, domain));
+          fmt::format("path pattern \"{}\" gives \"{}\" for {}@{}: empty, \".\" or \"..\" path component",
+                      pattern, out, account, domain));
     }
   }
   return out;

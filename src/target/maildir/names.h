@@ -21,7 +21,8 @@ namespace mailmig::maildir {
 // Expands the path pattern: %d domain, %n local part, %u local@domain, %% '%'.
 // Throws std::invalid_argument when the result would leave the root (a name
 // with '/', "." or ".." as a path component) or holds a NUL.
-std::string expand_path_pattern(const std::string& pattern, const std::string& account, const std::string& domain);
+std::string expand_path_pattern(const std::string& pattern, const std::string& account,
+                                const std::string& domain);
 
 struct FolderName {
   std::string neutral;    // as the IMAP server shows it ('/' separated, UTF-8), after renaming

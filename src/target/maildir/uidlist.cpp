@@ -1,12 +1,11 @@
 #include "target/maildir/uidlist.h"
 
+#include <fmt/format.h>
 #include <openssl/rand.h>
 
 #include <array>
 #include <charconv>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 namespace mailmig::maildir {
 
@@ -48,7 +47,8 @@ Uidlist parse_uidlist(std::string_view text) {
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
     ++line_no;
     if (line_no == 1) {
-      if (line.size() < 2 || line[1] != ' ' || (line[0] != '1' && line[0] != '3')) broken(1, "unsupported header");
+      if (line.size() < 2 || line[1] != ' ' || (line[0] != '1' && line[0] != '3'))
+        broken(1, "unsupported header");
       version = line[0] - '0';
       const auto parts = fields(line.substr(2));
       if (version == 1) {
@@ -58,10 +58,14 @@ Uidlist parse_uidlist(std::string_view text) {
       } else {
         for (std::string_view f : parts) {
           const std::string_view value = f.substr(1);
-          if (f[0] == 'V') list.uidvalidity = number(value).value_or(0);
-          else if (f[0] == 'N') list.nextuid = number(value).value_or(0);
-          else if (f[0] == 'G') list.guid = std::string(value);
-          else list.header_extra += (list.header_extra.empty() ? "" : " ") + std::string(f);
+          if (f[0] == 'V')
+            list.uidvalidity = number(value).value_or(0);
+          else if (f[0] == 'N')
+            list.nextuid = number(value).value_or(0);
+          else if (f[0] == 'G')
+            list.guid = std::string(value);
+          else
+            list.header_extra += (list.header_extra.empty() ? "" : " ") + std::string(f);
         }
       }
       if (list.uidvalidity == 0 || list.nextuid == 0) broken(1, "UIDVALIDITY or next UID missing");

@@ -24,8 +24,8 @@ struct UidRecord {
 struct Uidlist {
   std::uint32_t uidvalidity = 0;
   std::uint32_t nextuid = 1;
-  std::string guid;          // 32 hex digits
-  std::string header_extra;  // header fields we do not interpret, kept
+  std::string guid;                // 32 hex digits
+  std::string header_extra;        // header fields we do not interpret, kept
   std::vector<UidRecord> records;  // ascending UIDs (Dovecot refuses anything else)
 };
 

@@ -1,14 +1,13 @@
 #include "target/maildir/uidvalidity.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <mutex>
 #include <optional>
-
-#include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/fs.h"
@@ -24,10 +23,14 @@ std::optional<std::uint32_t> hex32(const std::string& text) {
   std::uint32_t v = 0;
   for (const char c : text) {
     int d = 0;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-    else return std::nullopt;
+    if (c >= '0' && c <= '9')
+      d = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      d = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      d = c - 'A' + 10;
+    else
+      return std::nullopt;
     v = v * 16 + static_cast<std::uint32_t>(d);
   }
   return v;
@@ -39,7 +42,8 @@ std::uint32_t time_based() {
   static std::uint32_t last = 0;
   const std::lock_guard guard(mutex);
   const auto now = static_cast<std::uint32_t>(
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
   last = last < now ? now : last + 1;
   return last;
 }

@@ -57,36 +57,36 @@ TEST(Mutf7, DecodesReferenceVectors) {
 
 TEST(Mutf7, DecodeRejectsMalformed) {
   for (const std::string& bad : {
-           "&"s,                        // unterminated
-           "&Jjo"s,                     // no "-"
-           "&Jjo!"s,                    // illegal char ends the shift
-           "&-&"s,                      // unterminated after a valid "&-"
-           "&AAk"s,                     // unterminated
-           "&AA-"s,                     // incomplete 16-bit unit
-           "&*Ak-"s,                    // char outside modified base64
+           "&"s,      // unterminated
+           "&Jjo"s,   // no "-"
+           "&Jjo!"s,  // illegal char ends the shift
+           "&-&"s,    // unterminated after a valid "&-"
+           "&AAk"s,   // unterminated
+           "&AA-"s,   // incomplete 16-bit unit
+           "&*Ak-"s,  // char outside modified base64
            "&&-"s,
-           "&U,BTFw-&ZeVnLIqe-"s,       // adjacent shift sequences
-           "&AGE-"s,                    // "a" encoded
-           "&ACY-"s,                    // "&" encoded
-           "&ACA-"s,                    // " " encoded
-           "&AH4-"s,                    // "~" encoded
-           "&AOQAYQ-"s,                 // printable ASCII inside a longer run
-           "&2D0-"s,                    // lone high surrogate
-           "&3gI-"s,                    // lone low surrogate
-           "&2D0A5A-"s,                 // high surrogate followed by a non-surrogate
-           "&2D3YPd4C-"s,               // two high surrogates in a row
-           "&5A-"s,                     // a single octet (odd number of octets)
-           "&AOTk-"s,                   // U+00E4 followed by a single octet
-           "&AOR-"s,                    // non-zero leftover bits (canonical: &AOQ-)
-           "&AOQ/-"s,                   // "/" is not in the modified alphabet
-           "&AOQ=-"s,                   // no "=" padding
-           "p\xE4\xE4"s,                // raw 8-bit bytes
-           "\xC3\xA4"s,                 // raw UTF-8
-           "a\x01"s,                    // control characters outside a shift
+           "&U,BTFw-&ZeVnLIqe-"s,  // adjacent shift sequences
+           "&AGE-"s,               // "a" encoded
+           "&ACY-"s,               // "&" encoded
+           "&ACA-"s,               // " " encoded
+           "&AH4-"s,               // "~" encoded
+           "&AOQAYQ-"s,            // printable ASCII inside a longer run
+           "&2D0-"s,               // lone high surrogate
+           "&3gI-"s,               // lone low surrogate
+           "&2D0A5A-"s,            // high surrogate followed by a non-surrogate
+           "&2D3YPd4C-"s,          // two high surrogates in a row
+           "&5A-"s,                // a single octet (odd number of octets)
+           "&AOTk-"s,              // U+00E4 followed by a single octet
+           "&AOR-"s,               // non-zero leftover bits (canonical: &AOQ-)
+           "&AOQ/-"s,              // "/" is not in the modified alphabet
+           "&AOQ=-"s,              // no "=" padding
+           "p\xE4\xE4"s,           // raw 8-bit bytes
+           "\xC3\xA4"s,            // raw UTF-8
+           "a\x01"s,               // control characters outside a shift
            "a\tb"s,
            "m\x7Fll"s,
            "a\0b"s,
-           "&AOQ-&APY-"s,               // adjacent runs again, both valid alone
+           "&AOQ-&APY-"s,  // adjacent runs again, both valid alone
        }) {
     EXPECT_FALSE(mutf7_decode(bad)) << bad;
   }
@@ -101,21 +101,20 @@ TEST(Mutf7, DecodeAcceptsAmpersandAfterRun) {
 
 TEST(Mutf7, EncodeRejectsInvalidUtf8) {
   for (const std::string& bad : {
-           "\x83\x84"s,                 // stray continuation bytes
-           "\xC3\xC4"s,                 // lead byte without continuation
-           "\xE1\xB8"s,                 // truncated
-           "\xF8\x9F\x98\x82"s,         // five-byte lead
-           "p\xE4\xE4"s,                // Latin-1
-           "\xC0\xAF"s,                 // overlong "/"
+           "\x83\x84"s,          // stray continuation bytes
+           "\xC3\xC4"s,          // lead byte without continuation
+           "\xE1\xB8"s,          // truncated
+           "\xF8\x9F\x98\x82"s,  // five-byte lead
+           "p\xE4\xE4"s,         // Latin-1
+           "\xC0\xAF"s,          // overlong "/"
            "\xC1\xBF"s,
-           "\xE0\x80\xAF"s,             // overlong, three bytes
-           "\xF0\x80\x80\xAF"s,         // overlong, four bytes
-           "\xED\xA0\xBD"s,             // surrogate D83D encoded in UTF-8
-           "\xED\xB8\x82"s,             // surrogate DE02 encoded in UTF-8
-           "\xF4\x90\x80\x80"s,         // U+110000
-           "\xF5\x80\x80\x80"s,
-           "\xFF"s,
-           "ok\xF0\x9F\x98"s,           // truncated at the end
+           "\xE0\x80\xAF"s,      // overlong, three bytes
+           "\xF0\x80\x80\xAF"s,  // overlong, four bytes
+           "\xED\xA0\xBD"s,      // surrogate D83D encoded in UTF-8
+           "\xED\xB8\x82"s,      // surrogate DE02 encoded in UTF-8
+           "\xF4\x90\x80\x80"s,  // U+110000
+           "\xF5\x80\x80\x80"s, "\xFF"s,
+           "ok\xF0\x9F\x98"s,  // truncated at the end
        }) {
     EXPECT_FALSE(mutf7_encode(bad)) << bad;
   }
@@ -133,10 +132,22 @@ TEST(Mutf7, EncodesBoundaryCodePoints) {
 
 TEST(Mutf7, RoundTrip) {
   const std::string samples[] = {
-      "INBOX", "INBOX/Sent Items", "a&b", "&&&", "-&-", "Tr\u00E4sh",
-      "\u00E4", "\u00E4\u00E4", "\u00E4\u00E4\u00E4", "\u00E4\u00E4\u00E4\u00E4",
-      "x\U0001F602y\U0001F602", "\u3042&\u3044", "a\tb\nc", "\x7F\x01",
-      "\u05E9\u05DC\u05D5\u05DD/\u0645\u0631\u062D\u0628\u0627", "\uFEFFbom",
+      "INBOX",
+      "INBOX/Sent Items",
+      "a&b",
+      "&&&",
+      "-&-",
+      "Tr\u00E4sh",
+      "\u00E4",
+      "\u00E4\u00E4",
+      "\u00E4\u00E4\u00E4",
+      "\u00E4\u00E4\u00E4\u00E4",
+      "x\U0001F602y\U0001F602",
+      "\u3042&\u3044",
+      "a\tb\nc",
+      "\x7F\x01",
+      "\u05E9\u05DC\u05D5\u05DD/\u0645\u0631\u062D\u0628\u0627",
+      "\uFEFFbom",
   };
   for (const auto& s : samples) {
     const auto encoded = mutf7_encode(s);
@@ -149,8 +160,8 @@ TEST(Mutf7, RoundTrip) {
 // encoding must give printable ASCII that decodes back to the input.
 TEST(Mutf7, RandomRoundTrip) {
   std::mt19937 rng(3501);
-  const char32_t pool[] = {'a', 'Z', '&', '-', ' ', '~', '/', '\t', 0x7F, 0xE4,
-                           0x3B1, 0x20AC, 0xD7FF, 0xE000, 0xFFFD, 0x10000, 0x1F602, 0x10FFFF};
+  const char32_t pool[] = {'a',  'Z',   '&',    '-',    ' ',    '~',    '/',     '\t',    0x7F,
+                           0xE4, 0x3B1, 0x20AC, 0xD7FF, 0xE000, 0xFFFD, 0x10000, 0x1F602, 0x10FFFF};
   std::uniform_int_distribution<std::size_t> pick(0, std::size(pool) - 1);
   std::uniform_int_distribution<int> length(0, 12);
   for (int i = 0; i < 5000; ++i) {

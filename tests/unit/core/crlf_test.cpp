@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "core/sha256.h"
 #include "common/string_reader.h"
+#include "core/sha256.h"
 
 namespace mailmig {
 namespace {

@@ -65,8 +65,7 @@ TEST(ParseImapDatetime, AcceptedForms) {
 }
 
 TEST(ParseImapDatetime, EveryMonthName) {
-  const char* names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const char* names[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   std::int64_t previous = 0;
   for (const char* name : names) {
     const auto parsed = parse_imap_datetime(std::string("01-") + name + "-2024 00:00:00 +0000");
@@ -100,16 +99,16 @@ TEST(ParseImapDatetime, Rejects) {
   for (const char* bad : {
            "",
            "\"\"",
-           "01-Feb-2024 10:11:12",           // zone required
-           "01-Feb-2024 10:11:12 UTC",       // numeric zone only
-           "01-Feb-2024 10:11:12 +100",      // zone too short
-           "01-Feb-2024 10:11:12 +01000",    // zone too long
-           "01-Feb-2024 10:11:12 0100",      // zone sign required
-           "01-Feb-2024 10:11:12 +2400",     // zone hours
-           "01-Feb-2024 10:11:12 +0160",     // zone minutes
-           "01-Feb-2024 10:11 +0100",        // seconds required
-           "01-Feb-24 10:11:12 +0100",       // four-digit year
-           "01-Fbr-2024 10:11:12 +0100",     // month name
+           "01-Feb-2024 10:11:12",         // zone required
+           "01-Feb-2024 10:11:12 UTC",     // numeric zone only
+           "01-Feb-2024 10:11:12 +100",    // zone too short
+           "01-Feb-2024 10:11:12 +01000",  // zone too long
+           "01-Feb-2024 10:11:12 0100",    // zone sign required
+           "01-Feb-2024 10:11:12 +2400",   // zone hours
+           "01-Feb-2024 10:11:12 +0160",   // zone minutes
+           "01-Feb-2024 10:11 +0100",      // seconds required
+           "01-Feb-24 10:11:12 +0100",     // four-digit year
+           "01-Fbr-2024 10:11:12 +0100",   // month name
            "01-February-2024 10:11:12 +0100",
            "001-Feb-2024 10:11:12 +0100",
            "00-Feb-2024 10:11:12 +0100",
@@ -118,10 +117,10 @@ TEST(ParseImapDatetime, Rejects) {
            "01-Feb-2024 10:60:00 +0100",
            "01-Feb-2024 10:11:61 +0100",
            "01-Feb-2024 1:11:12 +0100",
-           "01-Feb-2024  10:11:12 +0100",    // one space only
-           "01-Feb-2024 10:11:12 +0100 ",    // trailing garbage
+           "01-Feb-2024  10:11:12 +0100",  // one space only
+           "01-Feb-2024 10:11:12 +0100 ",  // trailing garbage
            "01-Feb-2024 10:11:12 +0100x",
-           "\"01-Feb-2024 10:11:12 +0100",   // unbalanced quote
+           "\"01-Feb-2024 10:11:12 +0100",  // unbalanced quote
            "01-Feb-2024 10:11:12 +0100\"",
            "  1-Feb-2024 10:11:12 +0100",
            "01/Feb/2024 10:11:12 +0100",
@@ -192,9 +191,9 @@ TEST(ParseCtime, LeapYears) {
 TEST(ParseCtime, Rejects) {
   for (const char* bad : {
            "",
-           "Thu Feb  1 10:11:12",           // no year
-           "Thu Feb  1 10:11:12 24",        // two-digit year
-           "Thu Feb  1 2024 10:11:12",      // year before time
+           "Thu Feb  1 10:11:12",       // no year
+           "Thu Feb  1 10:11:12 24",    // two-digit year
+           "Thu Feb  1 2024 10:11:12",  // year before time
            "Thu Feb 30 10:11:12 2024",
            "Thu Feb  1 24:11:12 2024",
            "Thu Feb  1 10:61:12 2024",
@@ -242,15 +241,14 @@ TEST(ParseRfc5322Date, ZoneNames) {
     const char* zone;
     int minutes;
   };
-  for (const Case c : {Case{"UT", 0}, Case{"UTC", 0}, Case{"GMT", 0}, Case{"gmt", 0},
-                       Case{"EST", -300}, Case{"EDT", -240}, Case{"CST", -360},
-                       Case{"CDT", -300}, Case{"MST", -420}, Case{"MDT", -360},
-                       Case{"PST", -480}, Case{"PDT", -420}, Case{"Z", 0}, Case{"A", 0},
+  for (const Case c : {Case{"UT", 0}, Case{"UTC", 0}, Case{"GMT", 0}, Case{"gmt", 0}, Case{"EST", -300},
+                       Case{"EDT", -240}, Case{"CST", -360}, Case{"CDT", -300}, Case{"MST", -420},
+                       Case{"MDT", -360}, Case{"PST", -480}, Case{"PDT", -420}, Case{"Z", 0}, Case{"A", 0},
                        Case{"M", 0}, Case{"N", 0}, Case{"Y", 0}, Case{"z", 0}}) {
     // The wall time that is 09:11:12Z in that zone.
     const int local = 9 * 60 + 11 + c.minutes;
-    const std::string text = "Thu, 01 Feb 2024 " + std::to_string(local / 60) + ":" +
-                             std::to_string(local % 60) + ":12 " + c.zone;
+    const std::string text =
+        "Thu, 01 Feb 2024 " + std::to_string(local / 60) + ":" + std::to_string(local % 60) + ":12 " + c.zone;
     EXPECT_EQ(parse_rfc5322_date(text), (DateTime{kFeb1, c.minutes})) << text;
   }
   EXPECT_FALSE(parse_rfc5322_date("Thu, 01 Feb 2024 10:11:12 J"));  // not a military zone
@@ -261,8 +259,7 @@ TEST(ParseRfc5322Date, ZoneNames) {
 TEST(ParseRfc5322Date, CommentsAndWhitespace) {
   const DateTime expected{kFeb1, 60};
   EXPECT_EQ(parse_rfc5322_date("Thu, 01 Feb 2024 10:11:12 +0100 (CET)"), expected);
-  EXPECT_EQ(parse_rfc5322_date("(x) Thu (Thursday), 01 (a (nested) one) Feb 2024 10:11:12 +0100"),
-            expected);
+  EXPECT_EQ(parse_rfc5322_date("(x) Thu (Thursday), 01 (a (nested) one) Feb 2024 10:11:12 +0100"), expected);
   EXPECT_EQ(parse_rfc5322_date("Thu, 01 Feb 2024 10:11:12 +0100 (with \\) quoted)"), expected);
   EXPECT_EQ(parse_rfc5322_date("Thu, 01 Feb 2024(c)10:11:12(c)+0100"), expected);
   EXPECT_EQ(parse_rfc5322_date("Thu,\r\n 01\tFeb  2024   10:11:12\t+0100\r\n"), expected);
@@ -279,14 +276,14 @@ TEST(ParseRfc5322Date, LeapYears) {
 TEST(ParseRfc5322Date, Rejects) {
   for (const char* bad : {
            "",
-           "Thu, 01 Feb 2024 10:11:12",            // zone required
-           "Thu 01 Feb 2024 10:11:12 +0100",       // weekday needs its comma
+           "Thu, 01 Feb 2024 10:11:12",       // zone required
+           "Thu 01 Feb 2024 10:11:12 +0100",  // weekday needs its comma
            "Thursday, 01 Feb 2024 10:11:12 +0100",
            "Foo, 01 Feb 2024 10:11:12 +0100",
            ", 01 Feb 2024 10:11:12 +0100",
            "Thu, 01 Fbr 2024 10:11:12 +0100",
            "Thu, 001 Feb 2024 10:11:12 +0100",
-           "Thu, 01 Feb 2 10:11:12 +0100",         // one-digit year
+           "Thu, 01 Feb 2 10:11:12 +0100",  // one-digit year
            "Thu, 01 Feb 20245 10:11:12 +0100",
            "Thu, 30 Feb 2024 10:11:12 +0100",
            "Thu, 00 Feb 2024 10:11:12 +0100",

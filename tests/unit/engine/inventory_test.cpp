@@ -5,8 +5,8 @@
 #include <cstring>
 #include <map>
 
-#include "engine/inventory_report.h"
 #include "common/string_reader.h"
+#include "engine/inventory_report.h"
 
 namespace mailmig {
 namespace {
@@ -21,14 +21,15 @@ class MemorySource final : public Source {
   };
 
   void add(const std::string& domain, const std::string& name, PasswordInfo password, Folders folders) {
-    accounts_[domain].push_back(Acct{AccountInfo{.domain = domain, .name = name, .password = std::move(password)},
-                                     std::move(folders)});
+    accounts_[domain].push_back(Acct{
+        AccountInfo{.domain = domain, .name = name, .password = std::move(password)}, std::move(folders)});
   }
 
   std::vector<DomainInfo> domains(const ProblemFn& problem) override {
     problem(Problem{.scope = Scope::Store, .file = "/store", .message = "store-level note"});
     std::vector<DomainInfo> out;
-    for (const auto& [name, _] : accounts_) out.push_back(DomainInfo{.name = name, .main = name == "a.example"});
+    for (const auto& [name, _] : accounts_)
+      out.push_back(DomainInfo{.name = name, .main = name == "a.example"});
     return out;
   }
   std::vector<AccountInfo> accounts(const DomainInfo& domain, const ProblemFn& /*problem*/) override {
@@ -57,7 +58,10 @@ class MemoryFolder final : public Folder {
       for (std::size_t j = 0; j < bodies_[i].size(); ++j) {
         if (bodies_[i][j] == '\n' && (j == 0 || bodies_[i][j - 1] != '\r')) ++crlf;
       }
-      on_message(MessageInfo{.id = std::to_string(i), .offset = i, .size = crlf, .stored_size = bodies_[i].size(),
+      on_message(MessageInfo{.id = std::to_string(i),
+                             .offset = i,
+                             .size = crlf,
+                             .stored_size = bodies_[i].size(),
                              .flags = kSeen});
     }
   }
@@ -71,7 +75,8 @@ class MemoryFolder final : public Folder {
 
 class MemoryAccount final : public Account {
  public:
-  MemoryAccount(AccountInfo info, MemorySource::Folders folders) : info_(std::move(info)), folders_(std::move(folders)) {}
+  MemoryAccount(AccountInfo info, MemorySource::Folders folders)
+      : info_(std::move(info)), folders_(std::move(folders)) {}
   [[nodiscard]] const AccountInfo& info() const override { return info_; }
   std::vector<FolderInfo> folders(const ProblemFn& /*problem*/) override {
     std::vector<FolderInfo> out;
@@ -99,9 +104,11 @@ constexpr const char* kShaOfCCrLf = "ef1fac987a48a7c02176f7e1c2d0e5cbda826c95582
 void fill_sample(MemorySource& s) {
   s.add("a.example", "john", PasswordInfo{PasswordInfo::Kind::Plain, "", "TopSecret1"},
         {{"INBOX", {"a\nb\n", "c\r\n"}}, {"Sent", {"BROKEN", "x"}}});
-  s.add("a.example", "mary", PasswordInfo{PasswordInfo::Kind::Encrypted, "U-crpt", "U-crpt$1$x"}, {{"INBOX", {}}});
+  s.add("a.example", "mary", PasswordInfo{PasswordInfo::Kind::Encrypted, "U-crpt", "U-crpt$1$x"},
+        {{"INBOX", {}}});
   for (int i = 0; i < 20; ++i) {
-    s.add("b.example", "user" + std::to_string(100 + i), PasswordInfo{}, {{"INBOX", {std::string(static_cast<std::size_t>(i), 'z')}}});
+    s.add("b.example", "user" + std::to_string(100 + i), PasswordInfo{},
+          {{"INBOX", {std::string(static_cast<std::size_t>(i), 'z')}}});
   }
 }
 
@@ -156,7 +163,8 @@ TEST(Inventory, SelectionByDomainUserAndUserAtDomain) {
 TEST(Inventory, MessageDetailsCarryHashOfCrlfForm) {
   MemorySource s;
   fill_sample(s);
-  Inventory inv = take_inventory(s, InventoryOptions{.selection = {.user = "john@a.example"}, .messages = true});
+  Inventory inv =
+      take_inventory(s, InventoryOptions{.selection = {.user = "john@a.example"}, .messages = true});
   const auto& inbox = inv.domains[0].accounts[0].folders[0];
   ASSERT_EQ(2U, inbox.details.size());
   // SHA-256 of "c\r\n" (sha256sum <<< $'c\r'): the hash is over the CRLF form.

@@ -59,7 +59,8 @@ TEST(TargetAccountName, LongerKeyWinsAndDomainMayChange) {
 
 TEST(TargetAccountName, LowercaseFoldsNonAsciiNames) {
   const NamingRules rules{.lowercase = true};
-  const TargetAccountName n = target_account_name(rules, AccountInfo{.domain = "BÜRO.Example", .name = "Jürgen.MÜLLER"});
+  const TargetAccountName n =
+      target_account_name(rules, AccountInfo{.domain = "BÜRO.Example", .name = "Jürgen.MÜLLER"});
   EXPECT_EQ("jürgen.müller", n.account);
   EXPECT_EQ("büro.example", n.domain);
 }

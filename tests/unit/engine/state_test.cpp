@@ -1,8 +1,7 @@
 #include "engine/state.h"
 
-#include <gtest/gtest.h>
-
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <gtest/gtest.h>
 
 #include "common/temp_tree.h"
 

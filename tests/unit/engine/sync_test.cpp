@@ -1,23 +1,21 @@
 // The stage-2 sync logic of the engine (migrate_account with sync) against an
 // in-memory source and target: flag deltas, deletion safety, dry runs that
 // touch nothing, naming, hooks, and states from before flags were recorded.
-#include <gtest/gtest.h>
-
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
 
-#include <fmt/format.h>
-
+#include "common/string_reader.h"
 #include "common/temp_tree.h"
 #include "core/crlf.h"
 #include "core/error.h"
 #include "core/sha256.h"
 #include "engine/migrate.h"
-#include "common/string_reader.h"
 
 namespace mailmig {
 namespace {
@@ -52,8 +50,14 @@ class FakeFolder final : public Folder {
     if (folder_.broken) problem(Problem{.file = "/store/box", .offset = 0, .message = "garbage"});
     for (std::size_t i = 0; i < folder_.messages.size(); ++i) {
       const SourceMessage& m = folder_.messages[i];
-      on_message(MessageInfo{.id = std::to_string(i), .file = "/store/box", .offset = i * 100, .size = m.body.size(),
-                             .stored_size = m.body.size(), .flags = m.flags, .keywords = m.keywords, .uid = m.uid});
+      on_message(MessageInfo{.id = std::to_string(i),
+                             .file = "/store/box",
+                             .offset = i * 100,
+                             .size = m.body.size(),
+                             .stored_size = m.body.size(),
+                             .flags = m.flags,
+                             .keywords = m.keywords,
+                             .uid = m.uid});
     }
   }
   [[nodiscard]] std::unique_ptr<ByteReader> open(const MessageInfo& message) const override {
@@ -84,7 +88,9 @@ class FakeSource final : public Source {
   SourceFolders folders;  // of the one account, edited between runs
   // Called as a folder is opened for a scan: a live server changing the store meanwhile.
   std::function<void(SourceFolders&)> on_open;
-  std::vector<DomainInfo> domains(const ProblemFn& /*problem*/) override { return {DomainInfo{.name = "d.example"}}; }
+  std::vector<DomainInfo> domains(const ProblemFn& /*problem*/) override {
+    return {DomainInfo{.name = "d.example"}};
+  }
   std::vector<AccountInfo> accounts(const DomainInfo& /*domain*/, const ProblemFn& /*problem*/) override {
     return {account()};
   }
@@ -96,7 +102,8 @@ class FakeSource final : public Source {
 
 std::vector<FolderInfo> FakeAccount::folders(const ProblemFn& /*problem*/) {
   std::vector<FolderInfo> out;
-  for (const auto& [name, f] : source_.folders) out.push_back(FolderInfo{.name = name, .uidvalidity = f.uidvalidity});
+  for (const auto& [name, f] : source_.folders)
+    out.push_back(FolderInfo{.name = name, .uidvalidity = f.uidvalidity});
   return out;
 }
 
@@ -129,7 +136,7 @@ struct TargetMailbox {
 
 // Everything the engine did to the target, to prove what it did and did not touch.
 struct TargetLog {
-  std::vector<std::string> logins;          // "account@domain"
+  std::vector<std::string> logins;  // "account@domain"
   std::uint64_t appends = 0;
   std::vector<std::string> flag_calls;      // "folder uid +add -remove +kw -kw"
   std::vector<std::string> removals;        // "folder uid"
@@ -139,8 +146,13 @@ struct TargetLog {
 
 class FakeTargetFolder final : public TargetFolder {
  public:
-  FakeTargetFolder(std::string name, TargetMailbox& box, TargetLog& log, bool uidplus, TargetAccount::ResultFn on_result)
-      : name_(std::move(name)), box_(box), log_(log), uidplus_(uidplus), on_result_(std::move(on_result)),
+  FakeTargetFolder(std::string name, TargetMailbox& box, TargetLog& log, bool uidplus,
+                   TargetAccount::ResultFn on_result)
+      : name_(std::move(name)),
+        box_(box),
+        log_(log),
+        uidplus_(uidplus),
+        on_result_(std::move(on_result)),
         uidnext_(box.uidnext) {}
 
   void add(const MessageInfo& message, OpenMessage open) override {
@@ -151,7 +163,8 @@ class FakeTargetFolder final : public TargetFolder {
     const std::uint32_t uid = box_.uidnext++;
     box_.messages.push_back(TargetMessage{uid, sha, message.flags, message.keywords});
     ++log_.appends;
-    on_result_(index, Delivery{.ok = true, .uidvalidity = box_.uidvalidity,
+    on_result_(index, Delivery{.ok = true,
+                               .uidvalidity = box_.uidvalidity,
                                .uid = uidplus_ ? std::optional<std::uint32_t>(uid) : std::nullopt});
   }
   void finish() override {}
@@ -226,7 +239,8 @@ class FakeTargetAccount final : public TargetAccount {
 
 class FakeTarget final : public Target {
  public:
-  std::map<std::string, std::map<std::string, TargetMailbox>> accounts;  // "account@domain" -> folder -> mailbox
+  std::map<std::string, std::map<std::string, TargetMailbox>>
+      accounts;  // "account@domain" -> folder -> mailbox
   TargetLog log;
   bool uidplus = true;
   // Failures open_folder() injects, by folder: a refusal of that scope, or
@@ -241,8 +255,8 @@ class FakeTarget final : public Target {
   [[nodiscard]] std::string describe() const override { return "fake"; }
 };
 
-std::unique_ptr<TargetFolder> FakeTargetAccount::open_folder(const std::string& neutral_name, bool /*subscribe*/,
-                                                             ResultFn on_result) {
+std::unique_ptr<TargetFolder> FakeTargetAccount::open_folder(const std::string& neutral_name,
+                                                             bool /*subscribe*/, ResultFn on_result) {
   target_.log.opened_folders.push_back(neutral_name);
   if (const auto it = target_.refuse.find(neutral_name); it != target_.refuse.end()) {
     const std::optional<Scope> scope = it->second;
@@ -250,7 +264,8 @@ std::unique_ptr<TargetFolder> FakeTargetAccount::open_folder(const std::string& 
       target_.refuse.erase(it);
       throw std::runtime_error("connection reset by peer");
     }
-    throw ScopedError(*scope, "NO [" + std::string(*scope == Scope::Account ? "OVERQUOTA" : "NOPERM") + "] refused",
+    throw ScopedError(*scope,
+                      "NO [" + std::string(*scope == Scope::Account ? "OVERQUOTA" : "NOPERM") + "] refused",
                       *scope == Scope::Account ? "OVERQUOTA" : "NOPERM");
   }
   return std::make_unique<FakeTargetFolder>(neutral_name, target_.accounts[key_][neutral_name], target_.log,
@@ -356,9 +371,9 @@ TEST_F(Sync, ASourceThatKeepsUidsIsNotReadAgain) {
   source.folders["INBOX"].messages.back().uid = 20;
   g_opens = 0;
   AccountResult r = sync();
-  EXPECT_EQ(1U, r.copied);   // the third copy of msg(2): ordinal 2, not mistaken for a known one
+  EXPECT_EQ(1U, r.copied);  // the third copy of msg(2): ordinal 2, not mistaken for a known one
   EXPECT_EQ(1U, r.flag_changes);
-  EXPECT_EQ(2, g_opens);     // only the new message: hashed once, sent once
+  EXPECT_EQ(2, g_opens);  // only the new message: hashed once, sent once
   EXPECT_EQ(4U, box("INBOX").messages.size());
 
   // The source folder was recreated (new UIDVALIDITY): the content decides, nothing is copied twice.
@@ -367,7 +382,7 @@ TEST_F(Sync, ASourceThatKeepsUidsIsNotReadAgain) {
   expect_no_op(sync());
   EXPECT_EQ(4, g_opens);
   g_opens = 0;
-  expect_no_op(sync());     // and the new UIDs were recorded
+  expect_no_op(sync());  // and the new UIDs were recorded
   EXPECT_EQ(0, g_opens);
 }
 
@@ -572,7 +587,10 @@ TEST_F(Sync, TheAfterHookSeesTheOutcomeAndItsFailureFailsTheAccount) {
   source.folders["INBOX"].messages = {msg(1), msg(2)};
   MigrateOptions options{.sync = true};
   options.naming.lowercase = true;
-  options.hook_after_account = "env | grep -E '^MAILMIG_(ACCOUNT|COPIED|DOMAIN|EMAIL|PHASE|STATUS|TARGET_ACCOUNT|TARGET_DOMAIN)=' | sort > " + tmp.path("env") + "; exit 1";
+  options.hook_after_account =
+      "env | grep -E '^MAILMIG_(ACCOUNT|COPIED|DOMAIN|EMAIL|PHASE|STATUS|TARGET_ACCOUNT|TARGET_DOMAIN)=' | "
+      "sort > " +
+      tmp.path("env") + "; exit 1";
   const AccountResult r = run(options);
   EXPECT_EQ("failed", r.status);
   EXPECT_NE(std::string::npos, r.note.find("after-account hook")) << r.note;
@@ -581,7 +599,8 @@ TEST_F(Sync, TheAfterHookSeesTheOutcomeAndItsFailureFailsTheAccount) {
   text << in.rdbuf();
   EXPECT_EQ(
       "MAILMIG_ACCOUNT=John\nMAILMIG_COPIED=2\nMAILMIG_DOMAIN=d.example\nMAILMIG_EMAIL=John@d.example\n"
-      "MAILMIG_PHASE=after\nMAILMIG_STATUS=done\nMAILMIG_TARGET_ACCOUNT=john\nMAILMIG_TARGET_DOMAIN=d.example\n",
+      "MAILMIG_PHASE=after\nMAILMIG_STATUS=done\nMAILMIG_TARGET_ACCOUNT=john\nMAILMIG_TARGET_DOMAIN=d."
+      "example\n",
       text.str());
   EXPECT_EQ("failed", state.account_status("John@d.example"));
 }

@@ -5,9 +5,9 @@
 #include <cstring>
 #include <map>
 
+#include "common/string_reader.h"
 #include "core/sha256.h"
 #include "engine/verify_report.h"
-#include "common/string_reader.h"
 
 namespace mailmig {
 namespace {
@@ -41,11 +41,16 @@ using mailmig::testing::StringReader;
 class FakeFolder final : public Folder {
  public:
   explicit FakeFolder(std::vector<Msg> messages) : messages_(std::move(messages)) {}
-  void scan(const std::function<void(const MessageInfo&)>& on_message, const ProblemFn& /*problem*/) override {
+  void scan(const std::function<void(const MessageInfo&)>& on_message,
+            const ProblemFn& /*problem*/) override {
     for (std::size_t i = 0; i < messages_.size(); ++i) {
       const Msg& m = messages_[i];
-      on_message(MessageInfo{.id = std::to_string(i), .file = "/store/box.mbox", .offset = i * 1000,
-                             .size = crlf(m.body).size(), .flags = m.flags, .keywords = m.keywords,
+      on_message(MessageInfo{.id = std::to_string(i),
+                             .file = "/store/box.mbox",
+                             .offset = i * 1000,
+                             .size = crlf(m.body).size(),
+                             .flags = m.flags,
+                             .keywords = m.keywords,
                              .internal_date = DateTime{.epoch = m.date}});
     }
   }
@@ -80,7 +85,9 @@ class FakeAccount final : public Account {
 class FakeSource final : public Source {
  public:
   Folders folders;
-  std::vector<DomainInfo> domains(const ProblemFn& /*problem*/) override { return {DomainInfo{.name = "ex.org"}}; }
+  std::vector<DomainInfo> domains(const ProblemFn& /*problem*/) override {
+    return {DomainInfo{.name = "ex.org"}};
+  }
   std::vector<AccountInfo> accounts(const DomainInfo& /*domain*/, const ProblemFn& /*problem*/) override {
     return {account()};
   }
@@ -102,7 +109,8 @@ struct Stored {
 class FakeTargetAccount final : public TargetAccount {
  public:
   explicit FakeTargetAccount(std::map<std::string, std::vector<Stored>>& folders) : folders_(folders) {}
-  std::unique_ptr<TargetFolder> open_folder(const std::string& /*name*/, bool /*subscribe*/, ResultFn /*fn*/) override {
+  std::unique_ptr<TargetFolder> open_folder(const std::string& /*name*/, bool /*subscribe*/,
+                                            ResultFn /*fn*/) override {
     throw std::logic_error("verify must not open folders for appending");
   }
   std::vector<std::string> folders() override {
@@ -116,7 +124,10 @@ class FakeTargetAccount final : public TargetAccount {
     const auto f = folders_.find(name);
     if (f == folders_.end()) throw TargetFolderMissing("no such folder " + name);
     for (const Stored& s : f->second) {
-      StoredMessage m{.uid = s.uid, .size = s.bytes.size(), .flags = s.flags, .keywords = s.keywords,
+      StoredMessage m{.uid = s.uid,
+                      .size = s.bytes.size(),
+                      .flags = s.flags,
+                      .keywords = s.keywords,
                       .internal_date = DateTime{.epoch = s.date}};
       if (!want_body || want_body(m)) {
         m.sha256 = sha(s.bytes);
@@ -152,8 +163,11 @@ class FakeTarget final : public Target {
     for (const auto& [name, messages] : source) {
       auto& box = folders[name];
       for (const Msg& m : messages) {
-        box.push_back(Stored{.uid = static_cast<std::uint32_t>(box.size() + 1), .bytes = crlf(m.body),
-                             .flags = m.flags, .keywords = m.keywords, .date = m.date});
+        box.push_back(Stored{.uid = static_cast<std::uint32_t>(box.size() + 1),
+                             .bytes = crlf(m.body),
+                             .flags = m.flags,
+                             .keywords = m.keywords,
+                             .date = m.date});
       }
     }
   }
@@ -274,7 +288,8 @@ TEST(Verify, AlteredNeedsTheState) {
   EXPECT_EQ((std::vector{DiffKind::Missing, DiffKind::Extra}), kinds(without.check));
 
   FakeHistory history;
-  history.copies["INBOX"] = {{MessageKey{sha("one\r\n"), 0}, 1}, {MessageKey{sha("two\r\n"), 0}, 2},
+  history.copies["INBOX"] = {{MessageKey{sha("one\r\n"), 0}, 1},
+                             {MessageKey{sha("two\r\n"), 0}, 2},
                              {MessageKey{sha("two\r\n"), 1}, 3}};
   const Outcome with = verify(source, target, VerifyOptions{.history = &history});
   ASSERT_EQ(std::vector{DiffKind::Altered}, kinds(with.check));
@@ -290,14 +305,16 @@ TEST(Verify, FlagsAndDates) {
   auto& work = target.folders["Work"][0];
   work.keywords = {"$label1", "\\Recent"};  // keyword case and \Recent do not matter
   const Outcome same = verify(source, target);
-  EXPECT_EQ("ok", same.check.status) << (same.check.differences.empty() ? "" : same.check.differences[0].detail);
+  EXPECT_EQ("ok", same.check.status) << (same.check.differences.empty() ? ""
+                                                                        : same.check.differences[0].detail);
 
   work.flags = kSeen;  // \Flagged lost
   target.folders["INBOX"][1].date = 1700000001;
   const Outcome r = verify(source, target);
   ASSERT_EQ((std::vector{DiffKind::DateDiffers, DiffKind::FlagsDiffer}), kinds(r.check));
   EXPECT_EQ(2U, r.check.differences[0].target_uid);
-  EXPECT_NE(std::string::npos, r.check.differences[1].detail.find("\\Flagged")) << r.check.differences[1].detail;
+  EXPECT_NE(std::string::npos, r.check.differences[1].detail.find("\\Flagged"))
+      << r.check.differences[1].detail;
 }
 
 TEST(Verify, AFutureDateTheServerReplacedIsNotADifference) {
@@ -418,7 +435,8 @@ TEST(Verify, SampleIsDeterministicAndProportional) {
 TEST(Verify, SampledRunHashesFewerBodiesAndComparesTotals) {
   FakeSource source;
   for (int i = 0; i < 400; ++i) {
-    source.folders["INBOX"].push_back(Msg{.body = "message " + std::to_string(i) + "\n", .date = 1700000000 + i});
+    source.folders["INBOX"].push_back(
+        Msg{.body = "message " + std::to_string(i) + "\n", .date = 1700000000 + i});
   }
   FakeTarget target;
   target.copy_of(source.folders);
@@ -440,8 +458,11 @@ TEST(VerifyReport, JsonAndHtml) {
   FakeTarget target;
   target.copy_of(source.folders);
   target.folders["Work"][0].flags = 0;
-  VerifyRun run{.started = "2026-01-01T00:00:00Z", .finished = "2026-01-01T00:00:01Z", .seconds = 1,
-                .source = "cgp:/s <store>", .target = "imap://x"};
+  VerifyRun run{.started = "2026-01-01T00:00:00Z",
+                .finished = "2026-01-01T00:00:01Z",
+                .seconds = 1,
+                .source = "cgp:/s <store>",
+                .target = "imap://x"};
   run.accounts.push_back(verify(source, target).check);
   const auto j = verify_report_json(run);
   EXPECT_EQ(1, j["totals"]["differences"]);

@@ -16,7 +16,8 @@ Item flags_item(std::string_view line) {
 }
 
 TEST(ParseFlagList, SystemFlagsAnyCaseKeywordsKeptRecentDropped) {
-  const ParsedFlags f = parse_flag_list(flags_item("* 1 FETCH (FLAGS (\\seen \\Recent $Label1 \\Flagged \\Draft Work \\Unknown))\r\n"));
+  const ParsedFlags f = parse_flag_list(
+      flags_item("* 1 FETCH (FLAGS (\\seen \\Recent $Label1 \\Flagged \\Draft Work \\Unknown))\r\n"));
   EXPECT_EQ(f.flags, kSeen | kFlagged | kDraft);
   EXPECT_EQ(f.keywords, (std::vector<std::string>{"$Label1", "Work"}));
 }

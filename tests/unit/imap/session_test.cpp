@@ -6,10 +6,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/string_reader.h"
 #include "imap/appender.h"
 #include "imap/login.h"
 #include "scripted_transport.h"
-#include "common/string_reader.h"
 
 namespace mailmig::imap {
 namespace {
@@ -25,12 +25,14 @@ struct Fixture {
     auto transport = std::make_unique<ScriptedTransport>();
     t = transport.get();
     t->script = std::move(script);
-    session = std::make_unique<Session>(std::move(transport), Session::Options{std::chrono::seconds(5), std::move(trace)});
+    session = std::make_unique<Session>(std::move(transport),
+                                        Session::Options{std::chrono::seconds(5), std::move(trace)});
   }
 };
 
 AppendMessage message(const std::string& body, Flags flags = 0) {
-  return AppendMessage{.size = body.size(), .open = [body] { return std::make_unique<StringReader>(body); }, .flags = flags};
+  return AppendMessage{
+      .size = body.size(), .open = [body] { return std::make_unique<StringReader>(body); }, .flags = flags};
 }
 
 TEST(Session, GreetingCapabilitiesAndPipelinedResultsByTag) {
@@ -58,7 +60,9 @@ TEST(Session, NonSynchronizingLiteralWithLiteralPlus) {
   Fixture f({"* OK [CAPABILITY IMAP4rev1 LITERAL+] hi\r\n", "a1 OK [APPENDUID 7 42] done\r\n"});
   f.session->read_greeting();
   Command append("APPEND");
-  append.string("INBOX").atom("(\\Seen)").literal(5, [] { return std::make_unique<StringReader>("Hi\r\n!"); });
+  append.string("INBOX").atom("(\\Seen)").literal(5, [] {
+    return std::make_unique<StringReader>("Hi\r\n!");
+  });
   CommandResult r = f.session->run(append);
   EXPECT_TRUE(r.ok());
   EXPECT_EQ("a1 APPEND \"INBOX\" (\\Seen) {5+}\r\nHi\r\n!\r\n", f.t->written);
@@ -136,7 +140,8 @@ TEST(Appender, MultiappendAssignsUidsFromTheUidSet) {
              "a1 OK [APPENDUID 38505 3955:3957] done\r\n"});
   f.session->read_greeting();
   std::vector<std::pair<std::size_t, AppendOutcome>> got;
-  Appender appender(*f.session, "INBOX", AppendOptions{}, [&](std::size_t i, const AppendOutcome& o) { got.emplace_back(i, o); });
+  Appender appender(*f.session, "INBOX", AppendOptions{},
+                    [&](std::size_t i, const AppendOutcome& o) { got.emplace_back(i, o); });
   appender.add(message("a\r\n", kSeen));
   appender.add(message("bb\r\n"));
   appender.add(message("ccc\r\n", kFlagged | kDraft));
@@ -148,8 +153,9 @@ TEST(Appender, MultiappendAssignsUidsFromTheUidSet) {
     EXPECT_EQ(38505U, got[i].second.uidvalidity.value_or(0));
     EXPECT_EQ(3955U + i, got[i].second.uid.value_or(0));
   }
-  EXPECT_EQ("a1 APPEND \"INBOX\" (\\Seen) {3+}\r\na\r\n () {4+}\r\nbb\r\n (\\Flagged \\Draft) {5+}\r\nccc\r\n\r\n",
-            f.t->written);
+  EXPECT_EQ(
+      "a1 APPEND \"INBOX\" (\\Seen) {3+}\r\na\r\n () {4+}\r\nbb\r\n (\\Flagged \\Draft) {5+}\r\nccc\r\n\r\n",
+      f.t->written);
 }
 
 TEST(Appender, RefusedBatchIsRetriedSinglyToFindTheBadMessage) {
@@ -158,7 +164,8 @@ TEST(Appender, RefusedBatchIsRetriedSinglyToFindTheBadMessage) {
              "a2 OK [APPENDUID 9 1] ok\r\na3 NO [LIMIT] message too big\r\na4 OK [APPENDUID 9 2] ok\r\n"});
   f.session->read_greeting();
   std::vector<AppendOutcome> got;
-  Appender appender(*f.session, "INBOX", AppendOptions{}, [&](std::size_t, const AppendOutcome& o) { got.push_back(o); });
+  Appender appender(*f.session, "INBOX", AppendOptions{},
+                    [&](std::size_t, const AppendOutcome& o) { got.push_back(o); });
   appender.add(message("a\r\n"));
   appender.add(message("HUGE\r\n"));
   appender.add(message("c\r\n"));
@@ -175,7 +182,8 @@ TEST(Appender, RefusedBatchIsRetriedSinglyToFindTheBadMessage) {
 
 TEST(Appender, WithoutMultiappendSinglesArePipelinedInAWindow) {
   std::string answers;
-  for (int i = 1; i <= 5; ++i) answers += "a" + std::to_string(i) + " OK [APPENDUID 1 " + std::to_string(i) + "] ok\r\n";
+  for (int i = 1; i <= 5; ++i)
+    answers += "a" + std::to_string(i) + " OK [APPENDUID 1 " + std::to_string(i) + "] ok\r\n";
   Fixture f({"* OK [CAPABILITY IMAP4rev1 LITERAL+ UIDPLUS] hi\r\n", answers});
   f.session->read_greeting();
   std::vector<std::uint32_t> uids;
@@ -191,7 +199,8 @@ TEST(Appender, DroppedConnectionLeavesInFlightMessagesUnresolved) {
   Fixture f({"* OK [CAPABILITY IMAP4rev1 LITERAL+] hi\r\n", "a1 OK ok\r\n"});
   f.session->read_greeting();
   std::size_t delivered = 0;
-  Appender appender(*f.session, "INBOX", AppendOptions{.window = 8}, [&](std::size_t, const AppendOutcome&) { ++delivered; });
+  Appender appender(*f.session, "INBOX", AppendOptions{.window = 8},
+                    [&](std::size_t, const AppendOutcome&) { ++delivered; });
   for (int i = 0; i < 3; ++i) appender.add(message("x\r\n"));
   EXPECT_THROW(appender.finish(), NetError);
   EXPECT_EQ(1U, delivered);
@@ -212,7 +221,8 @@ TEST(AppendFormat, FlagListKeywordsAndUidSets) {
 }
 
 TEST(Login, KerioAnswerIsLowercaseHexMd5OfChallengeAndPassword) {
-  EXPECT_EQ("1c6c91ef392936ce6b9b7ead6ab717d9", kerio_master_answer("<1896.697170952@postoffice.example.net>", "tanstaaf"));
+  EXPECT_EQ("1c6c91ef392936ce6b9b7ead6ab717d9",
+            kerio_master_answer("<1896.697170952@postoffice.example.net>", "tanstaaf"));
 }
 
 TEST(Login, ServerUrls) {
@@ -258,11 +268,16 @@ TEST(Login, PlaintextToARemoteHostWhenAllowed) {
 TEST(Login, StartTlsIsUsedWhenOfferedAndKerioExchange) {
   auto transport = std::make_unique<ScriptedTransport>();
   ScriptedTransport* t = transport.get();
-  t->script = {"* OK [CAPABILITY IMAP4rev1 STARTTLS X-MASTERAUTH] hi\r\n", "a1 OK go\r\n",
-               "* CAPABILITY IMAP4rev1 X-MASTERAUTH\r\na2 OK caps\r\n", "+ <abc@kerio>\r\n", "a3 OK master\r\n",
-               "a4 OK set\r\n", "* CAPABILITY IMAP4rev1 MULTIAPPEND\r\na5 OK caps\r\n"};
-  auto session = log_in(std::move(transport), ConnectOptions{},
-                        Credentials{.method = AuthMethod::KerioMaster, .user = "john@x.example", .password = "pw"});
+  t->script = {"* OK [CAPABILITY IMAP4rev1 STARTTLS X-MASTERAUTH] hi\r\n",
+               "a1 OK go\r\n",
+               "* CAPABILITY IMAP4rev1 X-MASTERAUTH\r\na2 OK caps\r\n",
+               "+ <abc@kerio>\r\n",
+               "a3 OK master\r\n",
+               "a4 OK set\r\n",
+               "* CAPABILITY IMAP4rev1 MULTIAPPEND\r\na5 OK caps\r\n"};
+  auto session =
+      log_in(std::move(transport), ConnectOptions{},
+             Credentials{.method = AuthMethod::KerioMaster, .user = "john@x.example", .password = "pw"});
   EXPECT_TRUE(t->is_tls());
   EXPECT_TRUE(session->has_capability("MULTIAPPEND"));
   const std::string expected = "a1 STARTTLS\r\na2 CAPABILITY\r\na3 X-MASTERAUTH\r\n" +

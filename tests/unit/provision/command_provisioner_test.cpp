@@ -1,4 +1,3 @@
-#include "common/temp_tree.h"
 #include "provision/command/command_provisioner.h"
 
 #include <fcntl.h>
@@ -17,6 +16,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "common/temp_tree.h"
 
 namespace mailmig {
 namespace {
@@ -71,14 +72,25 @@ TEST(CommandProvisioner, CreatePassesThePasswordOnStdinOnly) {
   TempDir dir;
   const std::string out = dir.file("out");
   std::filesystem::create_directory(out);
-  write_script(dir.file("record.sh"),
-               "printf '%s\\n' \"$#\" > " + out + "/argc\n"
-               "printf '%s\\n' \"$@\" > " + out + "/args\n"
-               "env > " + out + "/env\n"
-               "tr '\\0' '\\n' < /proc/$$/cmdline > " + out + "/cmdline\n"
-               "tr '\\0' '\\n' < /proc/$PPID/cmdline > " + out + "/parent_cmdline\n"
-               "tr '\\0' '\\n' < /proc/$$/environ > " + out + "/environ\n"
-               "cat > " + out + "/stdin\n");
+  write_script(dir.file("record.sh"), "printf '%s\\n' \"$#\" > " + out +
+                                          "/argc\n"
+                                          "printf '%s\\n' \"$@\" > " +
+                                          out +
+                                          "/args\n"
+                                          "env > " +
+                                          out +
+                                          "/env\n"
+                                          "tr '\\0' '\\n' < /proc/$$/cmdline > " +
+                                          out +
+                                          "/cmdline\n"
+                                          "tr '\\0' '\\n' < /proc/$PPID/cmdline > " +
+                                          out +
+                                          "/parent_cmdline\n"
+                                          "tr '\\0' '\\n' < /proc/$$/environ > " +
+                                          out +
+                                          "/environ\n"
+                                          "cat > " +
+                                          out + "/stdin\n");
   // The run's own MAILMIG_* variables never reach the command.
   ::setenv("MAILMIG_TEST_LEAK", "leaked", 1);  // NOLINT(concurrency-mt-unsafe): single-threaded here
   auto p = make_command_provisioner(dir.file("record.sh"), {});
@@ -111,19 +123,22 @@ TEST(CommandProvisioner, CreatePassesThePasswordOnStdinOnly) {
 TEST(CommandProvisioner, ExistsExitCodes) {
   TempDir dir;
   // exists gets no password and no real name, and an empty stdin
-  const std::string check = "[ \"$MAILMIG_ACTION\" = exists ] && [ -z \"$(cat)\" ] && [ -z \"${MAILMIG_REAL_NAME+x}\" ] "
-                            "&& [ \"$MAILMIG_USER\" = alice@example.org ] || exit 9\n";
+  const std::string check =
+      "[ \"$MAILMIG_ACTION\" = exists ] && [ -z \"$(cat)\" ] && [ -z \"${MAILMIG_REAL_NAME+x}\" ] "
+      "&& [ \"$MAILMIG_USER\" = alice@example.org ] || exit 9\n";
   write_script(dir.file("exists.sh"), check + "case \"$MAILMIG_ACCOUNT\" in alice) exit 0;; esac\nexit 1\n");
   auto p = make_command_provisioner(dir.file("exists.sh"), {});
   EXPECT_TRUE(p->exists("alice", "example.org"));
 
   EXPECT_FALSE(make_command_provisioner("exit 1", {})->exists("a", "b.c"));
   EXPECT_TRUE(make_command_provisioner("exit 0", {})->exists("a", "b.c"));
-  const std::string odd = error_of([] { (void)make_command_provisioner("echo broken >&2; exit 7", {})->exists("a", "b.c"); });
+  const std::string odd =
+      error_of([] { (void)make_command_provisioner("echo broken >&2; exit 7", {})->exists("a", "b.c"); });
   EXPECT_NE(std::string::npos, odd.find("exit status 7")) << odd;
   EXPECT_NE(std::string::npos, odd.find("broken")) << odd;
   EXPECT_NE(std::string::npos, odd.find("a@b.c")) << odd;
-  const std::string killed = error_of([] { (void)make_command_provisioner("kill -9 $$", {})->exists("a", "b.c"); });
+  const std::string killed =
+      error_of([] { (void)make_command_provisioner("kill -9 $$", {})->exists("a", "b.c"); });
   EXPECT_NE(std::string::npos, killed.find("killed by signal 9")) << killed;
 }
 
@@ -135,13 +150,13 @@ TEST(CommandProvisioner, CreateFailureCarriesStatusAndStderr) {
   EXPECT_NE(std::string::npos, message.find("bob@example.com")) << message;
   EXPECT_EQ(std::string::npos, message.find("ignored")) << "stderr wins over stdout";
 
-  const std::string from_stdout =
-      error_of([] { make_command_provisioner("echo 'on stdout'; exit 2", {})->create(new_user("a", "b.c", "pw")); });
+  const std::string from_stdout = error_of(
+      [] { make_command_provisioner("echo 'on stdout'; exit 2", {})->create(new_user("a", "b.c", "pw")); });
   EXPECT_NE(std::string::npos, from_stdout.find("on stdout")) << from_stdout;
 
   // a command that echoes the password back: it is masked in the message
-  const std::string echoed =
-      error_of([] { make_command_provisioner("cat >&2; exit 1", {})->create(new_user("a", "b.c", kPassword)); });
+  const std::string echoed = error_of(
+      [] { make_command_provisioner("cat >&2; exit 1", {})->create(new_user("a", "b.c", kPassword)); });
   EXPECT_EQ(std::string::npos, echoed.find(kPassword)) << echoed;
   EXPECT_NE(std::string::npos, echoed.find("***")) << echoed;
 }
@@ -157,8 +172,8 @@ TEST(CommandProvisioner, KeepsOnlyTheFirst2KBOfStderr) {
 
 TEST(CommandProvisioner, LargeOutputBeforeReadingStdinDoesNotDeadlock) {
   TempDir dir;
-  auto p = make_command_provisioner("head -c 500000 /dev/zero; head -c 500000 /dev/zero >&2; cat > " + dir.file("in"), {},
-                                    10s);
+  auto p = make_command_provisioner(
+      "head -c 500000 /dev/zero; head -c 500000 /dev/zero >&2; cat > " + dir.file("in"), {}, 10s);
   const std::string big(200000, 'p');  // more than a pipe holds
   p->create(new_user("a", "b.c", big));
   EXPECT_EQ(big + "\n", slurp(dir.file("in")));
@@ -169,14 +184,16 @@ TEST(CommandProvisioner, ACommandThatIgnoresStdinIsNoSigpipe) {
   // test binary would die here.
   auto p = make_command_provisioner("exit 0", {});
   for (int i = 0; i < 20; ++i) p->create(new_user("a", "b.c", std::string(300000, 'p')));
-  EXPECT_THROW(make_command_provisioner("exec 0<&-; sleep 0.05; exit 4", {})->create(new_user("a", "b.c", "pw")),
-               ProvisionError);
+  EXPECT_THROW(
+      make_command_provisioner("exec 0<&-; sleep 0.05; exit 4", {})->create(new_user("a", "b.c", "pw")),
+      ProvisionError);
 }
 
 TEST(CommandProvisioner, TimeoutKillsTheCommandAndWhatItStarted) {
   TempDir dir;
   const std::string pid_file = dir.file("pid");
-  auto p = make_command_provisioner("trap '' TERM INT; sleep 30 & echo $! > " + pid_file + "; wait", {}, 300ms);
+  auto p =
+      make_command_provisioner("trap '' TERM INT; sleep 30 & echo $! > " + pid_file + "; wait", {}, 300ms);
   const auto start = std::chrono::steady_clock::now();
   const std::string message = error_of([&] { p->create(new_user("a", "b.c", "pw")); });
   const auto elapsed = std::chrono::steady_clock::now() - start;
@@ -214,10 +231,10 @@ TEST(CommandProvisioner, OtherDescriptorsAreClosedInTheChild) {
   ::close(plain);
   ASSERT_GE(high, 57);
   const std::string fd = std::to_string(high);
-  auto p = make_command_provisioner(
-      "if [ -e /proc/$$/fd/" + fd + " ]; then echo open; else echo closed; fi > " + dir.file("fd") +
-          "; ls /proc/$$/fd > " + dir.file("fds"),
-      {});
+  auto p =
+      make_command_provisioner("if [ -e /proc/$$/fd/" + fd + " ]; then echo open; else echo closed; fi > " +
+                                   dir.file("fd") + "; ls /proc/$$/fd > " + dir.file("fds"),
+                               {});
   p->create(new_user("a", "b.c", "pw"));
   ::close(high);
   EXPECT_EQ("closed\n", slurp(dir.file("fd")));

@@ -1,4 +1,3 @@
-#include "common/temp_tree.h"
 #include "provision/dovecot/dovecot_provisioner.h"
 
 #include <crypt.h>
@@ -21,6 +20,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "common/temp_tree.h"
 
 namespace mailmig {
 namespace {
@@ -96,7 +97,7 @@ void expect_sha512_crypt_of(const std::string& field, const std::string& passwor
 
 constexpr const char* kSsha = "{SSHA}gVK8WC9YyFT1gMsQHTGCgT3sSv5zYWx0";  // "secret", salt "salt"
 constexpr const char* kSha = "{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ=";        // "secret"
-constexpr const char* kMd5Base64 = "Xr4ilOzQ4PCOq3aQ0qbuaQ==";             // MD5("secret")
+constexpr const char* kMd5Base64 = "Xr4ilOzQ4PCOq3aQ0qbuaQ==";           // MD5("secret")
 constexpr const char* kMd5Hex = "5ebe2294ecd0e0f08eab7690d2a6ee69";
 
 // ---- the scheme mapping ----
@@ -111,16 +112,19 @@ TEST(DovecotKeptHash, CommuniGateUnixCryptBecomesCrypt) {
 }
 
 TEST(DovecotKeptHash, BareCryptStringsBecomeCrypt) {
-  for (const char* setting : {"$1$abcdefgh$", "$5$abcdefgh$", "$6$abcdefgh$", "$2b$04$abcdefghijklmnopqrstuu"}) {
+  for (const char* setting :
+       {"$1$abcdefgh$", "$5$abcdefgh$", "$6$abcdefgh$", "$2b$04$abcdefghijklmnopqrstuu"}) {
     const std::string hash = crypt_with("secret", setting);
-    EXPECT_EQ("{CRYPT}" + hash, dovecot_kept_hash(encrypted(std::string(setting).substr(0, 3), hash))) << hash;
+    EXPECT_EQ("{CRYPT}" + hash, dovecot_kept_hash(encrypted(std::string(setting).substr(0, 3), hash)))
+        << hash;
   }
 }
 
 TEST(DovecotKeptHash, BracedSchemesAsTheyAre) {
   EXPECT_EQ(kSsha, dovecot_kept_hash(encrypted("{SSHA}", kSsha)));
   EXPECT_EQ(kSha, dovecot_kept_hash(encrypted("{SHA}", kSha)));
-  EXPECT_EQ("{SHA}" + std::string(40, 'a'), dovecot_kept_hash(encrypted("{SHA}", "{SHA}" + std::string(40, 'a'))));
+  EXPECT_EQ("{SHA}" + std::string(40, 'a'),
+            dovecot_kept_hash(encrypted("{SHA}", "{SHA}" + std::string(40, 'a'))));
   EXPECT_EQ("{SHA256}" + std::string(43, 'A') + "=",
             dovecot_kept_hash(encrypted("{SHA256}", "{SHA256}" + std::string(43, 'A') + "=")));
   EXPECT_EQ("{SHA512}" + std::string(86, 'A') + "==",
@@ -136,7 +140,8 @@ TEST(DovecotKeptHash, Rfc2307Md5BecomesLdapMd5) {
   // Dovecot's own {MD5} means MD5-CRYPT; an LDAP-style digest gets an explicit name.
   EXPECT_EQ(std::string("{LDAP-MD5}") + kMd5Base64,
             dovecot_kept_hash(encrypted("{MD5}", std::string("{MD5}") + kMd5Base64)));
-  EXPECT_EQ(std::string("{PLAIN-MD5}") + kMd5Hex, dovecot_kept_hash(encrypted("{MD5}", std::string("{MD5}") + kMd5Hex)));
+  EXPECT_EQ(std::string("{PLAIN-MD5}") + kMd5Hex,
+            dovecot_kept_hash(encrypted("{MD5}", std::string("{MD5}") + kMd5Hex)));
   const std::string md5crypt = crypt_with("secret", "$1$abcdefgh$");
   EXPECT_EQ("{MD5}" + md5crypt, dovecot_kept_hash(encrypted("{MD5}", "{MD5}" + md5crypt)));
 }
@@ -210,7 +215,8 @@ TEST(DovecotProvisioner, CreatesANewFile) {
   EXPECT_FALSE(created.kept_source_hash);
   const auto text = slurp(path);
   ASSERT_TRUE(text);
-  EXPECT_TRUE(std::regex_match(*text, std::regex(R"(bob@example\.com:\{SHA512-CRYPT\}\$6\$[^:\n]+::::::\n)"))) << *text;
+  EXPECT_TRUE(std::regex_match(*text, std::regex(R"(bob@example\.com:\{SHA512-CRYPT\}\$6\$[^:\n]+::::::\n)")))
+      << *text;
   expect_sha512_crypt_of(*field_of(*text, "bob@example.com"), "Secr3t-pw");
 
   struct stat st {};
@@ -265,8 +271,8 @@ TEST(DovecotProvisioner, KeepsSourceHashes) {
 
   EXPECT_TRUE(p->create(new_user("ssha", "d.test", "ignored", encrypted("{SSHA}", kSsha))).kept_source_hash);
   const std::string md5crypt = crypt_with("old-secret", "$1$saltsalt$");
-  EXPECT_TRUE(
-      p->create(new_user("ucrpt", "d.test", "ignored", encrypted("U-crpt", "U-crpt" + md5crypt))).kept_source_hash);
+  EXPECT_TRUE(p->create(new_user("ucrpt", "d.test", "ignored", encrypted("U-crpt", "U-crpt" + md5crypt)))
+                  .kept_source_hash);
   const std::string sha512 = crypt_with("old-secret", "$6$saltsalt$");
   EXPECT_TRUE(p->create(new_user("bare", "d.test", "ignored", encrypted("$6$", sha512))).kept_source_hash);
 
@@ -283,8 +289,10 @@ TEST(DovecotProvisioner, HashesThePlainPasswordWhenTheSourceHashIsUnusable) {
   TempDir dir;
   const std::string path = dir.file("users");
   auto p = make_dovecot_provisioner(path, {});
-  EXPECT_FALSE(p->create(new_user("a", "d.test", "Chosen-1", encrypted("A-crpt", "A-crptQWxhZGRpbg"))).kept_source_hash);
-  EXPECT_FALSE(p->create(new_user("b", "d.test", "Chosen-2", encrypted("U-crpt", "U-crptnonsense"))).kept_source_hash);
+  EXPECT_FALSE(p->create(new_user("a", "d.test", "Chosen-1", encrypted("A-crpt", "A-crptQWxhZGRpbg")))
+                   .kept_source_hash);
+  EXPECT_FALSE(
+      p->create(new_user("b", "d.test", "Chosen-2", encrypted("U-crpt", "U-crptnonsense"))).kept_source_hash);
   PasswordInfo plain;
   plain.kind = PasswordInfo::Kind::Plain;
   plain.value = "Chosen-3";
@@ -321,9 +329,15 @@ TEST(DovecotProvisioner, RefusesNamesThatBreakTheFormat) {
   TempDir dir;
   const std::string path = dir.file("users");
   auto p = make_dovecot_provisioner(path, {});
-  for (const auto& [account, domain] : std::vector<std::pair<std::string, std::string>>{
-           {"a:b", "d.test"}, {"a", "d:test"}, {"#a", "d.test"}, {"a b", "d.test"}, {"a\nb", "d.test"},
-           {"a@b", "d.test"}, {"", "d.test"}, {"a", ""}, {"a\tb", "d.test"}}) {
+  for (const auto& [account, domain] : std::vector<std::pair<std::string, std::string>>{{"a:b", "d.test"},
+                                                                                        {"a", "d:test"},
+                                                                                        {"#a", "d.test"},
+                                                                                        {"a b", "d.test"},
+                                                                                        {"a\nb", "d.test"},
+                                                                                        {"a@b", "d.test"},
+                                                                                        {"", "d.test"},
+                                                                                        {"a", ""},
+                                                                                        {"a\tb", "d.test"}}) {
     EXPECT_THROW(p->create(new_user(account, domain, "pw")), ProvisionError) << account << "@" << domain;
     EXPECT_THROW((void)p->exists(account, domain), ProvisionError) << account << "@" << domain;
   }
@@ -414,7 +428,8 @@ TEST(DovecotProvisioner, ReplacesAStaleTemporaryFileOfItsPid) {
 
 // Every line of a complete file: ours, or the seed line.
 bool well_formed(const std::string& text) {
-  static const std::regex line(R"((seed@d\.test:\{PLAIN\}x|u\d+-\d+@d\.test:\{SHA512-CRYPT\}\$6\$[./0-9A-Za-z$]+::::::))");
+  static const std::regex line(
+      R"((seed@d\.test:\{PLAIN\}x|u\d+-\d+@d\.test:\{SHA512-CRYPT\}\$6\$[./0-9A-Za-z$]+::::::))");
   if (text.empty() || text.back() != '\n') return false;
   std::istringstream in(text);
   std::string l;
@@ -490,7 +505,8 @@ TEST(DovecotProvisioner, ConcurrentProcessesDoNotLoseUsers) {
       int rc = 0;
       try {
         auto p = make_dovecot_provisioner(path, {});
-        for (int u = 0; u < kUsers; ++u) p->create(new_user("p" + std::to_string(c) + "-" + std::to_string(u), "d.test", "pw"));
+        for (int u = 0; u < kUsers; ++u)
+          p->create(new_user("p" + std::to_string(c) + "-" + std::to_string(u), "d.test", "pw"));
       } catch (...) {
         rc = 1;
       }
@@ -505,7 +521,8 @@ TEST(DovecotProvisioner, ConcurrentProcessesDoNotLoseUsers) {
   }
   auto p = make_dovecot_provisioner(path, {});
   for (int c = 0; c < kProcesses; ++c) {
-    for (int u = 0; u < kUsers; ++u) EXPECT_TRUE(p->exists("p" + std::to_string(c) + "-" + std::to_string(u), "d.test"));
+    for (int u = 0; u < kUsers; ++u)
+      EXPECT_TRUE(p->exists("p" + std::to_string(c) + "-" + std::to_string(u), "d.test"));
   }
   EXPECT_EQ((std::set<std::string>{"users", "users.lock"}), dir.names());
 }

@@ -1,4 +1,3 @@
-#include "common/temp_tree.h"
 #include "provision/passwords.h"
 
 #include <fcntl.h>
@@ -18,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/temp_tree.h"
 #include "core/error.h"
 
 namespace mailmig {
@@ -110,7 +110,9 @@ std::vector<std::vector<std::string>> parse_csv(std::string_view text) {
   return rows;
 }
 
-bool in_set(char c, std::string_view set) { return set.find(c) != std::string_view::npos; }
+bool in_set(char c, std::string_view set) {
+  return set.find(c) != std::string_view::npos;
+}
 
 constexpr std::string_view kUpper = "ABCDEFGHJKLMNPQRSTUVWXYZ";
 constexpr std::string_view kLower = "abcdefghijkmnpqrstuvwxyz";
@@ -158,9 +160,10 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         // -forceSetPass beats everything
         PrecedenceRow{"ForcedOverPlain", "F0rce", "S3t", K::Plain, "plain", PasswordHow::Forced, "F0rce"},
-        PrecedenceRow{"ForcedOverPlainWithoutSet", "F0rce", "", K::Plain, "plain", PasswordHow::Forced, "F0rce"},
-        PrecedenceRow{"ForcedOverEncrypted", "F0rce", "S3t", K::Encrypted, "U-crpt$1$a$b", PasswordHow::Forced,
+        PrecedenceRow{"ForcedOverPlainWithoutSet", "F0rce", "", K::Plain, "plain", PasswordHow::Forced,
                       "F0rce"},
+        PrecedenceRow{"ForcedOverEncrypted", "F0rce", "S3t", K::Encrypted, "U-crpt$1$a$b",
+                      PasswordHow::Forced, "F0rce"},
         PrecedenceRow{"ForcedOverMissing", "F0rce", "", K::None, "", PasswordHow::Forced, "F0rce"},
         // the plain CommuniGate password beats -setPass
         PrecedenceRow{"PlainOverSet", "", "S3t", K::Plain, "plain", PasswordHow::Migrated, "plain"},
@@ -170,7 +173,8 @@ INSTANTIATE_TEST_SUITE_P(
         PrecedenceRow{"SetForMissing", "", "S3t", K::None, "", PasswordHow::Set, "S3t"},
         PrecedenceRow{"SetForEmptyPlain", "", "S3t", K::Plain, "", PasswordHow::Set, "S3t"},
         // otherwise generated
-        PrecedenceRow{"GeneratedForEncrypted", "", "", K::Encrypted, "U-crpt$1$a$b", PasswordHow::Generated, ""},
+        PrecedenceRow{"GeneratedForEncrypted", "", "", K::Encrypted, "U-crpt$1$a$b", PasswordHow::Generated,
+                      ""},
         PrecedenceRow{"GeneratedForMissing", "", "", K::None, "", PasswordHow::Generated, ""},
         PrecedenceRow{"GeneratedForEmptyPlain", "", "", K::Plain, "", PasswordHow::Generated, ""}),
     [](const ::testing::TestParamInfo<PrecedenceRow>& row) { return std::string(row.param.name); });
@@ -360,7 +364,8 @@ TEST(PassFile, ConcurrentAddsKeepRowsWhole) {
       threads.emplace_back([&file, t] {
         for (int r = 0; r < kRows; ++r) {
           const std::string id = std::to_string(t) + "-" + std::to_string(r);
-          file.add("user" + id + "@example.com", "pw,\"" + id + "\"\n" + std::string(100, 'x'), PasswordHow::Set);
+          file.add("user" + id + "@example.com", "pw,\"" + id + "\"\n" + std::string(100, 'x'),
+                   PasswordHow::Set);
         }
       });
     }
@@ -403,7 +408,8 @@ TEST(PassFile, DefaultNameIsLocalTime) {
   EXPECT_EQ("cg2kms_2005-05-10_09-35-18.pass", PassFile::default_name(when));
   EXPECT_EQ("mailmig_2005-05-10_09-35-18.pass", PassFile::default_name(when, "mailmig"));
   const std::string now = PassFile::default_name(std::chrono::system_clock::now());
-  EXPECT_TRUE(std::regex_match(now, std::regex(R"(cg2kms_\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}\.pass)"))) << now;
+  EXPECT_TRUE(std::regex_match(now, std::regex(R"(cg2kms_\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}\.pass)")))
+      << now;
 }
 
 }  // namespace

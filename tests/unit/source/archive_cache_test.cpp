@@ -28,7 +28,8 @@ using support::Compression;
 using support::TarBuilder;
 
 constexpr const char* kHome = "home/e-smith/files/users/";
-constexpr std::size_t kLarge = std::size_t{3} << 20U;  // > the 1 MiB libarchive block and the 256 KiB copy buffer
+constexpr std::size_t kLarge = std::size_t{3}
+                               << 20U;  // > the 1 MiB libarchive block and the 256 KiB copy buffer
 
 enum class Budget : std::uint8_t { Memory, File };
 
@@ -49,18 +50,22 @@ class ArchiveCache : public ::testing::TestWithParam<Case> {
   // john's INBOX: small, large, small, large, small; another folder and
   // another user between them.
   std::string build() {
-    const std::string path = tree_.path(std::string("cache") + support::compression_suffix(GetParam().compression));
+    const std::string path =
+        tree_.path(std::string("cache") + support::compression_suffix(GetParam().compression));
     const std::string inbox = std::string(kHome) + "john/Maildir/cur/";
-    expected_ = {
-        {"cur/1.h:2,S", support::message("small 1", 100, 1)}, {"cur/2.h:2,S", support::message("large 2", kLarge, 2)},
-        {"cur/3.h:2,S", support::message("small 3", 5000, 3)}, {"cur/4.h:2,S", support::message("large 4", kLarge + 7, 4)},
-        {"cur/5.h:2,S", support::message("small 5", 0, 5)}};
+    expected_ = {{"cur/1.h:2,S", support::message("small 1", 100, 1)},
+                 {"cur/2.h:2,S", support::message("large 2", kLarge, 2)},
+                 {"cur/3.h:2,S", support::message("small 3", 5000, 3)},
+                 {"cur/4.h:2,S", support::message("large 4", kLarge + 7, 4)},
+                 {"cur/5.h:2,S", support::message("small 5", 0, 5)}};
     TarBuilder b;
     b.file("home/e-smith/db/configuration", "DomainName=example.com\n");
     for (const auto& [id, bytes] : expected_) {
       b.file(inbox + id.substr(4), bytes);
-      if (id == "cur/2.h:2,S") b.file(std::string(kHome) + "john/Maildir/.Sent/cur/9.h:2,S", support::message("sent"));
-      if (id == "cur/3.h:2,S") b.file(std::string(kHome) + "mary/Maildir/cur/8.h:2,S", support::message("mary", 20000));
+      if (id == "cur/2.h:2,S")
+        b.file(std::string(kHome) + "john/Maildir/.Sent/cur/9.h:2,S", support::message("sent"));
+      if (id == "cur/3.h:2,S")
+        b.file(std::string(kHome) + "mary/Maildir/cur/8.h:2,S", support::message("mary", 20000));
     }
     b.write(path, GetParam().compression);
     return path;
@@ -99,7 +104,9 @@ TEST_P(ArchiveCache, LargeMessageReadTwiceDuringTheScan) {
       },
       [&](Problem p) { problems.push_back(std::move(p)); });
   EXPECT_TRUE(problems.empty()) << support::all_messages(problems);
-  EXPECT_EQ((std::vector<std::string>{"cur/1.h:2,S", "cur/2.h:2,S", "cur/3.h:2,S", "cur/4.h:2,S", "cur/5.h:2,S"}), seen);
+  EXPECT_EQ(
+      (std::vector<std::string>{"cur/1.h:2,S", "cur/2.h:2,S", "cur/3.h:2,S", "cur/4.h:2,S", "cur/5.h:2,S"}),
+      seen);
 }
 
 TEST_P(ArchiveCache, LargeMessageReadInSmallChunks) {
@@ -142,7 +149,8 @@ TEST_P(ArchiveCache, EvictedMessagesAreReadFromTheArchiveAgain) {
   const support::Scanned sent_scan = support::scan(*sent);
   ASSERT_EQ(1U, sent_scan.messages.size());
   for (const std::size_t i : {3U, 0U, 2U}) {
-    EXPECT_TRUE(support::read_message(*inbox, scanned.messages[i]) == expected_.at(scanned.messages[i].id)) << i;
+    EXPECT_TRUE(support::read_message(*inbox, scanned.messages[i]) == expected_.at(scanned.messages[i].id))
+        << i;
   }
   EXPECT_EQ(support::message("sent"), support::read_message(*sent, sent_scan.messages[0]));
 }
@@ -177,8 +185,10 @@ TEST_P(ArchiveCache, MessagesOfAnotherFolderAreRefused) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Budgets, ArchiveCache,
-                         ::testing::Values(Case{Compression::None, Budget::Memory}, Case{Compression::Gzip, Budget::Memory},
-                                           Case{Compression::Gzip, Budget::File}, Case{Compression::Zstd, Budget::File}),
+                         ::testing::Values(Case{Compression::None, Budget::Memory},
+                                           Case{Compression::Gzip, Budget::Memory},
+                                           Case{Compression::Gzip, Budget::File},
+                                           Case{Compression::Zstd, Budget::File}),
                          [](const ::testing::TestParamInfo<Case>& param_info) {
                            return std::string(support::compression_name(param_info.param.compression)) +
                                   (param_info.param.budget == Budget::Memory ? "_memory" : "_file");
@@ -199,8 +209,13 @@ void read_concurrently(const support::Opened& opened, const std::vector<std::str
   };
   const auto worker = [&](const std::string& user) {
     try {
-      const std::unique_ptr<Account> account = opened.source().open_account(
-          AccountInfo{.domain = "example.com", .name = user, .real_name = {}, .location = {}, .kind = {}, .password = {}});
+      const std::unique_ptr<Account> account =
+          opened.source().open_account(AccountInfo{.domain = "example.com",
+                                                   .name = user,
+                                                   .real_name = {},
+                                                   .location = {},
+                                                   .kind = {},
+                                                   .password = {}});
       for (int round = 0; round < 3; ++round) {
         for (const FolderInfo& folder : account->folders([&](const Problem& p) { fail(p.describe()); })) {
           if (!folder.selectable) continue;
@@ -213,14 +228,17 @@ void read_concurrently(const support::Opened& opened, const std::vector<std::str
                 const std::size_t n = messages.size();
                 messages.push_back(m);
                 for (int i = 0; i < 2; ++i) {
-                  if (n >= bytes.size() || support::read_message(*f, m) != bytes[n]) fail("scan read " + key + " " + m.id);
+                  if (n >= bytes.size() || support::read_message(*f, m) != bytes[n])
+                    fail("scan read " + key + " " + m.id);
                   ++reads;
                 }
               },
               [&](const Problem& p) { fail(p.describe()); });
-          if (messages.size() != bytes.size()) fail(key + ": " + std::to_string(messages.size()) + " messages");
+          if (messages.size() != bytes.size())
+            fail(key + ": " + std::to_string(messages.size()) + " messages");
           for (std::size_t n = messages.size(); n-- > 0;) {
-            if (n >= bytes.size() || support::read_message(*f, messages[n]) != bytes[n]) fail("re-read " + key + " " + messages[n].id);
+            if (n >= bytes.size() || support::read_message(*f, messages[n]) != bytes[n])
+              fail("re-read " + key + " " + messages[n].id);
             ++reads;
           }
         }
@@ -257,8 +275,10 @@ TEST_P(ArchivePassedStore, FoldersAroundSubfoldersCostOnePass) {
   std::map<std::string, std::vector<std::string>> expected;  // folder -> bytes in scan order
   TarBuilder b;
   b.file("home/e-smith/db/configuration", "DomainName=example.com\n");
-  const auto add = [&](const std::string& dir, const std::string& folder, const std::string& name, std::size_t filler) {
-    const std::string bytes = support::message(folder + " " + name, filler, static_cast<std::uint32_t>(filler + name.size()));
+  const auto add = [&](const std::string& dir, const std::string& folder, const std::string& name,
+                       std::size_t filler) {
+    const std::string bytes =
+        support::message(folder + " " + name, filler, static_cast<std::uint32_t>(filler + name.size()));
     b.file(john + dir + name, bytes);
     expected[folder].push_back(bytes);
   };
@@ -274,12 +294,20 @@ TEST_P(ArchivePassedStore, FoldersAroundSubfoldersCostOnePass) {
   b.write(path, Compression::Zstd);
 
   ArchiveOptions options;
-  options.cache = CacheBudget{.memory = 0, .disk = 0, .file_threshold = UINT64_MAX};  // only the newest body cached
+  options.cache =
+      CacheBudget{.memory = 0, .disk = 0, .file_threshold = UINT64_MAX};  // only the newest body cached
   switch (GetParam()) {
-    case Store::Memory: break;  // the defaults
-    case Store::Files: options.store = CacheBudget{.memory = 0, .disk = std::uint64_t{1} << 20U, .file_threshold = 0}; break;
-    case Store::Tiny: options.store = CacheBudget{.memory = 0, .disk = 0, .file_threshold = UINT64_MAX}; break;
-    case Store::OneMessage: options.store = CacheBudget{.memory = 3000, .disk = 0, .file_threshold = UINT64_MAX}; break;
+    case Store::Memory:
+      break;  // the defaults
+    case Store::Files:
+      options.store = CacheBudget{.memory = 0, .disk = std::uint64_t{1} << 20U, .file_threshold = 0};
+      break;
+    case Store::Tiny:
+      options.store = CacheBudget{.memory = 0, .disk = 0, .file_threshold = UINT64_MAX};
+      break;
+    case Store::OneMessage:
+      options.store = CacheBudget{.memory = 3000, .disk = 0, .file_threshold = UINT64_MAX};
+      break;
   }
   const support::Opened opened = support::open(path, options);
   const auto account = opened.account("example.com", "john");
@@ -312,10 +340,14 @@ INSTANTIATE_TEST_SUITE_P(Budgets, ArchivePassedStore,
                          ::testing::Values(Store::Memory, Store::Files, Store::Tiny, Store::OneMessage),
                          [](const ::testing::TestParamInfo<Store>& param_info) {
                            switch (param_info.param) {
-                             case Store::Memory: return std::string("memory");
-                             case Store::Files: return std::string("files");
-                             case Store::Tiny: return std::string("tiny");
-                             case Store::OneMessage: return std::string("one_message");
+                             case Store::Memory:
+                               return std::string("memory");
+                             case Store::Files:
+                               return std::string("files");
+                             case Store::Tiny:
+                               return std::string("tiny");
+                             case Store::OneMessage:
+                               return std::string("one_message");
                            }
                            return std::string("?");
                          });
@@ -325,7 +357,8 @@ TEST(ArchiveConcurrency, TwoMaildirAccountsReadAtOnce) {
   mailmig::testing::TempTree tree("mailmig-arunit");
   const std::string path = tree.path("two.tar.gz");
   const std::vector<std::string> users = {"john", "mary"};
-  const std::vector<std::pair<std::string, std::string>> folders = {{"", "INBOX"}, {".Sent", "Sent"}, {".Archive", "Archive"}};
+  const std::vector<std::pair<std::string, std::string>> folders = {
+      {"", "INBOX"}, {".Sent", "Sent"}, {".Archive", "Archive"}};
   std::map<std::string, std::vector<std::string>> expected;
   TarBuilder b;
   b.file("home/e-smith/db/configuration", "DomainName=example.com\n");
@@ -333,10 +366,11 @@ TEST(ArchiveConcurrency, TwoMaildirAccountsReadAtOnce) {
   for (int n = 0; n < 6; ++n) {
     for (const auto& [dir, name] : folders) {
       for (const std::string& user : users) {
-        const std::string bytes = support::message(user + dir + std::to_string(n), (seed % 3) * 70000 + 300, seed);
+        const std::string bytes =
+            support::message(user + dir + std::to_string(n), (seed % 3) * 70000 + 300, seed);
         ++seed;
-        b.file(std::string(kHome) + user + "/Maildir/" + (dir.empty() ? "" : dir + "/") + "cur/" + std::to_string(n) +
-                   ".h:2,S",
+        b.file(std::string(kHome) + user + "/Maildir/" + (dir.empty() ? "" : dir + "/") + "cur/" +
+                   std::to_string(n) + ".h:2,S",
                bytes);
         expected[user + "/" + name].push_back(bytes);
       }
@@ -364,7 +398,8 @@ TEST(ArchiveConcurrency, TwoCommuniGateAccountsReadAtOnce) {
   for (const std::string& user : users) {
     std::string mbox;
     for (int n = 0; n < 3; ++n) {
-      const std::string bytes = support::message(user + " inbox " + std::to_string(n), 40000 * static_cast<std::size_t>(n), seed++);
+      const std::string bytes =
+          support::message(user + " inbox " + std::to_string(n), 40000 * static_cast<std::size_t>(n), seed++);
       mbox += "From <x@example.com> Thu, 01 Feb 2024 10:11:12 +0000\n" + bytes + "\n";
       expected[user + "/INBOX"].push_back(bytes);
     }
@@ -373,9 +408,11 @@ TEST(ArchiveConcurrency, TwoCommuniGateAccountsReadAtOnce) {
   for (int n = 1; n <= 6; ++n) {
     for (const std::string& folder : {std::string("Sent"), std::string("Trash")}) {
       for (const std::string& user : users) {
-        const std::string bytes = support::message(user + folder + std::to_string(n), (seed % 3) * 70000 + 10, seed);
+        const std::string bytes =
+            support::message(user + folder + std::to_string(n), (seed % 3) * 70000 + 10, seed);
         ++seed;
-        b.file("Accounts/" + user + ".macnt/" + folder + ".mdir/i" + std::to_string(n) + "-1700000000-S.msg", bytes);
+        b.file("Accounts/" + user + ".macnt/" + folder + ".mdir/i" + std::to_string(n) + "-1700000000-S.msg",
+               bytes);
         expected[user + "/" + folder].push_back(bytes);
       }
     }

@@ -21,8 +21,12 @@ using support::TarBuilder;
 constexpr const char* kInbox = "home/e-smith/files/users/john/Maildir/cur/";
 constexpr int kMessages = 20;
 
-std::string id_of(int n) { return "cur/" + std::to_string(1700000000 + n) + ".M" + std::to_string(n) + "P1.h:2,S"; }
-std::string bytes_of(int n) { return support::message("message " + std::to_string(n), 20000, static_cast<std::uint32_t>(n + 1)); }
+std::string id_of(int n) {
+  return "cur/" + std::to_string(1700000000 + n) + ".M" + std::to_string(n) + "P1.h:2,S";
+}
+std::string bytes_of(int n) {
+  return support::message("message " + std::to_string(n), 20000, static_cast<std::uint32_t>(n + 1));
+}
 
 class ArchiveDamage : public ::testing::TestWithParam<Compression> {};
 
@@ -38,7 +42,8 @@ TEST_P(ArchiveDamage, TruncatedArchiveKeepsTheEntriesBeforeTheDamage) {
   std::filesystem::resize_file(path, cut);
 
   ArchiveOptions options;
-  options.cache = CacheBudget{.memory = 0, .disk = 0, .file_threshold = UINT64_MAX};  // only the newest body kept
+  options.cache =
+      CacheBudget{.memory = 0, .disk = 0, .file_threshold = UINT64_MAX};  // only the newest body kept
   const support::Opened opened = support::open(path, options);
   EXPECT_CONTAINS(opened.archive.description, "; 1 place damaged");
   ASSERT_EQ(1U, opened.problems.size()) << support::all_messages(opened.problems);
@@ -57,7 +62,8 @@ TEST_P(ArchiveDamage, TruncatedArchiveKeepsTheEntriesBeforeTheDamage) {
   const auto inbox = john->open_folder(support::folders_of(*john).get("INBOX"));
   const support::Scanned scanned = support::scan(*inbox);
   // Most messages before the cut are listed; every one listed is whole.
-  EXPECT_GE(scanned.messages.size(), static_cast<std::size_t>(kMessages) / 4);  // zstd loses the last partial block
+  EXPECT_GE(scanned.messages.size(),
+            static_cast<std::size_t>(kMessages) / 4);  // zstd loses the last partial block
   EXPECT_LT(scanned.messages.size(), static_cast<std::size_t>(kMessages));
   for (std::size_t n = 0; n < scanned.messages.size(); ++n) {
     EXPECT_EQ(id_of(static_cast<int>(n)), scanned.messages[n].id);
@@ -77,7 +83,8 @@ TEST_P(ArchiveDamage, TruncatedArchiveKeepsTheEntriesBeforeTheDamage) {
     EXPECT_TRUE(scanned.problems.empty()) << support::all_messages(scanned.problems);
   }
   // Evicted messages are read again from the damaged archive (the damage is further on).
-  for (const MessageInfo& m : scanned.messages) EXPECT_FALSE(support::read_message(*inbox, m).empty()) << m.id;
+  for (const MessageInfo& m : scanned.messages)
+    EXPECT_FALSE(support::read_message(*inbox, m).empty()) << m.id;
 }
 
 INSTANTIATE_TEST_SUITE_P(Compressions, ArchiveDamage,

@@ -61,8 +61,10 @@ TEST_P(ArchiveEntries, SplitFoldersKeepEveryMessageOnceInArchiveOrder) {
   const std::vector<std::string> expected_inbox = {"cur/1700000003.M3P1.h:2,S", "new/1700000001.M1P1.h",
                                                    "cur/1700000002.M2P1.h:2,", "new/1700000004.M4P1.h"};
   const std::map<std::string, std::string> bytes = {
-      {"cur/1700000003.M3P1.h:2,S", support::message("inbox 3")}, {"new/1700000001.M1P1.h", support::message("inbox 1")},
-      {"cur/1700000002.M2P1.h:2,", support::message("inbox 2")},  {"new/1700000004.M4P1.h", support::message("inbox 4")},
+      {"cur/1700000003.M3P1.h:2,S", support::message("inbox 3")},
+      {"new/1700000001.M1P1.h", support::message("inbox 1")},
+      {"cur/1700000002.M2P1.h:2,", support::message("inbox 2")},
+      {"new/1700000004.M4P1.h", support::message("inbox 4")},
       {"cur/1700000010.M10P1.h:2,S", support::message("sent 10")},
       {"cur/1700000011.M11P1.h:2,S", support::message("sent 11")}};
   // The account's folders read one after another (as the engine does), each twice.
@@ -71,13 +73,15 @@ TEST_P(ArchiveEntries, SplitFoldersKeepEveryMessageOnceInArchiveOrder) {
     const support::Scanned scanned = support::scan(*inbox);
     EXPECT_TRUE(scanned.problems.empty()) << support::all_messages(scanned.problems);
     EXPECT_EQ(expected_inbox, support::ids_of(scanned.messages)) << "round " << round;
-    for (const MessageInfo& m : scanned.messages) EXPECT_EQ(bytes.at(m.id), support::read_message(*inbox, m)) << m.id;
+    for (const MessageInfo& m : scanned.messages)
+      EXPECT_EQ(bytes.at(m.id), support::read_message(*inbox, m)) << m.id;
 
     const auto sent = john->open_folder(folders.get("Sent"));
     const support::Scanned sent_scan = support::scan(*sent);
     EXPECT_EQ((std::vector<std::string>{"cur/1700000010.M10P1.h:2,S", "cur/1700000011.M11P1.h:2,S"}),
               support::ids_of(sent_scan.messages));
-    for (const MessageInfo& m : sent_scan.messages) EXPECT_EQ(bytes.at(m.id), support::read_message(*sent, m)) << m.id;
+    for (const MessageInfo& m : sent_scan.messages)
+      EXPECT_EQ(bytes.at(m.id), support::read_message(*sent, m)) << m.id;
   }
 
   // Reading the folders in reverse archive order still finds every message.
@@ -198,13 +202,14 @@ TEST_P(ArchiveEntries, HardLinksToAnotherFolderAreThatFoldersCopy) {
   const auto archive = john->open_folder(folders.get("Archive"));
   const support::Scanned scanned = support::scan(*archive);
   EXPECT_TRUE(scanned.problems.empty()) << support::all_messages(scanned.problems);
-  ASSERT_EQ((std::vector<std::string>{"cur/1700000002.M2P1.h:2,S", "cur/1700000003.M3P1.h:2,", "cur/1700000005.M5P1.h:2,S",
-                                      "cur/1700000006.M6P1.h:2,S"}),
+  ASSERT_EQ((std::vector<std::string>{"cur/1700000002.M2P1.h:2,S", "cur/1700000003.M3P1.h:2,",
+                                      "cur/1700000005.M5P1.h:2,S", "cur/1700000006.M6P1.h:2,S"}),
             support::ids_of(scanned.messages));
   EXPECT_EQ(kSeen, scanned.messages[0].flags);
   EXPECT_EQ(0, scanned.messages[1].flags);
   const std::vector<std::string> expected = {support::message("original"), support::message("original"),
-                                             support::message("archived before"), support::message("archived after")};
+                                             support::message("archived before"),
+                                             support::message("archived after")};
   for (std::size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(expected[i], support::read_message(*archive, scanned.messages[i])) << scanned.messages[i].id;
   }
@@ -226,9 +231,10 @@ TEST_P(ArchiveEntries, ModifiedUtf7FolderNamesDecoded) {
   const auto john = opened.account("example.com", "john");
   ASSERT_TRUE(john);
   const support::FolderList folders = support::folders_of(*john);
-  EXPECT_EQ((std::vector<std::string>{"INBOX", "\xc3\x89t\xc3\xa9", "\xc3\x89t\xc3\xa9/R\xc3\xa9sum\xc3\xa9",
-                                      "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", "Caf\xc3\xa9 & Bar", "Bad&Jjo"}),
-            support::names_of(folders.folders));
+  EXPECT_EQ(
+      (std::vector<std::string>{"INBOX", "\xc3\x89t\xc3\xa9", "\xc3\x89t\xc3\xa9/R\xc3\xa9sum\xc3\xa9",
+                                "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", "Caf\xc3\xa9 & Bar", "Bad&Jjo"}),
+      support::names_of(folders.folders));
   EXPECT_FALSE(folders.get("\xc3\x89t\xc3\xa9").selectable);
   EXPECT_TRUE(folders.get("\xc3\x89t\xc3\xa9/R\xc3\xa9sum\xc3\xa9").subscribed);
   ASSERT_EQ(1U, folders.problems.size()) << support::all_messages(folders.problems);

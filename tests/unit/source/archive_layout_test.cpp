@@ -20,22 +20,25 @@ namespace {
 using support::Compression;
 using support::TarBuilder;
 
-
 TarBuilder sme_backup(const std::string& prefix, bool with_configuration) {
   const std::string users = prefix + "home/e-smith/files/users/";
   TarBuilder b;
   if (with_configuration) {
-    b.file(prefix + "home/e-smith/db/configuration",
-           "# e-smith configuration\nDomainName=Example.COM\nSystemName=sme\nimap=service|status|enabled|TCPPort|143\n");
+    b.file(
+        prefix + "home/e-smith/db/configuration",
+        "# e-smith "
+        "configuration\nDomainName=Example.COM\nSystemName=sme\nimap=service|status|enabled|TCPPort|143\n");
   }
-  b.file(prefix + "home/e-smith/db/accounts",
-         "john=user|FirstName|John|LastName|Doe|Uid|5001\nmary=user|FirstName|Mary|LastName|\nadmins=group\n");
+  b.file(
+      prefix + "home/e-smith/db/accounts",
+      "john=user|FirstName|John|LastName|Doe|Uid|5001\nmary=user|FirstName|Mary|LastName|\nadmins=group\n");
   b.dir(users + "john/Maildir")
       .dir(users + "john/Maildir/cur")
       .dir(users + "john/Maildir/new")
       .dir(users + "john/Maildir/tmp")
       .file(users + "john/Maildir/cur/1700000000.M1P1.sme,S=10:2,S", support::message("john one"))
-      .file(users + "john/Maildir/new/1700000100.M2P1.sme", support::message("john two"), support::kMtime + 100)
+      .file(users + "john/Maildir/new/1700000100.M2P1.sme", support::message("john two"),
+            support::kMtime + 100)
       .file(users + "john/Maildir/tmp/1700000200.M3P1.sme", support::message("in tmp: never mail"))
       .file(users + "john/Maildir/subscriptions", "Sent\n")
       .dir(users + "john/Maildir/.Sent/cur")
@@ -76,7 +79,8 @@ TEST(ArchiveLayout, SmeBackupFromTheConfiguration) {
   ASSERT_TRUE(john);
   const support::FolderList folders = support::folders_of(*john);
   EXPECT_TRUE(folders.problems.empty()) << support::all_messages(folders.problems);
-  EXPECT_EQ((std::vector<std::string>{"INBOX", "Sent", "Archive", "Archive/2023"}), support::names_of(folders.folders));
+  EXPECT_EQ((std::vector<std::string>{"INBOX", "Sent", "Archive", "Archive/2023"}),
+            support::names_of(folders.folders));
   EXPECT_TRUE(folders.get("INBOX").subscribed);
   EXPECT_TRUE(folders.get("Sent").subscribed);
   EXPECT_FALSE(folders.get("Archive/2023").subscribed);
@@ -97,7 +101,8 @@ TEST(ArchiveLayout, SmeBackupFromTheConfiguration) {
   // RFC822.SIZE counts CRLF line ends; the stored bytes are LF.
   const std::string one = support::message("john one");
   EXPECT_EQ(one.size(), scanned.messages[0].stored_size);
-  EXPECT_EQ(one.size() + static_cast<std::size_t>(std::count(one.begin(), one.end(), '\n')), scanned.messages[0].size);
+  EXPECT_EQ(one.size() + static_cast<std::size_t>(std::count(one.begin(), one.end(), '\n')),
+            scanned.messages[0].size);
 
   const auto sent = john->open_folder(folders.get("Sent"));
   const support::Scanned sent_scan = support::scan(*sent);
@@ -265,7 +270,8 @@ TarBuilder cgp_store(const std::string& base) {
       .file(base + "Accounts/alice.macnt/Sent.mdir/i1-1700000000-SA.msg", support::message("cgp sent 1"))
       .dir(base + "Accounts/alice.macnt/Projects.folder")
       .dir(base + "Accounts/alice.macnt/Projects.folder/Work.mdir")
-      .file(base + "Accounts/alice.macnt/Projects.folder/Work.mdir/i7-1700000000-F.msg", support::message("work"))
+      .file(base + "Accounts/alice.macnt/Projects.folder/Work.mdir/i7-1700000000-F.msg",
+            support::message("work"))
       .file(base + "Domains/Other.org/bob.macnt/INBOX.mbox",
             "From <y@example.com> Thu, 01 Feb 2024 10:11:12 +0000\n" + support::message("bob inbox") + "\n");
   return b;
@@ -294,7 +300,9 @@ void check_cgp_store(const std::string& path, const support::Opened& opened) {
     if (f.selectable) selectable.push_back(f.name);
   }
   EXPECT_EQ((std::vector<std::string>{"INBOX", "Sent", "Projects/Work"}), selectable);
-  const auto at = [&](const std::string& name) { return std::find(names.begin(), names.end(), name) - names.begin(); };
+  const auto at = [&](const std::string& name) {
+    return std::find(names.begin(), names.end(), name) - names.begin();
+  };
   EXPECT_LT(at("Projects"), at("Projects/Work"));
   EXPECT_TRUE(folders.get("Sent").subscribed);
   EXPECT_FALSE(folders.get("Projects").selectable);
@@ -313,7 +321,8 @@ void check_cgp_store(const std::string& path, const support::Opened& opened) {
   EXPECT_TRUE(sent_scan.problems.empty()) << support::all_messages(sent_scan.problems);
   ASSERT_EQ(2U, sent_scan.messages.size());
   for (const MessageInfo& m : sent_scan.messages) {
-    const std::string expected = m.uid == 1U ? support::message("cgp sent 1") : support::message("cgp sent 2");
+    const std::string expected =
+        m.uid == 1U ? support::message("cgp sent 1") : support::message("cgp sent 2");
     EXPECT_EQ(expected, support::read_message(*sent, m)) << m.id;
     EXPECT_EQ(m.uid == 1U ? (kSeen | kAnswered) : kSeen, m.flags) << m.id;
     EXPECT_CONTAINS(m.file, "Sent.mdir/" + m.id);
@@ -341,7 +350,8 @@ TEST(ArchiveLayout, CommuniGateStoreAtTheTop) {
   cgp_store("").write(path);
   const support::Opened opened = support::open(path);
   EXPECT_CONTAINS(opened.archive.description, "CommuniGate Pro store in cgp.tar.gz (gzip");
-  EXPECT_CONTAINS(opened.archive.description, "2 accounts in 2 domains (main domain from Settings/Main.settings)");
+  EXPECT_CONTAINS(opened.archive.description,
+                  "2 accounts in 2 domains (main domain from Settings/Main.settings)");
   EXPECT_NOT_CONTAINS(opened.archive.description, "under");
   check_cgp_store(path, opened);
 }

@@ -10,7 +10,6 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -33,18 +32,24 @@ enum class Compression : std::uint8_t { None, Gzip, Zstd };
 
 inline const char* compression_name(Compression c) {
   switch (c) {
-    case Compression::None: return "tar";
-    case Compression::Gzip: return "targz";
-    case Compression::Zstd: return "tarzst";
+    case Compression::None:
+      return "tar";
+    case Compression::Gzip:
+      return "targz";
+    case Compression::Zstd:
+      return "tarzst";
   }
   return "tar";
 }
 
 inline const char* compression_suffix(Compression c) {
   switch (c) {
-    case Compression::None: return ".tar";
-    case Compression::Gzip: return ".tar.gz";
-    case Compression::Zstd: return ".tar.zst";
+    case Compression::None:
+      return ".tar";
+    case Compression::Gzip:
+      return ".tar.gz";
+    case Compression::Zstd:
+      return ".tar.zst";
   }
   return ".tar";
 }
@@ -64,19 +69,23 @@ class TarBuilder {
 
   TarBuilder& file(const std::string& path, const std::string& data, std::int64_t mtime = kMtime,
                    unsigned mode = 0600) {
-    entries_.push_back(Entry{.path = path, .kind = Kind::File, .data = data, .link = {}, .mode = mode, .mtime = mtime});
+    entries_.push_back(
+        Entry{.path = path, .kind = Kind::File, .data = data, .link = {}, .mode = mode, .mtime = mtime});
     return *this;
   }
   TarBuilder& dir(const std::string& path, std::int64_t mtime = kMtime, unsigned mode = 0700) {
-    entries_.push_back(Entry{.path = path, .kind = Kind::Dir, .data = {}, .link = {}, .mode = mode, .mtime = mtime});
+    entries_.push_back(
+        Entry{.path = path, .kind = Kind::Dir, .data = {}, .link = {}, .mode = mode, .mtime = mtime});
     return *this;
   }
   TarBuilder& symlink(const std::string& path, const std::string& target) {
-    entries_.push_back(Entry{.path = path, .kind = Kind::Symlink, .data = {}, .link = target, .mode = 0777, .mtime = kMtime});
+    entries_.push_back(Entry{
+        .path = path, .kind = Kind::Symlink, .data = {}, .link = target, .mode = 0777, .mtime = kMtime});
     return *this;
   }
   TarBuilder& hardlink(const std::string& path, const std::string& target) {
-    entries_.push_back(Entry{.path = path, .kind = Kind::Hardlink, .data = {}, .link = target, .mode = 0600, .mtime = kMtime});
+    entries_.push_back(Entry{
+        .path = path, .kind = Kind::Hardlink, .data = {}, .link = target, .mode = 0600, .mtime = kMtime});
     return *this;
   }
   [[nodiscard]] const std::vector<Entry>& entries() const { return entries_; }
@@ -92,14 +101,21 @@ class TarBuilder {
       }
     };
     switch (compression) {
-      case Compression::None: check(::archive_write_add_filter_none(a.get()), "filter none"); break;
-      case Compression::Gzip: check(::archive_write_add_filter_gzip(a.get()), "filter gzip"); break;
-      case Compression::Zstd: check(::archive_write_add_filter_zstd(a.get()), "filter zstd"); break;
+      case Compression::None:
+        check(::archive_write_add_filter_none(a.get()), "filter none");
+        break;
+      case Compression::Gzip:
+        check(::archive_write_add_filter_gzip(a.get()), "filter gzip");
+        break;
+      case Compression::Zstd:
+        check(::archive_write_add_filter_zstd(a.get()), "filter zstd");
+        break;
     }
     check(::archive_write_set_format_pax_restricted(a.get()), "format");
     check(::archive_write_open_filename(a.get(), out.c_str()), "open");
     for (const Entry& e : entries_) {
-      const std::unique_ptr<archive_entry, void (*)(archive_entry*)> entry(::archive_entry_new(), ::archive_entry_free);
+      const std::unique_ptr<archive_entry, void (*)(archive_entry*)> entry(::archive_entry_new(),
+                                                                           ::archive_entry_free);
       ::archive_entry_set_pathname(entry.get(), e.path.c_str());
       ::archive_entry_set_mtime(entry.get(), static_cast<time_t>(e.mtime), 0);
       ::archive_entry_set_perm(entry.get(), e.mode);
@@ -163,7 +179,8 @@ inline std::string message(const std::string& subject, std::size_t filler = 0, s
 inline std::string read_all(ByteReader& reader, std::size_t chunk = 8192) {
   std::string out;
   std::string buffer(chunk, '\0');
-  while (const std::size_t n = reader.read(std::span<char>(buffer.data(), buffer.size()))) out.append(buffer.data(), n);
+  while (const std::size_t n = reader.read(std::span<char>(buffer.data(), buffer.size())))
+    out.append(buffer.data(), n);
   return out;
 }
 

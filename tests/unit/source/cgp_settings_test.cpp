@@ -1,8 +1,7 @@
-#include "source/cgp/settings.h"
-
 #include <gtest/gtest.h>
 
 #include "common/temp_tree.h"
+#include "source/cgp/settings.h"
 
 namespace mailmig::cgp {
 namespace {
@@ -44,8 +43,10 @@ TEST(CgpSettings, MissingOrEmptyPasswordIsNone) {
 TEST(CgpSettings, RealNameAndSubscriptions) {
   Value settings = parse("{\r\n RealName = \"J\\195\\188rgen\";\r\n}\r\n");
   EXPECT_EQ("J\xC3\xBCrgen", interpret_account_settings(settings).real_name);
-  Value info = parse(R"({ Subscription = (INBOX, "Work/Projects", Entwürfe); MailboxInfo = {INBOX={UIDValidity=#5;};}; })");
-  EXPECT_EQ((std::vector<std::string>{"INBOX", "Work/Projects", "Entwürfe"}), interpret_account_info(info).subscribed);
+  Value info = parse(
+      R"({ Subscription = (INBOX, "Work/Projects", Entwürfe); MailboxInfo = {INBOX={UIDValidity=#5;};}; })");
+  EXPECT_EQ((std::vector<std::string>{"INBOX", "Work/Projects", "Entwürfe"}),
+            interpret_account_info(info).subscribed);
 }
 
 TEST(CgpSettings, MainDomainAndAliases) {
@@ -59,7 +60,8 @@ TEST(CgpSettings, SyntaxErrorIsReportedWithFileLineAndColumn) {
   testing::TempTree tree;
   tree.file("account.settings", "{\n RealName = \"A\";\n Password secret;\n}\n");
   std::vector<Problem> problems;
-  auto value = read_settings_file(tree.path("account.settings"), [&](Problem p) { problems.push_back(std::move(p)); });
+  auto value =
+      read_settings_file(tree.path("account.settings"), [&](Problem p) { problems.push_back(std::move(p)); });
   EXPECT_FALSE(value.has_value());
   ASSERT_EQ(1U, problems.size());
   EXPECT_EQ(tree.path("account.settings"), problems[0].file);
@@ -71,7 +73,8 @@ TEST(CgpSettings, SyntaxErrorIsReportedWithFileLineAndColumn) {
 TEST(CgpSettings, UnreadableSettingsAreReported) {
   testing::TempTree tree;
   std::vector<Problem> problems;
-  auto value = read_settings_file(tree.path("missing.settings"), [&](Problem p) { problems.push_back(std::move(p)); });
+  auto value =
+      read_settings_file(tree.path("missing.settings"), [&](Problem p) { problems.push_back(std::move(p)); });
   EXPECT_FALSE(value.has_value());
   ASSERT_EQ(1U, problems.size());
   EXPECT_NE(std::string::npos, problems[0].message.find("No such file"));

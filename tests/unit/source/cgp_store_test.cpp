@@ -1,5 +1,3 @@
-#include "source/cgp/store.h"
-
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,6 +5,7 @@
 #include <algorithm>
 
 #include "common/temp_tree.h"
+#include "source/cgp/store.h"
 
 namespace mailmig::cgp {
 namespace {
@@ -96,12 +95,15 @@ TEST_F(CgpStoreTest, FolderTreeWithNoSelectAndDecodedNames) {
   auto domains = store.domains(c.fn());
   auto john = store.open_account(store.accounts(domains[0], c.fn())[0]);
   auto folders = john->folders(c.fn());
-  EXPECT_EQ((std::vector<std::string>{"INBOX", "Archive (noselect)", "Archive/2019", "Drafts", "Entwürfe", "Work",
-                                      "Work/Projects"}),
+  EXPECT_EQ((std::vector<std::string>{"INBOX", "Archive (noselect)", "Archive/2019", "Drafts", "Entwürfe",
+                                      "Work", "Work/Projects"}),
             names_of(folders));
-  auto entw = std::find_if(folders.begin(), folders.end(), [](const FolderInfo& f) { return f.name == "Entwürfe"; });
+  auto entw =
+      std::find_if(folders.begin(), folders.end(), [](const FolderInfo& f) { return f.name == "Entwürfe"; });
   EXPECT_TRUE(entw->subscribed);
-  EXPECT_EQ("mdir", std::find_if(folders.begin(), folders.end(), [](const FolderInfo& f) { return f.name == "Drafts"; })->format);
+  EXPECT_EQ("mdir", std::find_if(folders.begin(), folders.end(), [](const FolderInfo& f) {
+                      return f.name == "Drafts";
+                    })->format);
   EXPECT_TRUE(c.problems.empty());
 
   auto legacy = store.open_account(store.accounts(domains[0], c.fn())[1]);
@@ -120,7 +122,8 @@ TEST_F(CgpStoreTest, SymlinkOutsideIsReportedInsideIsFollowedBadNameKeptRaw) {
   auto folders = bob->folders(c.fn());
   EXPECT_EQ((std::vector<std::string>{"INBOX", "Bad&name", "Same"}), names_of(folders));
   ASSERT_EQ(2U, c.problems.size());
-  std::sort(c.problems.begin(), c.problems.end(), [](const Problem& a, const Problem& b) { return a.file < b.file; });
+  std::sort(c.problems.begin(), c.problems.end(),
+            [](const Problem& a, const Problem& b) { return a.file < b.file; });
   EXPECT_NE(std::string::npos, c.problems[0].file.find("Bad&name.mbox"));
   EXPECT_NE(std::string::npos, c.problems[0].message.find("modified UTF-7"));
   EXPECT_NE(std::string::npos, c.problems[1].file.find("Evil.mbox"));
@@ -163,7 +166,9 @@ TEST_F(CgpStoreTest, NotAStoreAndMissingDirectoryAreErrors) {
   EXPECT_THROW(Store(empty.path("nope"), {}), StoreError);
 }
 
-TEST_F(CgpStoreTest, NoLiveServerForAPlainDirectory) { EXPECT_FALSE(detect_live_server(tree.root()).has_value()); }
+TEST_F(CgpStoreTest, NoLiveServerForAPlainDirectory) {
+  EXPECT_FALSE(detect_live_server(tree.root()).has_value());
+}
 
 }  // namespace
 }  // namespace mailmig::cgp

@@ -1,8 +1,8 @@
-#include "source/imap/body_cache.h"
-
 #include <gtest/gtest.h>
 
 #include <string>
+
+#include "source/imap/body_cache.h"
 
 namespace mailmig::imap_source {
 namespace {
@@ -33,7 +33,7 @@ TEST(BodyCache, EvictsLeastRecentlyUsedButReadersKeepTheirBody) {
   BodyCache cache(10);
   cache.put(1, Body::in_memory("aaaa"));
   cache.put(2, Body::in_memory("bbbb"));
-  auto held = Body::open(cache.get(1));  // 1 is now the most recent
+  auto held = Body::open(cache.get(1));   // 1 is now the most recent
   cache.put(3, Body::in_memory("cccc"));  // 12 bytes > 10: 2 goes
   EXPECT_EQ(nullptr, cache.get(2));
   EXPECT_NE(nullptr, cache.get(1));

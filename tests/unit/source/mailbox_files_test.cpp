@@ -1,10 +1,9 @@
 #include "source/cgp/mailbox_files.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <array>
 #include <cerrno>
@@ -15,13 +14,13 @@
 #include <string>
 #include <vector>
 
+#include "common/temp_tree.h"
 #include "core/crlf.h"
 #include "core/error.h"
 #include "core/sha256.h"
 #include "source/cgp/mbox_io.h"
 #include "source/cgp/mbox_lines.h"
 #include "source/cgp/mbox_reader.h"
-#include "common/temp_tree.h"
 
 namespace mailmig::cgp {
 namespace {
@@ -49,7 +48,8 @@ Scanned scan_mbox(const std::string& path, std::size_t scan_buffer = MboxFile::k
 std::string read_all(ByteReader& reader, std::size_t chunk) {
   std::string out;
   std::string buf(chunk, '\0');
-  while (const std::size_t n = reader.read(std::span<char>(buf.data(), buf.size()))) out.append(buf.data(), n);
+  while (const std::size_t n = reader.read(std::span<char>(buf.data(), buf.size())))
+    out.append(buf.data(), n);
   return out;
 }
 
@@ -83,8 +83,8 @@ std::string describe(const Scanned& s) {
   std::ostringstream out;
   for (const auto& m : s.messages) {
     out << m.id << ' ' << m.offset << ' ' << m.size << ' ' << m.stored_size << ' ' << int{m.flags} << ' '
-        << (m.uid ? *m.uid : 0) << ' ' << (m.internal_date ? m.internal_date->epoch : -1) << ' ' << m.data_offset << ' '
-        << m.data_length;
+        << (m.uid ? *m.uid : 0) << ' ' << (m.internal_date ? m.internal_date->epoch : -1) << ' '
+        << m.data_offset << ' ' << m.data_length;
     for (const auto& k : m.keywords) out << ' ' << k;
     out << '\n';
   }
@@ -235,9 +235,10 @@ TEST_F(MailboxFilesTest, CtimeSeparatorsSplitMessagesWithExactRanges) {
 }
 
 TEST_F(MailboxFilesTest, Rfc822SeparatorKeepsItsZone) {
-  const std::string path = write("a.mbox",
-                                 "From <alice@example.com> Thu, 01 Feb 2024 10:11:12 +0100\nSubject: x\n\nb\n\n"
-                                 "From <\"a b\"@example.com> Thu, 01 Feb 2024 10:11:12 -0230\nSubject: y\n\nb\n");
+  const std::string path =
+      write("a.mbox",
+            "From <alice@example.com> Thu, 01 Feb 2024 10:11:12 +0100\nSubject: x\n\nb\n\n"
+            "From <\"a b\"@example.com> Thu, 01 Feb 2024 10:11:12 -0230\nSubject: y\n\nb\n");
   const Scanned s = scan_mbox(path);
   ASSERT_EQ(2U, s.messages.size());
   EXPECT_TRUE(s.problems.empty());
@@ -246,12 +247,13 @@ TEST_F(MailboxFilesTest, Rfc822SeparatorKeepsItsZone) {
 }
 
 TEST_F(MailboxFilesTest, SeparatorVariantsAreTolerated) {
-  const std::string path = write("v.mbox",
-                                 "From  Thu Feb  1 10:11:12 2024\nA: 1\n\n"             // empty sender
-                                 "From a@b Thu, 01 Feb 2024 10:11:12 +0000\nA: 2\n\n"   // RFC date, bare sender
-                                 "From <a@b> Thu Feb  1 10:11:12 2024\nA: 3\n\n"        // ctime, bracketed sender
-                                 "From a@b Thu Feb  1 10:11:12 2024\r\nA: 4\r\n\r\n"    // CRLF separator
-                                 "From MAILER-DAEMON Thu Feb  1 10:11:12 2024 +0200\nA: 5\n");
+  const std::string path =
+      write("v.mbox",
+            "From  Thu Feb  1 10:11:12 2024\nA: 1\n\n"            // empty sender
+            "From a@b Thu, 01 Feb 2024 10:11:12 +0000\nA: 2\n\n"  // RFC date, bare sender
+            "From <a@b> Thu Feb  1 10:11:12 2024\nA: 3\n\n"       // ctime, bracketed sender
+            "From a@b Thu Feb  1 10:11:12 2024\r\nA: 4\r\n\r\n"   // CRLF separator
+            "From MAILER-DAEMON Thu Feb  1 10:11:12 2024 +0200\nA: 5\n");
   const Scanned s = scan_mbox(path);
   ASSERT_EQ(5U, s.messages.size());
   EXPECT_TRUE(s.problems.empty());
@@ -262,10 +264,11 @@ TEST_F(MailboxFilesTest, SeparatorVariantsAreTolerated) {
 }
 
 TEST_F(MailboxFilesTest, UnparsableSeparatorDateFallsBackToDateHeaderOrNothing) {
-  const std::string path = write("d.mbox",
-                                 "From a@b sometime\nSubject: x\nDate: Thu, 01 Feb 2024 10:11:12 +0100\n\nb\n\n"
-                                 "From a@b never\nSubject: y\n\nDate: Thu, 01 Feb 2024 10:11:12 +0100\n\n"
-                                 "From a@b\nSubject: z\n");
+  const std::string path =
+      write("d.mbox",
+            "From a@b sometime\nSubject: x\nDate: Thu, 01 Feb 2024 10:11:12 +0100\n\nb\n\n"
+            "From a@b never\nSubject: y\n\nDate: Thu, 01 Feb 2024 10:11:12 +0100\n\n"
+            "From a@b\nSubject: z\n");
   const Scanned s = scan_mbox(path);
   ASSERT_EQ(3U, s.messages.size());
   EXPECT_TRUE(s.problems.empty());
@@ -284,12 +287,13 @@ TEST_F(MailboxFilesTest, FromLineNotAfterEmptyLineIsContent) {
 }
 
 TEST_F(MailboxFilesTest, StorageLinesGiveUidFlagsAndKeywordsInAnyOrder) {
-  const std::string path = write("f.mbox",
-                                 "From a@b Thu Feb  1 10:11:12 2024\nX-UID: 17\nStatus: RO\nX-Status: AFDT\n"
-                                 "X-Keywords: $Label1 Work,Later\nSubject: all\n\nb\n\n"
-                                 "From a@b Thu Feb  1 10:11:12 2024\nX-Status: F\nstatus: O\nx-uid: 4294967295\n"
-                                 "Subject: flagged\n\nb\n\n"
-                                 "From a@b Thu Feb  1 10:11:12 2024\nX-UID: 0\nSubject: none\nStatus: R\n\nb\n");
+  const std::string path =
+      write("f.mbox",
+            "From a@b Thu Feb  1 10:11:12 2024\nX-UID: 17\nStatus: RO\nX-Status: AFDT\n"
+            "X-Keywords: $Label1 Work,Later\nSubject: all\n\nb\n\n"
+            "From a@b Thu Feb  1 10:11:12 2024\nX-Status: F\nstatus: O\nx-uid: 4294967295\n"
+            "Subject: flagged\n\nb\n\n"
+            "From a@b Thu Feb  1 10:11:12 2024\nX-UID: 0\nSubject: none\nStatus: R\n\nb\n");
   MboxFile box(path);
   const Scanned s = scan(box);
   ASSERT_EQ(3U, s.messages.size());
@@ -314,9 +318,11 @@ TEST_F(MailboxFilesTest, CclientPseudoMessageIsSkippedSilently) {
   const std::string pseudo =
       "From MAILER-DAEMON Wed Oct 23 11:04:05 2002\nDate: Wed, 23 Oct 2002 11:04:05 -0400\n"
       "From: Mail System Internal Data <MAILER-DAEMON@host>\n"
-      "Subject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\nX-IMAP: 1035385445 0000000002\nStatus: RO\n\n"
+      "Subject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\nX-IMAP: 1035385445 0000000002\nStatus: "
+      "RO\n\n"
       "This text is part of the internal format of your mail folder.\n\n";
-  const std::string real = "From a@b Thu Feb  1 10:11:12 2024\nSubject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\n\nb\n";
+  const std::string real =
+      "From a@b Thu Feb  1 10:11:12 2024\nSubject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\n\nb\n";
   const Scanned s = scan_mbox(write("p.mbox", pseudo + real));
   ASSERT_EQ(1U, s.messages.size());  // only the first message can be the pseudo message
   EXPECT_EQ(pseudo.size(), s.messages[0].offset);
@@ -424,10 +430,12 @@ TEST_F(MailboxFilesTest, GarbageBeforeTheFirstMessageIsReported) {
   ASSERT_EQ(1U, s.problems.size());
   EXPECT_EQ(Scope::Message, s.problems[0].scope);
   EXPECT_EQ(0U, s.problems[0].offset);
-  EXPECT_NE(std::string::npos, s.problems[0].message.find("16 bytes before the first message")) << s.problems[0].message;
+  EXPECT_NE(std::string::npos, s.problems[0].message.find("16 bytes before the first message"))
+      << s.problems[0].message;
 
   // No empty line in front: a dated "From " line still ends the garbage.
-  const Scanned t = scan_mbox(write("h.mbox", "junk\nFrom a@b Thu Feb  1 10:11:12 2024\nS: 1\n\nFrom x\nS: 2\n"));
+  const Scanned t =
+      scan_mbox(write("h.mbox", "junk\nFrom a@b Thu Feb  1 10:11:12 2024\nS: 1\n\nFrom x\nS: 2\n"));
   ASSERT_EQ(2U, t.messages.size());
   EXPECT_EQ(5U, t.messages[0].offset);
   ASSERT_EQ(1U, t.problems.size());
@@ -463,7 +471,7 @@ TEST_F(MailboxFilesTest, LiveStoreLeavesTheMessageBeingAppendedForTheNextSync) {
   const Scanned s = scan(box);
   ASSERT_EQ(1U, s.messages.size());  // only the complete one
   EXPECT_EQ("S: 1\n", read_message(box, s.messages[0]));
-  EXPECT_TRUE(s.problems.empty());   // not damage: nothing to report
+  EXPECT_TRUE(s.problems.empty());  // not damage: nothing to report
 
   const std::string dir = path + ".mdir";
   std::filesystem::create_directory(dir);
@@ -536,19 +544,22 @@ TEST_F(MailboxFilesTest, ThreeMegabyteSingleLineWithSmallBuffers) {
 TEST_F(MailboxFilesTest, ScanResultDoesNotDependOnBufferSize) {
   const std::string text =
       "junk\n\nFrom a@b Thu Feb  1 10:11:12 2024\r\nX-UID: 9\r\nStatus: R\r\nS: 1\r\n\r\n>From q\r\n\r\n\r\n"
-      "From <c@d> Thu, 01 Feb 2024 10:11:12 +0100\nX-Keywords: k1 k2\n" + std::string(5000, '>') +
-      "From deep\n\nFrom z nodate\nDate: Thu, 01 Feb 2024 10:11:12 +0100\n\nx\n\n\nFrom a@b Thu Feb  1 10:11:12 2024\nend";
+      "From <c@d> Thu, 01 Feb 2024 10:11:12 +0100\nX-Keywords: k1 k2\n" +
+      std::string(5000, '>') +
+      "From deep\n\nFrom z nodate\nDate: Thu, 01 Feb 2024 10:11:12 +0100\n\nx\n\n\nFrom a@b Thu Feb  1 "
+      "10:11:12 2024\nend";
   const std::string path = write("var.mbox", text);
   const std::string reference = describe(scan_mbox(path));
   EXPECT_NE(std::string::npos, reference.find("truncated"));
-  for (std::size_t buffer = 1; buffer <= 40; ++buffer) EXPECT_EQ(reference, describe(scan_mbox(path, buffer))) << buffer;
+  for (std::size_t buffer = 1; buffer <= 40; ++buffer)
+    EXPECT_EQ(reference, describe(scan_mbox(path, buffer))) << buffer;
   EXPECT_EQ(reference, describe(scan_mbox(path, 4096)));
 }
 
 TEST_F(MailboxFilesTest, RandomMailboxesRoundTrip) {
   std::mt19937 rng(12345);  // fixed seed: reproducible
-  const std::array<std::string, 12> pieces = {"From ", ">From ", ">>From x", "From", ">", "\r", "\r\n",
-                                              "\n", "text", " ", ">>", "F"};
+  const std::array<std::string, 12> pieces = {"From ", ">From ", ">>From x", "From", ">",  "\r",
+                                              "\r\n",  "\n",     "text",     " ",    ">>", "F"};
   for (int round = 0; round < 40; ++round) {
     std::vector<std::string> originals;
     std::string file;

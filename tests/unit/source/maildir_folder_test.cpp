@@ -2,10 +2,9 @@
 // new/ vs cur/, tmp/ ignored, folder names, subscriptions, layouts.
 #include "source/maildir/maildir_folder.h"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <utime.h>
-
-#include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
@@ -55,7 +54,8 @@ TEST(MaildirName, FlagsKeywordsAndSizes) {
 TEST(UidList, Version3And1) {
   std::string error;
   std::size_t bad = 0;
-  auto v3 = parse_uidlist("3 V1275660208 N25022 G3085f01b\n5 W1260 S1234 :a.host,S=1234\n7 :b.host\nx :bad\n", error, bad);
+  auto v3 = parse_uidlist("3 V1275660208 N25022 G3085f01b\n5 W1260 S1234 :a.host,S=1234\n7 :b.host\nx :bad\n",
+                          error, bad);
   ASSERT_TRUE(v3);
   EXPECT_EQ(1275660208U, v3->uidvalidity.value_or(0));
   EXPECT_EQ(5U, v3->uids.at("a.host,S=1234"));
@@ -92,11 +92,11 @@ TEST(MaildirFolder, OrderFlagsKeywordsDatesAndTmpIgnored) {
   EXPECT_EQ(12U, s.messages[0].size);
   EXPECT_EQ("cur/100.b.host:2,RF", s.messages[1].id);  // UID 5
   EXPECT_EQ(kAnswered | kFlagged, s.messages[1].flags);
-  EXPECT_EQ(3U, s.messages[1].size);                    // CRLF kept, not doubled
-  EXPECT_EQ("new/300.c.host", s.messages[2].id);        // no UID: name order (delivery time)
-  EXPECT_EQ(0, s.messages[2].flags);                    // new/: unseen
+  EXPECT_EQ(3U, s.messages[1].size);              // CRLF kept, not doubled
+  EXPECT_EQ("new/300.c.host", s.messages[2].id);  // no UID: name order (delivery time)
+  EXPECT_EQ(0, s.messages[2].flags);              // new/: unseen
   EXPECT_EQ("cur/400.d.host", s.messages[3].id);
-  EXPECT_EQ(0, s.messages[3].flags);                    // no ":2,": delivered without flags
+  EXPECT_EQ(0, s.messages[3].flags);  // no ":2,": delivered without flags
   MaildirFolder folder(tree.path("m"), local_file_tree());
   auto reader = folder.open(s.messages[1]);
   std::string buf(16, '\0');
@@ -120,9 +120,9 @@ TEST(MaildirAccount, FolderNamesSubscriptionsAndEmptyFolders) {
   testing::TempTree tree;
   tree.dir("M/cur");
   tree.dir("M/.Sent/cur");
-  tree.dir("M/.Archive.2024/cur");                 // parent ".Archive" missing: \Noselect
-  tree.dir("M/.&AMk-t&AOk-/cur");                  // "Été"
-  tree.dir("M/.caf\xc3\xa9/cur");                  // raw 8-bit: kept, reported
+  tree.dir("M/.Archive.2024/cur");  // parent ".Archive" missing: \Noselect
+  tree.dir("M/.&AMk-t&AOk-/cur");   // "Été"
+  tree.dir("M/.caf\xc3\xa9/cur");   // raw 8-bit: kept, reported
   tree.file("M/subscriptions", "Sent\nArchive.2024\n");
   tree.file("M/dovecot-uidlist", "3 V99 N1\n");
   MaildirAccount account(AccountInfo{.domain = "example.org", .name = "bob", .location = tree.path("M")},
@@ -130,7 +130,8 @@ TEST(MaildirAccount, FolderNamesSubscriptionsAndEmptyFolders) {
   std::vector<Problem> problems;
   std::vector<FolderInfo> folders = account.folders([&](Problem p) { problems.push_back(std::move(p)); });
   std::vector<std::string> names;
-  for (const FolderInfo& f : folders) names.push_back(f.name + (f.selectable ? "" : "/") + (f.subscribed ? "*" : ""));
+  for (const FolderInfo& f : folders)
+    names.push_back(f.name + (f.selectable ? "" : "/") + (f.subscribed ? "*" : ""));
   EXPECT_EQ((std::vector<std::string>{"INBOX*", "Archive/", "Archive/2024*", "Sent*", "caf\xc3\xa9",
                                       "\xc3\x89t\xc3\xa9"}),
             names);
@@ -145,7 +146,8 @@ TEST(UserPaths, PatternExpansionAndLayouts) {
   tree.dir("vmail/Example.NET/bob/Maildir/cur");
   tree.dir("vmail/example.org/notmail/Maildir");
   std::vector<Problem> problems;
-  auto found = expand_user_path(tree.path("vmail"), "%d/%n/Maildir", [&](Problem p) { problems.push_back(p); });
+  auto found =
+      expand_user_path(tree.path("vmail"), "%d/%n/Maildir", [&](Problem p) { problems.push_back(p); });
   ASSERT_EQ(3U, found.size());
   EXPECT_EQ("example.net", found[0].domain);
   EXPECT_EQ("bob", found[0].name);
@@ -164,7 +166,8 @@ TEST(UserPaths, PatternExpansionAndLayouts) {
   EXPECT_EQ("example.com", domains[0].name);
   EXPECT_EQ("carol", homes.source->accounts(domains[0], [](Problem) {})[0].name);
 
-  OpenedTree single = open_maildir_tree(tree.path("homes/carol/Maildir"), TreeOptions{.user = "carol@example.com"});
+  OpenedTree single =
+      open_maildir_tree(tree.path("homes/carol/Maildir"), TreeOptions{.user = "carol@example.com"});
   EXPECT_EQ("a single Maildir", single.layout);
 }
 

@@ -32,7 +32,8 @@ Scanned scan(const std::string& path, MboxFormat format, std::size_t scan_buffer
     auto reader = folder.open(m);
     std::string body;
     std::string buf(read_chunk, '\0');
-    while (const std::size_t n = reader->read(std::span<char>(buf.data(), buf.size()))) body.append(buf.data(), n);
+    while (const std::size_t n = reader->read(std::span<char>(buf.data(), buf.size())))
+      body.append(buf.data(), n);
     out.bodies.push_back(body);
   }
   return out;
@@ -69,9 +70,12 @@ constexpr const char* kQuoted =
 TEST(MboxFolder, QuotingPerVariant) {
   testing::TempTree tree;
   tree.file("box", kQuoted);
-  const std::string first_rd = "Subject: one\n\nFrom here\n>From there\nFrom not-a-separator (no empty line before)\n";
-  const std::string first_o = "Subject: one\n\nFrom here\n>>From there\nFrom not-a-separator (no empty line before)\n";
-  const std::string first_none = "Subject: one\n\n>From here\n>>From there\nFrom not-a-separator (no empty line before)\n";
+  const std::string first_rd =
+      "Subject: one\n\nFrom here\n>From there\nFrom not-a-separator (no empty line before)\n";
+  const std::string first_o =
+      "Subject: one\n\nFrom here\n>>From there\nFrom not-a-separator (no empty line before)\n";
+  const std::string first_none =
+      "Subject: one\n\n>From here\n>>From there\nFrom not-a-separator (no empty line before)\n";
   for (const std::size_t buffer : {std::size_t{1}, std::size_t{3}, std::size_t{7}, MboxFolder::kScanBuffer}) {
     for (const std::size_t chunk : {std::size_t{1}, std::size_t{2}, std::size_t{5}, std::size_t{65536}}) {
       Scanned rd = scan(tree.path("box"), MboxFormat::Mboxrd, buffer, chunk);
@@ -212,7 +216,7 @@ TEST(MboxFolder, NotAnMboxAndEmptyFile) {
 TEST(MboxAccount, DirectoryTreeInboxAndNames) {
   testing::TempTree tree;
   tree.file("mail/Lists/dev", "From x Thu Feb  1 10:11:12 2024\n\nz\n");
-  tree.file("mail/&AMk-t&AOk-", "");                 // "Été", mUTF-7
+  tree.file("mail/&AMk-t&AOk-", "");                                     // "Été", mUTF-7
   tree.file("mail/bad&name", "From x Thu Feb  1 10:11:12 2024\n\nz\n");  // not valid mUTF-7
   tree.file("mail/notes.txt", "just text\n");
   tree.file("mail/.imap/INBOX/dovecot.index", "x");
@@ -223,9 +227,11 @@ TEST(MboxAccount, DirectoryTreeInboxAndNames) {
   std::vector<Problem> problems;
   std::vector<FolderInfo> folders = account.folders([&](Problem p) { problems.push_back(std::move(p)); });
   std::vector<std::string> names;
-  for (const FolderInfo& f : folders) names.push_back(f.name + (f.selectable ? "" : "/") + (f.subscribed ? "*" : ""));
+  for (const FolderInfo& f : folders)
+    names.push_back(f.name + (f.selectable ? "" : "/") + (f.subscribed ? "*" : ""));
   // Stored-name order, parents before children.
-  EXPECT_EQ((std::vector<std::string>{"INBOX*", "\xc3\x89t\xc3\xa9", "Lists/", "bad&name", "Lists/dev*"}), names);
+  EXPECT_EQ((std::vector<std::string>{"INBOX*", "\xc3\x89t\xc3\xa9", "Lists/", "bad&name", "Lists/dev*"}),
+            names);
   ASSERT_EQ(2U, problems.size());  // the raw name and notes.txt
 }
 

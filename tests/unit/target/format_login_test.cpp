@@ -1,6 +1,6 @@
-#include "target/target.h"
-
 #include <gtest/gtest.h>
+
+#include "target/target.h"
 
 namespace mailmig {
 namespace {

@@ -6,6 +6,7 @@
 //   MAILDIR_FIXTURE_SLOW=1     instead: DIR/slow.json first, then a slow delivery
 //                              of many messages into "Slow", printing
 //                              "committed <uid>" per result, to be killed mid-run
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -13,8 +14,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "common/temp_tree.h"
 #include "maildir_test_support.h"
@@ -59,25 +58,42 @@ std::string big_message() {
 
 std::vector<FolderSpec> fixture() {
   return {
-      {"INBOX", true, 4242,
+      {"INBOX",
+       true,
+       4242,
        {{"Subject: first\r\n\r\nkept UID 1\r\n", kSeen, {}, 1, 1600000000},
         {"Subject: second\r\n\r\nkept UID 2\r\n", kSeen | kAnswered, {"$Label1"}, 2, 1650000000},
         {"Subject: fifth\r\n\r\nkept UID 5\r\n", 0, {}, 5, 1700000000}}},
-      {"Entwürfe", true, std::nullopt,
-       {{"Subject: =?utf-8?q?Entw=C3=BCrfe?=\r\n\r\nEntwurf \xc3\xa4\xc3\xb6\r\n", kDraft | kSeen, {}, 7, 1690000000}}},
-      {"A/B", true, std::nullopt,
-       {{"Subject: flags\r\n\r\nall of them\r\n", kSeen | kAnswered | kFlagged | kDeleted | kDraft,
-         {"$Label1", "Custom"}, std::nullopt, 1500000000},
+      {"Entwürfe",
+       true,
+       std::nullopt,
+       {{"Subject: =?utf-8?q?Entw=C3=BCrfe?=\r\n\r\nEntwurf \xc3\xa4\xc3\xb6\r\n",
+         kDraft | kSeen,
+         {},
+         7,
+         1690000000}}},
+      {"A/B",
+       true,
+       std::nullopt,
+       {{"Subject: flags\r\n\r\nall of them\r\n",
+         kSeen | kAnswered | kFlagged | kDeleted | kDraft,
+         {"$Label1", "Custom"},
+         std::nullopt,
+         1500000000},
         {"Subject: lone CR\r\n\r\nbefore\rafter\r\n", kFlagged, {"Custom"}, std::nullopt, 1500000100},
         {"Subject: no final newline\r\n\r\nlast line", 0, {}, std::nullopt, 1500000200},
         {big_message(), kSeen, {}, std::nullopt, 1500000300}}},
-      {"Lists/dev.announce", false, std::nullopt, {{"Subject: list\r\n\r\nx\r\n", 0, {}, std::nullopt, 1400000000}}},
+      {"Lists/dev.announce",
+       false,
+       std::nullopt,
+       {{"Subject: list\r\n\r\nx\r\n", 0, {}, std::nullopt, 1400000000}}},
   };
 }
 
 MaildirTargetOptions options_for(const std::string& root, MaildirTargetOptions::Fsync fsync) {
   MaildirTargetOptions o{.root = root, .fsync = fsync};
-  if (const char* owner = std::getenv("MAILDIR_FIXTURE_OWNER")) {  // NOLINT(concurrency-mt-unsafe): one thread
+  if (const char* owner =
+          std::getenv("MAILDIR_FIXTURE_OWNER")) {  // NOLINT(concurrency-mt-unsafe): one thread
     unsigned uid = 0;
     unsigned gid = 0;
     if (std::sscanf(owner, "%u:%u", &uid, &gid) == 2) {  // NOLINT(cert-err34-c): test input
@@ -116,15 +132,17 @@ void write_tree(const std::string& out) {
       last_uid = *d.uid;
       std::string keywords;
       for (const std::string& k : s.keywords) keywords += (keywords.empty() ? "" : ", ") + json_string(k);
-      messages += fmt::format("{}    {{\"uid\": {}, \"sha256\": \"{}\", \"size\": {}, \"flags\": \"{}\", "
-                              "\"keywords\": [{}], \"date\": {}}}",
-                              i == 0 ? "" : ",\n", *d.uid, sha256_hex(s.text), s.text.size(),
-                              flags_to_letters(s.flags), keywords, s.date);
+      messages += fmt::format(
+          "{}    {{\"uid\": {}, \"sha256\": \"{}\", \"size\": {}, \"flags\": \"{}\", "
+          "\"keywords\": [{}], \"date\": {}}}",
+          i == 0 ? "" : ",\n", *d.uid, sha256_hex(s.text), s.text.size(), flags_to_letters(s.flags), keywords,
+          s.date);
     }
-    manifest += fmt::format("{}  {{\"name\": {}, \"subscribed\": {}, \"uidvalidity\": {}, \"uidnext\": {},"
-                            " \"messages\": [\n{}]}}",
-                            first_folder ? "" : ",\n", json_string(folder->display_name()),
-                            spec.subscribed ? "true" : "false", *folder->uidvalidity(), last_uid + 1, messages);
+    manifest += fmt::format(
+        "{}  {{\"name\": {}, \"subscribed\": {}, \"uidvalidity\": {}, \"uidnext\": {},"
+        " \"messages\": [\n{}]}}",
+        first_folder ? "" : ",\n", json_string(folder->display_name()), spec.subscribed ? "true" : "false",
+        *folder->uidvalidity(), last_uid + 1, messages);
     first_folder = false;
   }
   manifest += "\n]}\n";

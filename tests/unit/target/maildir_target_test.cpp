@@ -1,7 +1,9 @@
 // The Maildir target end to end on a temp directory: layout, delivery, UIDs,
 // flags, keywords, crash leftovers, locks.
-#include <gtest/gtest.h>
+#include "target/maildir/maildir_target.h"
+
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,7 +16,6 @@
 #include "common/temp_tree.h"
 #include "maildir_test_support.h"
 #include "target/maildir/dotlock.h"
-#include "target/maildir/maildir_target.h"
 #include "target/maildir/uidlist.h"
 
 namespace mailmig {
@@ -63,7 +64,8 @@ TEST_F(MaildirTargetTest, CreatesTheLayoutAndDeliversIntoCur) {
   EXPECT_EQ(folder->existing_messages(), 0U);
   EXPECT_EQ(folder->uidnext(), 1U);
   folder->add(info(kOne, kSeen, {"$Label1"}), open_string(kOne));
-  folder->add(info(kTwo, kAnswered | kFlagged | kDeleted | kDraft, {}, std::nullopt, 1600000000), open_string(kTwo));
+  folder->add(info(kTwo, kAnswered | kFlagged | kDeleted | kDraft, {}, std::nullopt, 1600000000),
+              open_string(kTwo));
   folder->finish();
 
   ASSERT_EQ(results.by_index.size(), 2U);
@@ -128,8 +130,9 @@ TEST_F(MaildirTargetTest, ReadFolderReportsWhatWasWritten) {
   EXPECT_EQ(seen[1].sha256, sha256_hex(kTwo));
   // Metadata only for messages the caller does not want hashed.
   std::vector<StoredMessage> meta;
-  acc->read_folder("INBOX", [](const StoredMessage& m) { return m.uid == 2; },
-                   [&](const StoredMessage& m) { meta.push_back(m); });
+  acc->read_folder(
+      "INBOX", [](const StoredMessage& m) { return m.uid == 2; },
+      [&](const StoredMessage& m) { meta.push_back(m); });
   EXPECT_TRUE(meta[0].sha256.empty());
   EXPECT_EQ(meta[1].sha256, sha256_hex(kTwo));
   EXPECT_THROW(acc->read_folder("Missing", nullptr, [](const StoredMessage&) {}), TargetFolderMissing);
@@ -159,7 +162,7 @@ TEST_F(MaildirTargetTest, KeepUidsAdoptsTheSourceNumbering) {
   EXPECT_EQ(folder->uidnext(), 1U);
   folder->add(info(kOne, 0, {}, 5), open_string(kOne));
   folder->add(info(kTwo, 0, {}, 9), open_string(kTwo));
-  folder->add(info(kOne), open_string(kOne));           // no source UID: the next free one
+  folder->add(info(kOne), open_string(kOne));            // no source UID: the next free one
   folder->add(info(kTwo, 0, {}, 3), open_string(kTwo));  // below what the folder holds: a fresh one
   folder->add(info(kOne, 0, {}, 40), open_string(kOne));
   folder->finish();
@@ -176,19 +179,20 @@ TEST_F(MaildirTargetTest, KeepUidsAdoptsTheSourceNumbering) {
   EXPECT_EQ(reopened->uidvalidity(), 4242U);
   EXPECT_EQ(reopened->uidnext(), 41U);
   EXPECT_EQ(reopened->existing_messages(), 5U);
-  EXPECT_TRUE(reopened->keep_uids(4242));   // same UIDVALIDITY: more may follow above 40
+  EXPECT_TRUE(reopened->keep_uids(4242));  // same UIDVALIDITY: more may follow above 40
   reopened->add(info(kOne, 0, {}, 41), open_string(kOne));
   reopened->finish();
   EXPECT_EQ(again.by_index[0].uid, 41U);
   auto other = acc->open_folder("Kept", false, again.fn());
-  EXPECT_FALSE(other->keep_uids(4243));      // different numbering, messages present: no
+  EXPECT_FALSE(other->keep_uids(4243));  // different numbering, messages present: no
 }
 
 TEST_F(MaildirTargetTest, NewFoldersGetDistinctTimeBasedUidvalidity) {
   auto acc = account();
   Results results;
-  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   auto a = acc->open_folder("A", false, results.fn());
   auto b = acc->open_folder("B", false, results.fn());
   EXPECT_NE(a->uidvalidity(), b->uidvalidity());
@@ -237,7 +241,7 @@ TEST_F(MaildirTargetTest, AnUnreadableMessageIsRefusedAndTheRestDelivered) {
   auto acc = account();
   Results results;
   auto folder = acc->open_folder("E", false, results.fn());
-  folder->add(info(kOne), [] () -> std::unique_ptr<ByteReader> { throw std::runtime_error("source gone"); });
+  folder->add(info(kOne), []() -> std::unique_ptr<ByteReader> { throw std::runtime_error("source gone"); });
   folder->add(info(kTwo), open_string(kTwo));
   folder->finish();
   EXPECT_FALSE(results.by_index[0].ok);
@@ -284,7 +288,8 @@ TEST_F(MaildirTargetTest, KeepsAnExistingKeywordsFileAndReportsMoreThan26) {
   EXPECT_TRUE(results.by_index[0].code.empty());
   EXPECT_TRUE(results.by_index[1].ok);  // delivered; the keyword that found no letter is reported
   EXPECT_EQ(results.by_index[1].code, "KEYWORDS-DROPPED");
-  EXPECT_NE(results.by_index[1].error.find("kw24, kw25, kw26"), std::string::npos) << results.by_index[1].error;
+  EXPECT_NE(results.by_index[1].error.find("kw24, kw25, kw26"), std::string::npos)
+      << results.by_index[1].error;
   EXPECT_TRUE(slurp(root() + "/.K/dovecot-keywords").starts_with("0 Existing\n1 New\n2 kw0\n"));
 }
 
@@ -322,7 +327,8 @@ TEST_F(MaildirTargetTest, ALiveLockIsWaitedFor) {
   const std::string path = tree_.path("protected");
   // Our parent is alive: the lock is not stale.
   std::ofstream(path + ".lock") << ::getppid() << ":" << maildir::host_name();
-  EXPECT_THROW(maildir::DotLock(path, std::chrono::seconds(120), std::chrono::seconds(1), {}), std::runtime_error);
+  EXPECT_THROW(maildir::DotLock(path, std::chrono::seconds(120), std::chrono::seconds(1), {}),
+               std::runtime_error);
   stdfs::remove(path + ".lock");
   maildir::DotLock lock(path, std::chrono::seconds(120), std::chrono::seconds(1), {});
   EXPECT_TRUE(stdfs::exists(path + ".lock"));
@@ -332,7 +338,8 @@ TEST_F(MaildirTargetTest, ALiveLockIsWaitedFor) {
 
 TEST_F(MaildirTargetTest, ChownsWhatItCreatesWhenRunningAsRoot) {
   if (::geteuid() != 0) GTEST_SKIP() << "needs root";
-  MaildirTarget owned(MaildirTargetOptions{.root = tree_.path("owned"), .owner_uid = 65534, .owner_gid = 65534});
+  MaildirTarget owned(
+      MaildirTargetOptions{.root = tree_.path("owned"), .owner_uid = 65534, .owner_gid = 65534});
   auto acc = owned.open_account("bob", "example.org", "");
   Results results;
   auto folder = acc->open_folder("X", true, results.fn());

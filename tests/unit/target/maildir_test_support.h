@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "common/string_reader.h"
 #include "core/byte_reader.h"
 #include "core/message.h"
 #include "core/sha256.h"
 #include "target/target.h"
-#include "common/string_reader.h"
 
 namespace mailmig::testing {
 
