@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Deterministic CommuniGate Pro store generator (Python 3 standard library only).
 
-Writes a CGP base directory that follows the "Working conventions" of
-shared/reference/cgp-store.md, plus a JSON manifest (outside the store) with
-every number a reader must find: domains, accounts, folders, per-message
+Writes a CGP base directory in the layout and formats described in
+docs/cgp-store.md (the ones the C++ reader implements), plus a JSON manifest
+(outside the store) with every number a reader must find: domains, accounts, folders, per-message
 SHA-256/size/flags/date/UID/offset, totals, and the deliberately broken items.
 
   gen_cgp_store.py --out DIR [--seed N] [--profile sample|test|bench]
@@ -31,7 +31,7 @@ FIXED_MTIME = 1706780000          # 2024-02-01T09:33:20Z: every file and directo
 DEFAULT_MAIN_DOMAIN = "mail.example.com"
 
 # ---------------------------------------------------------------------------
-# Store conventions (cgp-store.md "Working conventions")
+# Store conventions (docs/cgp-store.md, sections 3-6)
 # ---------------------------------------------------------------------------
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")

@@ -78,7 +78,7 @@ std::optional<std::uint32_t> line_number(std::uint64_t number) {
   return static_cast<std::uint32_t>(number);
 }
 
-// ---- working conventions (cgp-store.md, "Working conventions") -----------------
+// ---- working conventions (docs/cgp-store.md, sections 5 and 6) ----------------
 // Everything the project assumes about the CommuniGate formats is in this
 // section, so it can be corrected in one place once a real store is seen.
 

@@ -1,6 +1,6 @@
 // Readers for the two CommuniGate mailbox formats: the text mailbox (.mbox, one
 // file) and the MailDir mailbox (.mdir, a directory of one file per message).
-// The working conventions of ../shared/reference/cgp-store.md live here and in
+// The assumed formats (docs/cgp-store.md, sections 5 and 6) live here and in
 // mailbox_files.cpp only, so they can be corrected once a real store is seen.
 #pragma once
 

@@ -1,6 +1,6 @@
 // What the migrator takes from CommuniGate settings files (account.settings,
 // account.info, Main.settings, Domain.settings). Key names and password
-// encodings are the inferred ones of cgp-store.md; all of it is here.
+// encodings are the assumed ones of docs/cgp-store.md (3.1, 3.2); all of it is here.
 #pragma once
 
 #include <optional>
