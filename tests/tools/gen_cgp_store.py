@@ -3,8 +3,9 @@
 
 Writes a CGP base directory in the layout and formats described in
 docs/cgp-store.md (the ones the C++ reader implements), plus a JSON manifest
-(outside the store) with every number a reader must find: domains, accounts, folders, per-message
-SHA-256/size/flags/date/UID/offset, totals, and the deliberately broken items.
+(outside the store) with every number a reader must find: domains, accounts,
+folders, per-message SHA-256/size/flags/date/UID/offset, totals, and the
+deliberately broken items.
 
   gen_cgp_store.py --out DIR [--seed N] [--profile sample|test|bench]
                    [--messages N] [--manifest FILE] [--main-domain NAME] [--jobs N]
