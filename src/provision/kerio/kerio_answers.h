@@ -1,5 +1,5 @@
 // How the Kerio Connect admin API client reads the JSON-RPC answers it gets
-// (protocols.md §1.2). Kept apart from the connection so that every answer a
+// (docs/protocols.md#kerio-administration-api). Kept apart from the connection so that every answer a
 // server may send, however malformed, can be fed to it directly (the fuzz
 // target tests/fuzz/fuzz_kerio_answers.cpp does): nothing here may crash,
 // hang or throw anything but the documented exceptions.

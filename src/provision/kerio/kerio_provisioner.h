@@ -1,5 +1,5 @@
 // Creates users in Kerio Connect through its Administration API: JSON-RPC 2.0
-// over HTTPS at https://HOST:4040/admin/api/jsonrpc/ (protocols.md §1.2).
+// over HTTPS at https://HOST:4040/admin/api/jsonrpc/ (docs/protocols.md#kerio-administration-api).
 //
 //   Session.login {userName, password, application} -> token; later calls send
 //   the token as X-Token and the session cookies from login's Set-Cookie.

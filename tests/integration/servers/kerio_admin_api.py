@@ -2,7 +2,7 @@
 
 Kerio Connect cannot be installed in the test environment, so this small HTTPS
 server speaks the part of the Kerio Connect Administration API (JSON-RPC 2.0 at
-``/admin/api/jsonrpc/``, see /work/shared/reference/protocols.md section 1.2)
+``/admin/api/jsonrpc/``, see docs/protocols.md#kerio-administration-api)
 that mailmig's Kerio provisioner calls:
 
     Session.login  {userName, password, application:{name, vendor, version}}

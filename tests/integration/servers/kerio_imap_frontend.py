@@ -3,7 +3,7 @@
 This is NOT Kerio; a test stand-in that implements only Kerio's documented
 master-auth exchange.  Kerio Connect cannot be installed in the test
 environment, so this small IMAP front end speaks the X-MASTERAUTH / X-SETUSER
-exchange (see /work/shared/reference/protocols.md section 1.1) to the client
+exchange (see docs/protocols.md#kerio-imap-master-authentication) to the client
 and relays everything else to a private Dovecot (servers/dovecot.py):
 
     C: a X-MASTERAUTH

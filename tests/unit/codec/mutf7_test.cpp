@@ -16,7 +16,7 @@ struct Vector {
   std::string utf7;
 };
 
-// docs: /work/shared/reference/protocols.md §4.2 (RFC 3501, dovecot, isync, computed).
+// docs/protocols.md#3-modified-utf-7-mailbox-names: RFC 3501, dovecot, isync, computed.
 const Vector kVectors[] = {
     {"~peter/mail/\u53F0\u5317/\u65E5\u672C\u8A9E", "~peter/mail/&U,BTFw-/&ZeVnLIqe-"},
     {"&&x&&", "&-&-x&-&-"},
