@@ -167,9 +167,6 @@ class SftpTree final : public FileTree, public std::enable_shared_from_this<Sftp
         }
         return fn(*connection_);
       } catch (const Dropped& e) {
-        // Closed for good, so that readers still holding it close their files
-        // without waiting on it.
-        if (connection_) ssh_disconnect(connection_->session);
         connection_.reset();
         if (attempt >= kAttempts) {
           throw IoError(
@@ -455,9 +452,11 @@ class SftpReader final : public ByteReader {
   void close_file() {
     if (file_ == nullptr) return;
     if (connection_ && connection_ == tree_->connection_ && connection_->alive()) drain();
-    // sftp_close also frees the handle; on a connection that broke its CLOSE
-    // request fails at once (the session is closed), so it is still called:
-    // our shared_ptr keeps that session alive until then.
+    // sftp_close also frees the handle, so it is called on a broken connection
+    // too: the CLOSE request fails at once on a closed socket (at worst after
+    // the session timeout), and our shared_ptr keeps the session until then.
+    // Never ssh_disconnect a session an sftp_session still uses: it frees the
+    // channel under it.
     sftp_close(file_);
     file_ = nullptr;
     connection_.reset();
