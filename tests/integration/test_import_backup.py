@@ -117,11 +117,25 @@ class BackupSources(unittest.TestCase):
         self.assertEqual(strip_locations(from_file["domains"]), strip_locations(from_pipe["domains"]))
         self.assertEqual([e["message"] for e in from_file["errors"]], [e["message"] for e in from_pipe["errors"]])
         self.assertTrue(from_pipe["errors"][0]["file"].startswith("stdin!/"))
+        # A run killed while spooling left its spool behind: the next run removes it
+        # (its PID is gone); a spool whose PID lives (ours) is left alone.
+        tmp = os.path.join(self.work, "tmp")
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        abandoned = os.path.join(tmp, f"mailmig-stream-{gone.pid}-AbCdEf")
+        alive = os.path.join(tmp, f"mailmig-stream-{os.getpid()}-GhIjKl")
+        for d in (abandoned, alive):
+            os.makedirs(os.path.join(d, "home/e-smith/files/users/x/Maildir/cur"))
         with open(archive, "rb") as f:
-            table = harness.run("mailmig", "inventory", "--source", "archive:-", check=1, stdin=f)
+            table = harness.run("mailmig", "-v", "inventory", "--source", "archive:-", check=1, stdin=f,
+                                env=dict(os.environ, TMPDIR=tmp))
         self.assertRegex(table.stdout + table.stderr, r"read in one pass, \d+ bytes of mail spooled to \S+")
         spool = re.search(r"spooled to (\S+) ", table.stdout + table.stderr).group(1)
+        self.assertTrue(os.path.basename(spool).startswith(f"mailmig-stream-"), spool)
         self.assertFalse(os.path.exists(spool), "the spool is removed at exit")
+        self.assertFalse(os.path.exists(abandoned), table.stderr)
+        self.assertIn(f"spool of a run that was killed (PID {gone.pid})", table.stderr)
+        self.assertTrue(os.path.exists(alive))
 
 
 class ImportIntoDovecot(unittest.TestCase):

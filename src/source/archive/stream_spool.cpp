@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -111,10 +112,50 @@ StreamSpool::~StreamSpool() {
   if (ec) spdlog::warn("cannot remove the spool {}: {}", directory, ec.message());
 }
 
+int spool_owner_pid(std::string_view name) {
+  constexpr std::string_view kPrefix = "mailmig-stream-";
+  if (!name.starts_with(kPrefix)) return 0;
+  name.remove_prefix(kPrefix.size());
+  const std::size_t dash = name.find('-');
+  if (dash == std::string_view::npos || dash == 0 || dash > 9) return 0;
+  int pid = 0;
+  for (const char c : name.substr(0, dash)) {
+    if (c < '0' || c > '9') return 0;
+    pid = pid * 10 + (c - '0');
+  }
+  return pid;
+}
+
+namespace {
+
+// Removes the spools of our runs that were killed before they could (their
+// PID no longer exists). A live PID, even a reused one, keeps its directory.
+void remove_abandoned_spools(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const int pid = spool_owner_pid(entry.path().filename().native());
+    struct stat st {};
+    if (pid <= 0 || pid == ::getpid() || ::lstat(entry.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
+        st.st_uid != ::geteuid() || ::kill(pid, 0) == 0 || errno != ESRCH) {
+      continue;
+    }
+    std::error_code removed;
+    std::filesystem::remove_all(entry.path(), removed);
+    if (removed)
+      spdlog::warn("cannot remove {}, the spool of a run that was killed: {}", entry.path().native(),
+                   removed.message());
+    else
+      spdlog::info("removed {}, the spool of a run that was killed (PID {})", entry.path().native(), pid);
+  }
+}
+
+}  // namespace
+
 std::unique_ptr<StreamSpool> spool_stream(const std::string& path, const std::string& shown) {
   ArchiveReader reader(path, shown);
   auto spool = std::make_unique<StreamSpool>();
-  std::string pattern = temp_dir() + "/mailmig-stream-XXXXXX";
+  remove_abandoned_spools(temp_dir());
+  std::string pattern = fmt::format("{}/mailmig-stream-{}-XXXXXX", temp_dir(), ::getpid());
   if (::mkdtemp(pattern.data()) == nullptr)
     throw IoError(temp_dir(), errno, "cannot create a spool directory");
   spool->directory = pattern;  // mkdtemp made it 0700

@@ -9,12 +9,15 @@
 // files 0600, mtimes kept), memory bounded by one copy buffer. Nothing else
 // is written (a full backup's other files are only counted). The directory
 // is then read like archive:DIR, so every layout rule stays in one place,
-// and it is removed with the StreamSpool (at the end of the run).
+// and it is removed with the StreamSpool (at the end of the run). Its name
+// carries the run's PID (mailmig-stream-PID-XXXXXX), so the next run removes
+// the spool of a run that was killed (its PID is gone) without being asked.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/problem.h"
@@ -39,6 +42,10 @@ class StreamSpool {
 
 // True for the regular files the spool keeps (see above).
 bool spooled_path(std::string_view path);
+
+// The PID in a spool directory name "mailmig-stream-PID-XXXXXX", or 0 when
+// `name` is not one.
+int spool_owner_pid(std::string_view name);
 
 // Reads `path` ("-": standard input) once into a new spool under $TMPDIR (or
 // /tmp). Problems name `shown`, the entry and the stream offset. Throws
