@@ -16,21 +16,11 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/sha256.h"
+#include "core/unique_fd.h"
 
 namespace mailmig::config {
 
 namespace {
-
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
 struct Item {
   std::string rel;
   struct stat st {};
@@ -61,13 +51,13 @@ std::string parent_of(const std::string& path) {
 
 // Size and SHA-256 of a file, read in 1 MiB blocks.
 std::pair<std::uint64_t, std::string> digest(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (fd.fd < 0) throw IoError(path, errno, "open");
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.get() < 0) throw IoError(path, errno, "open");
   Sha256 sha;
   std::vector<char> buffer(1 << 20);
   std::uint64_t size = 0;
   while (true) {
-    ssize_t n = ::read(fd.fd, buffer.data(), buffer.size());
+    ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
     if (n < 0) {
       if (errno == EINTR) continue;
       throw IoError(path, errno, "read", size);
@@ -110,15 +100,15 @@ class Mover {
 
   void copy_file(const std::string& src, const std::string& part, const struct stat& st, std::uint64_t& size,
                  std::string& sha_hex) const {
-    Fd in(::open(src.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (in.fd < 0) throw IoError(src, errno, "open");
-    Fd out(::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (out.fd < 0) throw IoError(part, errno, "open for writing");
+    UniqueFd in(::open(src.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (in.get() < 0) throw IoError(src, errno, "open");
+    UniqueFd out(::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (out.get() < 0) throw IoError(part, errno, "open for writing");
     Sha256 sha;
     std::vector<char> buffer(1 << 20);
     size = 0;
     while (true) {
-      ssize_t n = ::read(in.fd, buffer.data(), buffer.size());
+      ssize_t n = ::read(in.get(), buffer.data(), buffer.size());
       if (n < 0) {
         if (errno == EINTR) continue;
         throw IoError(src, errno, "read", size);
@@ -126,7 +116,7 @@ class Mover {
       if (n == 0) break;
       sha.update(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
       for (ssize_t done = 0; done < n;) {
-        ssize_t w = ::write(out.fd, buffer.data() + done, static_cast<std::size_t>(n - done));
+        ssize_t w = ::write(out.get(), buffer.data() + done, static_cast<std::size_t>(n - done));
         if (w < 0) {
           if (errno == EINTR) continue;
           throw IoError(part, errno, "write", size + static_cast<std::uint64_t>(done));
@@ -138,12 +128,12 @@ class Mover {
     sha_hex = sha.hex();
     if (::geteuid() == 0) {
       auto [uid, gid] = owner_for(st);
-      if (::fchown(out.fd, uid, gid) != 0) throw IoError(part, errno, "fchown");
+      if (::fchown(out.get(), uid, gid) != 0) throw IoError(part, errno, "fchown");
     }
-    if (::fchmod(out.fd, st.st_mode & 07777) != 0) throw IoError(part, errno, "fchmod");
+    if (::fchmod(out.get(), st.st_mode & 07777) != 0) throw IoError(part, errno, "fchmod");
     struct timespec times[2] = {st.st_atim, st.st_mtim};
-    if (::futimens(out.fd, times) != 0) throw IoError(part, errno, "futimens");
-    if (::fsync(out.fd) != 0) throw IoError(part, errno, "fsync");
+    if (::futimens(out.get(), times) != 0) throw IoError(part, errno, "futimens");
+    if (::fsync(out.get()) != 0) throw IoError(part, errno, "fsync");
   }
 
   MoveResult run() {
@@ -231,8 +221,8 @@ class Mover {
         if (!rel.empty()) verified[rel] = {size, sha};
       }
     }
-    Fd state(::open(state_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
-    if (state.fd < 0) throw IoError(state_path, errno, "open");
+    UniqueFd state(::open(state_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    if (state.get() < 0) throw IoError(state_path, errno, "open");
 
     std::uint64_t files_done = 0, bytes_done = 0;
     std::vector<std::string> directories;
@@ -259,7 +249,7 @@ class Mover {
           throw IoError(dst, errno, "symlink");
         if (::unlink(src.c_str()) != 0) throw IoError(src, errno, "unlink");
       } else if (S_ISREG(item.st.st_mode)) {
-        move_one(item, src, dst, verified, state.fd, result);
+        move_one(item, src, dst, verified, state.get(), result);
       } else {
         throw IoError(src, EINVAL, "neither a file, a directory nor a symbolic link");
       }

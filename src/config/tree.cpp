@@ -10,21 +10,11 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "core/unique_fd.h"
 
 namespace mailmig::config {
 
 namespace {
-
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
 struct stat lstat_or_throw(const std::string& path) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) throw IoError(path, errno, "lstat");
@@ -103,12 +93,12 @@ void copy_below(const std::string& from, const std::string& to, bool owners) {
 }  // namespace
 
 std::string read_file(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (fd.fd < 0) throw IoError(path, errno, "open");
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (fd.get() < 0) throw IoError(path, errno, "open");
   std::string out;
   char buffer[65536];
   while (true) {
-    ssize_t n = ::read(fd.fd, buffer, sizeof buffer);
+    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
     if (n < 0) {
       if (errno == EINTR) continue;
       throw IoError(path, errno, "read", out.size());
@@ -121,19 +111,19 @@ std::string read_file(const std::string& path) {
 
 void write_file(const std::string& path, const std::string& content, mode_t mode, bool replace) {
   int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (replace ? O_TRUNC : O_EXCL);
-  Fd fd(::open(path.c_str(), flags, 0600));
-  if (fd.fd < 0) throw IoError(path, errno, "open for writing");
+  UniqueFd fd(::open(path.c_str(), flags, 0600));
+  if (fd.get() < 0) throw IoError(path, errno, "open for writing");
   std::size_t done = 0;
   while (done < content.size()) {
-    ssize_t n = ::write(fd.fd, content.data() + done, content.size() - done);
+    ssize_t n = ::write(fd.get(), content.data() + done, content.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
       throw IoError(path, errno, "write", done);
     }
     done += static_cast<std::size_t>(n);
   }
-  if (::fchmod(fd.fd, mode) != 0) throw IoError(path, errno, "fchmod");
-  if (::fsync(fd.fd) != 0) throw IoError(path, errno, "fsync");
+  if (::fchmod(fd.get(), mode) != 0) throw IoError(path, errno, "fchmod");
+  if (::fsync(fd.get()) != 0) throw IoError(path, errno, "fsync");
 }
 
 Tree read_tree(const std::string& root) {

@@ -108,4 +108,31 @@ std::string join(const std::string& dir, const std::string& name) {
   return dir + "/" + name;
 }
 
+std::vector<std::string> path_components(std::string_view path) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos < path.size()) {
+    std::size_t end = path.find('/', pos);
+    if (end == std::string_view::npos) end = path.size();
+    if (end > pos) out.emplace_back(path.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return out;
+}
+
+std::string temp_dir() {
+  const char* dir = std::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe): read-only use, nobody sets it
+  return dir != nullptr && *dir != '\0' ? dir : "/tmp";
+}
+
+void write_all(int fd, std::string_view bytes, const std::string& path, std::uint64_t offset) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw IoError(path, n < 0 ? errno : EIO, "cannot write", offset);
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+    offset += static_cast<std::uint64_t>(n);
+  }
+}
+
 }  // namespace mailmig::fs

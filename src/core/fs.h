@@ -1,9 +1,10 @@
-// Small read-only file-system helpers shared by the on-disk sources.
+// Small file-system helpers: the one place for each of them in mailmig.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mailmig::fs {
@@ -39,5 +40,15 @@ std::string join(const std::string& dir, const std::string& name);
 // `size`, when given, receives the file size. Every reader of store files
 // opens through here.
 int open_regular(int dir_fd, const char* name, std::uint64_t* size = nullptr);
+
+// The non-empty '/'-separated components of `path` ("a//b/" -> a, b).
+std::vector<std::string> path_components(std::string_view path);
+
+// $TMPDIR, or /tmp when it is unset or empty.
+std::string temp_dir();
+
+// write(2) until all of `bytes` is written (EINTR retried); throws IoError
+// naming `path` and the file offset `offset` the failed write started at.
+void write_all(int fd, std::string_view bytes, const std::string& path, std::uint64_t offset = 0);
 
 }  // namespace mailmig::fs

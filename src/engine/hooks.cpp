@@ -13,6 +13,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "core/unique_fd.h"
 
 namespace mailmig {
 
@@ -26,23 +27,6 @@ constexpr int kTickMs = 50;
 constexpr auto kTermGrace = std::chrono::seconds(2);
 
 using Clock = std::chrono::steady_clock;
-
-// Owns one descriptor.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  [[nodiscard]] int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
 
 // Keeps the tail: a chatty hook cannot grow memory without bound.
 void keep_tail(std::string& output, std::string_view more) {
@@ -185,8 +169,8 @@ HookResult run_hook(const std::string& command, const std::vector<std::pair<std:
     result.output = fmt::format("cannot create a pipe: {}", error_text(errno));
     return result;
   }
-  Fd read_end(fds[0]);
-  Fd write_end(fds[1]);
+  UniqueFd read_end(fds[0]);
+  UniqueFd write_end(fds[1]);
 
   const Spawned child = spawn_shell(command, build_environment(env), write_end.get());
   write_end.reset();

@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/unique_fd.h"
 
 namespace mailmig::imap {
 namespace {
@@ -111,24 +112,6 @@ struct SslFree {
   void operator()(SSL* ssl) const { SSL_free(ssl); }
 };
 
-// An owned file descriptor, closed unless released.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& other) noexcept : fd_(other.release()) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd& operator=(Fd&&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  [[nodiscard]] int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
-
 // ---- OpenSSL socket BIO ----
 //
 // OpenSSL's own socket BIO writes with write(2), which raises SIGPIPE when the
@@ -216,7 +199,7 @@ const BIO_METHOD* socket_bio_method() {
 
 class SocketTransport final : public Transport {
  public:
-  SocketTransport(Fd fd, std::string host, std::uint16_t port, milliseconds timeout)
+  SocketTransport(UniqueFd fd, std::string host, std::uint16_t port, milliseconds timeout)
       : fd_(fd.release()), host_(std::move(host)), timeout_(timeout) {
     sockaddr_storage peer{};
     socklen_t length = sizeof peer;
@@ -494,9 +477,10 @@ void SocketTransport::close() {
 // One non-blocking connect to `address`, bounded by `timeout`. Returns the
 // connected socket, or an invalid one with `err` set (ETIMEDOUT and
 // `timed_out` when the timeout ran out).
-Fd connect_one(const addrinfo& address, milliseconds timeout, int& err, bool& timed_out) {
+UniqueFd connect_one(const addrinfo& address, milliseconds timeout, int& err, bool& timed_out) {
   timed_out = false;
-  Fd fd(::socket(address.ai_family, address.ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, address.ai_protocol));
+  UniqueFd fd(
+      ::socket(address.ai_family, address.ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, address.ai_protocol));
   if (fd.get() < 0) {
     err = errno;
     return fd;
@@ -514,24 +498,24 @@ Fd connect_one(const addrinfo& address, milliseconds timeout, int& err, bool& ti
   // EINTR: the connection still proceeds asynchronously, like EINPROGRESS.
   if (errno != EINPROGRESS && errno != EINTR) {
     err = errno;
-    return Fd(-1);
+    return UniqueFd(-1);
   }
   const int rc = poll_until(fd.get(), POLLOUT, deadline);
   if (rc == 0) {
     err = ETIMEDOUT;
     timed_out = true;
-    return Fd(-1);
+    return UniqueFd(-1);
   }
   if (rc < 0) {
     err = errno;
-    return Fd(-1);
+    return UniqueFd(-1);
   }
   int so_error = 0;
   socklen_t length = sizeof so_error;
   if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &so_error, &length) != 0) so_error = errno;
   if (so_error != 0) {
     err = so_error;
-    return Fd(-1);
+    return UniqueFd(-1);
   }
   return fd;
 }
@@ -561,7 +545,7 @@ std::unique_ptr<Transport> Transport::connect(const std::string& host, std::uint
   for (const addrinfo* address = list.get(); address != nullptr; address = address->ai_next) {
     ++tried;
     last_address = address_text(address->ai_addr, address->ai_addrlen);
-    Fd fd = connect_one(*address, timeout, err, timed_out);
+    UniqueFd fd = connect_one(*address, timeout, err, timed_out);
     if (fd.get() >= 0) return std::make_unique<SocketTransport>(std::move(fd), host, port, timeout);
   }
   if (tried == 0)

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/unique_fd.h"
 
 extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX declares it nowhere
 
@@ -29,50 +30,20 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kKeepOutput = 2048;
 
-// A descriptor closed on destruction.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& other) noexcept : fd_(other.release()) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) reset(other.release());
-    return *this;
-  }
-  ~Fd() { reset(); }
-
-  [[nodiscard]] int get() const { return fd_; }
-  [[nodiscard]] bool open() const { return fd_ >= 0; }
-  int release() {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
-
 // Moves a descriptor to 3 or above, so that a dup2 onto 0/1/2 in the child
 // always makes a fresh (non-CLOEXEC) copy even when the parent runs with one
 // of its standard descriptors closed.
-Fd above_stdio(int fd) {
-  Fd owned(fd);
+UniqueFd above_stdio(int fd) {
+  UniqueFd owned(fd);
   if (fd > 2) return owned;
   const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
   if (moved < 0) throw ProvisionError("cannot duplicate a pipe descriptor: " + error_text(errno));
-  return Fd(moved);
+  return UniqueFd(moved);
 }
 
 struct Pipe {
-  Fd read;
-  Fd write;
+  UniqueFd read;
+  UniqueFd write;
 };
 
 Pipe make_pipe() {
@@ -337,17 +308,17 @@ class CommandProvisioner final : public Provisioner {
             " ms and was killed");
       }
       std::array<pollfd, 3> fds{};
-      std::array<Fd*, 3> owners{};
+      std::array<UniqueFd*, 3> owners{};
       nfds_t n = 0;
-      if (in.write.open()) {
+      if (in.write.valid()) {
         fds[n] = pollfd{in.write.get(), POLLOUT, 0};
         owners[n++] = &in.write;
       }
-      if (out.read.open()) {
+      if (out.read.valid()) {
         fds[n] = pollfd{out.read.get(), POLLIN, 0};
         owners[n++] = &out.read;
       }
-      if (err.read.open()) {
+      if (err.read.valid()) {
         fds[n] = pollfd{err.read.get(), POLLIN, 0};
         owners[n++] = &err.read;
       }
@@ -363,7 +334,7 @@ class CommandProvisioner final : public Provisioner {
       }
       for (nfds_t i = 0; i < n; ++i) {
         if (fds[i].revents == 0) continue;
-        Fd& fd = *owners[i];
+        UniqueFd& fd = *owners[i];
         if (&fd == &in.write) {
           const ssize_t w = write_without_sigpipe(fd.get(), input.data(), input.size());
           if (w > 0) input.remove_prefix(static_cast<std::size_t>(w));
@@ -375,8 +346,8 @@ class CommandProvisioner final : public Provisioner {
     }
     // The child has gone: take what is already in the pipes, without waiting
     // for descriptors something else it started may still hold.
-    if (out.read.open()) drain(out.read.get(), outcome.out);
-    if (err.read.open()) drain(err.read.get(), outcome.err);
+    if (out.read.valid()) drain(out.read.get(), outcome.out);
+    if (err.read.valid()) drain(err.read.get(), outcome.err);
     if (child.status_lost()) {
       throw ProvisionError("the exit status of the provisioning command for " + user +
                            " was lost (is SIGCHLD ignored?)");

@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "core/error.h"
+#include "core/fs.h"
 #include "source/cgp/mailbox_files.h"
 #include "source/cgp/mbox_io.h"
 
@@ -16,20 +17,6 @@ namespace mailmig::archive {
 namespace {
 
 constexpr std::size_t kBuffer = std::size_t{256} << 10U;
-
-std::string temp_dir() {
-  const char* dir = std::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe): read-only use, nobody sets it
-  return dir != nullptr && *dir != '\0' ? dir : "/tmp";
-}
-
-void write_all(int fd, std::string_view bytes, const std::string& path) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw IoError(path, n < 0 ? errno : EIO, "cannot write the spool file");
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
 
 }  // namespace
 
@@ -58,9 +45,9 @@ void CgpSpoolFolder::scan(const std::function<void(const MessageInfo&)>& on_mess
   const std::string archive = context_->catalogue.archive;
   const bool mdir = folder_.info.format == "mdir";
   try {
-    std::string pattern = temp_dir() + "/mailmig-archive-XXXXXX";
+    std::string pattern = fs::temp_dir() + "/mailmig-archive-XXXXXX";
     if (::mkdtemp(pattern.data()) == nullptr)
-      throw IoError(temp_dir(), errno, "cannot create a spool directory");
+      throw IoError(fs::temp_dir(), errno, "cannot create a spool directory");
     spool_dir_ = pattern;
     mailbox_ = spool_dir_ + "/mailbox";
     if (mdir && ::mkdir(mailbox_.c_str(), 0700) != 0)
@@ -85,7 +72,7 @@ void CgpSpoolFolder::scan(const std::function<void(const MessageInfo&)>& on_mess
         if (fd.get() < 0) throw IoError(target, errno, "cannot create the spool file");
         files_.push_back(target);
         const std::span<char> span(buffer.get(), kBuffer);
-        const auto sink = [&](std::string_view chunk) { write_all(fd.get(), chunk, target); };
+        const auto sink = [&](std::string_view chunk) { fs::write_all(fd.get(), chunk, target); };
         if (reader != nullptr) {
           copy_entry(*reader, span, sink);
         } else {

@@ -8,6 +8,7 @@
 
 #include "codec/cgp_text.h"
 #include "codec/mutf7.h"
+#include "core/fs.h"
 #include "source/cgp/settings.h"
 #include "source/maildir/user_paths.h"
 
@@ -15,18 +16,6 @@ namespace mailmig::archive {
 namespace {
 
 constexpr std::size_t kMaxSubdirDepth = 8;  // nested *.sub directories, as cgp/store.cpp
-
-std::vector<std::string> split(std::string_view path) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos < path.size()) {
-    std::size_t end = path.find('/', pos);
-    if (end == std::string_view::npos) end = path.size();
-    if (end > pos) out.emplace_back(path.substr(pos, end - pos));
-    pos = end + 1;
-  }
-  return out;
-}
 
 std::string stem(const std::string& name, std::string_view suffix) {
   return name.substr(0, name.size() - suffix.size());
@@ -71,7 +60,7 @@ struct AccountBuilder {
 
 std::optional<std::string> find_cgp_base(const RawCatalogue& raw) {
   for (const EntryHeader& entry : raw.entries) {
-    const std::vector<std::string> parts = split(entry.path);
+    const std::vector<std::string> parts = fs::path_components(entry.path);
     for (std::size_t depth = 0; depth < 2 && depth + 1 < parts.size(); ++depth) {
       if (parts[depth] != "Accounts" && parts[depth] != "Domains") continue;
       // A mail-bearing name below it, so a stray "Accounts" directory is not taken for a store.
@@ -165,7 +154,8 @@ void build_cgp_catalogue(const RawCatalogue& raw, const CgpLayoutOptions& option
 
   for (const EntryHeader& entry : raw.entries) {
     if (!entry.path.starts_with(options.base) || entry.path.size() == options.base.size()) continue;
-    const std::vector<std::string> parts = split(std::string_view(entry.path).substr(options.base.size()));
+    const std::vector<std::string> parts =
+        fs::path_components(std::string_view(entry.path).substr(options.base.size()));
     std::size_t i = 0;
     const std::optional<std::string> domain = domain_of(parts, i);
     if (!domain) continue;

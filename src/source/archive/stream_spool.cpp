@@ -13,6 +13,8 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/fs.h"
+#include "core/unique_fd.h"
 #include "source/archive/archive_reader.h"
 #include "source/archive/catalogue.h"
 
@@ -21,67 +23,21 @@ namespace {
 
 constexpr std::size_t kBuffer = std::size_t{256} << 10U;
 
-std::string temp_dir() {
-  const char* dir = std::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe): read-only use, nobody sets it
-  return dir != nullptr && *dir != '\0' ? dir : "/tmp";
-}
-
-std::vector<std::string> components(std::string_view path) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  while (pos < path.size()) {
-    std::size_t end = path.find('/', pos);
-    if (end == std::string_view::npos) end = path.size();
-    if (end > pos) out.emplace_back(path.substr(pos, end - pos));
-    pos = end + 1;
-  }
-  return out;
-}
-
-// An owned descriptor.
-class Fd {
- public:
-  explicit Fd(int fd = -1) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
-  Fd& operator=(Fd&& other) noexcept {
-    std::swap(fd_, other.fd_);
-    return *this;
-  }
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  [[nodiscard]] int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 // The directory that holds entry `parts` (all but the last component), made
 // as needed, every step opened with O_NOFOLLOW: a symbolic link the stream
 // put in the spool is never followed by a later entry ("link/file").
-Fd open_parent(int root, const std::vector<std::string>& parts, const std::string& spool) {
-  Fd dir(::fcntl(root, F_DUPFD_CLOEXEC, 0));
+UniqueFd open_parent(int root, const std::vector<std::string>& parts, const std::string& spool) {
+  UniqueFd dir(::fcntl(root, F_DUPFD_CLOEXEC, 0));
   for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
     const char* name = parts[i].c_str();
     if (::mkdirat(dir.get(), name, 0700) != 0 && errno != EEXIST)
       throw IoError(spool, errno, "cannot create a directory");
-    Fd sub(::openat(dir.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    UniqueFd sub(::openat(dir.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (sub.get() < 0)
       throw IoError(spool, errno, fmt::format("cannot enter the spooled directory \"{}\"", parts[i]));
     dir = std::move(sub);
   }
   return dir;
-}
-
-void write_all(int fd, std::string_view bytes, const std::string& path) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw IoError(path, n < 0 ? errno : EIO, "cannot write the spool file");
-    bytes.remove_prefix(static_cast<std::size_t>(n));
-  }
 }
 
 bool safe_path(const std::vector<std::string>& parts) {
@@ -96,7 +52,7 @@ bool safe_path(const std::vector<std::string>& parts) {
 
 bool spooled_path(std::string_view path) {
   if (is_metadata_path(path)) return true;
-  const std::vector<std::string> parts = components(path);
+  const std::vector<std::string> parts = fs::path_components(path);
   if (parts.size() >= 2 && (parts[parts.size() - 2] == "cur" || parts[parts.size() - 2] == "new"))
     return true;
   for (const std::string& part : parts) {
@@ -154,12 +110,12 @@ void remove_abandoned_spools(const std::string& dir) {
 std::unique_ptr<StreamSpool> spool_stream(const std::string& path, const std::string& shown) {
   ArchiveReader reader(path, shown);
   auto spool = std::make_unique<StreamSpool>();
-  remove_abandoned_spools(temp_dir());
-  std::string pattern = fmt::format("{}/mailmig-stream-{}-XXXXXX", temp_dir(), ::getpid());
+  remove_abandoned_spools(fs::temp_dir());
+  std::string pattern = fmt::format("{}/mailmig-stream-{}-XXXXXX", fs::temp_dir(), ::getpid());
   if (::mkdtemp(pattern.data()) == nullptr)
-    throw IoError(temp_dir(), errno, "cannot create a spool directory");
+    throw IoError(fs::temp_dir(), errno, "cannot create a spool directory");
   spool->directory = pattern;  // mkdtemp made it 0700
-  const Fd root(::open(pattern.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  const UniqueFd root(::open(pattern.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (root.get() < 0) throw IoError(pattern, errno, "cannot open the spool directory");
   const auto buffer = std::make_unique_for_overwrite<char[]>(kBuffer);
   const auto problem = [&](const std::string& entry, std::uint64_t offset, const std::string& message) {
@@ -181,7 +137,7 @@ std::unique_ptr<StreamSpool> spool_stream(const std::string& path, const std::st
     }
     retries = 0;
     if (spool->format.empty()) spool->format = reader.describe_format();
-    const std::vector<std::string> parts = components(header.path);
+    const std::vector<std::string> parts = fs::path_components(header.path);
     if (!safe_path(parts)) {
       if (!header.path.empty())
         problem(header.path, reader.offset(), "entry name climbs out of the archive (\"..\"): skipped");
@@ -195,7 +151,7 @@ std::unique_ptr<StreamSpool> spool_stream(const std::string& path, const std::st
     }
     if (header.type == EntryType::Other) continue;
     try {
-      const Fd parent = open_parent(root.get(), parts, spool->directory);
+      const UniqueFd parent = open_parent(root.get(), parts, spool->directory);
       const std::string& name = parts.back();
       switch (header.type) {
         case EntryType::Directory:
@@ -210,10 +166,10 @@ std::unique_ptr<StreamSpool> spool_stream(const std::string& path, const std::st
           }
           break;
         case EntryType::Hardlink: {
-          const std::vector<std::string> target = components(header.link_target);
+          const std::vector<std::string> target = fs::path_components(header.link_target);
           if (!safe_path(target))
             throw IoError(header.link_target, EINVAL, "hard link climbs out of the archive");
-          const Fd target_parent = open_parent(root.get(), target, spool->directory);
+          const UniqueFd target_parent = open_parent(root.get(), target, spool->directory);
           (void)::unlinkat(parent.get(), name.c_str(), 0);
           if (::linkat(target_parent.get(), target.back().c_str(), parent.get(), name.c_str(), 0) != 0) {
             if (errno != ENOENT) throw IoError(spool->directory, errno, "cannot create a hard link");
@@ -229,13 +185,13 @@ std::unique_ptr<StreamSpool> spool_stream(const std::string& path, const std::st
         }
         case EntryType::File: {
           (void)::unlinkat(parent.get(), name.c_str(), 0);
-          const Fd file(::openat(parent.get(), name.c_str(),
-                                 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+          const UniqueFd file(::openat(parent.get(), name.c_str(),
+                                       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
           if (file.get() < 0) throw IoError(spool->directory, errno, "cannot create a spool file");
           std::uint64_t written = 0;
           try {
             while (const std::size_t n = reader.read(std::span<char>(buffer.get(), kBuffer))) {
-              write_all(file.get(), std::string_view(buffer.get(), n), spool->directory);
+              fs::write_all(file.get(), std::string_view(buffer.get(), n), spool->directory);
               written += n;
             }
           } catch (...) {

@@ -10,12 +10,6 @@
 
 namespace mailmig::cgp {
 
-void UniqueFd::reset() {
-  // A close error on a read-only descriptor loses no data; nothing to report.
-  if (fd_ >= 0) (void)::close(fd_);
-  fd_ = -1;
-}
-
 OpenedFile open_regular_file(int dir_fd, const char* name, const std::string& path) {
   std::uint64_t size = 0;
   UniqueFd fd(fs::open_regular(dir_fd, name, &size));

@@ -10,31 +10,11 @@
 #include <string>
 #include <utility>
 
+#include "core/unique_fd.h"
+
 namespace mailmig::cgp {
 
-// Owns one file descriptor.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { reset(); }
-
-  [[nodiscard]] int get() const { return fd_; }
-  void reset();
-
- private:
-  int fd_ = -1;
-};
+using mailmig::UniqueFd;
 
 struct OpenedFile {
   UniqueFd fd;

@@ -10,17 +10,11 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/fs.h"
 
 namespace mailmig::imap_source {
 
-namespace {
-
-std::string temp_dir() {
-  const char* dir = std::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe): read-only use, nobody sets it
-  return dir != nullptr && *dir != '\0' ? dir : "/tmp";
-}
-
-}  // namespace
+namespace {}  // namespace
 
 class BodyReader final : public ByteReader {
  public:
@@ -58,7 +52,7 @@ std::shared_ptr<Body> Body::in_memory(std::string bytes) {
 
 std::shared_ptr<Body> Body::in_file() {
   std::shared_ptr<Body> b(new Body());
-  const std::string dir = temp_dir();
+  const std::string dir = fs::temp_dir();
   // O_TMPFILE: never visible under a name, gone with the last descriptor.
   b->fd_ = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (b->fd_ < 0) {

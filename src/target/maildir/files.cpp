@@ -12,46 +12,13 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/sha256.h"
+#include "core/unique_fd.h"
 
 namespace mailmig::maildir {
 
 namespace {
 
 constexpr std::size_t kChunk = std::size_t{256} * 1024;
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  [[nodiscard]] int get() const { return fd_; }
-  // close(2) reports delayed write errors (NFS, quota): callers that wrote check it.
-  int close() {
-    const int fd = fd_;
-    fd_ = -1;
-    return ::close(fd);
-  }
-
- private:
-  int fd_;
-};
-
-void write_all(int fd, const std::string& path, const char* data, std::size_t size, std::uint64_t offset) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw IoError(path, errno, "cannot write", offset);
-    }
-    data += n;
-    size -= static_cast<std::size_t>(n);
-    offset += static_cast<std::uint64_t>(n);
-  }
-}
-
 class FileReader final : public ByteReader {
  public:
   explicit FileReader(const std::string& path) : path_(path), fd_(fs::open_regular(AT_FDCWD, path.c_str())) {
@@ -70,7 +37,7 @@ class FileReader final : public ByteReader {
 
  private:
   std::string path_;
-  Fd fd_;
+  UniqueFd fd_;
   std::uint64_t offset_ = 0;
 };
 
@@ -91,7 +58,7 @@ bool ensure_dir(const std::string& path, mode_t mode, const Owner& owner) {
     throw IoError(path, err, "cannot create directory");
   }
   // mkdir's mode is filtered by the umask; the layout's modes are not a matter of taste.
-  const Fd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (fd.get() < 0) throw IoError(path, errno, "cannot open directory");
   if (::fchmod(fd.get(), mode) != 0) throw IoError(path, errno, "cannot set the mode");
   apply_owner(fd.get(), path, owner);
@@ -99,20 +66,20 @@ bool ensure_dir(const std::string& path, mode_t mode, const Owner& owner) {
 }
 
 void fsync_path(const std::string& path) {
-  const Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (fd.get() < 0) throw IoError(path, errno, "cannot open for fsync");
   if (::fsync(fd.get()) != 0) throw IoError(path, errno, "fsync failed");
 }
 
 void syncfs_path(const std::string& path) {
-  const Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (fd.get() < 0) throw IoError(path, errno, "cannot open for syncfs");
   if (::syncfs(fd.get()) != 0) throw IoError(path, errno, "syncfs failed");
 }
 
 std::uint64_t write_new_file(const std::string& path, ByteReader& reader, std::optional<DateTime> mtime,
                              bool sync, const Owner& owner) {
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (fd.get() < 0) throw IoError(path, errno, "cannot create");
   std::uint64_t size = 0;
   try {
@@ -121,7 +88,7 @@ std::uint64_t write_new_file(const std::string& path, ByteReader& reader, std::o
     for (;;) {
       const std::size_t n = reader.read(std::span<char>(chunk->data(), chunk->size()));
       if (n == 0) break;
-      write_all(fd.get(), path, chunk->data(), n, size);
+      fs::write_all(fd.get(), std::string_view(chunk->data(), n), path, size);
       size += n;
     }
     if (sync && ::fsync(fd.get()) != 0) throw IoError(path, errno, "fsync failed");
@@ -142,11 +109,11 @@ std::uint64_t write_new_file(const std::string& path, ByteReader& reader, std::o
 
 void replace_file(const std::string& temp, const std::string& path, const std::string& content, bool sync,
                   const Owner& owner) {
-  Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
+  UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (fd.get() < 0) throw IoError(temp, errno, "cannot create");
   try {
     apply_owner(fd.get(), temp, owner);
-    write_all(fd.get(), temp, content.data(), content.size(), 0);
+    fs::write_all(fd.get(), content, temp);
     if (sync && ::fdatasync(fd.get()) != 0) throw IoError(temp, errno, "fdatasync failed");
     if (fd.close() != 0) throw IoError(temp, errno, "close failed");
     if (::rename(temp.c_str(), path.c_str()) != 0)
@@ -163,7 +130,7 @@ std::optional<std::string> read_small_file(const std::string& path) {
     if (errno == ENOENT) return std::nullopt;
     throw IoError(path, errno, "cannot open");
   }
-  const Fd fd(raw);
+  const UniqueFd fd(raw);
   std::string out;
   std::array<char, 8192> buffer{};
   for (;;) {
