@@ -296,7 +296,9 @@ class SmeProcedure(unittest.TestCase):
 
         # -n: not a byte written, exactly the changes listed.
         log = os.path.join(self.work, "dry.log")
+        cwd_before = sorted(os.listdir(self.work))
         dry = self.sync_maildirs("-n", "--log", log)
+        self.assertEqual(sorted(cwd_before + ["dry.log"]), sorted(os.listdir(self.work)), "files left in the cwd")
         self.assertEqual(before_target, harness.tree_snapshot(self.vmail), "sync_maildirs -n wrote to the target")
         # (SQLite's WAL and shared-memory files come and go while the state is
         # open, which moves its directory's mtime: the files themselves are compared.)
