@@ -575,7 +575,11 @@ class AccountRun {
           "{} copied by an earlier mailmig without their flags: compared with the target's on sync",
           unknown_flags);
     }
-    if (options_.sync) count_deletions(folder.name, done.unseen(), clean, r);
+    if (options_.sync) {
+      count_deletions(folder.name, done.unseen(), clean, r);
+      // As the real run reports it: what another source (the backup) copied is kept.
+      r.other_source_kept = done.unseen_from_other_sources();
+    }
   }
 
   // Deleted on the source: counted, and listed in a dry run; `clean` = the scan may be trusted.

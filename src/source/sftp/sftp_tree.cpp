@@ -6,6 +6,7 @@
 #include <libssh/sftp.h>
 #include <pwd.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -76,6 +77,15 @@ struct Connection {
     }
   }
   [[nodiscard]] bool alive() const { return session != nullptr && ssh_is_connected(session) != 0; }
+  // Ends the traffic for good: every later call on it fails at once instead of
+  // waiting. Only the socket is shut down; ssh_disconnect would free the
+  // channels under the SFTP session and the files readers still hold (their
+  // sftp_close, and sftp_free here, would then use freed memory).
+  void shut_down() const {
+    if (session == nullptr) return;
+    const socket_t fd = ssh_get_fd(session);
+    if (fd != SSH_INVALID_SOCKET) ::shutdown(fd, SHUT_RDWR);
+  }
 };
 
 std::string home_directory() {
@@ -167,6 +177,9 @@ class SftpTree final : public FileTree, public std::enable_shared_from_this<Sftp
         }
         return fn(*connection_);
       } catch (const Dropped& e) {
+        // Closed for good, so that readers still holding it close their files
+        // without waiting on it.
+        if (connection_) connection_->shut_down();
         connection_.reset();
         if (attempt >= kAttempts) {
           throw IoError(
@@ -453,10 +466,8 @@ class SftpReader final : public ByteReader {
     if (file_ == nullptr) return;
     if (connection_ && connection_ == tree_->connection_ && connection_->alive()) drain();
     // sftp_close also frees the handle, so it is called on a broken connection
-    // too: the CLOSE request fails at once on a closed socket (at worst after
-    // the session timeout), and our shared_ptr keeps the session until then.
-    // Never ssh_disconnect a session an sftp_session still uses: it frees the
-    // channel under it.
+    // too: its CLOSE request fails at once (Connection::shut_down), and our
+    // shared_ptr keeps the session until then.
     sftp_close(file_);
     file_ = nullptr;
     connection_.reset();

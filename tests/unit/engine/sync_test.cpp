@@ -657,6 +657,13 @@ TEST_F(Sync, AnotherSourceOfTheSameMailSharesTheStateSafely) {
 
   state.set_source("maildir+ssh://old/home");
   source.folders["INBOX"].messages = {msg(1, kSeen), msg(3), msg(4)};
+  // The dry run says what the run does: one to copy, one flag change, the
+  // backup's message 2 kept (not a deletion).
+  const AccountResult plan = dry_sync(true);
+  EXPECT_EQ(1U, folder(plan, "INBOX").would_copy);
+  EXPECT_EQ(1U, plan.flag_changes);
+  EXPECT_EQ(0U, folder(plan, "INBOX").deleted_on_source);
+  EXPECT_EQ(1U, folder(plan, "INBOX").other_source_kept);
   const AccountResult r = sync(true);
   EXPECT_EQ(1U, r.copied);
   EXPECT_EQ(2U, r.already);
