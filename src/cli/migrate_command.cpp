@@ -82,7 +82,7 @@ nlohmann::ordered_json account_json(const AccountResult& a) {
 
 // What happens to the messages deleted on the source, for a sync's folder line.
 std::string deletions_text(const FolderResult& f, bool dry_run, bool delete_removed) {
-  if (f.deleted_on_source == 0) return dry_run ? ", would delete 0" : "";
+  if (f.deleted_on_source == 0) return dry_run && delete_removed ? ", would delete 0" : "";
   if (!delete_removed) {
     return fmt::format(", {} deleted on the source, kept on the target; --delete removes them",
                        f.deleted_on_source);
