@@ -177,9 +177,10 @@ class SlapdWithMail(unittest.TestCase):
     """o=internet with dc=siroe,dc=com: SIMS-era users, groups and a domain."""
 
     BASE = "dc=siroe,dc=com,o=internet"
+    TLS = False  # True: also StartTLS on the plain port and an ldaps:// listener (throwaway CA)
 
     def setUp(self):
-        self.ldap = PrivateSlapd(suffix="o=internet", schemas=[IPLANET]).start()
+        self.ldap = PrivateSlapd(suffix="o=internet", schemas=[IPLANET], tls=self.TLS).start()
         self.addCleanup(self.ldap.stop)
         add = self.ldap.add_entry
         add("dc=com,o=internet", {"objectClass": ["domain"], "dc": "com"})
@@ -321,6 +322,62 @@ class IplanetBatch(SlapdWithMail):
                               password=self.ldap.admin_password, check=0)
         self.assertIn("-w puts the password where other users can see it", proc.stderr)
         self.assertNotIn(self.ldap.admin_password, proc.stdout + proc.stderr)
+
+
+class DirectoryOverTls(SlapdWithMail):
+    """ldaps:// and --starttls: the server certificate is always verified (--ca-file),
+    a refused certificate changes nothing and says why."""
+
+    TLS = True
+
+    def modify(self, url, *extra):
+        return directory("modify", "--scope", "users", "--filter", "(uid=sam)", "--overwrite",
+                         "--set", "mailFolderMap:LOCK", "--ldap", url, "--bind-dn", self.ldap.admin_dn,
+                         "--bind-password-file", self.ldap.password_file, "--base", self.BASE, *extra)
+
+    def test_certificates_are_verified(self):
+        before = self.snapshot()
+        refused = [(self.ldap.ldaps_url, []), (self.ldap.ldaps_url, ["--ca-file", self.ldap.wrong_ca_file]),
+                   (self.ldap.url, ["--starttls"]), (self.ldap.url, ["--starttls", "--ca-file", self.ldap.wrong_ca_file])]
+        for url, extra in refused:
+            with self.subTest(url=url, extra=extra):
+                proc = self.modify(url, *extra)
+                self.assertEqual(3, proc.returncode, proc.stdout + proc.stderr)
+                self.assertRegex(proc.stderr.lower(), r"certificate|tls", proc.stderr)
+                self.assertNotIn(self.ldap.admin_password, proc.stdout + proc.stderr)
+        self.assertEqual(before, self.snapshot(), "a refused certificate changes nothing")
+        for url, extra in [(self.ldap.ldaps_url, ["--ca-file", self.ldap.ca_file]),
+                           (self.ldap.url, ["--starttls", "--ca-file", self.ldap.ca_file])]:
+            with self.subTest(url=url, extra=extra):
+                self.ldap.modify_ldif(f"dn: uid=sam,ou=people,{self.BASE}\nchangetype: modify\n"
+                                      "replace: mailFolderMap\nmailFolderMap: OPEN\n")
+                proc = self.modify(url, *extra)
+                self.assertEqual(0, proc.returncode, proc.stdout + proc.stderr)
+                self.assertEqual(["LOCK"], self.user("sam")["mailFolderMap"])
+
+
+class PasswordNotInTheProcessList(SlapdWithMail):
+
+    def test_imsdirmig_w_is_scrubbed_from_proc_cmdline(self):
+        # slapd stopped: imsdirmig waits on the bind while /proc/PID/cmdline is read.
+        os.kill(self.ldap.pid, signal.SIGSTOP)
+        self.addCleanup(os.kill, self.ldap.pid, signal.SIGCONT)
+        args = ["-h", "127.0.0.1", "-p", str(self.ldap.port), "-b", self.BASE, "-D", self.ldap.admin_dn,
+                "-w", self.ldap.admin_password, "-M", "sims", "-m", "users", "-F", "(uid=s*)", "-O",
+                "-A", "mailFolderMap:LOCK"]
+        proc = subprocess.Popen([harness.binary("imsdirmig"), *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            warning = proc.stderr.readline()  # printed after the arguments were scrubbed
+            self.assertIn("-w puts the password where other users can see it", warning)
+            with open(f"/proc/{proc.pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+            self.assertNotIn(self.ldap.admin_password.encode(), b"\0".join(argv))
+            self.assertIn(b"-w", argv)
+            self.assertIn(b"x" * len(self.ldap.admin_password), argv, "same length, so ps shows the others in place")
+        finally:
+            proc.kill()
+            proc.communicate()
 
 
 class BadInput(unittest.TestCase):

@@ -63,11 +63,16 @@ class Handle {
     const char* dn = options_.bind_dn.empty() ? nullptr : options_.bind_dn.c_str();
     if (const int rc = ldap_sasl_bind_s(ld_, dn, LDAP_SASL_SIMPLE, &credentials, nullptr, nullptr, nullptr);
         rc != LDAP_SUCCESS) {
+      std::string why = error_text(ld_, rc);
+      if (rc == LDAP_SERVER_DOWN && tls == Tls::Implicit && !options_.insecure &&
+          handshake_without_checks()) {
+        why =
+            "the server's TLS certificate is not trusted (or names another host): give its CA with --ca-file";
+      }
       throw ConnectError(
           options_.bind_dn.empty()
-              ? fmt::format("LDAP anonymous bind at {} failed: {}", options_.url, error_text(ld_, rc))
-              : fmt::format("LDAP bind as {} at {} failed: {}", options_.bind_dn, options_.url,
-                            error_text(ld_, rc)));
+              ? fmt::format("LDAP anonymous bind at {} failed: {}", options_.url, why)
+              : fmt::format("LDAP bind as {} at {} failed: {}", options_.bind_dn, options_.url, why));
     }
     LDAP* out = ld_;
     ld_ = nullptr;
@@ -75,6 +80,26 @@ class Handle {
   }
 
  private:
+  // libldap reports an ldaps:// certificate it refused like a server that is
+  // down. This connects once more without checking the certificate, and
+  // without binding (nothing is sent but the handshake), to tell them apart.
+  [[nodiscard]] bool handshake_without_checks() const {
+    LDAP* probe = nullptr;
+    if (ldap_initialize(&probe, options_.url.c_str()) != LDAP_SUCCESS || probe == nullptr) return false;
+    const int version = LDAP_VERSION3;
+    const timeval network_timeout{kNetworkTimeoutSeconds, 0};
+    const int never = LDAP_OPT_X_TLS_NEVER;
+    const int is_server = 0;
+    const bool connected =
+        ldap_set_option(probe, LDAP_OPT_PROTOCOL_VERSION, &version) == LDAP_OPT_SUCCESS &&
+        ldap_set_option(probe, LDAP_OPT_NETWORK_TIMEOUT, &network_timeout) == LDAP_OPT_SUCCESS &&
+        ldap_set_option(probe, LDAP_OPT_X_TLS_REQUIRE_CERT, &never) == LDAP_OPT_SUCCESS &&
+        ldap_set_option(probe, LDAP_OPT_X_TLS_NEWCTX, &is_server) == LDAP_OPT_SUCCESS &&
+        ldap_connect(probe) == LDAP_SUCCESS;
+    ldap_unbind_ext_s(probe, nullptr, nullptr);
+    return connected;
+  }
+
   void set_option(int option, const void* value, const char* name) {
     if (ldap_set_option(ld_, option, value) != LDAP_OPT_SUCCESS) {
       throw ConnectError(fmt::format("LDAP {}: cannot set {}", options_.url, name));
