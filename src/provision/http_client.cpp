@@ -190,7 +190,7 @@ HttpResponse HttpClient::post(std::string_view path, std::string_view body, cons
   for (const auto& [name, value] : headers) {
     if (!is_acceptable_header(name, value))
       throw std::invalid_argument(fmt::format("HttpClient::post: header {} refused", name));
-    add(name + ": " + value);
+    add(fmt::format("{}: {}", name, value));
   }
   add("Expect:");  // no 100-continue round trip for larger bodies
 
