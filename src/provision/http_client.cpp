@@ -4,6 +4,8 @@
 #include <curl/curl.h>
 #include <fmt/format.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <array>
@@ -84,7 +86,23 @@ struct HttpClient::Connection {
     return CURL_PREREQFUNC_ABORT;
   }
 
+  // CURLOPT_SSL_CTX_FUNCTION: OpenSSL checks the host name during the
+  // handshake (curl checks it only afterwards), so a server with another
+  // host's certificate sees the handshake fail, as with our IMAP transport.
+  static CURLcode on_ssl_context(CURL* /*easy*/, void* ssl_context, void* user) {
+    const auto& self = *static_cast<const Connection*>(user);
+    X509_VERIFY_PARAM* param = SSL_CTX_get0_param(static_cast<SSL_CTX*>(ssl_context));
+    in6_addr ignored{};
+    const bool ip = ::inet_pton(AF_INET, self.host.c_str(), &ignored) == 1 ||
+                    ::inet_pton(AF_INET6, self.host.c_str(), &ignored) == 1;
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    const int set = ip ? X509_VERIFY_PARAM_set1_ip_asc(param, self.host.c_str())
+                       : X509_VERIFY_PARAM_set1_host(param, self.host.c_str(), 0);
+    return set == 1 ? CURLE_OK : CURLE_SSL_CERTPROBLEM;
+  }
+
   CURL* easy = nullptr;
+  std::string host;  // the name the certificate must carry
   std::array<char, CURL_ERROR_SIZE> error{};
   std::size_t max_body = 0;
   std::string body;  // of the response being read
@@ -161,6 +179,11 @@ void HttpClient::open() {
     set(CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
     set(CURLOPT_SSL_VERIFYPEER, options_.insecure ? 0L : 1L);
     set(CURLOPT_SSL_VERIFYHOST, options_.insecure ? 0L : 2L);
+    if (!options_.insecure) {
+      connection->host = options_.host;
+      set(CURLOPT_SSL_CTX_FUNCTION, &Connection::on_ssl_context);
+      set(CURLOPT_SSL_CTX_DATA, static_cast<void*>(connection.get()));
+    }
     if (!options_.ca_file.empty()) {
       // Instead of the system store, not in addition to it.
       set(CURLOPT_CAINFO, options_.ca_file.c_str());
