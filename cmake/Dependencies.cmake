@@ -8,6 +8,7 @@ find_package(CLI11 REQUIRED)
 find_package(Threads REQUIRED)
 find_package(SQLiteCpp REQUIRED)
 find_package(ICU REQUIRED COMPONENTS uc)
+find_package(CURL REQUIRED)  # libcurl: the Kerio admin API's HTTPS client (provision layer)
 pkg_check_modules(LIBSSH REQUIRED IMPORTED_TARGET libssh)  # maildir+ssh:// (SFTP)  # --lowercase of non-ASCII names
 if(MAILMIG_TESTS)
   find_package(GTest REQUIRED)

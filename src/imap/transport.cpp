@@ -219,7 +219,6 @@ class SocketTransport final : public Transport {
   [[nodiscard]] bool is_tls() const override { return ssl_ != nullptr; }
   void write_all(std::string_view data) override;
   std::size_t read_some(std::span<char> buffer) override;
-  [[nodiscard]] bool readable_now() override;
   void set_timeout(milliseconds timeout) override { timeout_ = timeout; }
   [[nodiscard]] bool peer_is_loopback() const override { return loopback_; }
   [[nodiscard]] std::string peer_description() const override { return description_; }
@@ -432,30 +431,6 @@ std::size_t SocketTransport::read_some(std::span<char> buffer) {
     if (err != EAGAIN && err != EWOULDBLOCK) throw_errno(action, err);
     wait(POLLIN, action);
   }
-}
-
-bool SocketTransport::readable_now() {
-  require_open("reading from");
-  if (ssl_ && SSL_pending(ssl_.get()) > 0) return true;
-  pollfd entry{fd_, POLLIN, 0};
-  int rc = 0;
-  do {
-    rc = ::poll(&entry, 1, 0);
-  } while (rc < 0 && errno == EINTR);
-  if (rc <= 0) return rc < 0;  // a poll failure: let read_some report it
-  if (!ssl_) return true;
-  // Socket bytes may be a partial record or a handshake message (a TLS 1.3
-  // session ticket) that yields no data, so let OpenSSL process what is
-  // there without waiting. Only "would block" counts as not readable; data,
-  // the end of the stream and errors all return from read_some at once.
-  ERR_clear_error();
-  char byte = 0;
-  std::size_t peeked = 0;
-  const int result = SSL_peek_ex(ssl_.get(), &byte, 1, &peeked);
-  if (result > 0) return true;
-  const int error = SSL_get_error(ssl_.get(), result);
-  ERR_clear_error();
-  return error != SSL_ERROR_WANT_READ && error != SSL_ERROR_WANT_WRITE;
 }
 
 void SocketTransport::close() {

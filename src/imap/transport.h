@@ -51,8 +51,6 @@ class Transport {
   // Reads what is available, waiting up to the timeout for at least one byte.
   // Returns 0 at an orderly end of stream. Throws NetError(Timeout/Io/Tls).
   virtual std::size_t read_some(std::span<char> buffer) = 0;
-  // True when read_some would not block (bytes buffered in TLS or on the socket).
-  [[nodiscard]] virtual bool readable_now() = 0;
 
   virtual void set_timeout(std::chrono::milliseconds timeout) = 0;
   // The peer is 127.0.0.0/8 or ::1 (plaintext credentials are allowed there).

@@ -1,31 +1,30 @@
-// A minimal HTTP/1.1 client over imap::Transport, for JSON-RPC admin APIs.
-// Hand-written: no HTTP client library is in our dependency set, and the
-// Kerio admin API needs only POST on one keep-alive connection.
+// An HTTP(S) POST client for JSON-RPC admin APIs (the Kerio admin API), on
+// libcurl (docs/protocols.md#kerio-administration-api).
 //
-// One connection per client object, opened on first use and kept alive; a
-// connection the server closed in the meantime is replaced once. Set-Cookie
-// name=value pairs are remembered and sent back in a Cookie header. Responses
-// are framed by Content-Length, chunked transfer coding, or the end of the
-// connection, and refused beyond a size limit. Not thread-safe: callers lock.
+// One curl easy handle per client: curl keeps the connection alive between
+// requests and, when a reused connection turns out to be dead before any
+// answer byte, sends the request once more on a new one. Cookies live in
+// curl's in-memory cookie engine. TLS certificates and host names are verified
+// unless `insecure`. Plain http only to a loopback peer (checked after
+// connecting, before the request is sent). Responses beyond a size limit are
+// refused. curl honours the standard proxy variables (https_proxy, no_proxy,
+// ...). Not thread-safe: callers lock.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "imap/transport.h"
-
 namespace mailmig::provision {
 
-// A transport failure, a malformed or oversized response. The message names
-// the server; it never contains request bodies.
+// A transport failure, a refused (oversized, non-loopback plain) response.
+// The message names the URL and curl's reason; never a request body.
 class HttpError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
@@ -34,74 +33,59 @@ using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpResponse {
   int status = 0;
-  std::string reason;
-  HttpHeaders headers;  // in arrival order, names as sent
   std::string body;
-
-  // The first header with this name (case-insensitive).
-  [[nodiscard]] std::optional<std::string> header(std::string_view name) const;
-  // Every header with this name (e.g. Set-Cookie).
-  [[nodiscard]] std::vector<std::string> headers_named(std::string_view name) const;
 };
 
 struct HttpClientOptions {
   std::string host;
   std::uint16_t port = 0;
   bool tls = true;
-  imap::TlsOptions tls_options;  // ca_file, insecure, server_name
+  std::string ca_file;    // PEM bundle to trust instead of the system store
+  bool insecure = false;  // skip certificate and host-name verification (warned by the caller)
   // Plain http only to a loopback peer (checked after connecting).
   bool require_loopback_for_plain = true;
+  // For connecting, and for a whole request and its answer.
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
   std::size_t max_response_bytes = std::size_t{16} << 20;  // 16 MiB of body
 };
 
+// 127.0.0.0/8, ::1 or an IPv4-mapped 127.x address (a literal, no name lookup).
+[[nodiscard]] bool is_loopback_address(const std::string& address);
+
+// "https://host:port", IPv6 literals in brackets.
+[[nodiscard]] std::string http_origin(const HttpClientOptions& options);
+
+// A header we send: the name an RFC 9110 token, the value without CR, LF or
+// NUL, and neither set by the client itself (Host, Content-Length, Cookie,
+// Connection, Transfer-Encoding, Expect).
+[[nodiscard]] bool is_acceptable_header(std::string_view name, std::string_view value);
+
 class HttpClient {
  public:
+  // Throws std::invalid_argument for an empty host or port 0.
   explicit HttpClient(HttpClientOptions options);
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
   ~HttpClient();
 
-  // POSTs `body` to `path` ("/admin/api/jsonrpc/") with the extra headers
-  // (Host, Content-Length, Cookie and Connection are set here). Returns any
-  // status; throws HttpError on transport or framing failures.
+  // POSTs `body` to `path` ("/admin/api/jsonrpc/") with the extra headers.
+  // Returns any status; throws HttpError on transport failures and refused
+  // responses, std::invalid_argument for a bad path or header.
   HttpResponse post(std::string_view path, std::string_view body, const HttpHeaders& headers = {});
 
-  // Cookies captured from Set-Cookie, as name=value pairs in arrival order.
-  [[nodiscard]] const std::vector<std::pair<std::string, std::string>>& cookies() const { return cookies_; }
-  void clear_cookies() { cookies_.clear(); }
-
-  // Closes the connection (the next post() opens a new one). Keeps cookies.
+  // Forgets every cookie (a new login follows).
+  void clear_cookies();
+  // Closes the connection and forgets the cookies; the next post() starts afresh.
   void close();
-  [[nodiscard]] bool connected() const { return transport_ != nullptr; }
-  // How many TCP connections this client has opened, for tests and reports.
-  [[nodiscard]] int connections_opened() const { return connections_opened_; }
-  // "https://host:port"
-  [[nodiscard]] std::string origin() const;
+  [[nodiscard]] const std::string& origin() const { return origin_; }
 
  private:
-  void connect();
-  // One request/response exchange on the current connection. Sets
-  // `got_response_bytes` once any byte of the response arrived.
-  HttpResponse exchange(const std::string& request, bool& got_response_bytes);
-  std::string build_request(std::string_view path, std::string_view body, const HttpHeaders& headers) const;
-  void remember_cookies(const HttpResponse& response);
-
-  // Reading, buffered.
-  bool fill();  // false at end of stream
-  std::string read_line(std::size_t limit, const char* what);
-  void read_exact(std::size_t count, std::string& out);
-  void read_to_end(std::string& out);
-  void read_chunked(std::string& out);
-  void add_body_bytes(std::size_t count);
+  struct Connection;  // the curl easy handle and the state of one request
+  void open();
 
   HttpClientOptions options_;
-  std::unique_ptr<imap::Transport> transport_;
-  std::string buffer_;  // bytes read but not consumed
-  std::size_t buffer_pos_ = 0;
-  std::size_t body_bytes_ = 0;  // of the response being read
-  std::vector<std::pair<std::string, std::string>> cookies_;
-  int connections_opened_ = 0;
+  std::string origin_;
+  std::unique_ptr<Connection> connection_;  // created on first use
 };
 
 }  // namespace mailmig::provision

@@ -15,7 +15,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const std::string kAdminPassword = "admin-secret-Pw2";
   kerio::RpcAnswer answer;
   answer.status = (data[0] & 1U) != 0 ? 200 : 400 + data[1];
-  answer.reason = "Reason";
   answer.body.assign(reinterpret_cast<const char*>(data + 2), size - 2);
   const auto clean = [](const std::string& text) {
     fuzz::require(text.find(kPassword) == std::string::npos, "no user password in a message");

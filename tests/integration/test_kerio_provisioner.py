@@ -167,6 +167,16 @@ class KerioAdminApiServerTest(unittest.TestCase):
         self.assertIn("result", self.client.raw("Domains.get", query("name", "example.com")))
         self.assertEqual(self.server.calls, ["Session.login", "Domains.get", "Domains.get"])
 
+    def test_drop_next_closes_without_answering(self):
+        self.client.login()
+        self.server.drop_next("Domains.get")
+        with self.assertRaises((urllib.error.URLError, ConnectionError)):
+            self.client.raw("Domains.get", query("name", "example.com"))
+        self.assertEqual(self.server.dropped, 1)
+        self.assertEqual(self.server.calls, ["Session.login"], "a dropped call is not carried out")
+        self.assertIn("result", self.client.raw("Domains.get", query("name", "example.com")))
+        self.assertEqual(self.server.api_connections, 3, "urllib opens a connection per request")
+
     def test_logout_ends_the_session(self):
         self.client.login()
         token = self.client.token

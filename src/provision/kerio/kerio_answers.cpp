@@ -92,8 +92,7 @@ json rpc_result(const RpcAnswer& response, const std::string& method, std::int64
                    code);
   }
   if (response.status != 200) {
-    throw ApiError(fmt::format("Kerio admin API {}: HTTP {} {} from {}", method, response.status,
-                               response.reason, origin),
+    throw ApiError(fmt::format("Kerio admin API {}: HTTP status {} from {}", method, response.status, origin),
                    0);
   }
   if (!is_rpc || !answer.contains("result")) {

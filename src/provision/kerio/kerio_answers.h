@@ -33,9 +33,8 @@ int error_code(const nlohmann::json& holder);
 std::string redact(std::string text, const std::string& secret);
 
 struct RpcAnswer {
-  int status = 0;      // HTTP status
-  std::string reason;  // HTTP reason phrase
-  std::string body;    // HTTP body
+  int status = 0;    // HTTP status
+  std::string body;  // HTTP body
 };
 
 // The `result` of the answer to request `id` of `method`. Throws ApiError for

@@ -1,8 +1,6 @@
 #include "provision/kerio/kerio_provisioner.h"
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
-#include <netinet/in.h>
 
 #include <algorithm>
 #include <charconv>
@@ -54,15 +52,7 @@ struct Endpoint {
 };
 
 bool is_loopback_host(const std::string& host) {
-  if (iequals(host, "localhost")) return true;
-  in_addr v4{};
-  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
-  in6_addr v6{};
-  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
-    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
-    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
-  }
-  return false;
+  return iequals(host, "localhost") || provision::is_loopback_address(host);
 }
 
 Endpoint parse_url(const std::string& url) {
@@ -194,8 +184,7 @@ class KerioProvisioner final : public Provisioner {
     logged_in_ = false;
     token_.clear();
     domain_ids_.clear();
-    http_.clear_cookies();
-    http_.close();
+    http_.close();  // and the cookies with it
   }
 
  private:
@@ -205,8 +194,8 @@ class KerioProvisioner final : public Provisioner {
     http.host = endpoint.host;
     http.port = endpoint.port;
     http.tls = endpoint.tls;
-    http.tls_options.ca_file = options.ca_file;
-    http.tls_options.insecure = options.insecure;
+    http.ca_file = options.ca_file;
+    http.insecure = options.insecure;
     return http;
   }
 
@@ -225,12 +214,14 @@ class KerioProvisioner final : public Provisioner {
     if (!token_.empty()) headers.emplace_back("X-Token", token_);
     provision::HttpResponse response;
     try {
+      // A dropped or refused connection is an HttpError (curl has already
+      // sent the request once more when a reused connection was found dead).
       response = http_.post(kApiPath, body, headers);
     } catch (const provision::HttpError& e) {
       throw ProvisionError(fmt::format("Kerio admin API {}: {}", method, e.what()));
     }
-    return kerio::rpc_result(kerio::RpcAnswer{response.status, response.reason, std::move(response.body)},
-                             method, id, http_.origin(), secret, admin_password_);
+    return kerio::rpc_result(kerio::RpcAnswer{response.status, std::move(response.body)}, method, id,
+                             http_.origin(), secret, admin_password_);
   }
 
   void login() {

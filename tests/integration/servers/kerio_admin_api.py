@@ -41,6 +41,7 @@ Usage in Python:
         ... kerio.url ("https://127.0.0.1:PORT"), kerio.ca_file ...
         kerio.add_user("example.com", "alice", "pw")
         kerio.fail_next("Users.create", "Disk full")
+        kerio.drop_next("Users.get")          # read the request, close without answering
         assert kerio.calls[-1] == "Session.logout"
 
     KerioAdminApiWithDovecot(dovecot, ...) is the same server whose users (add_user,
@@ -54,8 +55,9 @@ As a child process (for the C++ tests):
 prints ``PORT <n> CA <path>`` on stdout and serves until stdin reaches EOF or
 SIGTERM.  In that mode a few test-control endpoints exist OUTSIDE the API path
 (POST, JSON body): ``/_test/state`` (calls, users without passwords unless
-asked, live sessions, logouts), ``/_test/fail_next`` {method, message, code},
-``/_test/expire_sessions``.  They are not part of Kerio's API.
+asked, live sessions, logouts, connections that carried API requests, dropped
+requests), ``/_test/fail_next`` {method, message, code}, ``/_test/drop_next``
+{method, times} (close the connection instead of answering), ``/_test/expire_sessions``.  They are not part of Kerio's API.
 
 Python 3 standard library plus the openssl CLI (MAILMIG_OPENSSL overrides the path).
 """
@@ -154,8 +156,11 @@ class KerioAdminApiTestServer:
         self.sessions = {}
         self.logins = 0
         self.logouts = 0
+        self.api_connections = 0   # connections that carried at least one API request
+        self.dropped = 0           # requests answered by closing the connection (drop_next)
         self.control_enabled = False
         self._fail = {}
+        self._drop = {}
         self.root = make_root("mailmig-kerio-api-")
         self.ca_file = self.wrong_ca_file = self.cert_file = self.key_file = None
         if tls:
@@ -190,6 +195,24 @@ class KerioAdminApiTestServer:
         """The next call of `method` (after the session check) answers with this JSON-RPC error."""
         with self._lock:
             self._fail[method] = (code, message)
+
+    def drop_next(self, method, times=1):
+        """The next `times` calls of `method` get no answer: the server reads the request and
+        closes the connection (a server dying mid-request); the call is not carried out."""
+        with self._lock:
+            self._drop[method] = times
+
+    def take_drop(self, method):
+        with self._lock:
+            if self._drop.get(method, 0) <= 0:
+                return False
+            self._drop[method] -= 1
+            self.dropped += 1
+            return True
+
+    def count_api_connection(self):
+        with self._lock:
+            self.api_connections += 1
 
     def expire_sessions(self):
         with self._lock:
@@ -408,7 +431,8 @@ class KerioAdminApiTestServer:
                               for login, data in entries.items()}
                      for domain, entries in self.users.items()}
             return {"calls": list(self.calls), "users": users, "sessions": len(self.sessions),
-                    "logins": self.logins, "logouts": self.logouts, "domains": list(self.domains)}
+                    "logins": self.logins, "logouts": self.logouts, "domains": list(self.domains),
+                    "api_connections": self.api_connections, "dropped": self.dropped}
 
 
 _METHODS = {
@@ -485,6 +509,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     owner = None
 
     def setup(self):
+        self.api_used = False
         context = self.server.ssl_context
         if context is not None:
             # The handshake runs here, in the connection's own thread, so a
@@ -549,6 +574,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if self.path != API_PATH:
                 self._send(404, {"error": "not found"})
                 return
+            if not self.api_used:
+                self.api_used = True
+                self.owner.count_api_connection()
             body = self._read_body()
             try:
                 request = json.loads(body.decode("utf-8"))
@@ -560,6 +588,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             method = request.get("method")
             if request.get("jsonrpc") != "2.0" or not isinstance(method, str) or "id" not in request:
                 raise _RpcError(INVALID_REQUEST, "Invalid request.")
+            if self.owner.take_drop(method):
+                self.close_connection = True   # no answer at all
+                return
             result, cookies = self.owner.dispatch(method, request.get("params", {}), self.headers)
             self._send(200, {"jsonrpc": "2.0", "id": request_id, "result": result}, cookies)
         except _RpcError as e:
@@ -588,6 +619,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(200, owner.state(with_passwords=bool(body.get("passwords"))))
         elif self.path == "/_test/fail_next":
             owner.fail_next(body["method"], body["message"], body.get("code", OPERATION_FAILED))
+            self._send(200, {})
+        elif self.path == "/_test/drop_next":
+            owner.drop_next(body["method"], body.get("times", 1))
             self._send(200, {})
         elif self.path == "/_test/expire_sessions":
             owner.expire_sessions()

@@ -36,7 +36,6 @@ class ScriptedTransport final : public Transport {
     if (chunk.empty()) script.pop_front();
     return n;
   }
-  [[nodiscard]] bool readable_now() override { return !script.empty(); }
   void set_timeout(std::chrono::milliseconds /*timeout*/) override {}
   [[nodiscard]] bool peer_is_loopback() const override { return loopback; }
   [[nodiscard]] std::string peer_description() const override { return "script:143"; }

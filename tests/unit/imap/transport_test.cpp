@@ -321,16 +321,6 @@ TlsOptions trusting(const std::string& ca_file, std::string server_name = {}) {
   return options;
 }
 
-// Polls readable_now() until it is true or a second passes.
-bool becomes_readable(Transport& transport) {
-  const auto deadline = std::chrono::steady_clock::now() + 1s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (transport.readable_now()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return false;
-}
-
 std::string random_bytes(std::size_t size, unsigned seed) {
   std::mt19937 generator(seed);
   std::string out(size, '\0');
@@ -443,19 +433,6 @@ TEST(TransportPlain, EndOfStreamReadsZero) {
   EXPECT_EQ(transport->read_some(buffer), 0U);
 }
 
-TEST(TransportPlain, ReadableNow) {
-  TestServer server([](int fd) {
-    if (recv_line(fd) == "go\n") send_text(fd, "ab");
-    drain_until_eof(fd);
-  });
-  auto transport = connect_to(server);
-  EXPECT_FALSE(transport->readable_now());
-  transport->write_all("go\n");
-  EXPECT_TRUE(becomes_readable(*transport));
-  EXPECT_EQ(read_exact(*transport, 2), "ab");
-  EXPECT_FALSE(transport->readable_now());
-}
-
 TEST(TransportPlain, PeerIsLoopbackIpv4) {
   TestServer server([](int) {});
   EXPECT_TRUE(connect_to(server)->peer_is_loopback());
@@ -490,7 +467,6 @@ TEST(TransportPlain, CallsAfterCloseThrowClosed) {
   for (const auto& call : std::initializer_list<std::function<void()>>{
            [&] { transport->write_all("x"); },
            [&] { (void)transport->read_some(buffer); },
-           [&] { (void)transport->readable_now(); },
            [&] { transport->start_tls({}); },
        }) {
     try {
@@ -650,26 +626,6 @@ TEST_F(TransportTls, LargeTransferBothWays) {
   transport->start_tls(trusting(certs().ca(), "localhost"));
   transport->write_all(upload);
   EXPECT_TRUE(read_exact(*transport, kSize, 1000) == download);
-}
-
-TEST_F(TransportTls, ReadableNowSeesBufferedData) {
-  TestServer server([](int fd) {
-    const SslPtr ssl = tls_accept(fd);
-    ASSERT_TRUE(ssl);
-    if (tls_recv_exact(ssl.get(), 3) == "go\n") tls_send(ssl.get(), "hello");
-    (void)tls_read_until_end(ssl.get());
-  });
-  auto transport = connect_to(server);
-  transport->start_tls(trusting(certs().ca(), "localhost"));
-  // TLS 1.3 session tickets may arrive now: readable socket, but no data.
-  std::this_thread::sleep_for(50ms);
-  EXPECT_FALSE(transport->readable_now());
-  transport->write_all("go\n");
-  EXPECT_TRUE(becomes_readable(*transport));
-  EXPECT_EQ(read_exact(*transport, 2, 2), "he");
-  EXPECT_TRUE(transport->readable_now());  // the rest of the record, inside OpenSSL
-  EXPECT_EQ(read_exact(*transport, 3), "llo");
-  EXPECT_FALSE(transport->readable_now());
 }
 
 TEST_F(TransportTls, ServerCloseNotifyReadsZero) {

@@ -14,7 +14,7 @@ namespace {
 using nlohmann::json;
 
 RpcAnswer answer(const std::string& body, int status = 200) {
-  return RpcAnswer{status, "OK", body};
+  return RpcAnswer{status, body};
 }
 
 TEST(KerioAnswers, ResultOfTheMatchingRequest) {

@@ -1,15 +1,20 @@
-// The Kerio provisioner against the protocol-faithful test server
-// tests/integration/servers/kerio_admin_api.py (NOT Kerio Connect), started
-// as a child process for each test: HTTPS with a throwaway CA on 127.0.0.1.
+// The Kerio provisioner and its HTTP client (libcurl) against the
+// protocol-faithful test server tests/integration/servers/kerio_admin_api.py
+// (NOT Kerio Connect), started as a child process for each test: HTTPS with a
+// throwaway CA on 127.0.0.1.
 #include "provision/kerio/kerio_provisioner.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -144,7 +149,7 @@ class KerioApiServer {
     options.host = "127.0.0.1";
     options.port = port_;
     options.tls = tls;
-    options.tls_options.ca_file = ca_file_;
+    options.ca_file = ca_file_;
     options.timeout = 10s;
     provision::HttpClient client(options);
     const provision::HttpResponse response =
@@ -245,6 +250,7 @@ TEST(KerioProvisioner, LoginExistsCreateAndLogout) {
                                              "Users.get",     "Users.get",    "Domains.get",
                                              "Users.get",     "Users.create", "Users.get"};
   EXPECT_EQ(calls(state), expected) << "one login; the domain id is looked up once per domain";
+  EXPECT_EQ(state["api_connections"], 1) << "all on one keep-alive connection";
 
   provisioner->finish();
   state = server.state();
@@ -315,7 +321,8 @@ TEST(KerioProvisioner, TlsIsVerified) {
     const auto provisioner = make_kerio_provisioner(server.url(), options);
     const std::string message = provision_error([&] { (void)provisioner->exists("bob", "example.com"); });
     EXPECT_NE(message.find("Kerio admin API Session.login"), std::string::npos) << message;
-    EXPECT_NE(message.find("certificate verify failed"), std::string::npos) << message;
+    EXPECT_NE(message.find("SSL certificate problem"), std::string::npos) << message;
+    EXPECT_EQ(server.state()["api_connections"], 1) << "nothing was sent over the refused connection";
   }
   {
     ProvisionOptions options = server.options();
@@ -331,7 +338,7 @@ TEST(KerioProvisioner, ServerRequiresTokenAndCookie) {
   provision::HttpClientOptions options;
   options.host = "127.0.0.1";
   options.port = server.port();
-  options.tls_options.ca_file = server.ca_file();
+  options.ca_file = server.ca_file();
   options.timeout = 10s;
   provision::HttpClient client(options);
   const auto rpc = [&](const std::string& method, const json& params, const std::string& token) {
@@ -348,7 +355,6 @@ TEST(KerioProvisioner, ServerRequiresTokenAndCookie) {
                           {"application", {{"name", "t"}, {"vendor", "t"}, {"version", "1"}}}},
                          "");
   const std::string token = login["result"]["token"];
-  ASSERT_EQ(client.cookies().size(), 2U);
   const json query = {{"query", {{"conditions", json::array()}, {"fields", json::array({"name"})}}}};
 
   client.clear_cookies();
@@ -367,7 +373,7 @@ TEST(KerioProvisioner, ServerRequiresTokenAndCookie) {
   ASSERT_TRUE(ok.contains("result")) << ok.dump();
   EXPECT_EQ(ok["result"]["totalItems"], 2);
   EXPECT_EQ(ok["id"], 7);
-  EXPECT_EQ(client.connections_opened(), 1) << "all on one keep-alive connection";
+  EXPECT_EQ(server.state()["api_connections"], 1) << "all on one keep-alive connection";
 }
 
 TEST(KerioProvisioner, LogsInAgainWhenTheSessionExpired) {
@@ -435,6 +441,126 @@ TEST(KerioProvisioner, ChunkedResponses) {
   EXPECT_TRUE(provisioner->exists("bob", "example.com"));
   (void)provisioner->create(new_user("erin"));
   EXPECT_TRUE(provisioner->exists("erin", "example.com"));
+}
+
+// The HTTP client on the wire, against the same server.
+provision::HttpClientOptions client_options(const KerioApiServer& server) {
+  provision::HttpClientOptions options;
+  options.host = "127.0.0.1";
+  options.port = server.port();
+  options.ca_file = server.ca_file();
+  options.timeout = 10s;
+  return options;
+}
+
+TEST(KerioHttp, OversizedResponsesAreRefused) {
+  // With Content-Length (refused before the body is read) and chunked (refused while reading).
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{}, std::vector<std::string>{"--chunked"}}) {
+    const KerioApiServer server(args);
+    provision::HttpClientOptions options = client_options(server);
+    options.max_response_bytes = 64;  // the state answer is longer, "{}" is not
+    provision::HttpClient client(options);
+    try {
+      (void)client.post("/_test/state", "{}", {{"Content-Type", "application/json"}});
+      ADD_FAILURE() << "no HttpError";
+    } catch (const provision::HttpError& e) {
+      EXPECT_NE(std::string(e.what()).find("larger than the limit of 64 bytes; refused"), std::string::npos)
+          << e.what();
+    }
+    const provision::HttpResponse small =
+        client.post("/_test/expire_sessions", "{}", {{"Content-Type", "application/json"}});
+    EXPECT_EQ(small.status, 200);
+    EXPECT_EQ(small.body, "{}");
+  }
+}
+
+TEST(KerioHttp, DroppedConnectionsAreErrorsOrSentAgainOnce) {
+  const KerioApiServer server;
+  const auto provisioner = make_kerio_provisioner(server.url(), server.options());
+  // A new connection closed before the answer: an error, not sent again.
+  (void)server.control("/_test/drop_next", {{"method", "Session.login"}});
+  std::string message = provision_error([&] { (void)provisioner->exists("bob", "example.com"); });
+  EXPECT_EQ(message.rfind("Kerio admin API Session.login: " + server.url() + "/admin/api/jsonrpc/: ", 0), 0U)
+      << message;
+  expect_no_secrets(message);
+  json state = server.state();
+  EXPECT_EQ(state["dropped"], 1);
+  EXPECT_EQ(state["logins"], 0);
+  EXPECT_TRUE(provisioner->exists("bob", "example.com")) << "the next call connects again";
+
+  // A reused connection closed before the answer: the request was not carried
+  // out, so it is sent once more on a new connection.
+  (void)server.control("/_test/drop_next", {{"method", "Users.get"}});
+  EXPECT_FALSE(provisioner->exists("zed", "example.com"));
+  state = server.state();
+  EXPECT_EQ(state["dropped"], 2);
+  EXPECT_EQ(state["api_connections"], 3);
+
+  // ... but only once: closed again, it is an error.
+  (void)server.control("/_test/drop_next", {{"method", "Users.get"}, {"times", 2}});
+  message = provision_error([&] { (void)provisioner->exists("zed", "example.com"); });
+  EXPECT_EQ(message.rfind("Kerio admin API Users.get: ", 0), 0U) << message;
+  EXPECT_EQ(server.state()["dropped"], 4);
+  EXPECT_TRUE(provisioner->exists("bob", "example.com"));
+  EXPECT_EQ(server.state()["logins"], 1) << "the session survived the dropped connections";
+}
+
+// An IPv4 address of this machine outside 127/8 (no packet is sent for a UDP connect).
+std::string non_loopback_address() {
+  const int probe = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in target{};
+  target.sin_family = AF_INET;
+  target.sin_port = htons(9);
+  ::inet_pton(AF_INET, "192.0.2.1", &target.sin_addr);
+  sockaddr_in local{};
+  socklen_t length = sizeof local;
+  const bool ok = probe >= 0 && ::connect(probe, reinterpret_cast<sockaddr*>(&target), sizeof target) == 0 &&
+                  ::getsockname(probe, reinterpret_cast<sockaddr*>(&local), &length) == 0;
+  if (probe >= 0) ::close(probe);
+  std::array<char, INET_ADDRSTRLEN> text{};
+  if (!ok || ::inet_ntop(AF_INET, &local.sin_addr, text.data(), text.size()) == nullptr)
+    throw std::runtime_error("this machine has no non-loopback IPv4 address to test with");
+  return text.data();
+}
+
+TEST(KerioHttp, PlainHttpToANonLoopbackPeerSendsNothing) {
+  const std::string address = non_loopback_address();
+  ASSERT_FALSE(provision::is_loopback_address(address)) << address;
+  // A listening socket is enough: the kernel completes the TCP handshake.
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in bound{};
+  bound.sin_family = AF_INET;
+  ::inet_pton(AF_INET, address.c_str(), &bound.sin_addr);
+  socklen_t length = sizeof bound;
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&bound), sizeof bound), 0);
+  ASSERT_EQ(::listen(listener, 4), 0);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&bound), &length), 0);
+
+  provision::HttpClientOptions options;
+  options.host = address;
+  options.port = ntohs(bound.sin_port);
+  options.tls = false;
+  options.timeout = 10s;
+  provision::HttpClient client(options);
+  try {
+    (void)client.post("/admin/api/jsonrpc/", R"({"password":"x"})", {{"X-Token", "t"}});
+    ADD_FAILURE() << "no HttpError";
+  } catch (const provision::HttpError& e) {
+    EXPECT_NE(std::string(e.what()).find("refusing plain http to http://" + address), std::string::npos)
+        << e.what();
+  }
+  pollfd waiting{listener, POLLIN, 0};
+  ASSERT_EQ(::poll(&waiting, 1, 5000), 1) << "the client did connect";
+  const int connection = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+  ASSERT_GE(connection, 0);
+  pollfd reading{connection, POLLIN, 0};
+  ASSERT_EQ(::poll(&reading, 1, 5000), 1);
+  std::array<char, 64> buffer{};
+  EXPECT_EQ(::recv(connection, buffer.data(), buffer.size(), 0), 0) << "closed without sending a byte";
+  ::close(connection);
+  ::close(listener);
 }
 
 TEST(KerioProvisioner, PlainHttpOnlyForLoopback) {
