@@ -12,18 +12,22 @@ Kopano's commented-out defaults.
 5. --move-data across two file systems (a tmpfs when root; else the copy path
    forced): killed halfway, resumed, every file exactly once and verified.
 """
+import grp
 import hashlib
 import json
 import os
+import pwd
 import resource
 import shutil
 import signal
 import subprocess
 import time
+import unittest
 
 import harness
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "config")
+RULES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "rules", "config")
 ROOT = os.geteuid() == 0
 
 
@@ -258,6 +262,28 @@ class MoveData(harness.unittest.TestCase):
         self.assertEqual(os.stat(os.path.join(self.new, "0/0/0")).st_ino, inode)
         self.assertFalse(os.path.exists(self.old))
         self.assertEqual(re_value(os.path.join(self.kopano, "server.cfg"), "attachment_path"), self.new)
+
+    @unittest.skipUnless(ROOT, harness.ROOT_ONLY + ": only root changes owners")
+    def test_files_of_the_old_service_user_go_to_the_new_one(self):
+        # The rules' service-user line, pointed at two users every Debian system has.
+        rules = os.path.join(self.work, "owners.rules")
+        with open(os.path.join(RULES, "zarafa-kopano.rules"), encoding="utf-8") as f:
+            text = f.read()
+        self.assertIn("service-user zarafa:zarafa kopano:kopano", text)
+        with open(rules, "w", encoding="utf-8") as f:
+            f.write(text.replace("service-user zarafa:zarafa kopano:kopano", "service-user nobody:nogroup daemon:daemon"))
+        nobody, daemon = pwd.getpwnam("nobody"), pwd.getpwnam("daemon")
+        nogroup, daemon_group = grp.getgrnam("nogroup").gr_gid, grp.getgrnam("daemon").gr_gid
+        old_owned = sorted(self.files)[::3]
+        for rel in old_owned:
+            os.chown(os.path.join(self.old, rel), nobody.pw_uid, nogroup)
+        args = [a if a != "zarafa-kopano" else rules for a in self.args()]
+        proc = subprocess.run(args, env=self.env, capture_output=True, text=True)
+        self.assertIn(proc.returncode, (0, 1), proc.stdout + proc.stderr)  # 1: leftover-name warnings only
+        for rel in self.files:
+            st = os.stat(os.path.join(self.new, rel))
+            expected = (daemon.pw_uid, daemon_group) if rel in old_owned else (0, 0)
+            self.assertEqual((st.st_uid, st.st_gid), expected, rel)
 
     def test_dry_run_moves_nothing(self):
         proc = subprocess.run(self.args() + ["--dry-run"], env=self.env, capture_output=True, text=True)

@@ -167,7 +167,7 @@ class InventoryAgainstManifest(unittest.TestCase):
         proc = harness.run("mailmig", "inventory", "--source", "cgp:" + copy, "--json")
         self.assertIn(proc.returncode, (0, 1))
 
-    @unittest.skipUnless(os.geteuid() == 0 and shutil.which("setpriv"), "needs root to drop privileges")
+    @unittest.skipUnless(os.geteuid() == 0 and shutil.which("setpriv"), harness.ROOT_ONLY + " to drop privileges")
     def test_unreadable_mailbox_is_reported_and_the_rest_continues(self):
         copy = os.path.join(self.work, "perm")
         shutil.copytree(self.store, copy, symlinks=True)
