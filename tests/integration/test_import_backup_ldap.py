@@ -12,7 +12,9 @@ maildir: target, which needs no authentication).
    directory (no value twice) and exits 0;
 3. a user that exists already in another shape (objectClass account, which
    takes no `mail`): its pseudonym is a FAIL/ERROR line naming it, exit 1,
-   every other user, group and pseudonym is imported.
+   every other user, group and pseudonym is imported;
+4. with neither an LDAP provisioner nor --aliases-out the groups and
+   pseudonyms are one problem line (not imported), exit 1.
 """
 import os
 import re
@@ -138,6 +140,20 @@ class ImportIntoLdap(unittest.TestCase):
         self.assertEqual([self.dn("uid=john"), self.dn("uid=mary")], self.members("sales"))
         self.assertEqual([f"john.doe@{DOMAIN}", f"john@{DOMAIN}"], sorted(self.entry("(uid=john)")["mail"]))
         self.assertEqual([f"info@{DOMAIN}", f"sales@{DOMAIN}"], sorted(self.entry("(cn=sales)")["mail"]))
+
+
+class NowhereToPutAliases(unittest.TestCase):
+    def test_aliases_without_a_destination_are_a_problem(self):
+        work = harness.make_tempdir(self)
+        backup = os.path.join(work, "backup.tgz")
+        build_backup(backup, ACCOUNTS_DB)
+        log = os.path.join(work, "import.log")
+        harness.run("mailmig", "import-backup", backup, "--target", "maildir:" + os.path.join(work, "mail"),
+                    "--state", os.path.join(work, "state"), "--log", log, check=1, cwd=work)
+        problems = problem_lines(log)
+        self.assertEqual(1, len(problems), problems)
+        self.assertIn("2 group(s) and 2 pseudonym(s) not imported: say where with --aliases-out FILE or "
+                      "--provision ldap:URL", problems[0])
 
 
 if __name__ == "__main__":
