@@ -634,6 +634,7 @@ class LdapProvisioner final : public Provisioner {
       bervals.reserve(some.size());
       for (std::string& v : some) bervals.push_back(berval{static_cast<ber_len_t>(v.size()), v.data()});
       std::vector<berval*> pointers;
+      pointers.reserve(bervals.size() + 1);
       for (berval& b : bervals) pointers.push_back(&b);
       pointers.push_back(nullptr);
       std::string type = attribute;
