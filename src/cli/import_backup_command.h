@@ -2,8 +2,9 @@
 // directory, archive file or a tar stream on standard input) imported in
 // one run: users (with their password hashes where the provisioner can keep
 // them), groups and pseudonyms as aliases (--aliases-out: a Postfix virtual
-// alias table), then the mail through the migrate engine (resumable, never
-// a duplicate). Everything goes to a log in which every problem line carries
+// alias table; --provision ldap: entries in the directory, written after the
+// users), then the mail through the migrate engine (resumable, never a
+// duplicate). Everything goes to a log in which every problem line carries
 // FAIL or ERROR, the check step of the SME Server migration procedure.
 #pragma once
 

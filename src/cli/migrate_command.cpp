@@ -312,7 +312,7 @@ int run_migrate(const MigrateCommand& c, std::ostream& out, std::ostream& err) {
 }
 
 int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::vector<Problem>& earlier,
-                       std::ostream& out, std::ostream& err) {
+                       std::ostream& out, std::ostream& err, const AfterAccounts& after_accounts) {
   std::unique_ptr<Target> target;
   std::map<std::string, std::string> passwords;
   std::unique_ptr<Provisioner> provisioner;
@@ -474,6 +474,7 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
   finished = true;
   if (progress.joinable()) progress.join();
   (void)std::signal(SIGINT, SIG_DFL);
+  if (after_accounts && !g_stop.load()) after_accounts(provisioner.get(), sink, out);
   if (provisioner) provisioner->finish();
   state->flush();
   if (pass_file) pass_file->close();

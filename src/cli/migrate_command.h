@@ -4,12 +4,18 @@
 // last run; it can be repeated any number of times.
 #pragma once
 
+#include <functional>
 #include <ostream>
 #include <string>
 
 #include "cli/selection_options.h"
 #include "cli/source_spec.h"
 #include "cli/target_options.h"
+
+namespace mailmig {
+class Provisioner;
+class ProblemSink;
+}  // namespace mailmig
 
 namespace mailmig::cli {
 
@@ -55,9 +61,15 @@ int run_migrate(const MigrateCommand& command, std::ostream& out, std::ostream& 
 void add_migrate_options(CLI::App& sub, MigrateCommand& command, bool with_source);
 // The source options after the account selection is taken into account.
 SourceOptions migrate_source_options(const MigrateCommand& command);
+// Runs once every account is done (not after Ctrl-C), before the provisioner
+// finishes: import-backup creates groups and pseudonyms with the provisioner
+// (nullptr for --provision none). Its problems go to `sink` like the run's own.
+using AfterAccounts = std::function<void(Provisioner* provisioner, ProblemSink& sink, std::ostream& out)>;
+
 // The run of migrate/sync on a source opened already (a stream can be opened
 // once only); `earlier` problems count like the run's own (report, exit 1).
 int run_migrate_opened(const MigrateCommand& command, OpenedSource opened,
-                       const std::vector<Problem>& earlier, std::ostream& out, std::ostream& err);
+                       const std::vector<Problem>& earlier, std::ostream& out, std::ostream& err,
+                       const AfterAccounts& after_accounts = {});
 
 }  // namespace mailmig::cli

@@ -11,6 +11,14 @@
 
 namespace mailmig {
 
+AliasOutcome Provisioner::create_alias(const NewAlias& alias) {
+  throw ProvisionError(fmt::format("{}: {} cannot create aliases", alias.address, describe()));
+}
+
+std::string Provisioner::alias_plan(const NewAlias& alias) const {
+  throw ProvisionError(fmt::format("{}: {} cannot create aliases", alias.address, describe()));
+}
+
 std::unique_ptr<Provisioner> make_provisioner(const std::string& spec, const ProvisionOptions& options) {
   if (spec.empty() || spec == "none") return nullptr;
   const auto colon = spec.find(':');

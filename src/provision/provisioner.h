@@ -5,6 +5,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "source/source.h"
 
@@ -27,6 +28,21 @@ struct Created {
   bool kept_source_hash = false;
 };
 
+// A group or another address of a mailbox (a pseudonym) to create on the
+// target, for a provisioner that can_create_aliases().
+struct NewAlias {
+  std::string address;               // "local@domain"
+  std::vector<std::string> targets;  // "local@domain", at least one
+  // A group is always an entry of its own (even with one member); a
+  // pseudonym with one target is another address of that target.
+  bool group = false;
+};
+
+struct AliasOutcome {
+  std::string done;                   // for the log: "created ...", "unchanged", ...
+  std::vector<std::string> problems;  // parts left out (a member not found); the rest is done
+};
+
 class ProvisionError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
@@ -44,6 +60,15 @@ class Provisioner {
   virtual bool exists(const std::string& account, const std::string& domain) = 0;
   // Creates a missing user. Throws ProvisionError (user names the account).
   virtual Created create(const NewUser& user) = 0;
+  // Groups and pseudonyms: only a provisioner that answers true implements
+  // create_alias() and alias_plan() (the others throw ProvisionError).
+  [[nodiscard]] virtual bool can_create_aliases() const { return false; }
+  // Creates the alias, or completes one a run made before (adds what is
+  // missing, never removes, never duplicates). Throws ProvisionError when
+  // nothing of it could be done (the message names the alias).
+  virtual AliasOutcome create_alias(const NewAlias& alias);
+  // What create_alias() would do, for a dry run (no server contact).
+  [[nodiscard]] virtual std::string alias_plan(const NewAlias& alias) const;
   // Called once at the end of a run (flush, log out). Must be safe to call twice.
   virtual void finish() {}
 };

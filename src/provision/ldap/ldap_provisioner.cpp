@@ -2,6 +2,7 @@
 
 #include <crypt.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <lber.h>
 #include <ldap.h>
 #include <strings.h>
@@ -76,6 +77,28 @@ std::string last_word(std::string_view text) {
   const std::string trimmed = trim(text);
   const auto cut = trimmed.find_last_of(" \t");
   return cut == std::string::npos ? trimmed : trimmed.substr(cut + 1);
+}
+
+// The part of "local@domain" before the last '@' (all of it without one).
+std::string local_part(const std::string& address) {
+  const auto at = address.rfind('@');
+  return at == std::string::npos ? address : address.substr(0, at);
+}
+
+// Whether two DNs name the same entry: both in the server's LDAPv3 form,
+// compared without case (the naming attributes here all ignore case).
+bool same_dn(const std::string& a, const std::string& b) {
+  const auto normal = [](const std::string& dn) {
+    char* out = nullptr;
+    if (ldap_dn_normalize(dn.c_str(), LDAP_DN_FORMAT_LDAPV3, &out, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS ||
+        out == nullptr) {
+      return dn;
+    }
+    std::string text(out);
+    ldap_memfree(out);
+    return text;
+  };
+  return ::strcasecmp(normal(a).c_str(), normal(b).c_str()) == 0;
 }
 
 bool connection_lost(int rc) {
@@ -462,7 +485,180 @@ class LdapProvisioner final : public Provisioner {
     disconnect();
   }
 
+  [[nodiscard]] bool can_create_aliases() const override { return true; }
+
+  [[nodiscard]] std::string alias_plan(const NewAlias& alias) const override {
+    if (alias.group || alias.targets.size() != 1) {
+      return fmt::format(
+          "would create or complete the LDAP entry {} (groupOfNames + extensibleObject, mail {}, "
+          "member: the entries of {})",
+          ldap_alias_dn(alias, base_), alias.address, fmt::join(alias.targets, ", "));
+    }
+    return fmt::format("would add mail {} to the LDAP entry of {}", alias.address, alias.targets.front());
+  }
+
+  AliasOutcome create_alias(const NewAlias& alias) override {
+    if (alias.address.empty() || alias.targets.empty()) throw ProvisionError("no address or no target");
+    const std::scoped_lock lock(mutex_);
+    if (alias.group || alias.targets.size() > 1) return make_group_entry(alias);
+    return add_address(alias);
+  }
+
  private:
+  // A group's entry: created, or completed with the members and the mail
+  // value it lacks.
+  AliasOutcome make_group_entry(const NewAlias& alias) {
+    AliasOutcome outcome;
+    const std::string dn = ldap_alias_dn(alias, base_);
+    std::vector<std::string> members;
+    for (const std::string& target : alias.targets) {
+      try {
+        if (auto found = entry_of(target)) {
+          members.push_back(std::move(*found));
+        } else {
+          outcome.problems.push_back(
+              fmt::format("member {}: no entry for it under {} at {}: left out", target, base_, url_));
+        }
+      } catch (const ProvisionError& e) {
+        outcome.problems.push_back(fmt::format("member {}: {}: left out", target, e.what()));
+      }
+    }
+    if (members.empty()) {
+      throw ProvisionError(
+          fmt::format("none of its members has an entry under {} at {}: {} not created", base_, url_, dn));
+    }
+    refuse_other_holder(alias.address, dn);
+    EntryBuilder entry;
+    for (auto& [attribute, values] : ldap_alias_entry(alias, members)) {
+      for (std::string& value : values) entry.add(attribute, std::move(value));
+    }
+    const int rc = run([&](LDAP* ld) { return entry.add_to(ld, dn); });
+    if (rc == LDAP_SUCCESS) {
+      outcome.done = fmt::format("created {} with {} member(s)", dn, members.size());
+      return outcome;
+    }
+    if (rc != LDAP_ALREADY_EXISTS) {
+      throw ProvisionError(
+          fmt::format("cannot create LDAP entry {} at {}: {}", dn, url_, ldap::error_text(ld_, rc)));
+    }
+    const std::size_t mail_added = add_values(dn, "mail", {alias.address});
+    const std::size_t members_added = add_values(dn, "member", members);
+    if (mail_added + members_added == 0) {
+      outcome.done = fmt::format("{} exists with every member: unchanged", dn);
+    } else {
+      outcome.done = fmt::format("{} existed: {} member(s){} added", dn, members_added,
+                                 mail_added != 0 ? " and its mail address" : "");
+    }
+    return outcome;
+  }
+
+  // A pseudonym of one user or group: another mail value of its entry.
+  AliasOutcome add_address(const NewAlias& alias) {
+    const std::string& target = alias.targets.front();
+    const std::optional<std::string> dn = entry_of(target);
+    if (!dn) throw ProvisionError(fmt::format("{} has no entry under {} at {}", target, base_, url_));
+    refuse_other_holder(alias.address, *dn);
+    if (add_values(*dn, "mail", {alias.address}) == 0) {
+      return AliasOutcome{.done = fmt::format("{} has mail {} already: unchanged", *dn, alias.address),
+                          .problems = {}};
+    }
+    return AliasOutcome{.done = fmt::format("mail {} added to {}", alias.address, *dn), .problems = {}};
+  }
+
+  // The DN of the one entry the exists() search finds for "local@domain";
+  // nullopt for none. Throws ProvisionError when several match.
+  std::optional<std::string> entry_of(const std::string& address) {
+    const auto at = address.rfind('@');
+    if (at == std::string::npos || at == 0 || at + 1 == address.size()) {
+      throw ProvisionError(fmt::format("\"{}\" is not an address local@domain", address));
+    }
+    const std::vector<std::string> dns =
+        search_dns(exists_filter(address.substr(0, at), address.substr(at + 1)));
+    if (dns.empty()) return std::nullopt;
+    if (dns.size() > 1) {
+      throw ProvisionError(fmt::format("{} entries under {} match {} ({}, ...): which one is meant",
+                                       dns.size(), base_, address, dns.front()));
+    }
+    return dns.front();
+  }
+
+  // An address is the mail of one entry only: throws when another entry
+  // than `owner` has it.
+  void refuse_other_holder(const std::string& address, const std::string& owner) {
+    for (const std::string& holder : search_dns(fmt::format("(mail={})", ldap_filter_escape(address)))) {
+      if (!same_dn(holder, owner)) {
+        throw ProvisionError(
+            fmt::format("{} is already the mail address of {}: not given to {}", address, holder, owner));
+      }
+    }
+  }
+
+  // DNs of the entries under base_ that match `filter` (a few at most).
+  std::vector<std::string> search_dns(const std::string& filter) {
+    std::array<char, 4> no_attributes_text = {"1.1"};
+    std::array<char*, 2> attributes = {no_attributes_text.data(), nullptr};
+    timeval timeout{kOperationTimeoutSeconds, 0};
+    std::vector<std::string> dns;
+    const int rc = run([&](LDAP* ld) {
+      dns.clear();
+      LDAPMessage* result = nullptr;
+      const int code = ldap_search_ext_s(ld, base_.c_str(), LDAP_SCOPE_SUBTREE, filter.c_str(),
+                                         attributes.data(), 1, nullptr, nullptr, &timeout, 10, &result);
+      for (LDAPMessage* e = result != nullptr ? ldap_first_entry(ld, result) : nullptr; e != nullptr;
+           e = ldap_next_entry(ld, e)) {
+        char* dn = ldap_get_dn(ld, e);
+        if (dn != nullptr) {
+          dns.emplace_back(dn);
+          ldap_memfree(dn);
+        }
+      }
+      if (result != nullptr) ldap_msgfree(result);
+      return code;
+    });
+    if (rc == LDAP_SUCCESS || rc == LDAP_SIZELIMIT_EXCEEDED) return dns;
+    if (rc == LDAP_NO_SUCH_OBJECT) {
+      throw ProvisionError(
+          fmt::format("LDAP search {} at {}: the base {} does not exist", filter, url_, base_));
+    }
+    throw ProvisionError(fmt::format("LDAP search {} under {} at {} failed: {}", filter, base_, url_,
+                                     ldap::error_text(ld_, rc)));
+  }
+
+  // LDAP_MOD_ADD of `values` to `attribute` of `dn`. Values the entry has
+  // already are fine: when the server says some exist, the values go one by
+  // one. Returns how many were added. Throws ProvisionError.
+  std::size_t add_values(const std::string& dn, const std::string& attribute,
+                         const std::vector<std::string>& values) {
+    const auto modify_add = [&](std::vector<std::string> some) {
+      std::vector<berval> bervals;
+      bervals.reserve(some.size());
+      for (std::string& v : some) bervals.push_back(berval{static_cast<ber_len_t>(v.size()), v.data()});
+      std::vector<berval*> pointers;
+      pointers.reserve(bervals.size() + 1);
+      for (berval& b : bervals) pointers.push_back(&b);
+      pointers.push_back(nullptr);
+      std::string type = attribute;
+      LDAPMod mod{};
+      mod.mod_op = LDAP_MOD_ADD | LDAP_MOD_BVALUES;
+      mod.mod_type = type.data();
+      mod.mod_vals.modv_bvals = pointers.data();
+      std::array<LDAPMod*, 2> mods = {&mod, nullptr};
+      const int rc =
+          run([&](LDAP* ld) { return ldap_modify_ext_s(ld, dn.c_str(), mods.data(), nullptr, nullptr); });
+      if (rc != LDAP_SUCCESS && rc != LDAP_TYPE_OR_VALUE_EXISTS) {
+        throw ProvisionError(fmt::format("cannot add {} {} to {} at {}: {}", attribute, fmt::join(some, ", "),
+                                         dn, url_, ldap::error_text(ld_, rc)));
+      }
+      return rc == LDAP_SUCCESS;
+    };
+    if (values.empty()) return 0;
+    if (modify_add(values)) return values.size();
+    if (values.size() == 1) return 0;
+    std::size_t added = 0;
+    for (const std::string& value : values) added += modify_add({value}) ? 1 : 0;
+    return added;
+  }
+
   [[nodiscard]] std::string exists_filter(const std::string& account, const std::string& domain) const {
     std::string mail = fmt::format("(mail={}@{})", ldap_filter_escape(account), ldap_filter_escape(domain));
     std::string naming = fmt::format("(uid={})", ldap_filter_escape(account));
@@ -554,6 +750,18 @@ std::string ldap_dn_escape(std::string_view value) {
     out += c;
   }
   return out;
+}
+
+std::string ldap_alias_dn(const NewAlias& alias, std::string_view base) {
+  return fmt::format("cn={},{}", ldap_dn_escape(alias.group ? local_part(alias.address) : alias.address),
+                     base);
+}
+
+LdapAttributes ldap_alias_entry(const NewAlias& alias, const std::vector<std::string>& member_dns) {
+  return {{"objectClass", {"top", "groupOfNames", "extensibleObject"}},
+          {"cn", {alias.group ? local_part(alias.address) : alias.address}},
+          {"mail", {alias.address}},
+          {"member", member_dns}};
 }
 
 std::unique_ptr<Provisioner> make_ldap_provisioner(const std::string& url, const ProvisionOptions& options) {

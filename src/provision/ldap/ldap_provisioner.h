@@ -12,6 +12,7 @@
 //   create()    ldap_add of uid=ACCOUNT,<ldap_base> (inetOrgPerson: cn, sn,
 //               uid, mail, userPassword = {CRYPT} + SHA-512 crypt), or the
 //               entry the template describes
+//   create_alias()  groups and pseudonyms (import-backup), see below
 //
 // Template file: one `attr: value` per line, the first one `dn: ...`; blank
 // lines and lines starting with '#' are ignored; an attribute may repeat
@@ -33,6 +34,24 @@
 // $1$ $5$ $6$, stored as {CRYPT}...), it is stored as it is and create()
 // returns kept_source_hash = true.
 //
+// Groups: a group (or a pseudonym with several targets) becomes the entry
+//
+//   dn: cn=GROUP,<ldap_base>          (cn=LOCAL@DOMAIN for such a pseudonym)
+//   objectClass: top, groupOfNames, extensibleObject
+//   cn: GROUP
+//   mail: GROUP@DOMAIN
+//   member: <DN of each member, found with the exists() search>
+//
+// groupOfNames has no `mail`; extensibleObject (RFC 4512 4.3, built into
+// slapd and 389-DS, no schema to load) is the one standard auxiliary class
+// that allows it. Postfix expands such an entry with an ldap table that has
+// special_result_attribute = member and result_attribute = mail.
+// A pseudonym with one target adds its address as another `mail` value of
+// the target's entry (a user's, or a group's made before). A second run
+// adds only what is missing: members and values already there are left as
+// they are, nothing is ever removed. An address that already is the `mail`
+// of another entry under the base is refused (mail must stay unambiguous).
+//
 // Connects on first use. One connection guarded by a mutex (the engine calls
 // from several threads); when the server went away it reconnects once. Errors
 // are ProvisionError naming the URL, DN and account, never a password.
@@ -41,6 +60,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "provision/provisioner.h"
 
@@ -59,5 +80,13 @@ std::string ldap_filter_escape(std::string_view value);
 // An attribute value for a DN string (RFC 4514): '"' '+' ',' ';' '<' '>' '\'
 // get a backslash, so do a leading '#' or space and a trailing space; NUL is \00.
 std::string ldap_dn_escape(std::string_view value);
+
+// The DN of the entry for a group (cn=LOCAL,<base>) or for a pseudonym with
+// several targets (cn=LOCAL@DOMAIN,<base>: never the name of a group).
+std::string ldap_alias_dn(const NewAlias& alias, std::string_view base);
+
+// The attributes of that entry (see above), attribute -> values, in order.
+using LdapAttributes = std::vector<std::pair<std::string, std::vector<std::string>>>;
+LdapAttributes ldap_alias_entry(const NewAlias& alias, const std::vector<std::string>& member_dns);
 
 }  // namespace mailmig

@@ -645,5 +645,140 @@ TEST(LdapProvisionerReconnect, ReconnectsAfterTheServerDroppedTheConnection) {
   EXPECT_TRUE(provisioner->exists("idle", "example.com"));
 }
 
+// ------------------------------------------------------ groups and pseudonyms
+
+std::vector<std::string> sorted(std::vector<std::string> values) {
+  std::sort(values.begin(), values.end());
+  return values;
+}
+
+TEST(LdapAliasEntry, DnAndAttributes) {
+  const NewAlias group{.address = "sales@example.com", .targets = {"a@example.com"}, .group = true};
+  EXPECT_EQ(ldap_alias_dn(group, "ou=people,dc=example,dc=com"), "cn=sales,ou=people,dc=example,dc=com");
+  const NewAlias odd{.address = "a,b+c@example.com", .targets = {"x@example.com"}, .group = true};
+  EXPECT_EQ(ldap_alias_dn(odd, "dc=x"), "cn=a\\,b\\+c,dc=x");
+  // A pseudonym with several targets is named by its whole address: no clash with a group.
+  const NewAlias several{
+      .address = "info@example.org", .targets = {"a@example.com", "b@example.com"}, .group = false};
+  EXPECT_EQ(ldap_alias_dn(several, "dc=x"), "cn=info@example.org,dc=x");
+
+  const LdapAttributes attributes = ldap_alias_entry(group, {"uid=a,dc=x", "uid=b,dc=x"});
+  const LdapAttributes expected = {{"objectClass", {"top", "groupOfNames", "extensibleObject"}},
+                                   {"cn", {"sales"}},
+                                   {"mail", {"sales@example.com"}},
+                                   {"member", {"uid=a,dc=x", "uid=b,dc=x"}}};
+  EXPECT_EQ(attributes, expected);
+  EXPECT_EQ(ldap_alias_entry(several, {"uid=a,dc=x"})[1].second,
+            std::vector<std::string>{"info@example.org"});
+}
+
+TEST_F(LdapProvisionerTest, GroupsAndPseudonymsAreIdempotent) {
+  auto provisioner = make_ldap_provisioner(server_->url, options());
+  ASSERT_TRUE(provisioner->can_create_aliases());
+  for (const char* name : {"gina", "gus", "gil"}) provisioner->create(user(name, name, "Group#Pw1"));
+  const std::string base = server_->base;
+  const NewAlias team{.address = "team@example.com",
+                      .targets = {"gina@example.com", "gus@example.com", "ghost@example.com"},
+                      .group = true};
+  EXPECT_NE(provisioner->alias_plan(team).find("cn=team," + base), std::string::npos);
+
+  AliasOutcome first = provisioner->create_alias(team);
+  EXPECT_NE(first.done.find("created cn=team," + base + " with 2 member(s)"), std::string::npos)
+      << first.done;
+  ASSERT_EQ(first.problems.size(), 1U);
+  EXPECT_NE(first.problems[0].find("ghost@example.com"), std::string::npos) << first.problems[0];
+  Entry group = only("(cn=team)");
+  EXPECT_EQ(group.dn, "cn=team," + base);
+  EXPECT_EQ(sorted(group.values("member")), sorted({"uid=gina," + base, "uid=gus," + base}));
+  EXPECT_EQ(group.values("mail"), std::vector<std::string>{"team@example.com"});
+  EXPECT_EQ(sorted(group.values("objectClass")),
+            (std::vector<std::string>{"extensibleObject", "groupOfNames", "top"}));
+
+  // Again, with one member more: only that one is added.
+  NewAlias bigger = team;
+  bigger.targets.push_back("gil@example.com");
+  const AliasOutcome second = provisioner->create_alias(bigger);
+  EXPECT_NE(second.done.find("1 member(s) added"), std::string::npos) << second.done;
+  EXPECT_EQ(provisioner->create_alias(bigger).done,
+            "cn=team," + base + " exists with every member: unchanged");
+  group = only("(cn=team)");
+  EXPECT_EQ(group.values("member").size(), 3U);
+  EXPECT_EQ(group.values("mail").size(), 1U);
+
+  // A pseudonym of a user, and of the group: another mail value, once.
+  const NewAlias gina_alias{.address = "gina.g@example.com", .targets = {"gina@example.com"}, .group = false};
+  EXPECT_NE(provisioner->alias_plan(gina_alias).find("would add mail gina.g@example.com"), std::string::npos);
+  EXPECT_NE(provisioner->create_alias(gina_alias).done.find("added to uid=gina," + base), std::string::npos);
+  EXPECT_NE(provisioner->create_alias(gina_alias).done.find("unchanged"), std::string::npos);
+  EXPECT_EQ(sorted(only("(uid=gina)").values("mail")),
+            (std::vector<std::string>{"gina.g@example.com", "gina@example.com"}));
+  const NewAlias team_alias{.address = "crew@example.com", .targets = {"team@example.com"}, .group = false};
+  provisioner->create_alias(team_alias);
+  provisioner->create_alias(team_alias);
+  EXPECT_EQ(sorted(only("(cn=team)").values("mail")),
+            (std::vector<std::string>{"crew@example.com", "team@example.com"}));
+
+  // An address another entry has already is refused: mail stays unambiguous.
+  const NewAlias taken{.address = "gina.g@example.com", .targets = {"gus@example.com"}, .group = false};
+  try {
+    provisioner->create_alias(taken);
+    FAIL() << "an address of gina given to gus";
+  } catch (const ProvisionError& e) {
+    EXPECT_NE(std::string(e.what()).find("already the mail address of uid=gina," + base), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(only("(uid=gus)").values("mail"), std::vector<std::string>{"gus@example.com"});
+  // A target without an entry, a group without any member in the directory.
+  EXPECT_THROW(provisioner->create_alias(NewAlias{
+                   .address = "nobody.here@example.com", .targets = {"ghost@example.com"}, .group = false}),
+               ProvisionError);
+  EXPECT_THROW(provisioner->create_alias(
+                   NewAlias{.address = "empty@example.com", .targets = {"ghost@example.com"}, .group = true}),
+               ProvisionError);
+  EXPECT_TRUE(search("(cn=empty)").empty());
+
+  // A pseudonym with several targets is an entry of its own.
+  provisioner->create_alias(NewAlias{
+      .address = "both@example.org", .targets = {"gina@example.com", "gus@example.com"}, .group = false});
+  EXPECT_EQ(only("(mail=both@example.org)").dn, "cn=both@example.org," + base);
+}
+
+TEST_F(LdapProvisionerTest, PseudonymOfAnEntryThatTakesNoMailFails) {
+  // An entry of another shape (objectClass account: no mail attribute).
+  LdapHandle handle(nullptr, unbind);
+  ASSERT_EQ(bind_as(server_->url, server_->admin_dn, server_->admin_password, handle), LDAP_SUCCESS);
+  std::string classes[] = {"top", "account"};
+  std::string uid = "shaped";
+  berval class_values[] = {{classes[0].size(), classes[0].data()}, {classes[1].size(), classes[1].data()}};
+  berval uid_value{uid.size(), uid.data()};
+  berval* class_pointers[] = {&class_values[0], &class_values[1], nullptr};
+  berval* uid_pointers[] = {&uid_value, nullptr};
+  char object_class[] = "objectClass";
+  char uid_name[] = "uid";
+  LDAPMod class_mod{.mod_op = LDAP_MOD_ADD | LDAP_MOD_BVALUES, .mod_type = object_class, .mod_vals = {}};
+  class_mod.mod_vals.modv_bvals = class_pointers;
+  LDAPMod uid_mod{.mod_op = LDAP_MOD_ADD | LDAP_MOD_BVALUES, .mod_type = uid_name, .mod_vals = {}};
+  uid_mod.mod_vals.modv_bvals = uid_pointers;
+  LDAPMod* mods[] = {&class_mod, &uid_mod, nullptr};
+  ASSERT_EQ(ldap_add_ext_s(handle.get(), ("uid=shaped," + server_->base).c_str(), mods, nullptr, nullptr),
+            LDAP_SUCCESS);
+
+  auto provisioner = make_ldap_provisioner(server_->url, options());
+  try {
+    provisioner->create_alias(
+        NewAlias{.address = "shape@example.com", .targets = {"shaped@example.com"}, .group = false});
+    FAIL() << "mail added to an account entry";
+  } catch (const ProvisionError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("uid=shaped," + server_->base), std::string::npos) << what;
+    EXPECT_NE(what.find("shape@example.com"), std::string::npos) << what;
+  }
+  // As a group member it is fine (member names any entry).
+  const AliasOutcome group = provisioner->create_alias(
+      NewAlias{.address = "shapes@example.com", .targets = {"shaped@example.com"}, .group = true});
+  EXPECT_TRUE(group.problems.empty());
+  EXPECT_EQ(only("(cn=shapes)").values("member"), std::vector<std::string>{"uid=shaped," + server_->base});
+}
+
 }  // namespace
 }  // namespace mailmig
