@@ -162,7 +162,7 @@ void replace_value(ConfigLine& line, std::string_view value) {
   line.eol = std::move(eol);
 }
 
-ConfigLine make_line(std::string text) {
+ConfigLine make_line(const std::string& text) {
   ConfigLine line = parse_line(text);
   line.eol = "\n";
   return line;

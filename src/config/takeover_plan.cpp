@@ -47,16 +47,12 @@ class Planner {
   std::string take_over_file(const std::string& rel, const std::string& source_text,
                              const std::string* base_text) {
     ConfigFile source = ConfigFile::parse(source_text);
-    bool schema = rules_.is_schema_file(rel);
-    ConfigFile result;
-    if (schema && options_.ldap_schema == LdapSchema::Keep) {
-      // 4.3.8: the old product's LDAP files are reused as they are (paths aside).
-      result = converted(rel, source);
-    } else if (options_.strategy == Strategy::Merge && base_text != nullptr) {
-      result = merged(rel, source, ConfigFile::parse(*base_text));
-    } else {
-      result = converted(rel, source);
-    }
+    // 4.3.8: with --ldap-schema keep the old product's LDAP files are reused as
+    // they are (paths aside), never merged onto the new defaults.
+    const bool keep_as_is = rules_.is_schema_file(rel) && options_.ldap_schema == LdapSchema::Keep;
+    ConfigFile result = !keep_as_is && options_.strategy == Strategy::Merge && base_text != nullptr
+                            ? merged(rel, source, ConfigFile::parse(*base_text))
+                            : converted(rel, source);
     enforce_kept(rel, source, result);
     return result.serialize();
   }
