@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cstring>
 #include <iostream>
@@ -14,19 +13,12 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/migrate_command.h"
+#include "core/ascii.h"
 #include "provision/passwords.h"
 
 namespace mailmig::cli {
 
-namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 void print_cg2kms_help(std::ostream& out) {
   out << R"(cg2kms - CommuniGate Pro to Kerio Connect migration tool (mailmig)
@@ -85,7 +77,7 @@ Cg2kmsParse parse_cg2kms(int argc, char** argv) {
   }
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    std::string name = lower(arg);
+    std::string name = ascii_lower(arg);
     if (name.starts_with("--")) name.erase(0, 1);  // tolerate --path as well as -path
     auto value = [&](std::string& into, bool secret = false) {
       if (i + 1 >= argc) {

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "core/ascii.h"
 #include "core/sha256.h"
 
 namespace mailmig::cli {
@@ -34,12 +35,6 @@ void make_private_dir(const std::string& dir) {
   }
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 }  // namespace
 
 std::string state_home() {
@@ -54,12 +49,12 @@ std::string state_home() {
 std::string spec_identity(const std::string& target_spec) {
   const std::size_t colon = target_spec.find(':');
   if (colon == std::string::npos) return target_spec;
-  const std::string scheme = lower(target_spec.substr(0, colon));
+  const std::string scheme = ascii_lower(target_spec.substr(0, colon));
   std::string rest = target_spec.substr(colon + 1);
   if (rest.starts_with("//")) {
     // scheme://host[:port][/...]: host names are case-insensitive.
     const std::size_t end = std::min(rest.find('/', 2), rest.size());
-    return scheme + ":" + lower(rest.substr(0, end)) + rest.substr(end);
+    return scheme + ":" + ascii_lower(rest.substr(0, end)) + rest.substr(end);
   }
   // "-" is standard input (archive:-), not a file of the working directory.
   if (!rest.empty() && rest != "-")

@@ -17,6 +17,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/migrate_command.h"
+#include "core/ascii.h"
 #include "source/maildir/user_paths.h"
 
 namespace mailmig::cli {
@@ -40,7 +41,7 @@ std::optional<std::string> host_domain() {
   }
   const auto dot = host.find('.');
   if (dot == std::string::npos || dot + 1 >= host.size()) return std::nullopt;
-  return maildir::lower_ascii(host.substr(dot + 1));
+  return ascii_lower(host.substr(dot + 1));
 }
 
 // USER:GROUP owning `path` (the destination's mail directory: vmail:vmail on NethServer).
@@ -219,7 +220,7 @@ int sync_maildirs_main(int argc, char** argv) {
     for (const maildir::FoundAccount& found :
          maildir::expand_user_path(o.target_path, o.target_user_path,
                                    [&](const Problem& p) { unreadable.push_back(p.describe()); })) {
-      users.insert(maildir::lower_ascii(found.name));
+      users.insert(ascii_lower(found.name));
     }
     for (const std::string& line : unreadable) std::cerr << "sync_maildirs: " << line << "\n";
     if (users.empty()) {

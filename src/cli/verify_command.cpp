@@ -15,6 +15,7 @@
 #include "cli/exit_codes.h"
 #include "cli/migrate_command.h"
 #include "cli/state_location.h"
+#include "core/ascii.h"
 #include "core/datetime.h"
 #include "engine/migrate.h"
 #include "engine/state.h"
@@ -27,11 +28,6 @@ namespace mailmig::cli {
 namespace {
 
 constexpr std::size_t kDifferencesShown = 20;  // on screen without -v
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string now_iso8601() {
   const auto now = std::chrono::system_clock::now();
@@ -146,8 +142,8 @@ std::map<std::string, std::string> read_pass_file(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   const auto rows = parse_csv(text.str());
-  if (rows.empty() || rows[0].size() < 2 || lower(rows[0][0]) != "account" ||
-      lower(rows[0][1]) != "password") {
+  if (rows.empty() || rows[0].size() < 2 || ascii_lower(rows[0][0]) != "account" ||
+      ascii_lower(rows[0][1]) != "password") {
     throw std::runtime_error(
         fmt::format("{}: not a .pass file (expected the header account,password,how)", path));
   }
@@ -155,7 +151,7 @@ std::map<std::string, std::string> read_pass_file(const std::string& path) {
   for (std::size_t i = 1; i < rows.size(); ++i) {
     if (rows[i].size() < 2)
       throw std::runtime_error(fmt::format("{}: record {} has no password field", path, i + 1));
-    out[lower(rows[i][0])] = rows[i][1];
+    out[ascii_lower(rows[i][0])] = rows[i][1];
   }
   return out;
 }
@@ -261,7 +257,7 @@ int run_verify(const VerifyCommand& c, int verbosity, std::ostream& out, std::os
   if (s.user_target) {
     options.recorded_password = [&](const AccountInfo& a,
                                     const TargetAccountName& n) -> std::optional<std::string> {
-      for (const std::string& key : {lower(n.key()), lower(account_key(a))}) {
+      for (const std::string& key : {ascii_lower(n.key()), ascii_lower(account_key(a))}) {
         if (auto it = s.recorded.find(key); it != s.recorded.end()) return it->second;
       }
       return std::nullopt;

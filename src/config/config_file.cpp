@@ -1,8 +1,9 @@
 #include "config/config_file.h"
 
 #include <algorithm>
-#include <cctype>
 #include <set>
+
+#include "core/ascii.h"
 
 namespace mailmig::config {
 
@@ -242,8 +243,7 @@ int ConfigFile::rewrite_values(
 }
 
 bool is_secret_key(std::string_view key) {
-  std::string lower(key);
-  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = ascii_lower(key);
   // mysql_password, sslkey_pass, ldap_bind_passwd; not ldap_password_attribute (an attribute name).
   return lower.ends_with("pass") || lower.ends_with("passwd") || lower.ends_with("password") ||
          lower.find("secret") != std::string::npos;

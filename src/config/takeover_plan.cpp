@@ -3,10 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 
 #include "config/config_file.h"
 #include "config/unified_diff.h"
+#include "core/ascii.h"
 
 namespace mailmig::config {
 
@@ -20,12 +20,6 @@ bool Plan::changes_destination() const {
 }
 
 namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 // Secrets (passwords) never reach a report.
 std::string shown(const std::string& key, const std::string& value) {
@@ -60,13 +54,13 @@ class Planner {
   void scan_leftovers(const std::string& rel, const std::string& text) {
     if (!rules_.is_config(rel)) return;
     const bool schema_kept = rules_.is_schema_file(rel) && options_.ldap_schema == LdapSchema::Keep;
-    const std::string old_name = lower(rules_.old_product);
+    const std::string old_name = ascii_lower(rules_.old_product);
     ConfigFile file = ConfigFile::parse(text);
     std::size_t number = 0;
     for (const auto& line : file.lines()) {
       ++number;
       if (line.kind != LineKind::Directive && line.kind != LineKind::Include) continue;
-      if (lower(line.value).find(old_name) == std::string::npos) continue;
+      if (ascii_lower(line.value).find(old_name) == std::string::npos) continue;
       if (line.kind == LineKind::Directive && rules_.kept_directive(rel, line.key) != nullptr) continue;
       if (schema_kept) continue;
       plan_.warnings.push_back(
@@ -357,7 +351,7 @@ Plan plan_takeover(const Rules& rules, const PlanOptions& options, const Tree& s
   for (const auto& [rel, entry] : plan.result) {
     if (entry.type == EntryType::File) planner.scan_leftovers(rel, entry.content);
     if (entry.type == EntryType::Symlink &&
-        lower(entry.content).find(lower(rules.old_product)) != std::string::npos)
+        ascii_lower(entry.content).find(ascii_lower(rules.old_product)) != std::string::npos)
       plan.warnings.push_back(
           {join_path(options.to, rel), 0,
            fmt::format("symbolic link to {} still names {}", entry.content, rules.old_product)});

@@ -5,6 +5,8 @@
 #include <array>
 #include <cstdlib>
 
+#include "core/ascii.h"
+
 // Calendar arithmetic is done by hand (Howard Hinnant's days_from_civil /
 // civil_from_days) instead of timegm/mktime/strptime: those depend on the
 // process locale and TZ environment and are not all thread-safe.
@@ -68,27 +70,17 @@ std::optional<DateTime> make(std::int64_t year, int month, int day, int hour, in
   return DateTime{local - std::int64_t{zone_minutes} * 60, zone_minutes};
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    // ASCII-only folding on purpose: std::tolower would consult the locale.
-    const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
 // 1..12, or 0 when `name` is not an English month abbreviation.
 int month_from_name(std::string_view name) {
   for (std::size_t i = 0; i < kMonths.size(); ++i) {
-    if (iequals(name, kMonths[i])) return static_cast<int>(i) + 1;
+    if (ascii_iequals(name, kMonths[i])) return static_cast<int>(i) + 1;
   }
   return 0;
 }
 
 bool is_weekday(std::string_view name) {
   for (const auto day : kWeekdays) {
-    if (iequals(name, day)) return true;
+    if (ascii_iequals(name, day)) return true;
   }
   return false;
 }
@@ -112,7 +104,7 @@ std::optional<int> zone_from_name(std::string_view name) {
                                              {"PST", -480},
                                              {"PDT", -420}}};
   for (const auto& zone : kZones) {
-    if (iequals(name, zone.name)) return zone.minutes;
+    if (ascii_iequals(name, zone.name)) return zone.minutes;
   }
   if (name.size() == 1) {
     const char c = name[0];

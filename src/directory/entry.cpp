@@ -1,37 +1,23 @@
 #include "directory/entry.h"
 
 #include <algorithm>
-#include <cctype>
 
 namespace mailmig::directory {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(),
-                    [](unsigned char x, unsigned char y) { return std::tolower(x) == std::tolower(y); });
-}
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 bool is_class_attribute(std::string_view name) {
-  return iequals(name, "objectClass") || iequals(name, "structuralObjectClass");
+  return ascii_iequals(name, "objectClass") || ascii_iequals(name, "structuralObjectClass");
 }
 
 const Attribute* Entry::find(std::string_view name) const {
   for (const auto& attribute : attributes) {
-    if (iequals(attribute.name, name)) return &attribute;
+    if (ascii_iequals(attribute.name, name)) return &attribute;
   }
   return nullptr;
 }
 
 Attribute* Entry::find(std::string_view name) {
   for (auto& attribute : attributes) {
-    if (iequals(attribute.name, name)) return &attribute;
+    if (ascii_iequals(attribute.name, name)) return &attribute;
   }
   return nullptr;
 }
@@ -47,7 +33,7 @@ void Entry::add(std::string_view name, std::string value) {
 namespace {
 
 bool same_value(std::string_view attribute, std::string_view a, std::string_view b) {
-  return is_class_attribute(attribute) ? iequals(a, b) : a == b;
+  return is_class_attribute(attribute) ? ascii_iequals(a, b) : a == b;
 }
 
 bool contains(std::string_view attribute, const std::vector<std::string>& values, std::string_view value) {
@@ -69,7 +55,7 @@ std::vector<Modification> diff_entries(const Entry& current, const Entry& desire
   std::vector<Modification> delete_classes;
   for (const Attribute& want : desired.attributes) {
     const Attribute* have = current.find(want.name);
-    const bool classes = iequals(want.name, "objectClass");
+    const bool classes = ascii_iequals(want.name, "objectClass");
     std::vector<std::string> missing;
     for (const std::string& value : want.values) {
       if ((have == nullptr || !contains(want.name, have->values, value)) &&
@@ -98,7 +84,7 @@ std::vector<Modification> diff_entries(const Entry& current, const Entry& desire
     const Attribute* want = desired.find(have.name);
     if (want == nullptr) {
       deletes.push_back(Modification{ModOp::Delete, have.name, {}});
-    } else if (iequals(have.name, "objectClass")) {
+    } else if (ascii_iequals(have.name, "objectClass")) {
       std::vector<std::string> extra;
       for (const std::string& value : have.values) {
         if (!contains(have.name, want->values, value)) extra.push_back(value);

@@ -7,10 +7,9 @@
 #include <string_view>
 #include <vector>
 
-namespace mailmig::directory {
+#include "core/ascii.h"
 
-bool iequals(std::string_view a, std::string_view b);
-std::string lower(std::string_view text);
+namespace mailmig::directory {
 
 struct Attribute {
   std::string name;

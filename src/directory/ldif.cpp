@@ -39,8 +39,8 @@ bool valid_dn(const std::string& dn) {
 }
 
 bool is_modify_verb(const std::string& name) {
-  return iequals(name, "add") || iequals(name, "delete") || iequals(name, "replace") ||
-         iequals(name, "increment");
+  return ascii_iequals(name, "add") || ascii_iequals(name, "delete") || ascii_iequals(name, "replace") ||
+         ascii_iequals(name, "increment");
 }
 
 // The attribute type of "cn;lang-de": options do not change which attribute it is.
@@ -52,10 +52,10 @@ std::string_view base_type(std::string_view name) {
 void check_record(const LdifRecord& record, const std::string& origin) {
   auto fail = [&](unsigned long line, const std::string& message) { throw LdifError(origin, line, message); };
   std::size_t i = 0;
-  while (i < record.lines.size() && iequals(record.lines[i].name, "control")) ++i;
-  if (i < record.lines.size() && iequals(record.lines[i].name, "changetype")) {
+  while (i < record.lines.size() && ascii_iequals(record.lines[i].name, "control")) ++i;
+  if (i < record.lines.size() && ascii_iequals(record.lines[i].name, "changetype")) {
     const LdifLine& type = record.lines[i];
-    const std::string kind = lower(type.value);
+    const std::string kind = ascii_lower(type.value);
     ++i;
     if (kind == "add") {
       for (; i < record.lines.size(); ++i) {
@@ -71,7 +71,8 @@ void check_record(const LdifRecord& record, const std::string& origin) {
     if (kind == "modrdn" || kind == "moddn") {
       for (; i < record.lines.size(); ++i) {
         const std::string& name = record.lines[i].name;
-        if (!iequals(name, "newrdn") && !iequals(name, "deleteoldrdn") && !iequals(name, "newsuperior")) {
+        if (!ascii_iequals(name, "newrdn") && !ascii_iequals(name, "deleteoldrdn") &&
+            !ascii_iequals(name, "newsuperior")) {
           fail(record.lines[i].line, fmt::format("\"{}\" in a {} record", name, kind));
         }
       }
@@ -87,7 +88,7 @@ void check_record(const LdifRecord& record, const std::string& origin) {
       }
       ++i;
       for (; i < record.lines.size() && record.lines[i].kind != LdifLine::Kind::Separator; ++i) {
-        if (!iequals(base_type(record.lines[i].name), base_type(spec.value))) {
+        if (!ascii_iequals(base_type(record.lines[i].name), base_type(spec.value))) {
           fail(record.lines[i].line, fmt::format("a value of \"{}\" under \"{}: {}\" (missing \"-\"?)",
                                                  record.lines[i].name, spec.name, spec.value));
         }
@@ -155,13 +156,13 @@ bool parse_buffer(char* buffer, unsigned long first_line, const std::string& ori
       }
     }
     if (!have_dn) {
-      if (may_be_version && iequals(parsed.name, "version")) {
+      if (may_be_version && ascii_iequals(parsed.name, "version")) {
         if (parsed.value != "1")
           throw LdifError(origin, lineno, fmt::format("LDIF version {} (only 1 exists)", parsed.value));
         may_be_version = false;
         continue;
       }
-      if (!iequals(parsed.name, "dn") || parsed.kind != LdifLine::Kind::Value) {
+      if (!ascii_iequals(parsed.name, "dn") || parsed.kind != LdifLine::Kind::Value) {
         throw LdifError(origin, lineno, "a record must start with \"dn:\"");
       }
       if (!valid_dn(parsed.value))
@@ -185,8 +186,8 @@ LdifError::LdifError(const std::string& file, unsigned long line, const std::str
 
 std::string LdifRecord::changetype() const {
   for (const LdifLine& l : lines) {
-    if (iequals(l.name, "control")) continue;
-    return iequals(l.name, "changetype") ? lower(l.value) : std::string();
+    if (ascii_iequals(l.name, "control")) continue;
+    return ascii_iequals(l.name, "changetype") ? ascii_lower(l.value) : std::string();
   }
   return {};
 }

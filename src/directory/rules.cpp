@@ -41,7 +41,7 @@ Rename parse_rename(const std::string& from, const std::string& to) {
 }
 
 bool istarts_with(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
+  return text.size() >= prefix.size() && ascii_iequals(text.substr(0, prefix.size()), prefix);
 }
 
 }  // namespace
@@ -49,11 +49,11 @@ bool istarts_with(std::string_view text, std::string_view prefix) {
 bool NamePattern::matches(std::string_view name) const {
   switch (kind) {
     case Kind::Exact:
-      return iequals(name, text);
+      return ascii_iequals(name, text);
     case Kind::Prefix:
       return istarts_with(name, text);
     case Kind::Suffix:
-      return name.size() >= text.size() && iequals(name.substr(name.size() - text.size()), text);
+      return name.size() >= text.size() && ascii_iequals(name.substr(name.size() - text.size()), text);
   }
   return false;
 }
@@ -146,7 +146,7 @@ RuleSet parse_rules(std::string_view text, const std::string& origin) {
       if (line[start] == '[') {
         const auto end = line.find(']', start);
         const std::string name =
-            end == std::string::npos ? "" : lower(line.substr(start + 1, end - start - 1));
+            end == std::string::npos ? "" : ascii_lower(line.substr(start + 1, end - start - 1));
         if (name != "users" && name != "groups" && name != "domains") {
           throw std::invalid_argument("a section is [users], [groups] or [domains]");
         }

@@ -39,7 +39,7 @@ std::vector<Statement> statements(std::string_view text, const std::string& orig
     const auto end = line.find_first_of(" \t");
     // libldap wants the definition to start at its "(".
     const auto body = end == std::string::npos ? std::string::npos : line.find_first_not_of(" \t", end);
-    Statement statement{lower(line.substr(0, end)), body == std::string::npos ? "" : line.substr(body),
+    Statement statement{ascii_lower(line.substr(0, end)), body == std::string::npos ? "" : line.substr(body),
                         lineno};
     if (statement.keyword != "attributetype" && statement.keyword != "attributetypes" &&
         statement.keyword != "objectclass" && statement.keyword != "objectclasses" &&
@@ -77,7 +77,7 @@ std::vector<std::string> names_of(char** names) {
 bool has(const std::vector<SchemaItem>& items, std::string_view name) {
   return std::any_of(items.begin(), items.end(), [&](const SchemaItem& item) {
     return std::any_of(item.names.begin(), item.names.end(),
-                       [&](const std::string& n) { return iequals(n, name); });
+                       [&](const std::string& n) { return ascii_iequals(n, name); });
   });
 }
 
@@ -93,7 +93,7 @@ bool SchemaFile::has_class(std::string_view name) const {
 std::set<std::string> SchemaFile::attribute_names() const {
   std::set<std::string> out;
   for (const SchemaItem& item : attribute_types) {
-    for (const std::string& name : item.names) out.insert(lower(name));
+    for (const std::string& name : item.names) out.insert(ascii_lower(name));
   }
   return out;
 }

@@ -38,14 +38,15 @@ std::string new_value(const std::string& old_name, const std::string& new_name, 
 }
 
 bool is_mod_verb(const std::string& name) {
-  return iequals(name, "add") || iequals(name, "delete") || iequals(name, "replace") ||
-         iequals(name, "increment");
+  return ascii_iequals(name, "add") || ascii_iequals(name, "delete") || ascii_iequals(name, "replace") ||
+         ascii_iequals(name, "increment");
 }
 
 // Lines of a record that are not attribute values: their names stay.
 bool is_record_keyword(const std::string& name) {
-  return iequals(name, "changetype") || iequals(name, "control") || iequals(name, "newrdn") ||
-         iequals(name, "deleteoldrdn") || iequals(name, "newsuperior");
+  return ascii_iequals(name, "changetype") || ascii_iequals(name, "control") ||
+         ascii_iequals(name, "newrdn") || ascii_iequals(name, "deleteoldrdn") ||
+         ascii_iequals(name, "newsuperior");
 }
 
 }  // namespace
@@ -136,7 +137,7 @@ Entry apply_sets(const Entry& entry, const std::vector<SetPair>& sets, bool over
     std::vector<std::string> cleared;
     for (const SetPair& pair : sets) {
       bool seen = false;
-      for (const auto& name : cleared) seen = seen || iequals(name, pair.attribute);
+      for (const auto& name : cleared) seen = seen || ascii_iequals(name, pair.attribute);
       if (!seen) {
         cleared.push_back(pair.attribute);
         if (Attribute* existing = out.find(pair.attribute)) existing->values.clear();
@@ -163,8 +164,8 @@ UpgradeResult plan_upgrade(const Entry& entry, const ScopeUpgrade& scope, const 
     for (const std::string& value : old->values) {
       if (!desired.has_value(to, value)) desired.add(to, value);
     }
-    if (!preserve && !iequals(from, to)) {
-      std::erase_if(desired.attributes, [&](const Attribute& a) { return iequals(a.name, from); });
+    if (!preserve && !ascii_iequals(from, to)) {
+      std::erase_if(desired.attributes, [&](const Attribute& a) { return ascii_iequals(a.name, from); });
     }
   }
   for (const auto& [name, why] : scope.unmapped) {

@@ -7,12 +7,12 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <memory>
 #include <set>
 #include <stdexcept>
 #include <string>
 
+#include "core/ascii.h"
 #include "engine/selection.h"
 #include "provision/ldap/ldap_connection.h"
 
@@ -23,12 +23,6 @@ namespace {
 // Entries per page (RFC 2696): below slapd's default size limit of 500, so a
 // directory of any size is read completely without raising its limits.
 constexpr ber_int_t kPageSize = 200;
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
 
 class Directory {
  public:
@@ -94,7 +88,8 @@ class Directory {
         berval** found = ldap_get_values_len(ld_, entry, name.c_str());
         if (found == nullptr) continue;
         for (berval** value = found; *value != nullptr; ++value) {
-          if ((*value)->bv_len > 0) values.insert(lower(std::string((*value)->bv_val, (*value)->bv_len)));
+          if ((*value)->bv_len > 0)
+            values.insert(ascii_lower(std::string((*value)->bv_val, (*value)->bv_len)));
         }
         ldap_value_free_len(found);
       }

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <utility>
 
+#include "core/ascii.h"
+
 namespace mailmig {
 
 namespace {
@@ -18,13 +20,6 @@ namespace {
 // Unicode lowercase (ICU, root locale: no Turkish dotless i surprises), so
 // "ÜBERSICHT" and "Übersicht" collide like "WORK" and "Work" do. A name that
 // is not valid UTF-8 is lowercased in ASCII only: its bytes are never replaced.
-std::string ascii_lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
-  return out;
-}
-
 std::string lowercase(std::string_view text) {
   if (std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
     return ascii_lower(text);

@@ -4,20 +4,14 @@
 #include <fnmatch.h>
 
 #include <algorithm>
-#include <cctype>
 #include <fstream>
 #include <map>
+
+#include "core/ascii.h"
 
 namespace mailmig {
 
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 bool is_glob(std::string_view pattern) {
   return pattern.find_first_of("*?[") != std::string_view::npos;
@@ -27,7 +21,7 @@ bool is_glob(std::string_view pattern) {
 // case-insensitively, as administrators type "S*" for "sam".
 bool matches(const std::string& pattern, const std::string& name) {
   if (is_glob(pattern)) return ::fnmatch(pattern.c_str(), name.c_str(), FNM_CASEFOLD) == 0;
-  return lower(pattern) == lower(name);
+  return ascii_lower(pattern) == ascii_lower(name);
 }
 
 // Splits "user@domain" so --user alone can name the domain too.
@@ -52,7 +46,8 @@ class ListedMatcher {
   bool take(const AccountInfo& account) {
     if (!listed_) return true;
     bool found = false;
-    for (const std::string& key : {lower(account.name), lower(account.name + "@" + account.domain)}) {
+    for (const std::string& key :
+         {ascii_lower(account.name), ascii_lower(account.name + "@" + account.domain)}) {
       if (auto it = used_.find(key); it != used_.end()) {
         it->second = true;
         found = true;
@@ -89,7 +84,7 @@ std::set<std::string> read_users_file(const std::string& path) {
     const auto start = line.find_first_not_of(" \t");
     if (start == std::string::npos || line[start] == '#') continue;
     const auto end = line.find_last_not_of(" \t");
-    out.insert(lower(line.substr(start, end - start + 1)));
+    out.insert(ascii_lower(line.substr(start, end - start + 1)));
   }
   if (in.bad()) throw std::runtime_error(fmt::format("error reading users file {}", path));
   return out;

@@ -10,6 +10,7 @@
 #include <set>
 #include <utility>
 
+#include "core/ascii.h"
 #include "core/crlf.h"
 #include "core/sha256.h"
 #include "engine/migrate.h"
@@ -38,11 +39,6 @@ struct TargetMsg {
   bool paired = false;
 };
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // IMAP keywords are case-insensitive; order carries no meaning.
 std::vector<std::string> sorted_unique(std::vector<std::string> v) {
   std::sort(v.begin(), v.end());
@@ -52,7 +48,7 @@ std::vector<std::string> sorted_unique(std::vector<std::string> v) {
 
 // "INBOX" in any case is the one inbox (RFC 3501 5.1).
 std::string folder_key(const std::string& name) {
-  return lower(name) == "inbox" ? std::string("INBOX") : name;
+  return ascii_lower(name) == "inbox" ? std::string("INBOX") : name;
 }
 
 std::string flag_text(Flags flags, const std::vector<std::string>& keywords) {
@@ -259,9 +255,9 @@ class AccountVerifier {
     std::vector<std::string> out;
     for (const std::string& k : keywords) {
       if (!options_.stored_keyword) {
-        out.push_back(lower(k));
+        out.push_back(ascii_lower(k));
       } else if (auto stored = options_.stored_keyword(k)) {
-        out.push_back(lower(*stored));
+        out.push_back(ascii_lower(*stored));
       }
     }
     return sorted_unique(std::move(out));
@@ -338,7 +334,7 @@ class AccountVerifier {
         out_->read_folder(target, want, [&](const StoredMessage& m) {
           TargetMsg t{.stored = m};
           for (const std::string& k : m.keywords) {
-            if (!k.starts_with('\\')) t.keywords.push_back(lower(k));  // \Recent is session state
+            if (!k.starts_with('\\')) t.keywords.push_back(ascii_lower(k));  // \Recent is session state
           }
           t.keywords = sorted_unique(std::move(t.keywords));
           out.push_back(std::move(t));

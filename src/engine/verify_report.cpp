@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/ascii.h"
 #include "core/printable.h"
 
 namespace mailmig {
@@ -49,11 +50,6 @@ std::uint64_t sum(const AccountCheck& a, std::uint64_t FolderCheck::*field) {
   std::uint64_t n = 0;
   for (const FolderCheck& f : a.folders) n += f.*field;
   return n;
-}
-
-std::string upper(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
 }
 
 std::string where(const Difference& d) {
@@ -265,7 +261,8 @@ std::string verify_report_text(const VerifyRun& run, std::size_t max_differences
   for (const AccountCheck& a : run.accounts) {
     line(account_name(a), a.folders.size(), sum(a, &FolderCheck::messages_source),
          sum(a, &FolderCheck::messages_target), sum(a, &FolderCheck::bytes_source),
-         sum(a, &FolderCheck::bytes_target), a.difference_count(), a.status == "ok" ? "OK" : upper(a.status));
+         sum(a, &FolderCheck::bytes_target), a.difference_count(),
+         a.status == "ok" ? "OK" : ascii_upper(a.status));
   }
   line("total", t.folders, t.messages_source, t.messages_target, t.bytes_source, t.bytes_target,
        t.differences,
@@ -366,7 +363,7 @@ std::string verify_report_html(const VerifyRun& run) {
     h.number(sum(a, &FolderCheck::bytes_target));
     h.number(a.difference_count());
     h.raw(a.status == "ok" ? "<td class=\"ok\">OK</td>"
-                           : "<td class=\"bad\">" + html_escape(upper(a.status)) + "</td>");
+                           : "<td class=\"bad\">" + html_escape(ascii_upper(a.status)) + "</td>");
     h.raw("</tr>\n");
   }
   h.end_table();

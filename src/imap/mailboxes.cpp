@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "codec/mutf7.h"
+#include "core/ascii.h"
 
 namespace mailmig::imap {
 
@@ -23,9 +24,7 @@ std::vector<std::string> split(const std::string& text, char sep) {
 }
 
 bool is_inbox(std::string_view name) {
-  return name.size() == 5 && std::equal(name.begin(), name.end(), "INBOX", [](char a, char b) {
-           return std::toupper(static_cast<unsigned char>(a)) == b;
-         });
+  return ascii_iequals(name, "INBOX");
 }
 
 }  // namespace

@@ -9,6 +9,8 @@
 #include <limits>
 #include <utility>
 
+#include "core/ascii.h"
+
 namespace mailmig::imap {
 namespace {
 
@@ -19,21 +21,6 @@ bool is_control(char c) {
 
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
-}
-
-char to_upper(char c) {
-  return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
-}
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), to_upper);
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return to_upper(x) == to_upper(y); });
 }
 
 // Atom scanning is one table lookup per byte. Code mode (inside "[...]" of a
@@ -313,7 +300,7 @@ class ItemReader {
     }
     c_.set_pos(p);
     const std::string_view text = line.substr(start, p - start);
-    if (iequals(text, "NIL")) return Item::nil();
+    if (ascii_iequals(text, "NIL")) return Item::nil();
     return Item::atom(std::string(text));
   }
 
@@ -419,7 +406,7 @@ void render(const Item& item, std::string& out) {
 // ---- Item, Response ----
 
 bool Item::is_atom(std::string_view name) const {
-  return kind == Kind::Atom && iequals(text, name);
+  return kind == Kind::Atom && ascii_iequals(text, name);
 }
 
 std::optional<std::uint64_t> Item::as_number() const {
@@ -448,7 +435,7 @@ const Item* Item::get(std::string_view key) const {
 }
 
 bool Response::has_code(std::string_view name) const {
-  return code && iequals(code->name, name);
+  return code && ascii_iequals(code->name, name);
 }
 
 std::string to_debug_string(const Item& item) {
@@ -600,7 +587,7 @@ bool ResponseParser::parse_first_line(std::string_view line) {
   }
   if (!c.peek_is(0, ' ')) c.fail("expected SP after tag");
   c.skip(1);
-  const std::string status = upper(c.word());
+  const std::string status = ascii_upper(c.word());
   if (status != "OK" && status != "NO" && status != "BAD") c.fail("tagged response must be OK, NO or BAD");
   cur_.type = Response::Type::Tagged;
   cur_.tag = std::string(tag);
@@ -623,7 +610,7 @@ bool ResponseParser::parse_untagged(std::string_view line, std::size_t from) {
     c.skip_spaces();
     cur_.number = static_cast<std::uint32_t>(number);
   }
-  cur_.keyword = upper(c.word());
+  cur_.keyword = ascii_upper(c.word());
   if (cur_.keyword.empty()) c.fail("missing response keyword");
   if (!cur_.number && is_status_word(cur_.keyword)) {
     cur_.status = cur_.keyword;
@@ -689,7 +676,7 @@ std::size_t ResponseParser::parse_code(std::string_view line, std::size_t open) 
   std::size_t p = open + 1;
   while (p < line.size() && line[p] != ' ' && line[p] != ']' && !is_control(line[p])) ++p;
   if (p == open + 1 || p >= line.size() || is_control(line[p])) return 0;
-  ResponseCode code{upper(line.substr(open + 1, p - open - 1)), {}};
+  ResponseCode code{ascii_upper(line.substr(open + 1, p - open - 1)), {}};
   if (line[p] == ']') {
     cur_.code = std::move(code);
     return p + 1;

@@ -7,6 +7,8 @@
 #include <array>
 #include <atomic>
 
+#include "core/ascii.h"
+
 namespace mailmig::imap {
 
 namespace {
@@ -20,13 +22,6 @@ std::string trace_view(const Response& response) {
   std::string text = to_debug_string(response);
   if (text.size() > 300) text = text.substr(0, 300) + fmt::format("... ({} more bytes)", text.size() - 300);
   return text;
-}
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  return out;
 }
 
 }  // namespace
@@ -146,14 +141,14 @@ void Session::read_greeting() {
 }
 
 bool Session::has_capability(std::string_view name) const {
-  return caps_.contains(upper(name));
+  return caps_.contains(ascii_upper(name));
 }
 
 void Session::set_capabilities(const std::vector<Item>& atoms) {
   caps_.clear();
   caps_fresh_ = true;
   for (const Item& item : atoms) {
-    if (item.is_atom()) caps_.insert(upper(item.text));
+    if (item.is_atom()) caps_.insert(ascii_upper(item.text));
   }
 }
 

@@ -12,17 +12,10 @@
 #include <memory>
 #include <mutex>
 
+#include "core/ascii.h"
+
 namespace mailmig::provision {
 namespace {
-
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
 
 // RFC 9110 token characters.
 bool is_token(std::string_view s) {
@@ -133,7 +126,7 @@ bool is_acceptable_header(std::string_view name, std::string_view value) {
   constexpr std::array<std::string_view, 6> kSetByTheClient = {"Host",       "Content-Length",    "Cookie",
                                                                "Connection", "Transfer-Encoding", "Expect"};
   return std::none_of(kSetByTheClient.begin(), kSetByTheClient.end(),
-                      [&](std::string_view reserved) { return iequals(name, reserved); });
+                      [&](std::string_view reserved) { return ascii_iequals(name, reserved); });
 }
 
 HttpClient::HttpClient(HttpClientOptions options)

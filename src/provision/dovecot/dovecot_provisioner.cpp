@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "core/ascii.h"
 #include "core/error.h"
 #include "core/fs.h"
 
@@ -33,33 +34,6 @@ bool crypt64(char c) {
 bool hex_digit(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
-char lower_ascii(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-char upper_ascii(char c) {
-  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = lower_ascii(c);
-  return out;
-}
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = upper_ascii(c);
-  return out;
-}
-
-bool equal_ignoring_ascii_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower_ascii(a[i]) != lower_ascii(b[i])) return false;
-  }
-  return true;
-}
-
 // struct crypt_data is about 32 KB: on the heap, zeroed before use (as
 // crypt_rn requires) and wiped after.
 class CryptArea {
@@ -142,7 +116,7 @@ constexpr std::array<DovecotScheme, 15> kSchemes = {{
 std::optional<std::string> braced_hash(std::string_view value) {
   const auto close = value.find('}');
   if (close == std::string_view::npos) return std::nullopt;
-  const std::string name = upper(value.substr(1, close - 1));
+  const std::string name = ascii_upper(value.substr(1, close - 1));
   const std::string_view data = value.substr(close + 1);
   if (name == "MD5") {
     // Dovecot's {MD5} is MD5-CRYPT; RFC 2307's (LDAP's) {MD5} is a plain
@@ -186,7 +160,7 @@ std::string user_name(const std::string& account, const std::string& domain) {
         throw bad("it holds ':', '@', a space or a control character");
     }
   }
-  return lower(name);
+  return ascii_lower(name);
 }
 
 bool has_user(std::string_view text, std::string_view name) {
@@ -198,7 +172,7 @@ bool has_user(std::string_view text, std::string_view name) {
     pos = end + 1;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty() || line.front() == '#' || line.front() == ':') continue;  // Dovecot skips these too
-    if (equal_ignoring_ascii_case(line.substr(0, line.find(':')), name)) return true;
+    if (ascii_iequals(line.substr(0, line.find(':')), name)) return true;
   }
   return false;
 }
@@ -381,15 +355,14 @@ class DovecotProvisioner final : public Provisioner {
 std::optional<std::string> dovecot_kept_hash(const PasswordInfo& source) {
   if (source.kind != PasswordInfo::Kind::Encrypted || source.value.empty()) return std::nullopt;
   const std::string_view value = source.value;
-  const std::string tag = lower(source.scheme);
+  const std::string tag = ascii_lower(source.scheme);
   if (tag.ends_with("-crpt")) {
     // CommuniGate's own methods: only U-crpt (Unix crypt) is a standard hash.
     if (tag != "u-crpt") return std::nullopt;
-    const std::string_view data =
-        value.size() >= source.scheme.size() &&
-                equal_ignoring_ascii_case(value.substr(0, source.scheme.size()), source.scheme)
-            ? value.substr(source.scheme.size())
-            : value;
+    const std::string_view data = value.size() >= source.scheme.size() &&
+                                          ascii_iequals(value.substr(0, source.scheme.size()), source.scheme)
+                                      ? value.substr(source.scheme.size())
+                                      : value;
     if (is_crypt_string(data)) return "{CRYPT}" + std::string(data);
     return std::nullopt;
   }

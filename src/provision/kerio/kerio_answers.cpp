@@ -5,19 +5,12 @@
 #include <algorithm>
 #include <string_view>
 
+#include "core/ascii.h"
+
 namespace mailmig::kerio {
 namespace {
 
 using nlohmann::json;
-
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
 
 // The array under `key` of an object, nullptr otherwise (a const json's
 // operator[] must never be used on a missing key).
@@ -128,7 +121,7 @@ bool user_listed(const json& result, const std::string& account, const std::stri
   for (const json& user : *list) {
     const std::string* login = string_member(user, "loginName");
     // Kerio login names are case-insensitive.
-    if (login != nullptr && (iequals(*login, account) || iequals(*login, qualified))) return true;
+    if (login != nullptr && (ascii_iequals(*login, account) || ascii_iequals(*login, qualified))) return true;
   }
   return false;
 }
@@ -159,7 +152,7 @@ std::optional<std::string> domain_id(const json& result, const std::string& doma
   for (const json& entry : *list) {
     const std::string* name = string_member(entry, "name");
     const std::string* id = string_member(entry, "id");
-    if (name != nullptr && id != nullptr && iequals(*name, domain)) return *id;
+    if (name != nullptr && id != nullptr && ascii_iequals(*name, domain)) return *id;
   }
   return std::nullopt;
 }

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <utility>
 
+#include "core/ascii.h"
 #include "provision/http_client.h"
 #include "provision/kerio/kerio_answers.h"
 
@@ -30,21 +31,6 @@ constexpr const char* kApplicationName = "mailmig";
 constexpr const char* kApplicationVendor = "mailmig";
 constexpr const char* kApplicationVersion = "0.1.0";
 
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), lower);
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
-
 struct Endpoint {
   bool tls = true;
   std::string host;
@@ -52,7 +38,7 @@ struct Endpoint {
 };
 
 bool is_loopback_host(const std::string& host) {
-  return iequals(host, "localhost") || provision::is_loopback_address(host);
+  return ascii_iequals(host, "localhost") || provision::is_loopback_address(host);
 }
 
 Endpoint parse_url(const std::string& url) {
@@ -62,9 +48,9 @@ Endpoint parse_url(const std::string& url) {
   };
   Endpoint endpoint;
   std::string_view rest(url);
-  if (rest.size() >= 8 && iequals(rest.substr(0, 8), "https://")) {
+  if (rest.size() >= 8 && ascii_iequals(rest.substr(0, 8), "https://")) {
     rest.remove_prefix(8);
-  } else if (rest.size() >= 7 && iequals(rest.substr(0, 7), "http://")) {
+  } else if (rest.size() >= 7 && ascii_iequals(rest.substr(0, 7), "http://")) {
     endpoint.tls = false;
     rest.remove_prefix(7);
   } else {
@@ -254,7 +240,7 @@ class KerioProvisioner final : public Provisioner {
   }
 
   std::string find_domain(const std::string& domain) {
-    const std::string key = to_lower(domain);
+    const std::string key = ascii_lower(domain);
     if (const auto it = domain_ids_.find(key); it != domain_ids_.end()) return it->second;
     const json params = {{"query",
                           {{"fields", json::array({"id", "name"})},

@@ -6,7 +6,8 @@
 #include <sys/time.h>
 
 #include <algorithm>
-#include <cctype>
+
+#include "core/ascii.h"
 
 namespace mailmig::ldap {
 
@@ -14,12 +15,6 @@ namespace {
 
 constexpr int kNetworkTimeoutSeconds = 20;     // TCP connect (and TLS handshake)
 constexpr int kOperationTimeoutSeconds = 120;  // each synchronous LDAP operation
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
 
 // Owns the handle until it is bound and handed out.
 class Handle {
@@ -114,7 +109,7 @@ class Handle {
 
 bool is_loopback_host(std::string host) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  host = lower(host);
+  host = ascii_lower(host);
   if (host.empty() || host == "localhost" || host.ends_with(".localhost")) return true;
   in_addr v4{};
   if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24U) == 127U;
@@ -132,7 +127,7 @@ std::optional<Tls> tls_for_url(const std::string& url) {
     if (parsed != nullptr) ldap_free_urldesc(parsed);
     return std::nullopt;
   }
-  const std::string scheme = parsed->lud_scheme != nullptr ? lower(parsed->lud_scheme) : "";
+  const std::string scheme = parsed->lud_scheme != nullptr ? ascii_lower(parsed->lud_scheme) : "";
   const std::string host = parsed->lud_host != nullptr ? parsed->lud_host : "";
   ldap_free_urldesc(parsed);
   if (scheme == "ldaps") return Tls::Implicit;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "core/ascii.h"
+
 namespace mailmig::archive {
 namespace {
 
@@ -22,13 +24,6 @@ std::vector<std::string> split_list(std::string_view text) {
   return out;
 }
 
-std::string lower(std::string text) {
-  for (char& c : text) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return text;
-}
-
 std::string prop(const EsmithRecord& record, const std::string& name) {
   auto it = record.props.find(name);
   return it == record.props.end() ? std::string() : it->second;
@@ -43,7 +38,7 @@ EsmithAliases esmith_aliases(const EsmithDb& accounts, const std::string& domain
     auto it = accounts.find(name);
     return it != accounts.end() && (it->second.type == "user" || it->second.type == "group");
   };
-  const auto address = [&](const std::string& name) { return lower(name) + "@" + domain; };
+  const auto address = [&](const std::string& name) { return ascii_lower(name) + "@" + domain; };
   for (const auto& [key, record] : accounts) {
     if (record.type == "group") {
       MailAlias alias{.address = address(key), .targets = {}, .kind = "group"};
@@ -73,7 +68,7 @@ EsmithAliases esmith_aliases(const EsmithDb& accounts, const std::string& domain
         continue;
       }
       // "name" is in the primary domain; "name@other.domain" names its own.
-      const std::string from = key.find('@') != std::string::npos ? lower(key) : address(key);
+      const std::string from = key.find('@') != std::string::npos ? ascii_lower(key) : address(key);
       out.aliases.push_back(MailAlias{.address = from, .targets = {address(target)}, .kind = "pseudonym"});
     }
   }

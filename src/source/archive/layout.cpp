@@ -7,6 +7,7 @@
 #include <set>
 #include <tuple>
 
+#include "core/ascii.h"
 #include "source/archive/esmith_accounts.h"
 #include "source/archive/esmith_db.h"
 #include "source/archive/layout_cgp.h"
@@ -85,13 +86,13 @@ std::string esmith_real_name(const EsmithRecord& user) {
 
 void build_sme(const RawCatalogue& raw, const std::string& prefix, const LayoutOptions& options,
                Catalogue& out) {
-  std::string domain = maildir::lower_ascii(options.domain);
+  std::string domain = ascii_lower(options.domain);
   std::string origin = "--domain";
   const std::string config_path = prefix + "home/e-smith/db/configuration";
   if (domain.empty()) {
     if (auto text = raw.texts.find(config_path); text != raw.texts.end()) {
       if (auto name = esmith_value(parse_esmith_db(text->second), "DomainName")) {
-        domain = maildir::lower_ascii(*name);
+        domain = ascii_lower(*name);
         origin = "home/e-smith/db/configuration";
       }
     }
@@ -172,7 +173,7 @@ void build_maildir(const RawCatalogue& raw, const LayoutOptions& options, Catalo
   std::vector<MaildirRoot> roots;
   std::string layout;
   const auto require_domain = [&](const std::string& what) {
-    if (!options.domain.empty()) return maildir::lower_ascii(options.domain);
+    if (!options.domain.empty()) return ascii_lower(options.domain);
     throw SourceError(
         fmt::format("{}: {} has no domain level; say which domain the accounts belong to with --domain",
                     raw.archive, what));
@@ -216,11 +217,11 @@ void build_maildir(const RawCatalogue& raw, const LayoutOptions& options, Catalo
       const std::string user_dir = homes ? parent_path(root) : root;
       const std::string name = last_component(user_dir);
       if (name.empty()) continue;
-      roots.push_back(MaildirRoot{
-          .domain = with_domain ? maildir::lower_ascii(last_component(parent_path(user_dir))) : domain,
-          .name = name,
-          .root = root,
-          .real_name = {}});
+      roots.push_back(
+          MaildirRoot{.domain = with_domain ? ascii_lower(last_component(parent_path(user_dir))) : domain,
+                      .name = name,
+                      .root = root,
+                      .real_name = {}});
     }
   }
   // Two roots for one account (e.g. a copy elsewhere in the archive): the first is read.

@@ -8,6 +8,7 @@
 
 #include "codec/cgp_text.h"
 #include "codec/mutf7.h"
+#include "core/ascii.h"
 #include "core/fs.h"
 #include "source/cgp/settings.h"
 #include "source/maildir/user_paths.h"
@@ -103,7 +104,7 @@ void build_cgp_catalogue(const RawCatalogue& raw, const CgpLayoutOptions& option
                     "--main-domain",
                     raw.archive));
   }
-  main_domain = maildir::lower_ascii(main_domain);
+  main_domain = ascii_lower(main_domain);
 
   std::map<std::string, DomainInfo> domains;
   std::map<AccountKey, AccountBuilder> accounts;
@@ -122,7 +123,7 @@ void build_cgp_catalogue(const RawCatalogue& raw, const CgpLayoutOptions& option
     }
     if (parts[0] == "Domains" && parts.size() >= 2) {
       next = 2;
-      const std::string name = maildir::lower_ascii(parts[1]);
+      const std::string name = ascii_lower(parts[1]);
       if (!domains.contains(name)) {
         domains.emplace(
             name, DomainInfo{.name = name,
@@ -148,7 +149,7 @@ void build_cgp_catalogue(const RawCatalogue& raw, const CgpLayoutOptions& option
                   .file = entry_location(raw.archive, path),
                   .message = "file name is not valid modified UTF-7; folder listed under its raw name"});
     }
-    if (parent.empty() && maildir::lower_ascii(name) == "inbox") name = "INBOX";
+    if (parent.empty() && ascii_lower(name) == "inbox") name = "INBOX";
     return parent.empty() ? name : parent + "/" + name;
   };
 
@@ -175,8 +176,7 @@ void build_cgp_catalogue(const RawCatalogue& raw, const CgpLayoutOptions& option
     const bool multi = has_suffix(top, ".macnt");
     const bool single = !multi && (has_suffix(top, ".mbox") || has_suffix(top, ".mdir"));
     if (!multi && !single) continue;
-    const std::string account_name =
-        maildir::lower_ascii(stem(top, multi ? ".macnt" : top.substr(top.size() - 5)));
+    const std::string account_name = ascii_lower(stem(top, multi ? ".macnt" : top.substr(top.size() - 5)));
     AccountBuilder& b = accounts[AccountKey{*domain, account_name}];
     if (b.dir.empty()) {
       b.dir = prefix;

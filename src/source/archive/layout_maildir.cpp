@@ -8,6 +8,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "core/ascii.h"
 #include "source/maildir/maildir_account.h"
 #include "source/maildir/uidlist.h"
 #include "source/maildir/user_paths.h"
@@ -105,7 +106,7 @@ std::optional<std::pair<std::string, std::string>> match_user_path(const std::st
   std::string name;
   if (auto u = bound.find('u'); u != bound.end()) std::tie(name, domain) = maildir::split_user(u->second);
   if (auto n = bound.find('n'); n != bound.end()) name = n->second;
-  if (auto d = bound.find('d'); d != bound.end()) domain = maildir::lower_ascii(d->second);
+  if (auto d = bound.find('d'); d != bound.end()) domain = ascii_lower(d->second);
   if (name.empty()) return std::nullopt;
   return std::make_pair(domain, name);
 }

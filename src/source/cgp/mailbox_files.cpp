@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/ascii.h"
 #include "core/crlf.h"
 #include "core/datetime.h"
 #include "core/error.h"
@@ -34,18 +35,8 @@ using OnMessage = std::function<void(const MessageInfo&)>;
 
 // ---- text helpers -------------------------------------------------------------
 
-char ascii_lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-// ASCII-only on purpose: header names are ASCII and std::tolower consults the locale.
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                            [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
-}
-
 bool starts_with_ci(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
+  return text.size() >= prefix.size() && ascii_iequals(text.substr(0, prefix.size()), prefix);
 }
 
 // Without surrounding blanks and the line end.
@@ -188,7 +179,7 @@ bool apply_storage_line(const Line& line, MessageInfo& info) {
 bool is_pseudo_message_header(std::string_view head) {
   constexpr std::string_view kPseudoSubject = "DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA";
   return starts_with_ci(head, "X-IMAP:") ||
-         (starts_with_ci(head, "Subject:") && iequals(trim(head.substr(8)), kPseudoSubject));
+         (starts_with_ci(head, "Subject:") && ascii_iequals(trim(head.substr(8)), kPseudoSubject));
 }
 
 // .mdir file name: i<UID, 8 digits>-<internal date, Unix epoch>-<flag letters S A F D T>.msg.

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "codec/mutf7.h"
+#include "core/ascii.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "source/cgp/mailbox_files.h"
@@ -29,12 +30,6 @@ bool ends_with(const std::string& s, std::string_view suffix) {
 }
 std::string stem(const std::string& name, std::string_view suffix) {
   return name.substr(0, name.size() - suffix.size());
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
 }
 
 std::string host_name() {
@@ -131,7 +126,7 @@ class StoreAccount final : public Account {
       p.message = "file name is not valid modified UTF-7; folder listed under its raw name";
       problem(std::move(p));
     }
-    if (parent.empty() && lower(name) == "inbox") name = "INBOX";
+    if (parent.empty() && ascii_lower(name) == "inbox") name = "INBOX";
     return parent.empty() ? name : parent + "/" + name;
   }
 
@@ -293,7 +288,7 @@ std::vector<DomainInfo> Store::domains(const ProblemFn& problem) {
     auto type =
         effective_type(root_, path, entry, problem, Problem{.scope = Scope::Domain, .domain = entry.name});
     if (!type || *type != fs::Type::Directory) continue;
-    with_aliases(DomainInfo{.name = lower(entry.name), .main = false, .location = path});
+    with_aliases(DomainInfo{.name = ascii_lower(entry.name), .main = false, .location = path});
   }
   return out;
 }
@@ -359,7 +354,7 @@ void Store::walk_accounts(const std::string& dir, const DomainInfo& domain, int 
       auto type = effective_type(root_, path, entry, problem, context);
       if (!type || *type != fs::Type::Directory) continue;
       AccountInfo info{.domain = domain.name,
-                       .name = lower(stem(entry.name, ".macnt")),
+                       .name = ascii_lower(stem(entry.name, ".macnt")),
                        .location = path,
                        .kind = "multi-mailbox"};
       load_settings(info, fs::join(path, "account.settings"), fs::join(path, "account.info"));
@@ -382,7 +377,7 @@ void Store::walk_accounts(const std::string& dir, const DomainInfo& domain, int 
       auto type = effective_type(root_, path, entry, problem, context);
       if (!type) continue;
       AccountInfo info{
-          .domain = domain.name, .name = lower(name), .location = path, .kind = "single-mailbox"};
+          .domain = domain.name, .name = ascii_lower(name), .location = path, .kind = "single-mailbox"};
       const std::string settings = name + ".settings";
       if (names.contains(settings)) {
         load_settings(info, fs::join(dir, settings),

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "codec/mutf7.h"
+#include "core/ascii.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "source/maildir/maildir_folder.h"
@@ -44,7 +45,7 @@ std::string join_names(const std::vector<std::string>& parts) {
 }
 
 std::string normalize_inbox(std::string name) {
-  if (lower_ascii(name.substr(0, 5)) == "inbox" && (name.size() == 5 || name[5] == '/'))
+  if (ascii_lower(name.substr(0, 5)) == "inbox" && (name.size() == 5 || name[5] == '/'))
     name.replace(0, 5, "INBOX");
   return name;
 }

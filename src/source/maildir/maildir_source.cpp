@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <tuple>
 
+#include "core/ascii.h"
 #include "core/fs.h"
 #include "source/maildir/maildir_account.h"
 #include "source/maildir/tree_source.h"
@@ -18,7 +19,7 @@ bool is_maildir(FileTree& tree, const std::string& path) {
 }
 
 std::string require_domain(const TreeOptions& options, const std::string& root, const std::string& layout) {
-  if (!options.domain.empty()) return lower_ascii(options.domain);
+  if (!options.domain.empty()) return ascii_lower(options.domain);
   throw SourceError(fmt::format(
       "{}: {} has no domain level; say which domain the accounts belong to with --domain", root, layout));
 }

@@ -8,6 +8,7 @@
 #include <tuple>
 #include <utility>
 
+#include "core/ascii.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "source/tree/file_tree.h"
@@ -100,13 +101,6 @@ std::vector<std::string> split_path(const std::string& pattern) {
 
 }  // namespace
 
-std::string lower_ascii(std::string text) {
-  for (char& c : text) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return text;
-}
-
 bool is_directory(const std::string& path) {
   return is_directory(*local_file_tree(), path);
 }
@@ -124,7 +118,7 @@ bool is_regular_file(const std::string& path) {
 std::pair<std::string, std::string> split_user(const std::string& user) {
   const std::size_t at = user.rfind('@');
   if (at == std::string::npos) return {user, ""};
-  return {user.substr(0, at), lower_ascii(user.substr(at + 1))};
+  return {user.substr(0, at), ascii_lower(user.substr(at + 1))};
 }
 
 std::optional<std::string> owner_name(const std::string& path) {
@@ -210,7 +204,7 @@ std::vector<FoundAccount> expand_user_path(FileTree& tree, const std::string& ro
       account.domain = domain;
     }
     if (auto n = partial.bound.find('n'); n != partial.bound.end()) account.name = n->second;
-    if (auto d = partial.bound.find('d'); d != partial.bound.end()) account.domain = lower_ascii(d->second);
+    if (auto d = partial.bound.find('d'); d != partial.bound.end()) account.domain = ascii_lower(d->second);
     if (account.name.empty()) continue;  // the pattern names no account
     out.push_back(std::move(account));
   }

@@ -56,6 +56,4 @@ bool is_directory(const std::string& path);                  // follows symlinks
 bool is_directory(FileTree& tree, const std::string& path);  // follows symlinks
 bool is_regular_file(const std::string& path);               // follows symlinks
 
-std::string lower_ascii(std::string text);
-
 }  // namespace mailmig::maildir

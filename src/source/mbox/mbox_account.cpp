@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "codec/mutf7.h"
+#include "core/ascii.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "source/cgp/mbox_io.h"
@@ -134,7 +135,7 @@ void MboxAccount::walk(const std::string& dir, const std::string& parent, int de
     std::string name = parent;
     if (!name.empty()) name += '/';
     name += part;
-    if (parent.empty() && maildir::lower_ascii(name) == "inbox") {
+    if (parent.empty() && ascii_lower(name) == "inbox") {
       if (path == inbox_ || inbox_.empty()) continue;  // already listed as INBOX
       problem(Problem{.scope = Scope::Folder,
                       .folder = name,

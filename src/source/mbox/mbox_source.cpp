@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/ascii.h"
 #include "core/fs.h"
 #include "source/maildir/tree_source.h"
 #include "source/maildir/user_paths.h"
@@ -18,7 +19,7 @@ using maildir::TreeAccount;
 
 std::string require_domain(const MboxTreeOptions& options, const std::string& root,
                            const std::string& layout) {
-  if (!options.tree.domain.empty()) return maildir::lower_ascii(options.tree.domain);
+  if (!options.tree.domain.empty()) return ascii_lower(options.tree.domain);
   throw SourceError(fmt::format(
       "{}: {} has no domain level; say which domain the accounts belong to with --domain", root, layout));
 }

@@ -5,12 +5,10 @@
 #include <limits>
 #include <utility>
 
+#include "core/ascii.h"
+
 namespace mailmig::mbox {
 namespace {
-
-char ascii_lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
 
 std::string_view trim(std::string_view text) {
   constexpr std::string_view kBlank = " \t\r\n";
