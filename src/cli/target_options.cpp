@@ -2,8 +2,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <grp.h>
-#include <pwd.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +11,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/user_db.h"
 #include "target/maildir/maildir_target.h"
 
 namespace mailmig::cli {
@@ -106,16 +105,15 @@ std::unique_ptr<Target> make_maildir_target(const TargetArgs& args) {
   if (!args.owner.empty()) {
     const auto colon = args.owner.find(':');
     const std::string user = args.owner.substr(0, colon);
-    const struct passwd* pw =
-        ::getpwnam(user.c_str());  // NOLINT(concurrency-mt-unsafe): once, before any thread starts
-    if (pw == nullptr) throw std::invalid_argument(fmt::format("--owner: no user \"{}\"", user));
-    options.owner_uid = pw->pw_uid;
-    options.owner_gid = pw->pw_gid;
+    const std::optional<UserIds> ids = lookup_user(user);
+    if (!ids) throw std::invalid_argument(fmt::format("--owner: no user \"{}\"", user));
+    options.owner_uid = ids->uid;
+    options.owner_gid = ids->gid;
     if (colon != std::string::npos) {
       const std::string group_name = args.owner.substr(colon + 1);
-      const struct group* gr = ::getgrnam(group_name.c_str());  // NOLINT(concurrency-mt-unsafe): as above
-      if (gr == nullptr) throw std::invalid_argument(fmt::format("--owner: no group \"{}\"", group_name));
-      options.owner_gid = gr->gr_gid;
+      const std::optional<gid_t> gid = lookup_group(group_name);
+      if (!gid) throw std::invalid_argument(fmt::format("--owner: no group \"{}\"", group_name));
+      options.owner_gid = *gid;
     }
   }
   return std::make_unique<MaildirTarget>(std::move(options));

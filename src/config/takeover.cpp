@@ -2,8 +2,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>  // renameat2
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "core/user_db.h"
 
 namespace mailmig::config {
 
@@ -41,15 +40,8 @@ bool is_directory(const std::string& path) {
 }
 
 std::optional<uid_t> user_id(const std::string& name) {
-  if (const passwd* pw = ::getpwnam(name.c_str()))
-    return pw->pw_uid;  // NOLINT(concurrency-mt-unsafe): one thread
-  return std::nullopt;
-}
-
-std::optional<gid_t> group_id(const std::string& name) {
-  if (const group* gr = ::getgrnam(name.c_str()))
-    return gr->gr_gid;  // NOLINT(concurrency-mt-unsafe): one thread
-  return std::nullopt;
+  const std::optional<UserIds> ids = lookup_user(name);
+  return ids ? std::optional<uid_t>(ids->uid) : std::nullopt;
 }
 
 std::pair<std::string, std::string> split_owner(const std::string& spec) {
@@ -64,7 +56,7 @@ Owner resolve_owner(const std::string& spec) {
   owner.spec = spec;
   auto [user, group] = split_owner(spec);
   owner.uid = user_id(user);
-  owner.gid = group_id(group);
+  owner.gid = lookup_group(group);
   owner.apply = owner.uid && owner.gid && ::geteuid() == 0;
   return owner;
 }
@@ -85,7 +77,7 @@ std::string timestamp() {
   std::tm tm{};
   ::gmtime_r(&now, &tm);
   char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y%m%dT%H%M%SZ", &tm);
+  (void)std::strftime(buffer, sizeof buffer, "%Y%m%dT%H%M%SZ", &tm);
   return buffer;
 }
 
@@ -178,8 +170,8 @@ TakeoverOutcome run_takeover(const Rules& rules, const TakeoverRequest& request)
       auto [new_user, new_group] = split_owner(rules.new_service_user);
       move.old_uid = user_id(old_user);
       move.new_uid = user_id(new_user);
-      move.old_gid = group_id(old_group);
-      move.new_gid = group_id(new_group);
+      move.old_gid = lookup_group(old_group);
+      move.new_gid = lookup_group(new_group);
       // Files of the old service user exist only when the user does; without root or
       // without the new user, a person runs the commands.
       const bool old_exists = move.old_uid || move.old_gid;

@@ -138,7 +138,7 @@ void build_sme(const RawCatalogue& raw, const std::string& prefix, const LayoutO
         AccountInfo{.domain = domain,
                     .name = name,
                     .real_name = esmith_real_name(record),
-                    .location = entry_location(raw.archive, prefix + std::string(kSmeUsers) + name),
+                    .location = entry_location(raw.archive, fmt::format("{}{}{}", prefix, kSmeUsers, name)),
                     .kind = "no mail in the backup",
                     .password = {}};
     out.accounts.push_back(std::move(account));
