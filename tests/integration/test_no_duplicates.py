@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import subprocess
+import tarfile
 import tempfile
 import time
 import unittest
@@ -140,6 +141,19 @@ class NoDuplicatesAcrossSources(unittest.TestCase):
                     ["--source", "archive:" + archive],
                     ["--source", "maildir:" + root, "--user-path", root + "/%d/%n/Maildir"],
                     self.target(kind, os.path.join(directory, "target")), count)
+
+    def test_exploded_backup_directory_then_maildir(self):
+        directory, domain, root, users, count = self.maildir_source("dir2m")
+        archive = os.path.join(directory, "backup.tar.gz")
+        write_archive(root, archive)
+        exploded = os.path.join(directory, "migration")  # the backup unpacked, as the seed's procedure does
+        os.makedirs(exploded)
+        with tarfile.open(archive) as tar:
+            tar.extractall(exploded)
+        self.assert_second_source_appends_nothing(
+            ["--source", "archive:" + exploded],
+            ["--source", "maildir:" + root, "--user-path", root + "/%d/%n/Maildir"],
+            self.target("maildir", os.path.join(directory, "target")), count)
 
     def test_mbox_then_maildir_of_the_same_mail(self):
         directory, domain, root, users, count = self.maildir_source("mbox2m")
