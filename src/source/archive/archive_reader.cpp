@@ -45,7 +45,7 @@ std::string normalize_entry_path(std::string_view path) {
   return out;
 }
 
-ArchiveReader::ArchiveReader(std::string path, std::string shown)
+ArchiveReader::ArchiveReader(const std::string& path, std::string shown)
     : path_(shown.empty() ? path : std::move(shown)) {
   if (path != "-") {
     struct stat st {};
