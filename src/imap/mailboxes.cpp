@@ -1,6 +1,7 @@
 #include "imap/mailboxes.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
@@ -131,7 +132,11 @@ NameMapping Mailboxes::ensure(const std::string& neutral, bool subscribe) {
   if (subscribe) {
     Command sub("SUBSCRIBE");
     sub.string(mapping.wire, session_.utf8_enabled());
-    session_.run(sub);  // a refused subscription does not stop the copy
+    // A refused subscription does not stop the copy, but it is said: the user
+    // would not see the folder in a client that lists subscribed folders only.
+    if (const CommandResult r = session_.run(sub); !r.ok())
+      spdlog::warn("target folder {}: SUBSCRIBE refused ({}); the folder is there but not subscribed",
+                   mapping.display, r.describe());
   }
   return mapping;
 }

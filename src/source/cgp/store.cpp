@@ -393,6 +393,7 @@ std::unique_ptr<Account> Store::open_account(const AccountInfo& account) const {
   if (account.kind == "multi-mailbox") {
     const std::string info_path = fs::join(account.location, "account.info");
     if (fs::real_path(info_path)) {
+      // Its problems were reported when the account was listed (list_accounts).
       if (auto value = read_settings_file(info_path, [](const Problem&) {}))
         subscribed = interpret_account_info(*value).subscribed;
     }
