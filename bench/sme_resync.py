@@ -103,20 +103,14 @@ def main():
                     rows.setdefault("WRONG", []).append(copied)
                 t, _ = timed(sync, env, work)
                 rows.setdefault("resync-noop", []).append(t)
-                for user in ("bob", "john", "mary"):
-                    src = os.path.join(homes, user, "Maildir") + "/"
-                    dst = os.path.join(rsync_dst, user, "Maildir") + "/"
+                for row in ("rsync", "rsync-noop"):
                     t0 = time.monotonic()
-                    subprocess.run(["rsync", "-a", "-e", ssh_cmd, f"{ssh.user}@127.0.0.1:{src}", dst], check=True,
-                                   env=env)
-                    rows.setdefault("rsync", [0.0] * args.repeat)[r] += time.monotonic() - t0
-                for user in ("bob", "john", "mary"):
-                    src = os.path.join(homes, user, "Maildir") + "/"
-                    dst = os.path.join(rsync_dst, user, "Maildir") + "/"
-                    t0 = time.monotonic()
-                    subprocess.run(["rsync", "-a", "-e", ssh_cmd, f"{ssh.user}@127.0.0.1:{src}", dst], check=True,
-                                   env=env)
-                    rows.setdefault("rsync-noop", [0.0] * args.repeat)[r] += time.monotonic() - t0
+                    for user in ("bob", "john", "mary"):
+                        src = os.path.join(homes, user, "Maildir") + "/"
+                        dst = os.path.join(rsync_dst, user, "Maildir") + "/"
+                        subprocess.run(["rsync", "-a", "-e", ssh_cmd, f"{ssh.user}@127.0.0.1:{src}", dst], check=True,
+                                       env=env)
+                    rows.setdefault(row, []).append(time.monotonic() - t0)
                 rows.setdefault("rsync files after", []).append(count_files(rsync_dst))
                 rows.setdefault("mailmig files after", []).append(count_files(vmail))
         finally:

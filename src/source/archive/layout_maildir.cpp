@@ -9,24 +9,13 @@
 #include <unordered_map>
 
 #include "core/ascii.h"
+#include "core/fs.h"
 #include "source/maildir/maildir_account.h"
 #include "source/maildir/uidlist.h"
 #include "source/maildir/user_paths.h"
 
 namespace mailmig::archive {
 namespace {
-
-std::vector<std::string_view> components(std::string_view path) {
-  std::vector<std::string_view> out;
-  std::size_t pos = 0;
-  while (pos < path.size()) {
-    std::size_t end = path.find('/', pos);
-    if (end == std::string_view::npos) end = path.size();
-    if (end > pos) out.push_back(path.substr(pos, end - pos));
-    pos = end + 1;
-  }
-  return out;
-}
 
 std::string parent_of(std::string_view path) {
   const std::size_t slash = path.rfind('/');
@@ -154,10 +143,10 @@ std::vector<CatalogueAccount> build_maildir_accounts(const RawCatalogue& raw,
     if (b == nullptr) continue;
     const std::string_view rel = b->root.empty() ? std::string_view(entry.path)
                                                  : std::string_view(entry.path).substr(b->root.size() + 1);
-    std::vector<std::string_view> parts = components(rel);
+    std::vector<std::string> parts = fs::path_components(rel);
     std::string dir;
     if (!parts.empty() && parts[0].starts_with('.') && parts[0] != "." && parts[0] != "..") {
-      dir = std::string(parts[0]);
+      dir = parts[0];
       parts.erase(parts.begin());
       if (parts.empty() && entry.type != EntryType::Directory) continue;  // a file named ".x" is no folder
     } else if (parts.size() == 1 && parts[0] == "subscriptions") {
