@@ -103,6 +103,13 @@ class Appender {
   std::size_t next_index_ = 0;
 };
 
+// The options after `drops` lost connections: batch bytes, batch count,
+// window and window bytes halved once per drop, down to one message per
+// command and one command in flight. A link that dies every few hundred KB
+// then still carries whole commands, so every retry confirms some messages
+// (at full size a MULTIAPPEND bigger than the link's lifetime never completes).
+AppendOptions shrunk_after_drops(AppendOptions options, unsigned drops);
+
 // Keywords must be IMAP atoms; anything else is replaced by '_' (Dovecot
 // rejects 8-bit atoms, every server rejects specials). Empty -> nullopt.
 std::optional<std::string> sanitize_keyword(std::string_view keyword);
