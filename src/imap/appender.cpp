@@ -62,8 +62,9 @@ AppendOptions shrunk_after_drops(AppendOptions options, unsigned drops) {
     for (unsigned i = 0; i < halvings && value > floor; ++i) value /= 2;
     return std::max(value, floor);
   };
+  if (drops == 0) return options;
+  options.batch_count = 1;
   options.batch_bytes = halve(options.batch_bytes, std::uint64_t{1});
-  options.batch_count = halve(options.batch_count, std::size_t{1});
   options.window = halve(options.window, std::size_t{1});
   options.window_bytes = halve(options.window_bytes, std::uint64_t{1});
   return options;

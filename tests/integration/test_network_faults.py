@@ -6,10 +6,10 @@ one schedule per subTest, each into its own domain with its own state:
 
   a  every connection reset after 500-800 KB sent (the known bug: batches bigger
      than a connection lives were re-sent forever and accounts gave up)
-  b  30% of the connections reset at a random offset (0-300 KB) in a random
-     direction: mid-login, mid-literal, mid-MULTIAPPEND, mid-answer
-  c  one connection stalls longer than --timeout; one answer is truncated; one
-     socket is half-closed
+  b  30% of the connections reset at a random offset (0-60 KB sent, 0-2.5 KB
+     answered): mid-login, mid-literal, mid-MULTIAPPEND, mid-answer
+  c  two connections stall longer than --timeout; two have an answer truncated;
+     two are half-closed towards mailmig (the first two reached, at random offsets)
   d  APPEND of one account answered NO [OVERQUOTA]
   e  CREATE of one folder answered NO [TRYCREATE], of another BAD
   f  BYE in the middle of a session (on an APPEND, then on a STATUS)
@@ -20,7 +20,8 @@ report says is done holds exactly its messages already; the same command run
 again a bounded number of times completes; at the end every source message is
 on the target exactly once (SHA-256 of the bytes, flags, INTERNALDATE), nothing
 else is, and `mailmig verify` exits 0.  A failure prints the proxy's seed and
-every fault it injected.
+every fault it injected and the bytes of every connection; the runs use
+--jobs 1 so that a seed gives the same schedule again.
 """
 import collections
 import hashlib
@@ -28,6 +29,7 @@ import json
 import os
 import random
 import shutil
+import subprocess
 import tempfile
 import time
 import unittest
@@ -35,7 +37,7 @@ import unittest
 import harness
 import imap_readback as rb
 from servers.dovecot import PrivateDovecot
-from servers.fault_proxy import FaultProxy, Fault, Inject, on_connections, random_resets, reset_after
+from servers.fault_proxy import FaultProxy, Fault, Inject, random_resets, reset_after
 
 ACCOUNTS = [f"u{i}" for i in range(1, 7)]
 FOLDERS = {"INBOX": "", "Work": ".Work", "Archive": ".Archive"}
@@ -119,13 +121,13 @@ class NetworkFaults(unittest.TestCase):
     def migrate(self, case, port, run, proxy):
         report = os.path.join(case["dir"], f"report-{run}.json")
         args = ["migrate", *case["source"], *self.target_args(port), "--state", case["state"],
-                "--timeout", str(TIMEOUT), "--report", report, "--quiet",
+                "--timeout", str(TIMEOUT), "--report", report, "--quiet", "--jobs", "1",
                 "--provision", "dovecot:" + self.imap.passwd_file,
                 "--password-file-out", os.path.join(case["dir"], f"run-{run}.pass")]
         started = time.monotonic()
         try:
             proc = harness.run("mailmig", *args, timeout=RUN_LIMIT, cwd=case["dir"])
-        except Exception as exc:  # subprocess.TimeoutExpired: a hang
+        except subprocess.TimeoutExpired as exc:  # a hang
             self.fail(f"run {run} did not end within {RUN_LIMIT} s ({exc}); {proxy.describe()}")
         seconds = time.monotonic() - started
         where = f"run {run} (exit {proc.returncode}, {seconds:.1f} s); {proxy.describe()}\n" \
@@ -154,6 +156,12 @@ class NetworkFaults(unittest.TestCase):
                 imap.logout()
         return out
 
+    def assert_same(self, expected, got, where):
+        if expected != got:
+            missing, extra = expected - got, got - expected
+            self.fail(f"{len(missing)} missing: {sorted(missing.items())[:5]}\n"
+                      f"{len(extra)} extra: {sorted(extra.items())[:5]}\n{where}")
+
     def assert_done_accounts_complete(self, case, report, where):
         """Every account not done is named; every done one holds exactly its mail."""
         named = {e["account"] for e in report["errors"]}
@@ -164,11 +172,12 @@ class NetworkFaults(unittest.TestCase):
                 continue
             for folder in FOLDERS:
                 key = (a["account"], folder)
-                self.assertEqual(case["expected"][key], target.get(key, collections.Counter()),
+                self.assert_same(case["expected"][key], target.get(key, collections.Counter()),
                                  f"{key} done but not exactly its messages; {where}")
         return target
 
-    def run_schedule(self, name, seed, max_runs, plan=None, injections=(), final_clean=True, check=None):
+    def run_schedule(self, name, seed, max_runs, plan=None, injections=(), final_clean=True, check=None,
+                     budget=None):
         """Runs the same command through a FaultProxy until it exits 0 (at most
         max_runs times); `check(run, proc, report, where)` sees each run.  With
         final_clean, the injections are dropped after the first run (as when the
@@ -182,7 +191,7 @@ class NetworkFaults(unittest.TestCase):
                 "source": ["--source", "maildir:" + root, "--user-path", root + "/%d/%n/Maildir"]}
         started = time.monotonic()
         codes, faults = [], []
-        with FaultProxy(self.imap.imap_port, seed, plan=plan, injections=injections) as proxy:
+        with FaultProxy(self.imap.imap_port, seed, plan=plan, injections=injections, budget=budget) as proxy:
             for run in range(1, max_runs + 1):
                 if run == 2 and final_clean:
                     proxy.injections = []
@@ -198,8 +207,11 @@ class NetworkFaults(unittest.TestCase):
             else:
                 self.fail(f"{name}: not complete after {max_runs} runs (exits {codes}); {proxy.describe()}")
             description = proxy.describe()
+        self.assertGreater(sum(faults), 0, f"{name}: the schedule injected nothing; {description}")
         target = self.read_target(domain)
-        self.assertEqual(case["expected"], target, f"{name}: the target differs from the source; {description}")
+        for key in sorted(set(case["expected"]) | set(target)):
+            self.assert_same(case["expected"].get(key, collections.Counter()), target.get(key, collections.Counter()),
+                             f"{name} {key}: the target differs from the source; {description}")
         verify = harness.run("mailmig", "verify", *case["source"], *self.target_args(self.imap.imap_port),
                              "--state", case["state"], cwd=directory)
         self.assertEqual(0, verify.returncode, f"verify: {verify.stdout[-3000:]}{verify.stderr[-2000:]}")
@@ -210,24 +222,25 @@ class NetworkFaults(unittest.TestCase):
     # ---------------------------------------------------------------- schedules
 
     def test_a_every_connection_reset_after_a_few_hundred_kb(self):
-        codes, _ = self.run_schedule("a-reset-each", 1501, 5, plan=reset_after(500_000, 800_000, "c2s"))
-        self.assertLessEqual(len(codes), 5)
+        codes, description = self.run_schedule("a-reset-each", 1501, 5, plan=reset_after(500_000, 800_000, "c2s"))
+        # Every attempt confirms messages, so the first run finishes (it once took 4+ runs, or never).
+        self.assertEqual([0], codes, description)
 
     def test_b_random_resets_on_30_percent_of_connections(self):
-        for seed in (2601, 2602):
+        for seed in (2601, 2602, 2603):
             with self.subTest(seed=seed):
-                self.run_schedule(f"b-random-{seed}", seed, 5, plan=random_resets(0.3, 0, 300_000))
+                self.run_schedule(f"b-random-{seed}", seed, 5, plan=random_resets(0.3, 60_000, 2_500))
 
     def test_c_stall_truncate_half_close(self):
         schedules = {
-            "c-stall": Fault("stall", "s2c", 4_000, TIMEOUT + 4),
-            "c-truncate": Fault("truncate", "s2c", 6_000),
-            "c-halfclose": Fault("halfclose", "s2c", 5_000),
+            "c-stall": lambda rng: Fault("stall", "c2s", rng.randint(2_000, 15_000), TIMEOUT + 4),
+            "c-truncate": lambda rng: Fault("truncate", "s2c", rng.randint(300, 1_200)),
+            "c-halfclose": lambda rng: Fault("halfclose", "s2c", rng.randint(300, 1_200)),
         }
         for i, (name, fault) in enumerate(schedules.items()):
             with self.subTest(schedule=name):
                 started = time.monotonic()
-                self.run_schedule(name, 3700 + i, 3, plan=on_connections({1, 3}, fault))
+                self.run_schedule(name, 3700 + i, 3, plan=lambda rng, n, f=fault: f(rng), budget=2)
                 # Two faulty connections: no more than their timeouts and backoffs, never a hang.
                 self.assertLess(time.monotonic() - started, 90)
 

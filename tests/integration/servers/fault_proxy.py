@@ -7,12 +7,18 @@
 
 Each accepted connection gets its own random.Random(f"{seed}/{n}") (n = the
 connection's number, from 0), so a schedule depends only on the seed and the
-order of connections, not on thread timing.  `plan(rng, n)` returns the Fault
-of that connection, or None:
+order of connections, not on thread timing (mailmig --jobs 1 makes that order
+repeatable).  `plan(rng, n)` returns the Fault of that connection, or None;
+with budget=K only the first K planned faults that are reached fire:
 
     Fault("reset", "c2s", at)     forward `at` bytes client->server, then RST both sides
     Fault("reset", "s2c", at)     the same, server->client
-    Fault("stall", dir, at, secs) forward `at` bytes, then nothing for `secs` seconds
+    Fault("stall", dir, at, secs) forward `at` bytes, then nothing for `secs` seconds (a path
+                                  that stops delivering).  The bytes held back stand for the
+                                  client's unsent queue: if the client resets the connection
+                                  meanwhile they are dropped, as its kernel would; if it closes
+                                  normally they still reach the server afterwards, as an
+                                  orphaned socket's queue does
     Fault("truncate", "s2c", at)  forward `at` bytes of the server's answers, then close both (FIN)
     Fault("halfclose", "s2c", at) forward `at` bytes, then shutdown(SHUT_WR) towards the client:
                                   it reads EOF while its writes still reach the server
@@ -33,6 +39,7 @@ Standard library only; stop() closes exactly the sockets it opened and joins
 exactly the threads it started.
 """
 import collections
+import errno
 import random
 import re
 import socket
@@ -118,6 +125,7 @@ class _Connection:
             if self.closed.is_set():
                 return
             self.closed.set()
+        self.proxy._closed(self)
         for s in (self.client, self.server):
             if reset:  # linger 0: close() sends RST; SHUT_RD wakes the other pump's recv()
                 quietly(s.setsockopt, socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -130,6 +138,9 @@ class _Connection:
         """Forwards data in `direction`, applying this connection's fault at its byte."""
         out = self.server if direction == "c2s" else self.client
         f = self.fault
+        if f is not None and f.direction == direction and self.sent[direction] + len(data) >= f.at:
+            if not self.proxy._take_budget():
+                self.fault = f = None
         if f is not None and f.direction == direction and self.sent[direction] + len(data) >= f.at:
             head = f.at - self.sent[direction]
             out.sendall(data[:head])
@@ -153,10 +164,27 @@ class _Connection:
                 self.note(f"stalled {f.seconds} s after {f.at} bytes {direction}")
                 if self.proxy._stopping.wait(f.seconds) or self.closed.is_set():
                     raise OSError("fault: stopped while stalled")
+                if direction == "c2s" and self._client_aborted():
+                    # The held bytes were the client's unsent queue: an abortive close drops them.
+                    self.note(f"client reset during the stall: {len(data)} held bytes dropped")
+                    self.close(reset=True)
+                    raise OSError("fault: client reset while stalled")
         if self.halfclosed and direction == "s2c":
             return
         out.sendall(data)
         self.sent[direction] += len(data)
+
+    def _client_aborted(self):
+        # An RST sets the socket's error even while unread bytes wait in front of it.
+        if self.client.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == errno.ECONNRESET:
+            return True
+        try:
+            self.client.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return False
+        except OSError:  # ECONNRESET: the client closed with RST
+            return True
+        return False
 
     # ---- client -> server: commands, maybe answered by the proxy
     def pump_c2s(self):
@@ -232,12 +260,14 @@ class _Connection:
 
 
 class FaultProxy(StartStopContext):
-    def __init__(self, upstream_port, seed, plan=None, injections=(), upstream_host=HOST):
+    def __init__(self, upstream_port, seed, plan=None, injections=(), upstream_host=HOST, budget=None):
         self.upstream = (upstream_host, upstream_port)
+        self.budget = budget  # at most this many planned faults fire (None: all)
         self.seed = seed
         self.plan = plan or (lambda rng, n: None)
         self.injections = list(injections)
         self.injected = []
+        self.traffic = []  # bytes forwarded per closed connection
         self.connections = 0
         self.port = None
         self._listener = None
@@ -253,11 +283,25 @@ class FaultProxy(StartStopContext):
         with self._lock:
             self.injected.append(text)
 
+    def _take_budget(self):
+        with self._lock:
+            if self.budget is None:
+                return True
+            if self.budget == 0:
+                return False
+            self.budget -= 1
+            return True
+
+    def _closed(self, conn):
+        with self._lock:
+            self.traffic.append(f"conn {conn.number}: {conn.sent['c2s']} bytes c2s, {conn.sent['s2c']} s2c")
+
     def describe(self):
         with self._lock:
             lines = list(self.injected)
-        return f"fault proxy seed {self.seed}, {self.connections} connections, {len(lines)} faults:\n  " + \
-            "\n  ".join(lines)
+            traffic = sorted(self.traffic, key=lambda t: int(t.split()[1].rstrip(":")))
+        return (f"fault proxy seed {self.seed}, {self.connections} connections, {len(lines)} faults:\n  " +
+                "\n  ".join(lines) + "\n traffic:\n  " + "\n  ".join(traffic))
 
     def start(self):
         self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -325,15 +369,17 @@ def reset_after(low, high, direction="c2s"):
     return lambda rng, n: Fault("reset", direction, rng.randint(low, high))
 
 
-def random_resets(share, low, high):
-    """`share` of the connections reset at a random offset, in a random direction."""
+def random_resets(share, c2s_max, s2c_max):
+    """`share` of the connections reset at a random offset in a random direction
+    (up to c2s_max bytes sent by the client, s2c_max by the server)."""
     def plan(rng, n):
         if rng.random() >= share:
             return None
-        return Fault("reset", rng.choice(("c2s", "s2c")), rng.randint(low, high))
+        direction = rng.choice(("c2s", "s2c"))
+        return Fault("reset", direction, rng.randint(0, c2s_max if direction == "c2s" else s2c_max))
     return plan
 
 
-def on_connections(numbers, fault):
-    """`fault` on the connections with these numbers only."""
-    return lambda rng, n: fault if n in numbers else None
+def on_connections(numbers, make_fault):
+    """make_fault(rng) on the connections with these numbers only."""
+    return lambda rng, n: make_fault(rng) if n in numbers else None

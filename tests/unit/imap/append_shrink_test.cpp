@@ -23,9 +23,17 @@ TEST(AppendShrink, NoDropKeepsTheConfiguredSizes) {
   EXPECT_EQ(32U * 1024 * 1024, o.window_bytes);
 }
 
-TEST(AppendShrink, EachDropHalvesEverySize) {
+TEST(AppendShrink, TheFirstDropEndsMultiAppendBatches) {
+  // A lost MULTIAPPEND confirms nothing; singles are confirmed one by one.
+  const AppendOptions o = shrunk_after_drops(configured(), 1);
+  EXPECT_EQ(1U, o.batch_count);
+  EXPECT_EQ(8U, o.window);
+  EXPECT_EQ(16U * 1024 * 1024, o.window_bytes);
+}
+
+TEST(AppendShrink, EachDropHalvesTheWindow) {
   const AppendOptions o = shrunk_after_drops(configured(), 3);
-  EXPECT_EQ(25U, o.batch_count);
+  EXPECT_EQ(1U, o.batch_count);
   EXPECT_EQ(1024U * 1024, o.batch_bytes);
   EXPECT_EQ(2U, o.window);
   EXPECT_EQ(4U * 1024 * 1024, o.window_bytes);
@@ -43,11 +51,6 @@ TEST(AppendShrink, ReachesOneMessageInFlightAndStaysThere) {
   const AppendOptions floor = shrunk_after_drops(configured(), 1000);
   EXPECT_EQ(1U, floor.batch_bytes);
   EXPECT_EQ(1U, floor.window_bytes);
-}
-
-TEST(AppendShrink, AfterFiveDropsAnEightMibBatchFitsALinkOfAFewHundredKb) {
-  // The known case: a link that lives ~300 KB; 8 MiB / 2^5 = 256 KiB fits.
-  EXPECT_EQ(256U * 1024, shrunk_after_drops(configured(), 5).batch_bytes);
 }
 
 }  // namespace
