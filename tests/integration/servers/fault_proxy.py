@@ -378,8 +378,3 @@ def random_resets(share, c2s_max, s2c_max):
         direction = rng.choice(("c2s", "s2c"))
         return Fault("reset", direction, rng.randint(0, c2s_max if direction == "c2s" else s2c_max))
     return plan
-
-
-def on_connections(numbers, make_fault):
-    """make_fault(rng) on the connections with these numbers only."""
-    return lambda rng, n: make_fault(rng) if n in numbers else None
