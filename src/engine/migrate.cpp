@@ -346,6 +346,7 @@ class AccountRun {
         if (gave_up_) return;
         continue;
       }
+      out->set_connection_drops(drops_);
       try {
         if (plan_.size() != folders.size()) plan_ = plan_names(out.get(), folders);
         for (; next_folder < folders.size() && !stopping(options_); ++next_folder) {
@@ -361,6 +362,12 @@ class AccountRun {
         // The folder's result so far is dropped: the retry counts it again from state.
         if (partial_) result_.folders.pop_back();
         partial_ = false;
+        ++drops_;  // the next connection appends in smaller commands
+        // Only attempts that confirmed nothing count towards giving up: a link
+        // that drops every few hundred KB still finishes the account, and the
+        // number of attempts stays bounded (each one confirms a message).
+        if (progress_ != progress_at_drop_) attempt = 0;
+        progress_at_drop_ = progress_;
         if (!retry(attempt, e.what())) return;
       }
     }
@@ -429,7 +436,7 @@ class AccountRun {
 
   bool retry(unsigned& attempt, const std::string& why) {
     if (++attempt > options_.reconnect_attempts) {
-      fail("failed", fmt::format("gave up after {} attempts: {}", attempt, why));
+      fail("failed", fmt::format("gave up after {} attempts in a row without progress: {}", attempt, why));
       return false;
     }
     const auto wait = options_.reconnect_backoff * (1U << (attempt - 1));
@@ -627,6 +634,7 @@ class AccountRun {
       state_.mark_done(key_, folder, k, uids.back());
       uids.pop_back();
       ++r.reconciled;
+      ++progress_;
     }
     state_.flush();
     spdlog::info("{} {}: {} of {} messages in flight at the last stop were found on the target", key_, folder,
@@ -644,6 +652,7 @@ class AccountRun {
       if (d.ok) {
         state_.mark_done(key_, folder.name, q.record.key, d.uid);
         ++r.copied;
+        ++progress_;
         r.bytes += q.record.size;
         if (!d.error.empty()) {  // delivered, with a loss the target could not avoid (e.g. KEYWORDS-DROPPED)
           problem(Problem{.scope = Scope::Message,
@@ -973,8 +982,11 @@ class AccountRun {
   bool partial_ = false;
   bool gave_up_ = false;
   unsigned login_retries_ = 0;
-  unsigned folders_failed_ = 0;  // folders the target refused (each reported)
-  bool over_quota_ = false;      // a message was refused over quota: the account stops
+  unsigned drops_ = 0;                  // connections to the target lost during this account
+  std::uint64_t progress_ = 0;          // messages confirmed on the target (appended or reconciled)
+  std::uint64_t progress_at_drop_ = 0;  // progress_ when the last connection was lost
+  unsigned folders_failed_ = 0;         // folders the target refused (each reported)
+  bool over_quota_ = false;             // a message was refused over quota: the account stops
   std::string over_quota_note_;
 };
 

@@ -55,6 +55,21 @@ std::vector<std::uint32_t> parse_uid_set(std::string_view set) {
   return out;
 }
 
+AppendOptions shrunk_after_drops(AppendOptions options, unsigned drops) {
+  // 64 halvings take any 64-bit size to its floor; more change nothing.
+  const unsigned halvings = std::min(drops, 64U);
+  auto halve = [halvings](auto value, auto floor) {
+    for (unsigned i = 0; i < halvings && value > floor; ++i) value /= 2;
+    return std::max(value, floor);
+  };
+  if (drops == 0) return options;
+  options.batch_count = 1;
+  options.batch_bytes = halve(options.batch_bytes, std::uint64_t{1});
+  options.window = halve(options.window, std::size_t{1});
+  options.window_bytes = halve(options.window_bytes, std::uint64_t{1});
+  return options;
+}
+
 Appender::Appender(Session& session, std::string wire_mailbox, AppendOptions options, Callback on_result)
     : session_(session),
       mailbox_(std::move(wire_mailbox)),

@@ -103,6 +103,14 @@ class Appender {
   std::size_t next_index_ = 0;
 };
 
+// The options after `drops` lost connections. From the first drop on, one
+// message per APPEND: a MULTIAPPEND is all or nothing, so a batch lost with
+// the link confirms nothing, while single APPENDs are confirmed one by one as
+// the server answers them (what it answered before the drop is progress, and
+// a link that dies every few hundred KB still finishes). The window (commands
+// and bytes in flight) is halved once per drop, down to one command.
+AppendOptions shrunk_after_drops(AppendOptions options, unsigned drops);
+
 // Keywords must be IMAP atoms; anything else is replaced by '_' (Dovecot
 // rejects 8-bit atoms, every server rejects specials). Empty -> nullopt.
 std::optional<std::string> sanitize_keyword(std::string_view keyword);

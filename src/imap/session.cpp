@@ -53,9 +53,22 @@ Session::Session(std::unique_ptr<Transport> transport, Options options)
   transport_->set_timeout(options_.timeout);
 }
 
-void Session::fail(const std::string& why) {
+void Session::drop_connection() {
   broken_ = true;
-  transport_->close();
+  transport_->abort();
+}
+
+void Session::write(std::string_view data) {
+  try {
+    transport_->write_all(data);
+  } catch (const NetError&) {
+    drop_connection();
+    throw;
+  }
+}
+
+void Session::fail(const std::string& why) {
+  drop_connection();
   throw NetError(NetError::Kind::Closed, fmt::format("{}: {}", peer_, why));
 }
 
@@ -76,8 +89,7 @@ Response Session::read_response() {
     try {
       n = transport_->read_some(read_buf_);
     } catch (const NetError& e) {
-      broken_ = true;
-      transport_->close();
+      drop_connection();
       std::string what = e.what();
       if (!bye_text_.empty()) what += fmt::format(" (server said BYE: {})", bye_text_);
       if (!pending_.empty()) what += fmt::format(" while waiting for {}", tag_text(pending_.front()));
@@ -175,7 +187,7 @@ bool Session::nonsync_literal_ok(std::uint64_t size) const {
 
 void Session::write_literal(const Command::Literal& literal) {
   if (!literal.open) {
-    transport_->write_all(literal.data);
+    write(literal.data);
     return;
   }
   std::unique_ptr<ByteReader> reader = literal.open();
@@ -186,14 +198,13 @@ void Session::write_literal(const Command::Literal& literal) {
         static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), literal.size - sent));
     const std::size_t n = reader->read(std::span<char>(buf.data(), want));
     if (n == 0) break;
-    transport_->write_all(std::string_view(buf.data(), n));
+    write(std::string_view(buf.data(), n));
     sent += n;
   }
   const bool longer = sent == literal.size && reader->read(std::span<char>(buf.data(), 1)) != 0;
   if (sent != literal.size || longer) {
     // The server expects exactly `size` bytes; the stream cannot be repaired.
-    broken_ = true;
-    transport_->close();
+    drop_connection();
     throw LiteralSizeMismatch(
         fmt::format("message is {} than the {} bytes announced (it changed while being copied)",
                     longer ? "longer" : "shorter", literal.size));
@@ -216,7 +227,7 @@ Tag Session::send(const Command& command) {
     const bool nonsync = nonsync_literal_ok(literal.size);
     const std::string marker = fmt::format("{{{}{}}}\r\n", literal.size, nonsync ? "+" : "");
     chunk += marker;
-    transport_->write_all(chunk);
+    write(chunk);
     chunk.clear();
     if (!nonsync) {
       if (!wait_continuation(tag)) {
@@ -230,7 +241,7 @@ Tag Session::send(const Command& command) {
                               literal.secret ? ", redacted" : "");
   }
   chunk += "\r\n";
-  transport_->write_all(chunk);
+  write(chunk);
   if (options_.trace) options_.trace->client(peer_, trace_line);
   return tag;
 }
@@ -249,7 +260,7 @@ std::optional<std::string> Session::wait_continuation(Tag tag) {
 }
 
 void Session::send_continuation(std::string_view line, bool secret) {
-  transport_->write_all(std::string(line) + "\r\n");
+  write(std::string(line) + "\r\n");
   if (options_.trace) options_.trace->client(peer_, secret ? std::string_view("<redacted>") : line);
 }
 

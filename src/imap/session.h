@@ -121,6 +121,10 @@ class Session {
   void dispatch(Response& response);
   void write_literal(const Command::Literal& literal);
   void fail(const std::string& why);
+  // Marks the session broken and aborts the transport (see Transport::abort).
+  void drop_connection();
+  // transport_->write_all; a failure drops the connection.
+  void write(std::string_view data);
 
   std::unique_ptr<Transport> transport_;
   Options options_;

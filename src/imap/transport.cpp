@@ -223,6 +223,7 @@ class SocketTransport final : public Transport {
   [[nodiscard]] bool peer_is_loopback() const override { return loopback_; }
   [[nodiscard]] std::string peer_description() const override { return description_; }
   void close() override;
+  void abort() override;
 
  private:
   void require_open(const char* action) const {
@@ -431,6 +432,15 @@ std::size_t SocketTransport::read_some(std::span<char> buffer) {
     if (err != EAGAIN && err != EWOULDBLOCK) throw_errno(action, err);
     wait(POLLIN, action);
   }
+}
+
+void SocketTransport::abort() {
+  if (fd_ < 0) return;
+  // Linger 0: close() resets the connection and drops what is not yet sent.
+  const linger reset{.l_onoff = 1, .l_linger = 0};
+  (void)::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  tls_failed_ = true;  // no close_notify: it would only queue more bytes
+  close();
 }
 
 void SocketTransport::close() {

@@ -59,6 +59,12 @@ class Transport {
   [[nodiscard]] virtual std::string peer_description() const = 0;
   // Shuts down TLS (best effort) and closes the socket; later calls throw Closed.
   virtual void close() = 0;
+  // Closes a connection given up on (timeout, I/O error, broken protocol) so
+  // that nothing written to it can still reach the server: a normal close
+  // leaves the unsent queue to the kernel, which keeps delivering it after a
+  // stall -- an APPEND whose outcome the engine already settled (and resent)
+  // would then be stored a second time. TCP: RST, the queue discarded.
+  virtual void abort() { close(); }
 
  protected:
   Transport() = default;

@@ -113,6 +113,10 @@ class TargetAccount {
   virtual void read_folder(const std::string& neutral_name, const WantBody& want_body,
                            const std::function<void(const StoredMessage&)>& on_message) = 0;
   virtual void close() = 0;
+  // The account's connections to the target were lost `drops` times in this
+  // run: appends on this connection use smaller commands (a target without
+  // batches ignores it).
+  virtual void set_connection_drops(unsigned /*drops*/) {}
 };
 
 class Target {

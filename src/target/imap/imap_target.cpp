@@ -238,7 +238,7 @@ std::vector<std::pair<std::uint32_t, std::string>> ImapFolder::hashes_from(std::
 class ImapAccount final : public TargetAccount {
  public:
   ImapAccount(std::unique_ptr<imap::Session> session, imap::AppendOptions append)
-      : session_(std::move(session)), mailboxes_(*session_), append_(append) {}
+      : session_(std::move(session)), mailboxes_(*session_), configured_append_(append), append_(append) {}
   ~ImapAccount() override { close(); }
 
   std::unique_ptr<TargetFolder> open_folder(const std::string& neutral_name, bool subscribe,
@@ -265,6 +265,15 @@ class ImapAccount final : public TargetAccount {
   void close() override {
     if (session_) session_->logout();
   }
+  void set_connection_drops(unsigned drops) override {
+    append_ = imap::shrunk_after_drops(configured_append_, drops);
+    if (drops != 0) {
+      spdlog::debug(
+          "appending in batches of at most {} messages / {} bytes, {} in flight, after {} lost "
+          "connections",
+          append_.batch_count, append_.batch_bytes, append_.window, drops);
+    }
+  }
 
  private:
   std::unique_ptr<TargetFolder> open_folder_as_told(const std::string& neutral_name, bool subscribe,
@@ -290,7 +299,8 @@ class ImapAccount final : public TargetAccount {
 
   std::unique_ptr<imap::Session> session_;
   imap::Mailboxes mailboxes_;
-  imap::AppendOptions append_;
+  imap::AppendOptions configured_append_;
+  imap::AppendOptions append_;  // configured_append_, shrunk after lost connections
 };
 
 StoredMessage stored_message(const imap::Item& data) {
