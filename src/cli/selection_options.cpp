@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "cli/target_options.h"
+#include "directory/ldap_select.h"
 
 namespace mailmig::cli {
 
@@ -74,16 +75,22 @@ Selection listed_selection(const SelectionArgs& args) {
   Selection selection = args.selection;
   if (!args.users_file.empty()) selection.listed = read_users_file(args.users_file);
   if (!args.ldap_filter.empty()) {
-    LdapQuery query{.url = args.ldap_url,
-                    .base = args.ldap_base,
-                    .filter = args.ldap_filter,
-                    .bind_dn = args.ldap_bind_dn,
-                    .password = args.ldap_password_file.empty() ? std::string()
-                                                                : read_secret_file(args.ldap_password_file),
-                    .attribute = args.ldap_attribute,
-                    .ca_file = args.ldap_ca_file,
-                    .insecure = args.ldap_insecure};
-    std::set<std::string> found = ldap_select(query);
+    directory::LdapQuery query{.url = args.ldap_url,
+                               .base = args.ldap_base,
+                               .filter = args.ldap_filter,
+                               .bind_dn = args.ldap_bind_dn,
+                               .password = args.ldap_password_file.empty()
+                                               ? std::string()
+                                               : read_secret_file(args.ldap_password_file),
+                               .attribute = args.ldap_attribute,
+                               .ca_file = args.ldap_ca_file,
+                               .insecure = args.ldap_insecure};
+    std::set<std::string> found;
+    try {
+      found = directory::ldap_select(query);
+    } catch (const std::invalid_argument& e) {
+      throw SelectionError(e.what());  // an incomplete query or a bad URL: a usage error
+    }
     selection.listed = selection.listed ? intersect_lists(*selection.listed, found) : std::move(found);
   }
   return selection;

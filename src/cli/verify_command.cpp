@@ -21,7 +21,6 @@
 #include "engine/state.h"
 #include "engine/verify.h"
 #include "engine/verify_report.h"
-#include "imap/appender.h"
 
 namespace mailmig::cli {
 
@@ -253,7 +252,6 @@ int run_verify(const VerifyCommand& c, int verbosity, std::ostream& out, std::os
   options.history = history.get();
   options.login_method = c.target.auth;
   options.login_password = [&](const AccountInfo& a) { return login_password_for(a, s.passwords); };
-  options.stored_keyword = [](const std::string& k) { return imap::sanitize_keyword(k); };
   if (s.user_target) {
     options.recorded_password = [&](const AccountInfo& a,
                                     const TargetAccountName& n) -> std::optional<std::string> {

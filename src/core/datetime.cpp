@@ -2,16 +2,21 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdlib>
 
 #include "core/ascii.h"
 
-// Calendar arithmetic is done by hand (Howard Hinnant's days_from_civil /
-// civil_from_days) instead of timegm/mktime/strptime: those depend on the
-// process locale and TZ environment and are not all thread-safe.
+// Calendar arithmetic is std::chrono's proleptic Gregorian calendar
+// (year_month_day, sys_days) on plain epoch seconds: never timegm, mktime or
+// strptime, which depend on the process locale and TZ environment and are not
+// all thread-safe.
 namespace mailmig {
 namespace {
+
+namespace chrono = std::chrono;
 
 constexpr std::int64_t kSecondsPerDay = 86400;
 
@@ -19,55 +24,32 @@ constexpr std::array<std::string_view, 12> kMonths = {"Jan", "Feb", "Mar", "Apr"
                                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 constexpr std::array<std::string_view, 7> kWeekdays = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 
-struct Civil {
-  std::int64_t year;
-  int month;  // 1..12
-  int day;    // 1..31
-};
-
-// Days since 1970-01-01 of a proleptic Gregorian date; valid for negative years too.
-std::int64_t days_from_civil(std::int64_t y, int m, int d) {
-  y -= m <= 2 ? 1 : 0;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const std::int64_t yoe = y - era * 400;                                    // [0, 399]
-  const std::int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;  // [0, 365]
-  const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;            // [0, 146096]
-  return era * 146097 + doe - 719468;
-}
-
-Civil civil_from_days(std::int64_t z) {
-  z += 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const std::int64_t doe = z - era * 146097;
-  const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const std::int64_t mp = (5 * doy + 2) / 153;
-  const auto d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  const auto m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  return {yoe + era * 400 + (m <= 2 ? 1 : 0), m, d};
-}
-
-bool is_leap(std::int64_t y) {
-  return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-}
-
-int days_in_month(std::int64_t y, int m) {
-  constexpr std::array<int, 12> kDays = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && is_leap(y) ? 29 : kDays[static_cast<std::size_t>(m - 1)];
-}
+// The instants whose local date std::chrono::year can hold (years -32767 ..
+// 32767). Mail dates are far inside; an instant outside is formatted at the
+// nearest end instead of overflowing the calendar.
+constexpr std::int64_t kFirstSecond =
+    chrono::sys_days{chrono::year::min() / chrono::January / 1}.time_since_epoch().count() * kSecondsPerDay;
+constexpr std::int64_t kLastSecond =
+    (chrono::sys_days{chrono::year::max() / chrono::December / 31}.time_since_epoch().count() + 1) *
+        kSecondsPerDay -
+    1;
 
 // Validates the fields and builds the instant; `zone_minutes` is already checked.
 std::optional<DateTime> make(std::int64_t year, int month, int day, int hour, int minute, int second,
                              int zone_minutes) {
-  if (year < 0 || year > 9999 || month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) ||
-      hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60) {
+  if (year < 0 || year > 9999 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 ||
+      minute < 0 || minute > 59 || second < 0 || second > 60) {
     return std::nullopt;
   }
+  const chrono::year_month_day date{chrono::year{static_cast<int>(year)},
+                                    chrono::month{static_cast<unsigned>(month)},
+                                    chrono::day{static_cast<unsigned>(day)}};
+  if (!date.ok()) return std::nullopt;  // 30 Feb, 29 Feb of a common year, 31 Apr, ...
   // A leap second cannot be represented in epoch seconds; keep it in the same minute.
   if (second == 60) second = 59;
-  const std::int64_t local = days_from_civil(year, month, day) * kSecondsPerDay + std::int64_t{hour} * 3600 +
-                             std::int64_t{minute} * 60 + second;
-  return DateTime{local - std::int64_t{zone_minutes} * 60, zone_minutes};
+  const chrono::sys_seconds local =
+      chrono::sys_days{date} + chrono::hours{hour} + chrono::minutes{minute} + chrono::seconds{second};
+  return DateTime{local.time_since_epoch().count() - std::int64_t{zone_minutes} * 60, zone_minutes};
 }
 
 // 1..12, or 0 when `name` is not an English month abbreviation.
@@ -257,20 +239,17 @@ std::optional<std::string> strip_comments(std::string_view text) {
 
 // The wall-clock fields of `when` in its own zone.
 struct Local {
-  Civil date;
+  chrono::year_month_day date;
   std::int64_t second_of_day;
 };
 
 Local to_local(const DateTime& when) {
-  const std::int64_t local = when.epoch + std::int64_t{when.zone_minutes} * 60;
-  // Floor division so instants before 1970 land on the right day.
-  std::int64_t days = local / kSecondsPerDay;
-  std::int64_t secs = local % kSecondsPerDay;
-  if (secs < 0) {
-    secs += kSecondsPerDay;
-    --days;
-  }
-  return {civil_from_days(days), secs};
+  const std::int64_t local =
+      std::clamp(when.epoch + std::int64_t{when.zone_minutes} * 60, kFirstSecond, kLastSecond);
+  const chrono::sys_seconds instant{chrono::seconds{local}};
+  // floor, not a cast: instants before 1970 belong to the day that began before them.
+  const chrono::sys_days day = chrono::floor<chrono::days>(instant);
+  return {chrono::year_month_day{day}, (instant - day).count()};
 }
 
 }  // namespace
@@ -278,17 +257,18 @@ Local to_local(const DateTime& when) {
 std::string format_imap_datetime(const DateTime& when) {
   const auto [date, secs] = to_local(when);
   const int zone = std::abs(when.zone_minutes);
-  return fmt::format("{:02}-{}-{:04} {:02}:{:02}:{:02} {}{:02}{:02}", date.day,
-                     kMonths[static_cast<std::size_t>(date.month - 1)], date.year, secs / 3600,
-                     secs / 60 % 60, secs % 60, when.zone_minutes < 0 ? '-' : '+', zone / 60, zone % 60);
+  return fmt::format("{:02}-{}-{:04} {:02}:{:02}:{:02} {}{:02}{:02}", static_cast<unsigned>(date.day()),
+                     kMonths[static_cast<unsigned>(date.month()) - 1], static_cast<int>(date.year()),
+                     secs / 3600, secs / 60 % 60, secs % 60, when.zone_minutes < 0 ? '-' : '+', zone / 60,
+                     zone % 60);
 }
 
 std::string format_iso8601(const DateTime& when) {
   const auto [date, secs] = to_local(when);
   const int zone = std::abs(when.zone_minutes);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}{:02}:{:02}", date.year, date.month, date.day,
-                     secs / 3600, secs / 60 % 60, secs % 60, when.zone_minutes < 0 ? '-' : '+', zone / 60,
-                     zone % 60);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}{:02}:{:02}", static_cast<int>(date.year()),
+                     static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()), secs / 3600,
+                     secs / 60 % 60, secs % 60, when.zone_minutes < 0 ? '-' : '+', zone / 60, zone % 60);
 }
 
 // date-time = DQUOTE date-day-fixed "-" date-month "-" date-year SP time SP zone DQUOTE

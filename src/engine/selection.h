@@ -14,31 +14,16 @@ namespace mailmig {
 struct Selection {
   std::string domain;  // empty: all domains; may be a glob (fnmatch, case-insensitive)
   std::string user;    // empty: all accounts; "user@domain" also selects the domain; may be a glob
-  // When set: only accounts listed (lowercased "account" or "account@domain"),
-  // from --users-file or --ldap-filter. Entries matching no account are reported.
+  // When set: only accounts listed (lowercased "account" or "account@domain").
+  // The caller fills it from wherever the list comes from (--users-file below,
+  // --ldap-filter through directory/ldap_select.h): the engine receives the
+  // names, never asks a directory. Entries matching no account are reported.
   std::optional<std::set<std::string>> listed;
 };
 
 // --users-file: one account per line ("account" or "account@domain"), blank
 // lines and '#' comments ignored; lowercased. Throws std::runtime_error.
 std::set<std::string> read_users_file(const std::string& path);
-
-// --ldap-filter: the accounts whose directory entries match a filter, as the
-// iPlanet batches select them ("(uid=s*)"): values of `attribute` (uid) and of
-// mail, lowercased.
-struct LdapQuery {
-  std::string url;  // ldap://, ldaps://, ldapi://
-  std::string base;
-  std::string filter;
-  std::string bind_dn;   // empty: anonymous
-  std::string password;  // secret
-  std::string attribute = "uid";
-  std::string ca_file;
-  bool insecure = false;
-};
-// Throws std::runtime_error naming the URL, base and filter (never the
-// password); SelectionError (a usage error) for an incomplete query or a bad URL.
-std::set<std::string> ldap_select(const LdapQuery& query);
 
 // Thrown when the selection names a domain or account the source does not have.
 class SelectionError : public std::runtime_error {

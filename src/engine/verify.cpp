@@ -254,11 +254,7 @@ class AccountVerifier {
   std::vector<std::string> normal_source_keywords(const std::vector<std::string>& keywords) const {
     std::vector<std::string> out;
     for (const std::string& k : keywords) {
-      if (!options_.stored_keyword) {
-        out.push_back(ascii_lower(k));
-      } else if (auto stored = options_.stored_keyword(k)) {
-        out.push_back(ascii_lower(*stored));
-      }
+      if (auto stored = target_.stored_keyword(k)) out.push_back(ascii_lower(*stored));
     }
     return sorted_unique(std::move(out));
   }

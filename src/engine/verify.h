@@ -116,9 +116,6 @@ struct VerifyOptions {
   std::function<std::optional<std::string>(const AccountInfo&, const TargetAccountName&)> recorded_password;
   // Logs in as the user with `password`; returns the server's refusal, empty on success.
   std::function<std::string(const TargetAccountName&, const std::string& password)> user_login;
-  // What the target makes of a source keyword (IMAP: atom-special characters
-  // replaced); nullopt: the keyword is not stored. Null: kept as it is.
-  std::function<std::optional<std::string>(const std::string&)> stored_keyword;
   std::size_t max_differences = 100000;  // kept per account (all are counted)
   const std::atomic<bool>* stop = nullptr;
 };

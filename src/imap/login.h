@@ -58,7 +58,4 @@ std::unique_ptr<Session> log_in(std::unique_ptr<Transport> transport, const Conn
 // Lowercase hex MD5 of challenge + password: Kerio's X-MASTERAUTH answer.
 std::string kerio_master_answer(std::string_view challenge, std::string_view password);
 
-// Expands a login-name format: %u account, %d domain, %% a percent sign.
-std::string format_login(const std::string& format, const std::string& account, const std::string& domain);
-
 }  // namespace mailmig::imap

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "source/source.h"
+#include "core/password_info.h"
 
 namespace mailmig {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "source/source.h"
+#include "core/password_info.h"
 
 namespace mailmig {
 

@@ -12,6 +12,7 @@
 
 #include "core/byte_reader.h"
 #include "core/message.h"
+#include "core/password_info.h"
 #include "core/problem.h"
 
 namespace mailmig {
@@ -19,14 +20,6 @@ namespace mailmig {
 // Receives problems; the caller fills in the context (domain/account/folder)
 // the callee does not know.
 using ProblemFn = std::function<void(Problem)>;
-
-struct PasswordInfo {
-  enum class Kind { None, Plain, Encrypted };
-  Kind kind = Kind::None;
-  std::string scheme;  // Encrypted: the method tag (e.g. "U-crpt", "{SHA}") when recognisable
-  std::string value;   // Plain: the password; Encrypted: the stored form. A secret: never log it.
-};
-const char* password_kind_name(PasswordInfo::Kind kind);  // "plain" / "encrypted" / "none"
 
 struct DomainInfo {
   std::string name;

@@ -12,7 +12,6 @@
 
 #include "core/byte_reader.h"
 #include "core/message.h"
-#include "imap/login.h"
 
 namespace mailmig {
 
@@ -131,6 +130,11 @@ class Target {
   virtual std::unique_ptr<TargetAccount> open_account(const std::string& account, const std::string& domain,
                                                       const std::string& user_password) = 0;
   [[nodiscard]] virtual std::string describe() const = 0;
+  // What this target stores for a source keyword (IMAP: the atom-special
+  // characters replaced; Maildir: the name as it is); nullopt when it stores
+  // nothing for it. Verify compares the source's keywords through this, so
+  // each target's own rule applies and no other target's.
+  [[nodiscard]] virtual std::optional<std::string> stored_keyword(const std::string& keyword) const = 0;
 };
 
 class TargetAuthError : public std::runtime_error {
@@ -141,8 +145,5 @@ class TargetAuthError : public std::runtime_error {
 class TargetFolderMissing : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
-
-// Expands a login-name format: %u account, %d domain, %% a percent sign.
-using imap::format_login;
 
 }  // namespace mailmig

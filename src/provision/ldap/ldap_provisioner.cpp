@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 #include <lber.h>
 #include <ldap.h>
+#include <ldif.h>  // after fmt/format.h, which brings the FILE it needs
 #include <strings.h>
 #include <sys/time.h>
 
@@ -23,46 +24,13 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/printable.h"
 #include "provision/ldap/ldap_connection.h"
 
 namespace mailmig {
 namespace {
 
 constexpr int kOperationTimeoutSeconds = 120;  // each synchronous LDAP operation
-
-// ----------------------------------------------------------------- escaping
-
-constexpr std::string_view kHex = "0123456789abcdef";
-
-void append_hex_escape(std::string& out, unsigned char c) {
-  out += '\\';
-  out += kHex[c >> 4U];
-  out += kHex[c & 0x0fU];
-}
-
-// Undoes RFC 4514 escapes ("\," and "\2c") in a literal part of a template DN.
-std::string dn_unescape(std::string_view text) {
-  auto hex_value = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '\\' || i + 1 >= text.size()) {
-      out += text[i];
-      continue;
-    }
-    if (i + 2 < text.size() && hex_value(text[i + 1]) >= 0 && hex_value(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-      i += 2;
-    } else {
-      out += text[++i];
-    }
-  }
-  return out;
-}
 
 // ------------------------------------------------------------------ helpers
 
@@ -192,7 +160,7 @@ struct EntryTemplate {
   std::string dn;  // with placeholders; literal parts already DN-escaped
   std::vector<TemplateLine> lines;
   std::string naming_attribute;  // first RDN's attribute
-  std::string naming_value;      // first RDN's value, with placeholders
+  std::string naming_value;      // first RDN's value, with placeholders, not escaped
   bool uses_password = false;
 };
 
@@ -263,15 +231,44 @@ bool valid_attribute_name(std::string_view name) {
   });
 }
 
-// Splits the first RDN of a template DN into attribute and value (up to the
-// first unescaped ',' or '+').
-std::pair<std::string, std::string> first_rdn(std::string_view dn) {
-  const auto eq = dn.find('=');
-  if (eq == std::string_view::npos) return {};
-  std::size_t end = eq + 1;
-  while (end < dn.size() && dn[end] != ',' && dn[end] != '+') end += dn[end] == '\\' ? 2 : 1;
-  end = std::min(end, dn.size());
-  return {trim(dn.substr(0, eq)), trim(dn.substr(eq + 1, end - eq - 1))};
+// The attribute and value of a template DN's first RDN, read by libldap's DN
+// parser (ldap_str2dn) with the placeholders still in it ('%' is an ordinary
+// character in a DN string), so the value comes back unescaped. nullopt when
+// the text is not a DN or that value is in binary (#hex) form.
+std::optional<std::pair<std::string, std::string>> first_rdn(const std::string& dn) {
+  LDAPDN parsed = nullptr;
+  const int rc = ldap_str2dn(dn.c_str(), &parsed, LDAP_DN_FORMAT_LDAPV3);
+  std::unique_ptr<LDAPRDN, decltype(&ldap_dnfree)> owner(parsed, &ldap_dnfree);
+  if (rc != LDAP_SUCCESS || parsed == nullptr || parsed[0] == nullptr || parsed[0][0] == nullptr) {
+    return std::nullopt;
+  }
+  const LDAPAVA& ava = *parsed[0][0];
+  if ((ava.la_flags & LDAP_AVA_BINARY) != 0U) return std::nullopt;
+  return std::pair{std::string(ava.la_attr.bv_val, ava.la_attr.bv_len),
+                   std::string(ava.la_value.bv_val, ava.la_value.bv_len)};
+}
+
+// One "attribute: value" line, split by libldap's LDIF line parser
+// (ldif_parse_line2, which also decodes base64 "attribute:: value"). A URL
+// value ("attribute:< file:...") is refused before: libldap would read it.
+std::pair<std::string, std::string> template_line(const std::string& text, const std::string& where) {
+  const auto colon = text.find(':');
+  if (colon == std::string::npos)
+    throw std::invalid_argument(fmt::format("{}: expected \"attribute: value\"", where));
+  if (text.compare(colon, 2, ":<") == 0)
+    throw std::invalid_argument(fmt::format("{}: URL (:<) values are not supported", where));
+  std::string line = text;  // parsed in place
+  berval type{0, nullptr};
+  berval value{0, nullptr};
+  int allocated = 0;
+  if (ldif_parse_line2(line.data(), &type, &value, &allocated) < 0) {
+    throw std::invalid_argument(fmt::format("{}: not an LDIF \"attribute: value\" line", where));
+  }
+  std::pair<std::string, std::string> out{
+      std::string(type.bv_val, type.bv_len),
+      value.bv_val != nullptr ? std::string(value.bv_val, value.bv_len) : ""};
+  if (allocated != 0) ber_memfree(value.bv_val);
+  return out;
 }
 
 EntryTemplate load_template(const std::string& path) {
@@ -286,15 +283,7 @@ EntryTemplate load_template(const std::string& path) {
     const std::string where = fmt::format("--ldap-template {} line {}", path, number);
     const std::string text = trim(line);
     if (text.empty() || text.front() == '#') continue;
-    const auto colon = text.find(':');
-    if (colon == std::string::npos)
-      throw std::invalid_argument(fmt::format("{}: expected \"attribute: value\"", where));
-    const std::string attribute = trim(std::string_view(text).substr(0, colon));
-    if (colon + 1 < text.size() && (text[colon + 1] == ':' || text[colon + 1] == '<')) {
-      throw std::invalid_argument(
-          fmt::format("{}: base64 (::) and URL (:<) values are not supported", where));
-    }
-    const std::string value = trim(std::string_view(text).substr(colon + 1));
+    const auto [attribute, value] = template_line(text, where);
     if (!valid_attribute_name(attribute)) {
       throw std::invalid_argument(fmt::format("{}: \"{}\" is not an attribute name", where, attribute));
     }
@@ -303,13 +292,13 @@ EntryTemplate load_template(const std::string& path) {
         throw std::invalid_argument(fmt::format("{}: the first line must be \"dn: ...\"", where));
       }
       check_placeholders(value, where, false);
-      auto [rdn_attribute, rdn_value] = first_rdn(value);
-      if (rdn_attribute.empty() || rdn_value.empty() || !valid_attribute_name(rdn_attribute)) {
+      auto rdn = first_rdn(value);
+      if (!rdn || rdn->first.empty() || rdn->second.empty() || !valid_attribute_name(rdn->first)) {
         throw std::invalid_argument(fmt::format("{}: \"{}\" is not a DN (attr=value,...)", where, value));
       }
       result.dn = value;
-      result.naming_attribute = std::move(rdn_attribute);
-      result.naming_value = std::move(rdn_value);
+      result.naming_attribute = std::move(rdn->first);
+      result.naming_value = std::move(rdn->second);
       continue;
     }
     if (::strcasecmp(attribute.c_str(), "dn") == 0) {
@@ -665,8 +654,7 @@ class LdapProvisioner final : public Provisioner {
     if (template_ && template_->naming_value.find("%n") == std::string::npos &&
         template_->naming_value.find("%p") == std::string::npos) {
       const Placeholders values{.account = account, .domain = domain, .real_name = {}, .password_hash = {}};
-      // Literal parts of the template are DN-escaped: undo that, then escape for the filter.
-      const std::string value = dn_unescape(expand(template_->naming_value, values, dn_value));
+      const std::string value = expand(template_->naming_value, values, as_is);
       naming = fmt::format("({}={})", template_->naming_attribute, ldap_filter_escape(value));
     }
     if (naming == mail) return mail;
@@ -722,34 +710,33 @@ class LdapProvisioner final : public Provisioner {
 }  // namespace
 
 std::string ldap_filter_escape(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (const char c : value) {
-    if (c == '*' || c == '(' || c == ')' || c == '\\' || c == '\0') {
-      append_hex_escape(out, static_cast<unsigned char>(c));
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  berval in{static_cast<ber_len_t>(value.size()), const_cast<char*>(value.data())};
+  berval out{0, nullptr};
+  if (ldap_bv2escaped_filter_value(&in, &out) != 0) throw std::bad_alloc();
+  std::string text(out.bv_val, out.bv_len);
+  ber_memfree(out.bv_val);
+  return text;
 }
 
 std::string ldap_dn_escape(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    const char c = value[i];
-    if (c == '\0') {
-      append_hex_escape(out, 0);
-      continue;
-    }
-    const bool special = c == '"' || c == '+' || c == ',' || c == ';' || c == '<' || c == '>' || c == '\\';
-    const bool leading = i == 0 && (c == '#' || c == ' ');
-    const bool trailing = i + 1 == value.size() && c == ' ';
-    if (special || leading || trailing) out += '\\';
-    out += c;
+  // libldap writes an attribute value only as part of an RDN: write "x=VALUE"
+  // in the LDAPv3 string form, UTF-8 kept as it is (LDAP_DN_PRETTY), and keep
+  // what follows "x=".
+  std::array<char, 2> attribute{"x"};
+  LDAPAVA ava{};
+  ava.la_attr = berval{1, attribute.data()};
+  ava.la_value = berval{static_cast<ber_len_t>(value.size()), const_cast<char*>(value.data())};
+  ava.la_flags = LDAP_AVA_STRING;
+  std::array<LDAPAVA*, 2> rdn{&ava, nullptr};
+  berval out{0, nullptr};
+  if (ldap_rdn2bv(rdn.data(), &out, LDAP_DN_FORMAT_LDAPV3 | LDAP_DN_PRETTY) != LDAP_SUCCESS) {
+    // A DN string is UTF-8 (RFC 4514); libldap refuses anything else, and so would the server.
+    throw ProvisionError(
+        fmt::format("\"{}\" is not UTF-8, so it cannot be part of an LDAP DN", printable(value)));
   }
-  return out;
+  std::string text(out.bv_val + 2, out.bv_len - 2);
+  ber_memfree(out.bv_val);
+  return text;
 }
 
 std::string ldap_alias_dn(const NewAlias& alias, std::string_view base) {

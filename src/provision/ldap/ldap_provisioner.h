@@ -14,12 +14,13 @@
 //               entry the template describes
 //   create_alias()  groups and pseudonyms (import-backup), see below
 //
-// Template file: one `attr: value` per line, the first one `dn: ...`; blank
-// lines and lines starting with '#' are ignored; an attribute may repeat
-// (several values). Placeholders: %u account, %d domain, %n real name (the
-// account when there is none), %p the userPassword value, %% a '%'. In the DN
-// the values are escaped as RFC 4514 requires; %p is not allowed there. A value
-// that expands to nothing is left out. Example:
+// Template file: one LDIF `attr: value` line each (libldap's LDIF line
+// parser; `attr:: base64` works too, `attr:< URL` is refused), the first one
+// `dn: ...` (checked with libldap's DN parser); blank lines and lines starting
+// with '#' are ignored; an attribute may repeat (several values). Placeholders: %u account, %d domain, %n
+// real name (the account when there is none), %p the userPassword value, %% a '%'. In the DN the values are
+// escaped as RFC 4514 requires; %p is not allowed there. A value that expands to nothing is left out.
+// Example:
 //
 //   dn: uid=%u,ou=people,dc=example,dc=com
 //   objectClass: inetOrgPerson
@@ -74,11 +75,14 @@ namespace mailmig {
 // first used.
 std::unique_ptr<Provisioner> make_ldap_provisioner(const std::string& url, const ProvisionOptions& options);
 
-// An assertion value for a search filter (RFC 4515): '*' '(' ')' '\' and NUL
-// become \2a \28 \29 \5c \00; everything else (UTF-8 included) stays.
+// An assertion value for a search filter (RFC 4515), by libldap's
+// ldap_bv2escaped_filter_value: '*' '(' ')' '\' NUL and every byte above
+// 0x7F become \XX hex pairs; the rest stays.
 std::string ldap_filter_escape(std::string_view value);
-// An attribute value for a DN string (RFC 4514): '"' '+' ',' ';' '<' '>' '\'
-// get a backslash, so do a leading '#' or space and a trailing space; NUL is \00.
+// An attribute value for a DN string (RFC 4514), written by libldap
+// (ldap_rdn2bv): '"' '+' ',' ';' '<' '>' '\' '=', a leading '#' or space, a
+// trailing space and NUL become \XX hex pairs; UTF-8 stays as it is.
+// Throws ProvisionError for a value that is not UTF-8 (no DN can hold it).
 std::string ldap_dn_escape(std::string_view value);
 
 // The DN of the entry for a group (cn=LOCAL,<base>) or for a pseudonym with

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/login_name.h"
 #include "imap/mailboxes.h"
 #include "imap/message_data.h"
 #include "imap/response_parser.h"
@@ -423,7 +424,7 @@ class ImapSource final : public Source {
     }
     imap::Credentials credentials{
         .method = options_.auth,
-        .user = imap::format_login(options_.login_format, account.name, account.domain),
+        .user = format_login(options_.login_format, account.name, account.domain),
         .password = std::move(password),
         .master_user = options_.master_user,
         .master_separator = options_.master_separator};

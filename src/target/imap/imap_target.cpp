@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/error.h"
+#include "core/login_name.h"
 #include "core/sha256.h"
 #include "imap/mailboxes.h"
 #include "imap/message_data.h"
@@ -370,6 +371,11 @@ std::string ImapTarget::describe() const {
   const auto& s = options_.connect.server;
   return fmt::format("{}://{}:{} ({} login)", s.implicit_tls ? "imaps" : "imap", s.host, s.port,
                      imap::auth_method_name(options_.auth));
+}
+
+// APPEND sends keywords through sanitize_keyword (imap/appender.h).
+std::optional<std::string> ImapTarget::stored_keyword(const std::string& keyword) const {
+  return imap::sanitize_keyword(keyword);
 }
 
 std::unique_ptr<TargetAccount> ImapTarget::open_account(const std::string& account, const std::string& domain,

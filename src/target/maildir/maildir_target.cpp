@@ -146,6 +146,13 @@ std::string MaildirTarget::describe() const {
                      fsync_name(options_.fsync));
 }
 
+// dovecot-keywords holds the name as it is (its lines end at the newline, so a
+// name is all the rest of its line); an empty name has nothing to hold.
+std::optional<std::string> MaildirTarget::stored_keyword(const std::string& keyword) const {
+  if (keyword.empty()) return std::nullopt;
+  return keyword;
+}
+
 std::unique_ptr<TargetAccount> MaildirTarget::open_account(const std::string& account,
                                                            const std::string& domain,
                                                            const std::string& /*user_password*/) {

@@ -32,6 +32,7 @@ class MaildirTarget final : public Target {
   std::unique_ptr<TargetAccount> open_account(const std::string& account, const std::string& domain,
                                               const std::string& user_password) override;
   [[nodiscard]] std::string describe() const override;
+  [[nodiscard]] std::optional<std::string> stored_keyword(const std::string& keyword) const override;
 
  private:
   MaildirTargetOptions options_;

@@ -41,6 +41,34 @@ TEST(FormatImapDatetime, BeforeEpoch) {
   EXPECT_EQ(format_imap_datetime({-62135596800, 0}), "01-Jan-0001 00:00:00 +0000");
 }
 
+// 1900 and 2100 are century years without 29 February, 2000 (divisible by
+// 400) has one: the day after 28 February differs.
+TEST(FormatImapDatetime, CenturyLeapYears) {
+  EXPECT_EQ(format_imap_datetime({-2203977600, 0}), "28-Feb-1900 00:00:00 +0000");
+  EXPECT_EQ(format_imap_datetime({-2203977600 + 86400, 0}), "01-Mar-1900 00:00:00 +0000");
+  EXPECT_EQ(format_imap_datetime({951782400 - 86400, 0}), "28-Feb-2000 00:00:00 +0000");
+  EXPECT_EQ(format_imap_datetime({951782400, 0}), "29-Feb-2000 00:00:00 +0000");
+  EXPECT_EQ(format_imap_datetime({951782400 + 86400, 0}), "01-Mar-2000 00:00:00 +0000");
+  EXPECT_EQ(format_imap_datetime({4107549600 - 2 * 3600 - 86400, 0}), "28-Feb-2100 00:00:00 +0000");
+  EXPECT_EQ(format_imap_datetime({4107549600 - 2 * 3600, 0}), "01-Mar-2100 00:00:00 +0000");
+}
+
+// A negative offset moves the local date back across the end of a month
+// (of 28, 29, 30 or 31 days) or year; a positive one moves it forward.
+TEST(FormatImapDatetime, OffsetsCrossingMonthEnds) {
+  EXPECT_EQ(format_imap_datetime({1709262000, -300}), "29-Feb-2024 22:00:00 -0500");
+  EXPECT_EQ(format_imap_datetime({1677639600, -300}), "28-Feb-2023 22:00:00 -0500");
+  EXPECT_EQ(format_imap_datetime({951872400, -120}), "29-Feb-2000 23:00:00 -0200");
+  EXPECT_EQ(format_imap_datetime({4107549600, -180}), "28-Feb-2100 23:00:00 -0300");
+  EXPECT_EQ(format_imap_datetime({-2203891200, -1}), "28-Feb-1900 23:59:00 -0001");
+  EXPECT_EQ(format_imap_datetime({1714522200, -30}), "30-Apr-2024 23:40:00 -0030");
+  EXPECT_EQ(format_imap_datetime({1704069000, -60}), "31-Dec-2023 23:30:00 -0100");
+  EXPECT_EQ(format_imap_datetime({-26424000, -300}), "28-Feb-1969 23:00:00 -0500");
+  EXPECT_EQ(format_imap_datetime({4107540600, 60}), "01-Mar-2100 00:30:00 +0100");
+  EXPECT_EQ(format_iso8601({1709262000, -300}), "2024-02-29T22:00:00-05:00");
+  EXPECT_EQ(format_iso8601({4107540600, 60}), "2100-03-01T00:30:00+01:00");
+}
+
 TEST(FormatIso8601, KnownValues) {
   EXPECT_EQ(format_iso8601({kFeb1, 60}), "2024-02-01T10:11:12+01:00");
   EXPECT_EQ(format_iso8601({0, 0}), "1970-01-01T00:00:00+00:00");
@@ -89,6 +117,32 @@ TEST(ParseImapDatetime, LeapYears) {
   EXPECT_FALSE(parse_imap_datetime("29-Feb-1900 00:00:00 +0000"));  // century, not /400
   EXPECT_FALSE(parse_imap_datetime("29-Feb-2100 00:00:00 +0000"));
   EXPECT_FALSE(parse_imap_datetime("30-Feb-2024 00:00:00 +0000"));
+}
+
+TEST(ParseImapDatetime, CenturyYearsAndMonthLengths) {
+  EXPECT_EQ(parse_imap_datetime("28-Feb-1900 00:00:00 +0000"), (DateTime{-2203977600, 0}));
+  EXPECT_EQ(parse_imap_datetime("01-Mar-1900 00:00:00 +0000"), (DateTime{-2203891200, 0}));
+  EXPECT_EQ(parse_imap_datetime("01-Mar-2100 02:00:00 +0000"), (DateTime{4107549600, 0}));
+  for (const char* bad :
+       {"31-Apr-2024 00:00:00 +0000", "31-Jun-2024 00:00:00 +0000", "31-Sep-2024 00:00:00 +0000",
+        "31-Nov-2024 00:00:00 +0000", "32-Jan-2024 00:00:00 +0000", "00-Jan-2024 00:00:00 +0000"}) {
+    EXPECT_FALSE(parse_imap_datetime(bad)) << bad;
+  }
+  EXPECT_TRUE(parse_imap_datetime("31-Dec-9999 23:59:59 +0000"));
+  EXPECT_TRUE(parse_imap_datetime("01-Jan-0000 00:00:00 +0000"));
+}
+
+// The local date a negative offset gives is the day before in UTC, across
+// the end of February (leap or not), of a 30-day month and of the year.
+TEST(ParseImapDatetime, NegativeOffsetsCrossingMonthEnds) {
+  EXPECT_EQ(parse_imap_datetime("29-Feb-2024 22:00:00 -0500"), (DateTime{1709262000, -300}));
+  EXPECT_EQ(parse_imap_datetime("28-Feb-2023 22:00:00 -0500"), (DateTime{1677639600, -300}));
+  EXPECT_EQ(parse_imap_datetime("29-Feb-2000 23:00:00 -0200"), (DateTime{951872400, -120}));
+  EXPECT_EQ(parse_imap_datetime("28-Feb-2100 23:00:00 -0300"), (DateTime{4107549600, -180}));
+  EXPECT_EQ(parse_imap_datetime("30-Apr-2024 23:40:00 -0030"), (DateTime{1714522200, -30}));
+  EXPECT_EQ(parse_imap_datetime("31-Dec-2023 23:30:00 -0100"), (DateTime{1704069000, -60}));
+  EXPECT_EQ(parse_rfc5322_date("Thu, 29 Feb 2024 22:00:00 EST"), (DateTime{1709262000, -300}));
+  EXPECT_EQ(parse_ctime("Sat Feb 28 23:00:00 1969 -0500"), (DateTime{-26424000, -300}));
 }
 
 TEST(ParseImapDatetime, LeapSecondIsClamped) {

@@ -253,6 +253,9 @@ class FakeTarget final : public Target {
     return std::make_unique<FakeTargetAccount>(*this, account + "@" + domain);
   }
   [[nodiscard]] std::string describe() const override { return "fake"; }
+  [[nodiscard]] std::optional<std::string> stored_keyword(const std::string& keyword) const override {
+    return keyword;
+  }
 };
 
 std::unique_ptr<TargetFolder> FakeTargetAccount::open_folder(const std::string& neutral_name,

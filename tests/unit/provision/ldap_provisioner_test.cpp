@@ -294,19 +294,21 @@ ServedSlapd* LdapProvisionerTest::server_ = nullptr;
 
 TEST(LdapEscape, FilterValues) {
   EXPECT_EQ(ldap_filter_escape("alice"), "alice");
-  EXPECT_EQ(ldap_filter_escape(std::string("a*b(c)d\\e\0f", 11)), "a\\2ab\\28c\\29d\\5ce\\00f");
-  EXPECT_EQ(ldap_filter_escape("*)(uid=*"), "\\2a\\29\\28uid=\\2a");
-  EXPECT_EQ(ldap_filter_escape("Jörg"), "Jörg");
+  EXPECT_EQ(ldap_filter_escape(std::string("a*b(c)d\\e\0f", 11)), "a\\2Ab\\28c\\29d\\5Ce\\00f");
+  EXPECT_EQ(ldap_filter_escape("*)(uid=*"), "\\2A\\29\\28uid=\\2A");
+  EXPECT_EQ(ldap_filter_escape("Jörg"), "J\\C3\\B6rg");
 }
 
 TEST(LdapEscape, DnValues) {
   EXPECT_EQ(ldap_dn_escape("alice"), "alice");
-  EXPECT_EQ(ldap_dn_escape("Müller, Jörg"), "Müller\\, Jörg");
-  EXPECT_EQ(ldap_dn_escape("a+b;c<d>e\"f\\g"), "a\\+b\\;c\\<d\\>e\\\"f\\\\g");
-  EXPECT_EQ(ldap_dn_escape("#x y "), "\\#x y\\ ");
-  EXPECT_EQ(ldap_dn_escape(" lead"), "\\ lead");
+  EXPECT_EQ(ldap_dn_escape("Müller, Jörg"), "Müller\\2C Jörg");
+  EXPECT_EQ(ldap_dn_escape("a+b;c<d>e\"f\\g=h"), "a\\2Bb\\3Bc\\3Cd\\3Ee\\22f\\5Cg\\3Dh");
+  EXPECT_EQ(ldap_dn_escape("#x y "), "\\23x y\\20");
+  EXPECT_EQ(ldap_dn_escape(" lead"), "\\20lead");
   EXPECT_EQ(ldap_dn_escape(std::string("a\0b", 3)), "a\\00b");
   EXPECT_EQ(ldap_dn_escape("x*)(y"), "x*)(y");
+  EXPECT_THROW(ldap_dn_escape("a\xE9z"), ProvisionError);  // Latin-1, not UTF-8: no DN holds it
+  EXPECT_EQ(ldap_dn_escape(""), "");
 }
 
 TEST(LdapProvisionerConfig, RejectsBadSettings) {
@@ -342,10 +344,12 @@ TEST(LdapProvisionerConfig, RejectsBadSettings) {
     return make_ldap_provisioner("ldap://127.0.0.1/", options);
   };
   EXPECT_NO_THROW(with_template("# c\n\ndn: uid=%u,ou=people,dc=example,dc=com\nuid: %u\ncn: 100%%\n"));
-  EXPECT_THROW(with_template("uid: %u\ndn: uid=%u,dc=x\n"), std::invalid_argument);    // dn not first
-  EXPECT_THROW(with_template("dn: uid=%u,dc=x\nuid: %x\n"), std::invalid_argument);    // unknown placeholder
-  EXPECT_THROW(with_template("dn: uid=%p,dc=x\nuid: %u\n"), std::invalid_argument);    // hash in the DN
-  EXPECT_THROW(with_template("dn: uid=%u,dc=x\ncn:: Zm9v\n"), std::invalid_argument);  // base64
+  EXPECT_THROW(with_template("uid: %u\ndn: uid=%u,dc=x\n"), std::invalid_argument);  // dn not first
+  EXPECT_THROW(with_template("dn: uid=%u,dc=x\nuid: %x\n"), std::invalid_argument);  // unknown placeholder
+  EXPECT_THROW(with_template("dn: uid=%p,dc=x\nuid: %u\n"), std::invalid_argument);  // hash in the DN
+  EXPECT_NO_THROW(with_template("dn: uid=%u,dc=x\ncn:: Zm9v\n"));                    // base64
+  EXPECT_THROW(with_template("dn: uid=%u,dc=x\ncn:< file:///etc/passwd\n"), std::invalid_argument);  // URL
+  EXPECT_THROW(with_template("dn: uid=%u,,dc=x\nuid: %u\n"), std::invalid_argument);  // not a DN
   EXPECT_THROW(with_template("dn: uid=%u,dc=x\nno colon here\n"), std::invalid_argument);
   EXPECT_THROW(with_template("dn: uid=%u,dc=x\nuid: %u\ndn: uid=y,dc=x\n"), std::invalid_argument);
   EXPECT_THROW(with_template("dn: nodn\nuid: %u\n"), std::invalid_argument);
@@ -656,7 +660,7 @@ TEST(LdapAliasEntry, DnAndAttributes) {
   const NewAlias group{.address = "sales@example.com", .targets = {"a@example.com"}, .group = true};
   EXPECT_EQ(ldap_alias_dn(group, "ou=people,dc=example,dc=com"), "cn=sales,ou=people,dc=example,dc=com");
   const NewAlias odd{.address = "a,b+c@example.com", .targets = {"x@example.com"}, .group = true};
-  EXPECT_EQ(ldap_alias_dn(odd, "dc=x"), "cn=a\\,b\\+c,dc=x");
+  EXPECT_EQ(ldap_alias_dn(odd, "dc=x"), "cn=a\\2Cb\\2Bc,dc=x");
   // A pseudonym with several targets is named by its whole address: no clash with a group.
   const NewAlias several{
       .address = "info@example.org", .targets = {"a@example.com", "b@example.com"}, .group = false};

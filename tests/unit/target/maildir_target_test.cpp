@@ -111,6 +111,23 @@ TEST_F(MaildirTargetTest, CreatesTheLayoutAndDeliversIntoCur) {
   EXPECT_FALSE(stdfs::exists(root() + "/.A.B/dovecot-uidlist.lock"));
 }
 
+// Verify compares keywords through stored_keyword(): it must say what read_folder() gives back.
+TEST_F(MaildirTargetTest, StoredKeywordIsWhatReadFolderGivesBack) {
+  const std::vector<std::string> keywords = {"Has Space", "Caf\xC3\xA9", "(odd)"};
+  auto acc = account();
+  Results results;
+  auto folder = acc->open_folder("INBOX", false, results.fn());
+  folder->add(info(kOne, 0, keywords), open_string(kOne));
+  folder->finish();
+  std::vector<StoredMessage> seen;
+  acc->read_folder("INBOX", nullptr, [&](const StoredMessage& m) { seen.push_back(m); });
+  ASSERT_EQ(seen.size(), 1U);
+  std::vector<std::string> expected;
+  for (const std::string& k : keywords) expected.push_back(target_.stored_keyword(k).value_or("(none)"));
+  EXPECT_EQ(seen[0].keywords, expected);
+  EXPECT_EQ(target_.stored_keyword(""), std::nullopt);
+}
+
 TEST_F(MaildirTargetTest, ReadFolderReportsWhatWasWritten) {
   auto acc = account();
   Results results;

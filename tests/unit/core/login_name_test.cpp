@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
+#include "core/login_name.h"
 
-#include "target/target.h"
+#include <gtest/gtest.h>
 
 namespace mailmig {
 namespace {

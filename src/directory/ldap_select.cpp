@@ -1,6 +1,8 @@
-// ldap_select (declared in selection.h): the iPlanet way of choosing a batch,
-// a directory filter, with OpenLDAP's libldap, connected the way the LDAP
-// provisioner connects (provision/ldap/ldap_connection.h).
+// The iPlanet way of choosing a batch, a directory filter, with OpenLDAP's
+// libldap, connected the way the LDAP provisioner connects
+// (provision/ldap/ldap_connection.h).
+#include "directory/ldap_select.h"
+
 #include <fmt/format.h>
 #include <lber.h>
 #include <ldap.h>
@@ -13,10 +15,9 @@
 #include <string>
 
 #include "core/ascii.h"
-#include "engine/selection.h"
 #include "provision/ldap/ldap_connection.h"
 
-namespace mailmig {
+namespace mailmig::directory {
 
 namespace {
 
@@ -24,18 +25,18 @@ namespace {
 // directory of any size is read completely without raising its limits.
 constexpr ber_int_t kPageSize = 200;
 
-class Directory {
+class Searcher {
  public:
-  explicit Directory(const LdapQuery& query) : query_(query), where_(fmt::format("LDAP {}", query.url)) {}
-  Directory(const Directory&) = delete;
-  Directory& operator=(const Directory&) = delete;
-  ~Directory() {
+  explicit Searcher(const LdapQuery& query) : query_(query), where_(fmt::format("LDAP {}", query.url)) {}
+  Searcher(const Searcher&) = delete;
+  Searcher& operator=(const Searcher&) = delete;
+  ~Searcher() {
     if (ld_ != nullptr) ldap_unbind_ext_s(ld_, nullptr, nullptr);
   }
 
   void connect() {
     if (!ldap::tls_for_url(query_.url)) {
-      throw SelectionError(fmt::format(
+      throw std::invalid_argument(fmt::format(
           "--ldap-url {}: expected one URL ldap://HOST[:PORT], ldaps://HOST[:PORT] or ldapi://PATH",
           query_.url));
     }
@@ -140,12 +141,12 @@ class Directory {
 
 std::set<std::string> ldap_select(const LdapQuery& query) {
   if (query.url.empty() || query.base.empty() || query.filter.empty()) {
-    throw SelectionError("--ldap-filter needs --ldap-url and --ldap-search-base");
+    throw std::invalid_argument("--ldap-filter needs --ldap-url and --ldap-search-base");
   }
-  if (query.attribute.empty()) throw SelectionError("--ldap-attribute must not be empty");
-  Directory directory(query);
-  directory.connect();
-  return directory.search();
+  if (query.attribute.empty()) throw std::invalid_argument("--ldap-attribute must not be empty");
+  Searcher searcher(query);
+  searcher.connect();
+  return searcher.search();
 }
 
-}  // namespace mailmig
+}  // namespace mailmig::directory

@@ -1,4 +1,4 @@
-#include "source/source.h"
+#include "core/password_info.h"
 
 namespace mailmig {
 
