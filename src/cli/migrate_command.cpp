@@ -12,14 +12,17 @@
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <thread>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/provisioning_adapter.h"
 #include "cli/state_location.h"
 #include "core/printable.h"
 #include "core/sha256.h"
+#include "core/worker_pool.h"
 #include "engine/migrate.h"
 #include "engine/state.h"
 #include "provision/passwords.h"
@@ -376,11 +379,13 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
   MigrateOptions options;
   options.force = c.force;
   options.dry_run = c.dry_run;
-  options.passwords.set_pass = c.set_password;
+  PasswordRules password_rules;
+  password_rules.set_pass = c.set_password;
   // -forceSetPass applies to a single-user run only (seed: "If a single user is migrated").
-  if (accounts.size() == 1) options.passwords.force_set_pass = c.force_set_password;
-  options.pass_file = pass_file.get();
-  options.provisioner = provisioner.get();
+  if (accounts.size() == 1) password_rules.force_set_pass = c.force_set_password;
+  std::optional<ProvisionerAccounts> provisioning;
+  if (provisioner) provisioning.emplace(*provisioner, password_rules, pass_file.get());
+  options.provisioning = provisioning ? &*provisioning : nullptr;
   options.stop = &g_stop;
   options.login_password = [&](const AccountInfo& account) { return login_password_for(account, passwords); };
   options.sync = c.sync;
@@ -430,13 +435,6 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
   (void)std::signal(SIGINT, on_interrupt);  // SIG_ERR only for an invalid signal number
 
   std::vector<AccountResult> results(accounts.size());
-  std::atomic<std::size_t> next{0};
-  auto worker = [&] {
-    for (std::size_t i = next++; i < accounts.size() && !g_stop.load(); i = next++) {
-      results[i] = migrate_account(*opened.source, accounts[i], *target, *state, options, sink);
-      ++accounts_done;
-    }
-  };
   // On a terminal: one progress line (accounts, messages, bytes, rate, ETA by accounts).
   std::atomic<bool> finished{false};
   std::jthread progress;
@@ -465,12 +463,13 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
       err.flush();
     });
   }
-  {
-    const unsigned threads = std::max(1U, std::min<unsigned>(c.jobs, static_cast<unsigned>(accounts.size())));
-    std::vector<std::jthread> pool;
-    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
-    worker();
-  }
+  run_jobs(
+      accounts.size(), c.jobs,
+      [&](std::size_t i) {
+        results[i] = migrate_account(*opened.source, accounts[i], *target, *state, options, sink);
+        ++accounts_done;
+      },
+      &g_stop);
   finished = true;
   if (progress.joinable()) progress.join();
   (void)std::signal(SIGINT, SIG_DFL);
