@@ -5,8 +5,8 @@
 
 #include <algorithm>
 
-#include "codec/mutf7.h"
 #include "core/ascii.h"
+#include "format/mutf7.h"
 
 namespace mailmig::imap {
 

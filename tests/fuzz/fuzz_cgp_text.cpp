@@ -4,7 +4,7 @@
 // crashes.
 #include <cstdint>
 
-#include "codec/cgp_text.h"
+#include "format/cgp/cgp_text.h"
 #include "fuzz_support.h"
 #include "source/cgp/settings.h"
 

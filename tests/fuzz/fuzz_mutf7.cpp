@@ -3,7 +3,7 @@
 // valid (canonical) mUTF-7.
 #include <cstdint>
 
-#include "codec/mutf7.h"
+#include "format/mutf7.h"
 #include "fuzz_support.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

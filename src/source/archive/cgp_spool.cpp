@@ -9,9 +9,9 @@
 #include <cstdlib>
 
 #include "core/error.h"
+#include "core/file_read.h"
 #include "core/fs.h"
 #include "source/cgp/mailbox_files.h"
-#include "source/cgp/mbox_io.h"
 
 namespace mailmig::archive {
 namespace {
@@ -67,8 +67,7 @@ void CgpSpoolFolder::scan(const std::function<void(const MessageInfo&)>& on_mess
         // Kept when an earlier folder's reader passed over it, else read from the archive.
         const std::shared_ptr<Body> kept = walker.kept(entry);
         ArchiveReader* reader = kept ? nullptr : &walker.at(entry);
-        const cgp::UniqueFd fd(
-            ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+        const UniqueFd fd(::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
         if (fd.get() < 0) throw IoError(target, errno, "cannot create the spool file");
         files_.push_back(target);
         const std::span<char> span(buffer.get(), kBuffer);

@@ -6,10 +6,10 @@
 #include <set>
 #include <tuple>
 
-#include "codec/cgp_text.h"
-#include "codec/mutf7.h"
 #include "core/ascii.h"
 #include "core/fs.h"
+#include "format/cgp/cgp_text.h"
+#include "format/mutf7.h"
 #include "source/cgp/settings.h"
 #include "source/maildir/user_paths.h"
 

@@ -23,215 +23,57 @@
 #include "core/crlf.h"
 #include "core/datetime.h"
 #include "core/error.h"
+#include "core/file_read.h"
 #include "core/fs.h"
-#include "source/cgp/mbox_io.h"
-#include "source/cgp/mbox_lines.h"
-#include "source/cgp/mbox_reader.h"
+#include "core/text_fields.h"
+#include "format/cgp/mdir_name.h"
+#include "format/mbox/lines.h"
+#include "format/mbox/message_meter.h"
+#include "format/mbox/message_reader.h"
+#include "format/mbox/separator.h"
+#include "format/mbox/storage_headers.h"
 
 namespace mailmig::cgp {
+
+using mbox::Line;
+using mbox::LineScanner;
 namespace {
 
 using OnMessage = std::function<void(const MessageInfo&)>;
-
-// ---- text helpers -------------------------------------------------------------
-
-bool starts_with_ci(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() && ascii_iequals(text.substr(0, prefix.size()), prefix);
-}
-
-// Without surrounding blanks and the line end.
-std::string_view trim(std::string_view text) {
-  constexpr std::string_view kBlank = " \t\r\n";
-  const std::size_t first = text.find_first_not_of(kBlank);
-  if (first == std::string_view::npos) return {};
-  return text.substr(first, text.find_last_not_of(kBlank) - first + 1);
-}
-
-// A decimal number of 1..max_digits digits, nothing else.
-std::optional<std::uint64_t> parse_decimal(std::string_view text, std::size_t max_digits) {
-  if (text.empty() || text.size() > max_digits) return std::nullopt;
-  std::uint64_t value = 0;
-  for (const char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    value = value * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return value;
-}
-
-std::optional<std::uint32_t> parse_uid(std::string_view text) {
-  const auto value = parse_decimal(text, 10);
-  if (!value || *value == 0 || *value > std::numeric_limits<std::uint32_t>::max()) return std::nullopt;
-  return static_cast<std::uint32_t>(*value);
-}
 
 std::optional<std::uint32_t> line_number(std::uint64_t number) {
   if (number == 0 || number > std::numeric_limits<std::uint32_t>::max()) return std::nullopt;
   return static_cast<std::uint32_t>(number);
 }
 
-// ---- working conventions (docs/cgp-store.md, sections 5 and 6) ----------------
-// Everything the project assumes about the CommuniGate formats is in this
-// section, so it can be corrected in one place once a real store is seen.
-
-std::optional<DateTime> parse_separator_date_text(std::string_view text) {
-  text = trim(text);
-  if (text.empty()) return std::nullopt;
-  if (auto date = parse_ctime(text)) return date;
-  return parse_rfc5322_date(text);
-}
-
-// The date of a separator line: "From <sender> <ctime date, UTC>" or
-// "From <<sender>> <RFC 822 date with zone>". Tolerated variants: an empty
-// sender, a sender with spaces, either date form after either sender form.
-std::optional<DateTime> separator_date(std::string_view head) {
-  const std::string_view rest = trim(head.substr(kFromPrefix.size()));
-  std::size_t sender_end = std::string_view::npos;
-  if (rest.starts_with('<')) {
-    sender_end = rest.find("> ");  // a quoted local part may hold spaces, the address ends at "> "
-    if (sender_end != std::string_view::npos) ++sender_end;
-  } else {
-    sender_end = rest.find_first_of(" \t");
-  }
-  if (sender_end != std::string_view::npos) {
-    if (auto date = parse_separator_date_text(rest.substr(sender_end))) return date;
-  }
-  // Slow path for odd lines only: try the date from each later word on.
-  constexpr int kMaxTries = 8;
-  std::size_t pos = 0;
-  for (int i = 0; i < kMaxTries && pos != std::string_view::npos; ++i) {
-    if (auto date = parse_separator_date_text(rest.substr(pos))) return date;
-    pos = rest.find_first_of(" \t", pos);
-    if (pos != std::string_view::npos) pos = rest.find_first_not_of(" \t", pos);
-  }
-  return std::nullopt;
-}
-
-Flags status_flags(std::string_view letters) {
-  Flags flags = 0;
-  for (const char c : letters) {
-    if (ascii_lower(c) == 'r') flags |= kSeen;  // 'O' (old) is session state, not a flag
-  }
-  return flags;
-}
-
-Flags x_status_flags(std::string_view letters) {
-  Flags flags = 0;
-  for (const char c : letters) {
-    switch (ascii_lower(c)) {
-      case 'a':
-        flags |= kAnswered;
-        break;
-      case 'f':
-        flags |= kFlagged;
-        break;
-      case 'd':
-        flags |= kDeleted;
-        break;
-      case 't':
-        flags |= kDraft;
-        break;
-      default:
-        break;
-    }
-  }
-  return flags;
-}
-
-// `complete`: false when the line was longer than `head`, so its last word may be cut.
-void add_keywords(std::string_view value, bool complete, std::vector<std::string>& keywords) {
-  constexpr std::string_view kSeparators = " \t,";
-  std::size_t pos = value.find_first_not_of(kSeparators);
-  while (pos != std::string_view::npos) {
-    const std::size_t end = value.find_first_of(kSeparators, pos);
-    if (end == std::string_view::npos && !complete) break;
-    keywords.emplace_back(value.substr(pos, end == std::string_view::npos ? end : end - pos));
-    pos = end == std::string_view::npos ? end : value.find_first_not_of(kSeparators, end);
-  }
-}
-
 // The storage lines directly after a separator: X-UID, Status, X-Status and
-// (a tolerated variant) X-Keywords, in any order. Applies one to `info`;
-// false when `line` is none of them, i.e. the message itself begins.
+// (a tolerated variant) X-Keywords, in any order, read by the one mbox codec
+// (format/mbox/storage_headers.h). Applies one to `info`; false when `line`
+// is none of them, i.e. the message itself begins.
 bool apply_storage_line(const Line& line, MessageInfo& info) {
-  const std::string_view head = line.head;
-  if (head.empty() || (head[0] != 'X' && head[0] != 'x' && head[0] != 'S' && head[0] != 's')) return false;
-  if (starts_with_ci(head, "X-UID:")) {
-    if (auto uid = parse_uid(trim(head.substr(6)))) info.uid = uid;
-    return true;
+  const std::string_view value = mbox::header_value(line.head);
+  switch (mbox::classify_header(line.head)) {
+    case mbox::StorageHeader::XUid:
+      if (auto uid = mbox::parse_uid(value)) info.uid = uid;
+      return true;
+    case mbox::StorageHeader::Status:
+      info.flags |= mbox::status_flags(value);
+      return true;
+    case mbox::StorageHeader::XStatus:
+      info.flags |= mbox::x_status_flags(value);
+      return true;
+    case mbox::StorageHeader::XKeywords:
+      mbox::add_keywords(value, line.length == line.head.size(), info.keywords);
+      return true;
+    default:
+      return false;
   }
-  if (starts_with_ci(head, "Status:")) {
-    info.flags |= status_flags(trim(head.substr(7)));
-    return true;
-  }
-  if (starts_with_ci(head, "X-Status:")) {
-    info.flags |= x_status_flags(trim(head.substr(9)));
-    return true;
-  }
-  if (starts_with_ci(head, "X-Keywords:")) {
-    add_keywords(trim(head.substr(11)), line.length == head.size(), info.keywords);
-    return true;
-  }
-  return false;
-}
-
-// The folder-data pseudo message UW-IMAP (c-client) puts first in a mailbox;
-// stores imported from UW-IMAP may still carry it. It is not mail.
-bool is_pseudo_message_header(std::string_view head) {
-  constexpr std::string_view kPseudoSubject = "DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA";
-  return starts_with_ci(head, "X-IMAP:") ||
-         (starts_with_ci(head, "Subject:") && ascii_iequals(trim(head.substr(8)), kPseudoSubject));
-}
-
-// .mdir file name: i<UID, 8 digits>-<internal date, Unix epoch>-<flag letters S A F D T>.msg.
-// Tolerated: any number of UID digits, letters in any order or case.
-struct MdirName {
-  std::uint32_t uid = 0;
-  std::int64_t epoch = 0;
-  Flags flags = 0;
-};
-
-std::optional<MdirName> parse_mdir_name(std::string_view name) {
-  constexpr std::string_view kSuffix = ".msg";
-  if (!name.starts_with('i') || !name.ends_with(kSuffix)) return std::nullopt;
-  std::string_view rest = name.substr(1, name.size() - 1 - kSuffix.size());
-  const std::size_t dash1 = rest.find('-');
-  const std::size_t dash2 = dash1 == std::string_view::npos ? dash1 : rest.find('-', dash1 + 1);
-  if (dash2 == std::string_view::npos) return std::nullopt;
-  const auto uid = parse_uid(rest.substr(0, dash1));
-  const auto epoch = parse_decimal(rest.substr(dash1 + 1, dash2 - dash1 - 1), 12);
-  if (!uid || !epoch) return std::nullopt;
-  MdirName out{.uid = *uid, .epoch = static_cast<std::int64_t>(*epoch)};
-  for (const char c : rest.substr(dash2 + 1)) {
-    switch (ascii_lower(c)) {
-      case 's':
-        out.flags |= kSeen;
-        break;
-      case 'a':
-        out.flags |= kAnswered;
-        break;
-      case 'f':
-        out.flags |= kFlagged;
-        break;
-      case 'd':
-        out.flags |= kDeleted;
-        break;
-      case 't':
-        out.flags |= kDraft;
-        break;
-      default:
-        return std::nullopt;
-    }
-  }
-  return out;
 }
 
 // ---- .mbox ----------------------------------------------------------------------
 
-// Turns the line stream of a .mbox into messages. Sizes are counted per line
-// as the lines pass, so one pass yields offsets, RFC822.SIZE and the unquoted
-// size. The empty line before a separator is not part of the message, but it
-// is only known to be that once the next line is seen: it is held back
-// ("pending blank") and added to the message when the message goes on.
+// Turns the line stream of a .mbox into messages; sizes are counted by the
+// mbox codec's MessageMeter as the lines pass.
 class MboxParser {
  public:
   MboxParser(const std::string& path, const OnMessage& on_message, const ProblemFn& problem, bool live)
@@ -247,7 +89,7 @@ class MboxParser {
       // Before the first message a "From " line with a date starts one even
       // without an empty line in front: the garbage is reported either way.
       if (boundary || state_ == State::kPreamble) {
-        auto date = separator_date(line.head);
+        auto date = mbox::separator_date(line.head);
         if (boundary || date) {
           separator(line, date);
           return;
@@ -260,7 +102,7 @@ class MboxParser {
         return;
       case State::kStorage:
         if (apply_storage_line(line, info_)) {
-          info_.data_offset = content_end_ = line.end();
+          meter_.skip_leading(line);
           return;
         }
         state_ = State::kHeaders;
@@ -275,7 +117,7 @@ class MboxParser {
       case State::kBody:
         break;
     }
-    add_content(line);
+    meter_.add(line);
   }
 
   void finish() {
@@ -304,46 +146,20 @@ class MboxParser {
     state_ = State::kStorage;
     previous_empty_ = false;
     separator_line_ = line.number;
-    info_.id = std::to_string(line.offset);
-    info_.offset = line.offset;
-    info_.flags = 0;
-    info_.keywords.clear();
-    info_.internal_date = date;  // when it does not parse, the Date: header may stand in
-    info_.uid.reset();
-    info_.data_offset = content_end_ = line.end();
-    quoted_ = bare_lfs_ = 0;
-    blank_pending_ = false;
+    mbox::start_message_info(info_, line, date);
+    meter_.start(line.end());
     pseudo_ = false;
   }
 
-  void add_content(const Line& line) {
-    if (blank_pending_) {
-      content_end_ = blank_end_;
-      bare_lfs_ += blank_bare_lf_;
-      blank_pending_ = false;
-    }
-    if (line.is_empty()) {
-      blank_pending_ = true;
-      blank_end_ = line.end();
-      blank_bare_lf_ = line.bare_lf();
-      return;
-    }
-    content_end_ = line.end();
-    bare_lfs_ += line.bare_lf();
-    if (line.quoted_from) ++quoted_;
-  }
-
   void inspect_header(std::string_view head) {
-    if (messages_ == 1 && is_pseudo_message_header(head)) pseudo_ = true;
+    if (messages_ == 1 && mbox::is_pseudo_message_header(head)) pseudo_ = true;
     if (!info_.internal_date && starts_with_ci(head, "Date:")) {
-      info_.internal_date = parse_rfc5322_date(trim(head.substr(5)));
+      info_.internal_date = parse_rfc5322_date(mbox::header_value(head));
     }
   }
 
   void end_message(bool truncated) {
-    info_.data_length = content_end_ - info_.data_offset;
-    info_.stored_size = info_.data_length - quoted_;
-    info_.size = info_.stored_size + bare_lfs_;
+    meter_.finish(info_, mbox::Unquote::All);  // CommuniGate quotes as mboxrd
     if (pseudo_) return;
     if (truncated && live_) {
       // The running server is still appending it: copying it now would put
@@ -382,13 +198,8 @@ class MboxParser {
   std::uint64_t file_end_ = 0;
   std::uint64_t messages_ = 0;  // separators seen
   std::uint64_t separator_line_ = 0;
-  MessageInfo info_;               // the current message, reused to spare allocations
-  std::uint64_t content_end_ = 0;  // end of the message's last line taken
-  std::uint64_t quoted_ = 0;       // quoted "From " lines: one byte less each when read
-  std::uint64_t bare_lfs_ = 0;     // LFs without CR: one byte more each in RFC822.SIZE
-  bool blank_pending_ = false;
-  std::uint64_t blank_end_ = 0;
-  std::uint64_t blank_bare_lf_ = 0;
+  MessageInfo info_;  // the current message, reused to spare allocations
+  mbox::MessageMeter meter_;
   bool pseudo_ = false;
 };
 
@@ -396,7 +207,7 @@ class MboxParser {
 
 struct MdirEntry {
   std::string name;
-  std::optional<MdirName> parsed;
+  std::optional<MdirFileName> parsed;
 };
 
 // Regular files of the directory; symlinks and other entries are reported.
@@ -423,7 +234,7 @@ std::vector<MdirEntry> list_mdir(int dir_fd, const std::string& path, const Prob
       }
     }
     if (type == DT_REG) {
-      out.push_back(MdirEntry{std::string(name), parse_mdir_name(name)});
+      out.push_back(MdirEntry{std::string(name), parse_mdir_file_name(name)});
     } else {
       problem(Problem{.scope = Scope::Message,
                       .file = fs::join(path, std::string(name)),
@@ -500,8 +311,10 @@ void MboxFile::scan(const std::function<void(const MessageInfo&)>& on_message, c
 
 std::unique_ptr<ByteReader> MboxFile::open(const MessageInfo& message) const {
   OpenedFile file = open_regular_file(AT_FDCWD, path_.c_str(), path_);
-  return std::make_unique<MboxRangeReader>(std::move(file.fd), path_, message.data_offset,
-                                           message.data_length, true, read_buffer_);
+  return std::make_unique<mbox::MboxMessageReader>(
+      std::move(file.fd), path_,
+      std::vector<mbox::ByteRange>{{.offset = message.data_offset, .length = message.data_length}},
+      mbox::Unquote::All, read_buffer_);
 }
 
 MdirDirectory::MdirDirectory(std::string path) : path_(std::move(path)) {}
@@ -567,8 +380,10 @@ std::unique_ptr<ByteReader> MdirDirectory::open(const MessageInfo& message) cons
   }
   const std::string file = fs::join(path_, message.id);
   OpenedFile opened = open_regular_file(AT_FDCWD, file.c_str(), file);
-  return std::make_unique<MboxRangeReader>(std::move(opened.fd), file, message.data_offset,
-                                           message.data_length, false);
+  return std::make_unique<mbox::MboxMessageReader>(
+      std::move(opened.fd), file,
+      std::vector<mbox::ByteRange>{{.offset = message.data_offset, .length = message.data_length}},
+      mbox::Unquote::None);
 }
 
 }  // namespace mailmig::cgp

@@ -1,7 +1,9 @@
 // Readers for the two CommuniGate mailbox formats: the text mailbox (.mbox, one
 // file) and the MailDir mailbox (.mdir, a directory of one file per message).
-// The assumed formats (docs/cgp-store.md, sections 5 and 6) live here and in
-// mailbox_files.cpp only, so they can be corrected once a real store is seen.
+// The format knowledge (docs/cgp-store.md, sections 5 and 6; docs/mbox.md) is
+// in the format layer: separator lines, storage headers, sizes and quoting in
+// format/mbox/, .mdir file names in format/cgp/mdir_name.h; this file walks
+// files and reports problems.
 #pragma once
 
 #include <cstddef>

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "codec/cgp_text.h"
+#include "format/cgp/cgp_text.h"
 #include "source/source.h"
 
 namespace mailmig::cgp {

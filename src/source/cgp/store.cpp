@@ -12,10 +12,10 @@
 #include <map>
 #include <set>
 
-#include "codec/mutf7.h"
 #include "core/ascii.h"
 #include "core/error.h"
 #include "core/fs.h"
+#include "format/mutf7.h"
 #include "source/cgp/mailbox_files.h"
 #include "source/cgp/settings.h"
 

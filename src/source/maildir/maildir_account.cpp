@@ -6,10 +6,10 @@
 #include <cerrno>
 #include <map>
 
-#include "codec/mutf7.h"
 #include "core/ascii.h"
 #include "core/error.h"
 #include "core/fs.h"
+#include "format/mutf7.h"
 #include "source/maildir/maildir_folder.h"
 #include "source/maildir/maildir_meta.h"
 #include "source/maildir/user_paths.h"

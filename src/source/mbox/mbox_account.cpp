@@ -6,11 +6,11 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "codec/mutf7.h"
 #include "core/ascii.h"
 #include "core/error.h"
+#include "core/file_read.h"
 #include "core/fs.h"
-#include "source/cgp/mbox_io.h"
+#include "format/mutf7.h"
 #include "source/maildir/user_paths.h"
 #include "source/mbox/mbox_folder.h"
 
@@ -31,7 +31,7 @@ class NoSelectFolder final : public Folder {
 // A missing or unreadable subscriptions file: nothing subscribed.
 std::string read_text(const std::string& path) {
   try {
-    return cgp::read_small_file(path, std::uint64_t{16} << 20U);
+    return read_small_file(path, std::uint64_t{16} << 20U);
   } catch (const IoError&) {
     return {};
   }

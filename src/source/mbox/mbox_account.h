@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "source/mbox/mbox_format.h"
+#include "format/mbox/variants.h"
 #include "source/source.h"
 
 namespace mailmig::mbox {

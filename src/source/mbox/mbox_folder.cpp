@@ -3,9 +3,9 @@
 #include <fcntl.h>
 
 #include "core/error.h"
-#include "source/cgp/mbox_io.h"
-#include "source/cgp/mbox_lines.h"
-#include "source/mbox/mbox_message_reader.h"
+#include "core/file_read.h"
+#include "format/mbox/lines.h"
+#include "format/mbox/message_reader.h"
 
 namespace mailmig::mbox {
 namespace {
@@ -16,12 +16,12 @@ constexpr std::size_t kMaxPeekLines = 10000;
 }  // namespace
 
 FilePeek peek_file(const std::string& path) {
-  cgp::OpenedFile file = cgp::open_regular_file(AT_FDCWD, path.c_str(), path);
+  OpenedFile file = open_regular_file(AT_FDCWD, path.c_str(), path);
   FilePeek out;
   out.empty = file.size == 0;
   constexpr std::size_t kBuffer = std::size_t{64} << 10U;
-  cgp::LineScanner scanner(file.fd.get(), path, kBuffer);
-  cgp::Line line;
+  LineScanner scanner(file.fd.get(), path, kBuffer);
+  Line line;
   if (!scanner.next(line) || !line.starts_with_from()) return out;
   out.mbox = true;
   for (std::size_t i = 0; i < kMaxPeekLines && scanner.next(line) && !line.is_empty(); ++i) {
@@ -48,13 +48,13 @@ void MboxFolder::scan(const std::function<void(const MessageInfo&)>& on_message,
   const auto fail = [&](const IoError& e) {
     problem(Problem{.scope = Scope::Folder, .file = path_, .offset = e.offset(), .message = e.what()});
   };
-  cgp::OpenedFile file;
+  OpenedFile file;
   FilePeek peek;
   ReadRules read_rules_now;
   try {
     peek = peek_file(path_);
     read_rules_now = rules();
-    file = cgp::open_regular_file(AT_FDCWD, path_.c_str(), path_);
+    file = open_regular_file(AT_FDCWD, path_.c_str(), path_);
   } catch (const IoError& e) {
     fail(e);
     return;
@@ -67,12 +67,12 @@ void MboxFolder::scan(const std::function<void(const MessageInfo&)>& on_message,
       path_, file.size, read_rules_now, peek.facts,
       [fd, &path](std::uint64_t offset, std::size_t length) {
         std::string bytes(length, '\0');
-        bytes.resize(cgp::pread_some(fd, bytes.data(), length, offset, path));
+        bytes.resize(pread_some(fd, bytes.data(), length, offset, path));
         return bytes;
       },
       on_message, problem);
-  cgp::LineScanner scanner(fd, path_, scan_buffer_);
-  cgp::Line line;
+  LineScanner scanner(fd, path_, scan_buffer_);
+  Line line;
   try {
     while (scanner.next(line)) parser.add(line);
   } catch (const IoError& e) {
@@ -83,7 +83,7 @@ void MboxFolder::scan(const std::function<void(const MessageInfo&)>& on_message,
 }
 
 std::unique_ptr<ByteReader> MboxFolder::open(const MessageInfo& message) const {
-  cgp::OpenedFile file = cgp::open_regular_file(AT_FDCWD, path_.c_str(), path_);
+  OpenedFile file = open_regular_file(AT_FDCWD, path_.c_str(), path_);
   std::vector<ByteRange> ranges =
       delivered_ranges(file.fd.get(), path_, message.data_offset, message.data_length);
   return std::make_unique<MboxMessageReader>(std::move(file.fd), path_, std::move(ranges), rules().unquote);

@@ -8,7 +8,7 @@
 #include <mutex>
 #include <string>
 
-#include "source/mbox/mbox_format.h"
+#include "format/mbox/variants.h"
 #include "source/mbox/mbox_parser.h"
 #include "source/source.h"
 

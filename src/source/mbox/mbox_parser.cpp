@@ -8,14 +8,13 @@
 #include <limits>
 
 #include "core/error.h"
-#include "source/mbox/mbox_message_reader.h"
+#include "core/text_fields.h"
+#include "format/mbox/separator.h"
 
 namespace mailmig::mbox {
 namespace {
 
-constexpr std::string_view kPseudoSubject = "DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA";
-
-bool is_continuation(const cgp::Line& line) {
+bool is_continuation(const Line& line) {
   return !line.head.empty() && (line.head[0] == ' ' || line.head[0] == '\t');
 }
 
@@ -38,7 +37,7 @@ MboxParser::MboxParser(std::string path, std::uint64_t file_size, ReadRules rule
   info_.file = path_;
 }
 
-void MboxParser::add(const cgp::Line& line) {
+void MboxParser::add(const Line& line) {
   if (state_ == State::kBody && length_end_) {
     // Inside an exact Content-Length nothing is a separator.
     if (line.end() <= *length_end_) {
@@ -47,9 +46,8 @@ void MboxParser::add(const cgp::Line& line) {
     }
     if (line.offset < *length_end_) {
       // The body's last line has no line end: its LF is the separator's empty line.
-      content_end_ = *length_end_;
-      if (line.head.starts_with(">From ")) ++quoted_one_;
-      if (line.quoted_from) ++quoted_all_;
+      meter_.end_at(*length_end_);
+      meter_.count_quoting(line);
       state_ = State::kAfterLength;
       previous_empty_ = true;
       return;
@@ -79,7 +77,7 @@ void MboxParser::add(const cgp::Line& line) {
   }
 }
 
-void MboxParser::start_message(const cgp::Line& line) {
+void MboxParser::start_message(const Line& line) {
   if (state_ != State::kPreamble) {
     end_message();
   } else if (line.offset > 0) {
@@ -90,21 +88,14 @@ void MboxParser::start_message(const cgp::Line& line) {
   state_ = State::kHeaders;
   previous_empty_ = false;
   separator_line_ = line.number;
-  info_.id = std::to_string(line.offset);
-  info_.offset = line.offset;
-  info_.flags = 0;
-  info_.keywords.clear();
-  info_.internal_date = separator_date(line.head);
-  info_.uid.reset();
-  info_.data_offset = content_end_ = line.end();
-  hidden_ = bare_lfs_ = quoted_one_ = quoted_all_ = 0;
+  start_message_info(info_, line, separator_date(line.head));
+  meter_.start(line.end());
   hiding_ = pseudo_ = saw_date_header_ = false;
   content_length_.reset();
   length_end_.reset();
-  blank_pending_ = false;
 }
 
-void MboxParser::header_line(const cgp::Line& line) {
+void MboxParser::header_line(const Line& line) {
   if (line.is_empty()) {
     end_of_headers(line);
     return;
@@ -121,7 +112,7 @@ void MboxParser::header_line(const cgp::Line& line) {
         info_.flags |= x_status_flags(value);
         break;
       case StorageHeader::XKeywords:
-        add_keywords(value, info_.keywords);
+        add_keywords(value, line.length == line.head.size(), info_.keywords);
         break;
       case StorageHeader::ContentLength:
         content_length_ = parse_length(value);
@@ -142,10 +133,7 @@ void MboxParser::header_line(const cgp::Line& line) {
         break;
     }
     if (kind == StorageHeader::None) {
-      if (messages_ == 1 && starts_with_ci(line.head, "Subject:") &&
-          header_value(line.head) == kPseudoSubject) {
-        pseudo_ = true;
-      }
+      if (messages_ == 1 && is_pseudo_message_header(line.head)) pseudo_ = true;
       if (!info_.internal_date && !saw_date_header_ && starts_with_ci(line.head, "Date:")) {
         saw_date_header_ = true;
         info_.internal_date =
@@ -154,21 +142,15 @@ void MboxParser::header_line(const cgp::Line& line) {
     }
   }
   if (hiding_) {
-    hidden_ += line.length;
-    content_end_ = line.end();
+    meter_.hide(line);
     return;
   }
   content_line(line);
 }
 
-void MboxParser::end_of_headers(const cgp::Line& line) {
-  content_line(line);
+void MboxParser::end_of_headers(const Line& line) {
   // The empty line after the header is the message's own, not a separator's.
-  if (blank_pending_) {
-    content_end_ = blank_end_;
-    bare_lfs_ += blank_bare_lf_;
-    blank_pending_ = false;
-  }
+  meter_.add_own(line);
   state_ = State::kBody;
   hiding_ = false;
   body_start_ = line.end();
@@ -185,33 +167,18 @@ bool MboxParser::length_is_exact(std::uint64_t end) const {
   return next == "\n" || next == "\r\n" || next.starts_with("\nFrom ") || next.starts_with("\r\nFrom ");
 }
 
-void MboxParser::content_line(const cgp::Line& line) {
-  if (blank_pending_) {
-    content_end_ = blank_end_;
-    bare_lfs_ += blank_bare_lf_;
-    blank_pending_ = false;
+void MboxParser::content_line(const Line& line) {
+  // Inside an exact Content-Length an empty line is the message's own.
+  if (length_end_) {
+    meter_.add_own(line);
+  } else {
+    meter_.add(line);
   }
-  if (line.is_empty() && !length_end_) {
-    // Possibly the empty line that precedes the next separator: decided by the next line.
-    blank_pending_ = true;
-    blank_end_ = line.end();
-    blank_bare_lf_ = line.bare_lf();
-    return;
-  }
-  content_end_ = line.end();
-  bare_lfs_ += line.bare_lf();
-  if (line.head.starts_with(">From ")) ++quoted_one_;
-  if (line.quoted_from) ++quoted_all_;
 }
 
 void MboxParser::end_message() {
-  if (length_end_) content_end_ = *length_end_;
-  info_.data_length = content_end_ - info_.data_offset;
-  std::uint64_t quoted = 0;
-  if (rules_.unquote == Unquote::One) quoted = quoted_one_;
-  if (rules_.unquote == Unquote::All) quoted = quoted_all_;
-  info_.stored_size = info_.data_length - hidden_ - quoted;
-  info_.size = info_.stored_size + bare_lfs_;
+  if (length_end_) meter_.end_at(*length_end_);
+  meter_.finish(info_, rules_.unquote);
   if (info_.uid) last_uid_ = *info_.uid;
   if (pseudo_) return;  // the folder-data message of UW-IMAP/Dovecot is not mail
   on_message_(info_);
@@ -251,12 +218,12 @@ std::vector<ByteRange> delivered_ranges(int fd, const std::string& path, std::ui
     throw IoError(path, errno, "cannot seek", data_offset);
   const std::uint64_t end = data_offset + data_length;
   constexpr std::size_t kBuffer = std::size_t{64} << 10U;
-  cgp::LineScanner scanner(fd, path, kBuffer);
+  LineScanner scanner(fd, path, kBuffer);
   std::vector<ByteRange> out;
   std::uint64_t kept_from = data_offset;
   std::uint64_t position = data_offset;
   bool hiding = false;
-  cgp::Line line;
+  Line line;
   // The same classification as MboxParser::header_line, so the bytes match the scan's sizes.
   while (position < end && scanner.next(line)) {
     const std::uint64_t line_offset = data_offset + line.offset;

@@ -11,10 +11,11 @@
 #include <vector>
 
 #include "core/message.h"
-#include "source/cgp/mbox_lines.h"
-#include "source/mbox/mbox_format.h"
-#include "source/mbox/mbox_message_reader.h"
-#include "source/mbox/storage_headers.h"
+#include "format/mbox/lines.h"
+#include "format/mbox/message_meter.h"
+#include "format/mbox/message_reader.h"
+#include "format/mbox/storage_headers.h"
+#include "format/mbox/variants.h"
 #include "source/source.h"
 
 namespace mailmig::mbox {
@@ -33,17 +34,17 @@ class MboxParser {
   MboxParser(std::string path, std::uint64_t file_size, ReadRules rules, FileFacts facts, PeekFn peek,
              std::function<void(const MessageInfo&)> on_message, ProblemFn problem);
 
-  void add(const cgp::Line& line);
+  void add(const Line& line);
   void finish();
 
  private:
   enum class State : std::uint8_t { kPreamble, kHeaders, kBody, kAfterLength };
 
-  void start_message(const cgp::Line& line);
+  void start_message(const Line& line);
   void end_message();
-  void header_line(const cgp::Line& line);
-  void end_of_headers(const cgp::Line& line);
-  void content_line(const cgp::Line& line);
+  void header_line(const Line& line);
+  void end_of_headers(const Line& line);
+  void content_line(const Line& line);
   [[nodiscard]] bool length_is_exact(std::uint64_t end) const;
   void report(Scope scope, std::uint64_t offset, std::uint64_t line, std::string message) const;
 
@@ -63,20 +64,13 @@ class MboxParser {
   // The current message.
   MessageInfo info_;
   std::uint64_t separator_line_ = 0;
-  std::uint64_t content_end_ = 0;
+  MessageMeter meter_;
   std::uint64_t body_start_ = 0;
-  std::uint64_t hidden_ = 0;      // bytes of storage fields
-  std::uint64_t bare_lfs_ = 0;    // delivered LFs without CR
-  std::uint64_t quoted_one_ = 0;  // delivered lines ^>From_
-  std::uint64_t quoted_all_ = 0;  // delivered lines ^>+From_
-  bool hiding_ = false;           // the header field being read is a storage field
+  bool hiding_ = false;  // the header field being read is a storage field
   bool pseudo_ = false;
   bool saw_date_header_ = false;
   std::optional<std::uint64_t> content_length_;
   std::optional<std::uint64_t> length_end_;  // exact end given by Content-Length
-  bool blank_pending_ = false;               // an empty line that may be the separator's
-  std::uint64_t blank_end_ = 0;
-  std::uint64_t blank_bare_lf_ = 0;
 };
 
 // Ranges of the message at [data_offset, data_offset+data_length) that are

@@ -4,8 +4,8 @@
 
 #include <string>
 
+#include "format/mbox/variants.h"
 #include "source/maildir/maildir_source.h"
-#include "source/mbox/mbox_format.h"
 
 namespace mailmig::mbox {
 

@@ -8,8 +8,8 @@
 #include <array>
 
 #include "core/error.h"
-#include "source/cgp/mbox_io.h"
-#include "source/cgp/mbox_reader.h"
+#include "core/file_read.h"
+#include "format/mbox/message_reader.h"
 #include "source/tree/file_tree.h"
 
 namespace mailmig {
@@ -40,16 +40,18 @@ class LocalTree final : public FileTree, public std::enable_shared_from_this<Loc
   }
 
   std::string read_small(const std::string& path, std::uint64_t max_size) override {
-    return cgp::read_small_file(path, max_size);
+    return read_small_file(path, max_size);
   }
 
   OpenedStream open(const std::string& path, std::optional<std::uint64_t> length) override {
-    cgp::OpenedFile file = cgp::open_regular_file(AT_FDCWD, path.c_str(), path);
+    OpenedFile file = open_regular_file(AT_FDCWD, path.c_str(), path);
     struct stat st {};
     if (::fstat(file.fd.get(), &st) != 0) throw IoError(path, errno, "cannot stat");
     const auto size = static_cast<std::uint64_t>(st.st_size);
-    auto reader =
-        std::make_unique<cgp::MboxRangeReader>(std::move(file.fd), path, 0, length.value_or(size), false);
+    // The format layer's range reader, with nothing to un-quote: bytes as stored.
+    auto reader = std::make_unique<mbox::MboxMessageReader>(
+        std::move(file.fd), path,
+        std::vector<mbox::ByteRange>{{.offset = 0, .length = length.value_or(size)}}, mbox::Unquote::None);
     return OpenedStream{
         .reader = std::move(reader), .size = size, .mtime = static_cast<std::int64_t>(st.st_mtim.tv_sec)};
   }

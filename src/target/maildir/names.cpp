@@ -6,7 +6,7 @@
 #include <cctype>
 #include <stdexcept>
 
-#include "codec/mutf7.h"
+#include "format/mutf7.h"
 
 namespace mailmig::maildir {
 

@@ -17,13 +17,17 @@
 #include "common/temp_tree.h"
 #include "core/crlf.h"
 #include "core/error.h"
+#include "core/file_read.h"
 #include "core/sha256.h"
-#include "source/cgp/mbox_io.h"
-#include "source/cgp/mbox_lines.h"
-#include "source/cgp/mbox_reader.h"
+#include "format/mbox/lines.h"
 
 namespace mailmig::cgp {
 namespace {
+
+using mbox::is_quoted_from;
+using mbox::Line;
+using mbox::LineScanner;
+using mbox::QuotedFromMatcher;
 
 // "Thu Feb  1 10:11:12 2024" UTC.
 constexpr std::int64_t kFeb1 = 1706782272;

@@ -10,8 +10,8 @@
 
 #include "common/temp_tree.h"
 #include "core/crlf.h"
+#include "format/mbox/variants.h"
 #include "source/mbox/mbox_account.h"
-#include "source/mbox/mbox_format.h"
 
 namespace mailmig::mbox {
 namespace {

@@ -1,6 +1,7 @@
-// File-descriptor plumbing shared by the CommuniGate mailbox readers: opens
-// that are read-only and never follow a symlink, and reads that retry EINTR
-// and turn failures into IoError with the path and offset.
+// Reading files of a source: opens that are read-only and never follow a
+// symlink, and reads that retry EINTR and turn failures into IoError with the
+// path and offset. Every on-disk source (cgp:, mbox:, maildir:, archive spools)
+// reads through these.
 #pragma once
 
 #include <fcntl.h>
@@ -12,9 +13,7 @@
 
 #include "core/unique_fd.h"
 
-namespace mailmig::cgp {
-
-using mailmig::UniqueFd;
+namespace mailmig {
 
 struct OpenedFile {
   UniqueFd fd;
@@ -39,4 +38,4 @@ std::string read_small_file(const std::string& path, std::uint64_t max_size);
 // pread(2) at `offset`, retrying EINTR; 0 at the end of the file. Throws IoError.
 std::size_t pread_some(int fd, char* data, std::size_t size, std::uint64_t offset, const std::string& path);
 
-}  // namespace mailmig::cgp
+}  // namespace mailmig

@@ -1,4 +1,4 @@
-#include "codec/mutf7.h"
+#include "format/mutf7.h"
 
 #include <array>
 #include <cstdint>

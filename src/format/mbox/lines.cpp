@@ -1,11 +1,11 @@
-#include "source/cgp/mbox_lines.h"
+#include "format/mbox/lines.h"
 
 #include <algorithm>
 #include <cstring>
 
-#include "source/cgp/mbox_io.h"
+#include "core/file_read.h"
 
-namespace mailmig::cgp {
+namespace mailmig::mbox {
 
 bool is_quoted_from(std::string_view line) {
   const std::size_t quotes = std::min(line.find_first_not_of('>'), line.size());
@@ -132,4 +132,4 @@ bool LineScanner::next_long(Line& line) {
   return true;
 }
 
-}  // namespace mailmig::cgp
+}  // namespace mailmig::mbox

@@ -1,5 +1,5 @@
-// The mbox variants and how each is read. Research summary (doc.dovecot.org
-// "Mbox Mailbox Format", RFC 4155, qmail mbox(5)):
+// The mbox variants and how each is read (docs/mbox.md, "Variants and quoting"). Research summary
+// (doc.dovecot.org "Mbox Mailbox Format", RFC 4155, qmail mbox(5)):
 //   mboxo   writers quote ^From_ as >From_ and nothing else, so a body line
 //           that was ">From " cannot be told apart; readers undo ^>From_ only.
 //   mboxrd  writers quote ^>*From_ with one more '>'; readers drop one '>'

@@ -1,17 +1,16 @@
-#include "source/mbox/mbox_message_reader.h"
+#include "format/mbox/message_reader.h"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include "core/error.h"
-#include "source/cgp/mbox_lines.h"
+#include "core/file_read.h"
+#include "format/mbox/lines.h"
 
 namespace mailmig::mbox {
 
-using cgp::kFromPrefix;
-
-MboxMessageReader::MboxMessageReader(cgp::UniqueFd fd, std::string path, std::vector<ByteRange> ranges,
+MboxMessageReader::MboxMessageReader(UniqueFd fd, std::string path, std::vector<ByteRange> ranges,
                                      Unquote unquote, std::size_t buffer_size)
     : fd_(std::move(fd)),
       path_(std::move(path)),
@@ -31,7 +30,7 @@ bool MboxMessageReader::refill() {
   const ByteRange& r = ranges_[range_];
   const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(capacity_, r.length - range_done_));
   const std::uint64_t at = r.offset + range_done_;
-  const std::size_t got = cgp::pread_some(fd_.get(), buffer_.get(), want, at, path_);
+  const std::size_t got = pread_some(fd_.get(), buffer_.get(), want, at, path_);
   // The scan measured this range; a shorter file now means it was changed.
   if (got == 0) throw IoError(path_, EIO, "file ends before the message does (changed since the scan?)", at);
   begin_ = 0;

@@ -1,6 +1,7 @@
-// Streams one mbox message: the byte ranges of the file that make up the
-// message (the header without its storage fields, then the body), undoing
-// "From " quoting on the way, with a fixed buffer and no line assembly.
+// The one mbox un-quoting reader: streams the byte ranges of a file that make
+// up a message (mbox: the header without its storage fields, then the body;
+// cgp: one range), undoing mboxo or mboxrd "From " quoting on the way
+// (Unquote, variants.h), with a fixed buffer and no line assembly.
 #pragma once
 
 #include <array>
@@ -12,8 +13,8 @@
 #include <vector>
 
 #include "core/byte_reader.h"
-#include "source/cgp/mbox_io.h"
-#include "source/mbox/mbox_format.h"
+#include "core/unique_fd.h"
+#include "format/mbox/variants.h"
 
 namespace mailmig::mbox {
 
@@ -27,7 +28,7 @@ class MboxMessageReader final : public ByteReader {
   static constexpr std::size_t kDefaultBuffer = std::size_t{64} << 10U;
 
   // Every range must begin at a line start. Any buffer_size >= 1 works.
-  MboxMessageReader(cgp::UniqueFd fd, std::string path, std::vector<ByteRange> ranges, Unquote unquote,
+  MboxMessageReader(UniqueFd fd, std::string path, std::vector<ByteRange> ranges, Unquote unquote,
                     std::size_t buffer_size = kDefaultBuffer);
 
   std::size_t read(std::span<char> out) override;
@@ -37,7 +38,7 @@ class MboxMessageReader final : public ByteReader {
   void release_held();     // the held '>' (and matched "From" prefix) was ordinary text
   void drop_held_quote();  // a quoted "From ": pass it on without the held '>'
 
-  cgp::UniqueFd fd_;
+  UniqueFd fd_;
   std::string path_;
   std::vector<ByteRange> ranges_;
   std::size_t range_ = 0;         // index of the range being read

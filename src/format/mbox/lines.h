@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-namespace mailmig::cgp {
+namespace mailmig::mbox {
 
 inline constexpr std::string_view kFromPrefix = "From ";
 
@@ -83,4 +83,4 @@ class LineScanner {
   std::string long_head_;  // head of a line longer than the buffer
 };
 
-}  // namespace mailmig::cgp
+}  // namespace mailmig::mbox

@@ -1,4 +1,4 @@
-#include "source/cgp/mbox_io.h"
+#include "core/file_read.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,7 +8,7 @@
 #include "core/error.h"
 #include "core/fs.h"
 
-namespace mailmig::cgp {
+namespace mailmig {
 
 OpenedFile open_regular_file(int dir_fd, const char* name, const std::string& path) {
   std::uint64_t size = 0;
@@ -50,4 +50,4 @@ std::size_t pread_some(int fd, char* data, std::size_t size, std::uint64_t offse
   }
 }
 
-}  // namespace mailmig::cgp
+}  // namespace mailmig

@@ -1,4 +1,4 @@
-#include "source/mbox/mbox_format.h"
+#include "format/mbox/variants.h"
 
 namespace mailmig::mbox {
 

@@ -1,4 +1,4 @@
-#include "codec/cgp_text.h"
+#include "format/cgp/cgp_text.h"
 
 #include <cstddef>
 #include <string>
