@@ -2,12 +2,11 @@
 
 #include <fmt/format.h>
 
-#include <atomic>
 #include <mutex>
-#include <thread>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "core/worker_pool.h"
 #include "engine/copy.h"
 
 namespace mailmig::cli {
@@ -74,33 +73,23 @@ int run_copy(const CopyCommand& command, std::ostream& out, std::ostream& err) {
   }
 
   std::vector<AccountCopy> results(accounts.size());
-  std::atomic<std::size_t> next{0};
-  auto worker = [&] {
-    for (std::size_t i = next++; i < accounts.size(); i = next++) {
-      const AccountInfo& account = accounts[i];
-      std::string password;
-      if (command.target.auth == "user") {
-        password = login_password_for(account, passwords);
-        if (password.empty()) {
-          sink.add(Problem{.scope = Scope::Account,
-                           .domain = account.domain,
-                           .account = account.name,
-                           .message = "no password to log in with (--auth user): the source password is not "
-                                      "readable; give it in --passwords or use a master login"});
-          results[i] = AccountCopy{.domain = account.domain, .account = account.name, .login_failed = true};
-          continue;
-        }
+  run_jobs(accounts.size(), command.jobs, [&](std::size_t i) {
+    const AccountInfo& account = accounts[i];
+    std::string password;
+    if (command.target.auth == "user") {
+      password = login_password_for(account, passwords);
+      if (password.empty()) {
+        sink.add(Problem{.scope = Scope::Account,
+                         .domain = account.domain,
+                         .account = account.name,
+                         .message = "no password to log in with (--auth user): the source password is not "
+                                    "readable; give it in --passwords or use a master login"});
+        results[i] = AccountCopy{.domain = account.domain, .account = account.name, .login_failed = true};
+        return;
       }
-      results[i] = copy_account(*opened.source, account, *target, password, options, sink);
     }
-  };
-  const unsigned threads =
-      std::max(1U, std::min<unsigned>(command.jobs, static_cast<unsigned>(accounts.size())));
-  {
-    std::vector<std::jthread> pool;
-    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
-    worker();
-  }
+    results[i] = copy_account(*opened.source, account, *target, password, options, sink);
+  });
 
   std::uint64_t copied = 0;
   std::uint64_t failed = 0;

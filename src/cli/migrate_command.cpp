@@ -12,14 +12,19 @@
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <thread>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/migrate_report.h"
+#include "cli/progress_line.h"
+#include "cli/provisioning_adapter.h"
 #include "cli/state_location.h"
 #include "core/printable.h"
 #include "core/sha256.h"
+#include "core/worker_pool.h"
 #include "engine/migrate.h"
 #include "engine/state.h"
 #include "provision/passwords.h"
@@ -33,193 +38,6 @@ std::atomic<bool> g_stop{false};
 extern "C" void on_interrupt(int /*signal*/) {
   g_stop.store(true);
   (void)std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
-}
-
-nlohmann::ordered_json folder_json(const FolderResult& f) {
-  return {{"name", f.name},
-          {"target", f.target_name},
-          {"rename_note", f.rename_note},
-          {"messages", f.source_messages},
-          {"copied", f.copied},
-          {"already", f.already},
-          {"found_on_target", f.found_on_target},
-          {"target_hashed", f.target_hashed},
-          {"failed", f.failed},
-          {"reconciled", f.reconciled},
-          {"bytes", f.bytes},
-          {"would_copy", f.would_copy},
-          {"flag_changes", f.flag_changes},
-          {"flags_unapplied", f.flags_unapplied},
-          {"deleted_on_source", f.deleted_on_source},
-          {"removed", f.removed},
-          {"other_source_kept", f.other_source_kept},
-          {"vanished", f.vanished},
-          {"note", f.note}};
-}
-
-nlohmann::ordered_json account_json(const AccountResult& a) {
-  nlohmann::ordered_json j;
-  j["domain"] = a.domain;
-  j["account"] = a.account;
-  j["target_account"] = a.target_account;
-  j["status"] = a.status;
-  j["note"] = a.note;
-  j["created"] = a.created;
-  j["copied"] = a.copied;
-  j["already"] = a.already;
-  j["found_on_target"] = a.found_on_target;
-  j["target_hashed"] = a.target_hashed;
-  j["failed"] = a.failed;
-  j["bytes"] = a.bytes;
-  j["flag_changes"] = a.flag_changes;
-  j["deleted_on_source"] = a.deleted_on_source;
-  j["removed"] = a.removed;
-  j["seconds"] = a.seconds;
-  j["folders"] = nlohmann::ordered_json::array();
-  for (const FolderResult& f : a.folders) j["folders"].push_back(folder_json(f));
-  return j;
-}
-
-// What happens to the messages deleted on the source, for a sync's folder line.
-std::string deletions_text(const FolderResult& f, bool dry_run, bool delete_removed) {
-  if (f.deleted_on_source == 0) return dry_run && delete_removed ? ", would delete 0" : "";
-  if (!delete_removed) {
-    return fmt::format(", {} deleted on the source, kept on the target; --delete removes them",
-                       f.deleted_on_source);
-  }
-  if (dry_run) return fmt::format(", would delete {}", f.deleted_on_source);
-  if (f.removed == f.deleted_on_source) return fmt::format(", {} removed (deleted on the source)", f.removed);
-  return fmt::format(", {} deleted on the source, {} removed", f.deleted_on_source, f.removed);
-}
-
-std::string folder_name(const FolderResult& f) {
-  std::string name = f.name;
-  if (f.vanished) name += " (gone from the source)";
-  if (!f.rename_note.empty()) name += " (" + f.rename_note + ")";
-  return name;
-}
-
-std::string folder_line(const MigrateCommand& c, const AccountResult& a, const FolderResult& f) {
-  std::string line = fmt::format("{}@{} {}: ", a.account, a.domain, folder_name(f));
-  if (c.dry_run) {
-    line += fmt::format("{} messages, {} already copied, would copy {}", f.source_messages, f.already,
-                        f.would_copy);
-    if (c.sync) line += fmt::format(", would change flags of {}", f.flag_changes);
-  } else {
-    line += fmt::format("{} copied, {} already there", f.copied, f.already);
-    if (f.reconciled != 0) line += fmt::format(", {} found after the last stop", f.reconciled);
-    if (f.target_hashed != 0) {
-      line += fmt::format(", {} already on the target without a record here ({} target messages compared)",
-                          f.found_on_target, f.target_hashed);
-    }
-    if (f.failed != 0) line += fmt::format(", {} FAILED", f.failed);
-    if (c.sync && f.flag_changes != 0) line += fmt::format(", {} flag changes", f.flag_changes);
-  }
-  if (!c.sync) return line;
-  if (f.flags_unapplied != 0)
-    line += fmt::format(", {} flag changes NOT applied (no target UIDs)", f.flags_unapplied);
-  line += deletions_text(f, c.dry_run, c.delete_removed);
-  if (f.other_source_kept != 0) {
-    line += fmt::format(", {} copied from another source and not in this one: kept", f.other_source_kept);
-  }
-  if (!f.note.empty()) line += " (" + f.note + ")";
-  return line;
-}
-
-}  // namespace
-
-namespace {
-
-struct RunTotals {
-  std::uint64_t copied = 0;
-  std::uint64_t already = 0;
-  std::uint64_t found_on_target = 0;
-  std::uint64_t target_hashed = 0;
-  std::uint64_t failed = 0;
-  std::uint64_t bytes = 0;
-  std::uint64_t would_copy = 0;
-  std::uint64_t flag_changes = 0;
-  std::uint64_t deleted_on_source = 0;
-  std::uint64_t removed = 0;
-
-  void add(const AccountResult& r) {
-    copied += r.copied;
-    already += r.already;
-    found_on_target += r.found_on_target;
-    target_hashed += r.target_hashed;
-    failed += r.failed;
-    bytes += r.bytes;
-    flag_changes += r.flag_changes;
-    deleted_on_source += r.deleted_on_source;
-    removed += r.removed;
-    for (const FolderResult& f : r.folders) would_copy += f.would_copy;
-  }
-};
-
-nlohmann::ordered_json make_report(const std::vector<AccountResult>& results, const RunTotals& t,
-                                   const std::vector<Problem>& problems) {
-  nlohmann::ordered_json report;
-  report["accounts"] = nlohmann::ordered_json::array();
-  for (const AccountResult& r : results) report["accounts"].push_back(account_json(r));
-  report["totals"] = {{"accounts", results.size()},
-                      {"copied", t.copied},
-                      {"already", t.already},
-                      {"found_on_target", t.found_on_target},
-                      {"target_hashed", t.target_hashed},
-                      {"failed", t.failed},
-                      {"bytes", t.bytes},
-                      {"would_copy", t.would_copy},
-                      {"flag_changes", t.flag_changes},
-                      {"deleted_on_source", t.deleted_on_source},
-                      {"removed", t.removed},
-                      {"errors", problems.size()}};
-  report["errors"] = nlohmann::ordered_json::array();
-  for (const Problem& p : problems) {
-    report["errors"].push_back(
-        {{"domain", p.domain},
-         {"account", p.account},
-         {"folder", p.folder},
-         {"file", p.file},
-         {"offset", p.offset ? nlohmann::ordered_json(*p.offset) : nlohmann::ordered_json(nullptr)},
-         {"message", p.message}});
-  }
-  return report;
-}
-
-// The final table; a sync adds its flag and deletion columns.
-void print_table(const MigrateCommand& c, const std::vector<AccountResult>& results, const RunTotals& t,
-                 bool complete, std::ostream& out) {
-  const auto row = [&](const std::string& name, const std::string& status, const AccountResult& r) {
-    std::string line = fmt::format("{:<40} {:<12} {:>9} {:>9} {:>7} {:>12}", name, status, r.copied,
-                                   r.already + r.found_on_target, r.failed, r.bytes);
-    if (c.sync) line += fmt::format(" {:>7} {:>8} {:>8}", r.flag_changes, r.deleted_on_source, r.removed);
-    return line;
-  };
-  out << fmt::format("\n{:<40} {:<12} {:>9} {:>9} {:>7} {:>12}", "account", "status", "copied", "already",
-                     "failed", "bytes");
-  if (c.sync) out << fmt::format(" {:>7} {:>8} {:>8}", "flags", "deleted", "removed");
-  out << fmt::format(" {:>8}\n", "seconds");
-  for (const AccountResult& r : results) {
-    std::string name = r.account + "@" + r.domain;
-    if (!r.target_account.empty() && r.target_account != name) name += " -> " + r.target_account;
-    out << row(printable(name), r.status, r) << fmt::format(" {:>8.1f}\n", r.seconds);
-  }
-  AccountResult sum;
-  sum.copied = t.copied;
-  sum.already = t.already;
-  sum.found_on_target = t.found_on_target;
-  sum.failed = t.failed;
-  sum.bytes = t.bytes;
-  sum.flag_changes = t.flag_changes;
-  sum.deleted_on_source = t.deleted_on_source;
-  sum.removed = t.removed;
-  out << row("total", complete ? "complete" : "INCOMPLETE", sum) << "\n";
-  // A dry run with --delete lists them as "would delete" instead.
-  if (c.sync && t.deleted_on_source > t.removed && !(c.dry_run && c.delete_removed)) {
-    out << fmt::format("{} message(s) deleted on the source are kept on the target{}\n",
-                       t.deleted_on_source - t.removed,
-                       c.delete_removed ? " (see the folder notes)" : "; --delete removes them");
-  }
 }
 
 // A dry run must not create a state: without one it plans against an empty
@@ -376,11 +194,13 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
   MigrateOptions options;
   options.force = c.force;
   options.dry_run = c.dry_run;
-  options.passwords.set_pass = c.set_password;
+  PasswordRules password_rules;
+  password_rules.set_pass = c.set_password;
   // -forceSetPass applies to a single-user run only (seed: "If a single user is migrated").
-  if (accounts.size() == 1) options.passwords.force_set_pass = c.force_set_password;
-  options.pass_file = pass_file.get();
-  options.provisioner = provisioner.get();
+  if (accounts.size() == 1) password_rules.force_set_pass = c.force_set_password;
+  std::optional<ProvisionerAccounts> provisioning;
+  if (provisioner) provisioning.emplace(*provisioner, password_rules, pass_file.get());
+  options.provisioning = provisioning ? &*provisioning : nullptr;
   options.stop = &g_stop;
   options.login_password = [&](const AccountInfo& account) { return login_password_for(account, passwords); };
   options.sync = c.sync;
@@ -403,13 +223,10 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
     }
   };
   std::mutex out_mutex;
-  std::atomic<std::uint64_t> progress_messages{0};
-  std::atomic<std::uint64_t> progress_bytes{0};
-  std::atomic<std::size_t> accounts_done{0};
   const bool tty = ::isatty(STDERR_FILENO) == 1 && !c.quiet && !c.json;
+  ProgressLine progress(err, out_mutex, accounts.size(), tty);
   options.on_folder_done = [&](const AccountResult& a, const FolderResult& f) {
-    progress_messages += f.copied;
-    progress_bytes += f.bytes;
+    progress.folder_done(f.copied, f.bytes);
     const std::string line = folder_line(c, a, f);
     spdlog::info("{}", line);
     if (c.quiet || c.json) return;  // --json: stdout holds the report only
@@ -430,49 +247,14 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
   (void)std::signal(SIGINT, on_interrupt);  // SIG_ERR only for an invalid signal number
 
   std::vector<AccountResult> results(accounts.size());
-  std::atomic<std::size_t> next{0};
-  auto worker = [&] {
-    for (std::size_t i = next++; i < accounts.size() && !g_stop.load(); i = next++) {
-      results[i] = migrate_account(*opened.source, accounts[i], *target, *state, options, sink);
-      ++accounts_done;
-    }
-  };
-  // On a terminal: one progress line (accounts, messages, bytes, rate, ETA by accounts).
-  std::atomic<bool> finished{false};
-  std::jthread progress;
-  if (tty) {
-    progress = std::jthread([&] {
-      const auto start = std::chrono::steady_clock::now();
-      while (!finished.load()) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(500));
-        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        const std::size_t done = accounts_done.load();
-        std::string eta = "?";
-        if (done != 0 && done < accounts.size()) {
-          const auto left = static_cast<long>(secs / static_cast<double>(done) *
-                                              static_cast<double>(accounts.size() - done));
-          eta = fmt::format("{}:{:02d}", left / 60, left % 60);
-        }
-        std::lock_guard lock(out_mutex);
-        err << fmt::format("\r\033[Kaccounts {}/{}  messages {}  {:.1f} MB  {:.0f} msg/s  ETA {}", done,
-                           accounts.size(), progress_messages.load(),
-                           static_cast<double>(progress_bytes.load()) / 1e6,
-                           static_cast<double>(progress_messages.load()) / std::max(secs, 0.001), eta);
-        err.flush();
-      }
-      std::lock_guard lock(out_mutex);
-      err << "\r\033[K";
-      err.flush();
-    });
-  }
-  {
-    const unsigned threads = std::max(1U, std::min<unsigned>(c.jobs, static_cast<unsigned>(accounts.size())));
-    std::vector<std::jthread> pool;
-    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
-    worker();
-  }
-  finished = true;
-  if (progress.joinable()) progress.join();
+  run_jobs(
+      accounts.size(), c.jobs,
+      [&](std::size_t i) {
+        results[i] = migrate_account(*opened.source, accounts[i], *target, *state, options, sink);
+        progress.account_done();
+      },
+      &g_stop);
+  progress.finish();
   (void)std::signal(SIGINT, SIG_DFL);
   if (after_accounts && !g_stop.load()) after_accounts(provisioner.get(), sink, out);
   if (provisioner) provisioner->finish();

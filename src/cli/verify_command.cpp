@@ -17,6 +17,7 @@
 #include "cli/state_location.h"
 #include "core/ascii.h"
 #include "core/datetime.h"
+#include "core/worker_pool.h"
 #include "engine/migrate.h"
 #include "engine/state.h"
 #include "engine/verify.h"
@@ -281,19 +282,10 @@ int run_verify(const VerifyCommand& c, int verbosity, std::ostream& out, std::os
   out.flush();
 
   run.accounts.resize(accounts.size());
-  std::atomic<std::size_t> next{0};
-  auto worker = [&] {
-    for (std::size_t i = next++; i < accounts.size(); i = next++) {
-      run.accounts[i] = verify_account(*s.opened.source, accounts[i], *s.target, options, sink);
-      spdlog::info("{}: {}", run.accounts[i].target_account, run.accounts[i].status);
-    }
-  };
-  {
-    const unsigned threads = std::max(1U, std::min<unsigned>(c.jobs, static_cast<unsigned>(accounts.size())));
-    std::vector<std::jthread> pool;
-    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
-    worker();
-  }
+  run_jobs(accounts.size(), c.jobs, [&](std::size_t i) {
+    run.accounts[i] = verify_account(*s.opened.source, accounts[i], *s.target, options, sink);
+    spdlog::info("{}: {}", run.accounts[i].target_account, run.accounts[i].status);
+  });
 
   run.problems = sink.snapshot();
   run.finished = now_iso8601();

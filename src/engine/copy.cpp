@@ -1,137 +1,56 @@
 #include "engine/copy.h"
 
-#include <fmt/format.h>
+#include <utility>
 
-#include "core/crlf.h"
+#include "engine/migrate.h"
+#include "engine/state.h"
 
 namespace mailmig {
 
 namespace {
 
-struct Where {
-  std::string file;
-  std::uint64_t offset;
-  std::uint64_t size;
-};
-
-void copy_folder(const Account& source_account, const FolderInfo& folder, TargetAccount& target,
-                 AccountCopy& report, const CopyOptions& options, ProblemSink& sink) {
-  const AccountInfo& who = source_account.info();
-  FolderCopy result{.name = folder.name};
-  auto problem = [&](Problem p) {
-    p.domain = who.domain;
-    p.account = who.name;
-    if (p.folder.empty()) p.folder = folder.name;
-    if (result.note.empty()) result.note = p.message;
-    sink.add(std::move(p));
-  };
-
-  std::vector<Where> where;  // by order of add(), to name refused messages
-  auto on_result = [&](std::size_t index, const Delivery& d) {
-    if (d.ok) {
-      ++result.copied;
-      result.bytes += where[index].size;
-      return;
-    }
-    ++result.failed;
-    problem(Problem{.scope = Scope::Message,
-                    .file = where[index].file,
-                    .offset = where[index].offset,
-                    .message = fmt::format("target refused the message: {}", d.error)});
-  };
-
-  std::unique_ptr<TargetFolder> out;
-  try {
-    out = target.open_folder(folder.name, folder.subscribed, on_result);
-  } catch (const std::exception& e) {
-    problem(Problem{.scope = Scope::Folder,
-                    .message = fmt::format("cannot create the folder on the target: {}", e.what())});
-    result.skipped = true;
-    report.folders.push_back(std::move(result));
-    return;
-  }
-  result.target_name = out->display_name();
-  result.rename_note = out->rename_note();
-  if (out->existing_messages() != 0 && !options.allow_nonempty && folder.selectable) {
-    result.skipped = true;
-    problem(Problem{.scope = Scope::Folder,
-                    .message = fmt::format("target folder {} already holds {} messages; not copied, to avoid "
-                                           "duplicates (use mailmig migrate, or --allow-nonempty)",
-                                           result.target_name, out->existing_messages())});
-  }
-  if (!result.skipped && folder.selectable) {
-    std::unique_ptr<Folder> in = source_account.open_folder(folder);
-    try {
-      in->scan(
-          [&](const MessageInfo& message) {
-            ++result.source_messages;
-            where.push_back(Where{message.file, message.offset, message.size});
-            const Folder* box = in.get();
-            out->add(message, [box, message] { return std::make_unique<CrlfReader>(box->open(message)); });
-          },
-          [&](Problem p) { problem(std::move(p)); });
-      out->finish();
-    } catch (const std::exception& e) {
-      // The connection is gone: what was in flight may or may not be stored.
-      for (std::size_t index : out->unresolved()) {
-        problem(Problem{
-            .scope = Scope::Message,
-            .file = where[index].file,
-            .offset = where[index].offset,
-            .message = "outcome unknown: the connection failed while the message was being appended"});
-      }
-      problem(Problem{.scope = Scope::Account, .message = fmt::format("copy stopped: {}", e.what())});
-      result.failed += out->unresolved().size();
-      report.copied += result.copied;
-      report.failed += result.failed;
-      report.bytes += result.bytes;
-      report.folders.push_back(std::move(result));
-      throw;
-    }
-  }
-  report.copied += result.copied;
-  report.bytes += result.bytes;
-  report.failed += result.failed;
-  report.folders.push_back(std::move(result));
-  if (options.on_folder_done) options.on_folder_done(report, report.folders.back());
+FolderCopy copy_of(const FolderResult& f) {
+  return FolderCopy{.name = f.name,
+                    .target_name = f.target_name,
+                    .source_messages = f.source_messages,
+                    .copied = f.copied,
+                    .failed = f.failed,
+                    .bytes = f.bytes,
+                    .skipped = f.skipped || f.refused,
+                    .refused = f.refused,
+                    .note = f.note,
+                    .rename_note = f.rename_note};
 }
 
 }  // namespace
 
 AccountCopy copy_account(Source& source, const AccountInfo& account, Target& target,
                          const std::string& user_password, const CopyOptions& options, ProblemSink& sink) {
+  // The run's own record of what it copied: a reconnect could resume from it,
+  // but copy gives up at the first lost connection (it cannot know what an
+  // earlier run stored), so it only serves the one engine's bookkeeping.
+  State scratch(":memory:");
+  MigrateOptions engine;
+  engine.login_password = [&user_password](const AccountInfo&) { return user_password; };
+  engine.reconnect.attempts = 0;
+  engine.stateless = true;
+  engine.refuse_nonempty = !options.allow_nonempty;
   AccountCopy report{.domain = account.domain, .account = account.name};
-  std::unique_ptr<TargetAccount> out;
-  try {
-    out = target.open_account(account.name, account.domain, user_password);
-  } catch (const TargetAuthError& e) {
-    report.login_failed = true;
-    sink.add(Problem{.scope = Scope::Account,
-                     .domain = account.domain,
-                     .account = account.name,
-                     .message = fmt::format("login on the target failed: {}", e.what())});
-    return report;
-  } catch (const std::exception& e) {
-    report.login_failed = true;
-    sink.add(Problem{.scope = Scope::Account,
-                     .domain = account.domain,
-                     .account = account.name,
-                     .message = fmt::format("cannot connect to the target: {}", e.what())});
-    return report;
+  if (options.on_folder_done) {
+    engine.on_folder_done = [&](const AccountResult& a, const FolderResult& f) {
+      // A folder the target refused was reported as a problem; copy prints no line for it.
+      if (f.refused) return;
+      report.copied = 0;
+      for (const FolderResult& done : a.folders) report.copied += done.copied;
+      options.on_folder_done(report, copy_of(f));
+    };
   }
-  std::unique_ptr<Account> in = source.open_account(account);
-  auto folder_problem = [&](Problem p) {
-    p.domain = account.domain;
-    p.account = account.name;
-    sink.add(std::move(p));
-  };
-  try {
-    for (const FolderInfo& folder : in->folders(folder_problem))
-      copy_folder(*in, folder, *out, report, options, sink);
-  } catch (const std::exception&) {
-    // Reported inside copy_folder; the account stops, the run goes on.
-  }
-  out->close();
+  const AccountResult result = migrate_account(source, account, target, scratch, engine, sink);
+  report.login_failed = result.not_logged_in;
+  report.copied = result.copied;
+  report.failed = result.failed;
+  report.bytes = result.bytes;
+  for (const FolderResult& f : result.folders) report.folders.push_back(copy_of(f));
   return report;
 }
 

@@ -1,7 +1,8 @@
-// Copies one account's folders from a Source to a Target, without run state:
-// the building block `migrate` (with state, resume and no duplicates) wraps.
-// On its own it refuses to append into non-empty target folders, so running
-// it twice cannot silently duplicate mail.
+// `mailmig copy`: the account engine (migrate.h) without persistent state. Its
+// state lives in memory for the one run, and the planner refuses to append
+// into a target folder that already holds mail, so running it twice cannot
+// silently duplicate mail. A lost connection ends the account (nothing to
+// resume from); the results keep copy's own shape for its report.
 #pragma once
 
 #include <cstdint>
@@ -22,8 +23,9 @@ struct FolderCopy {
   std::uint64_t copied = 0;
   std::uint64_t failed = 0;
   std::uint64_t bytes = 0;  // copied bytes (RFC822.SIZE)
-  bool skipped = false;
-  std::string note;         // why skipped, or the first error
+  bool skipped = false;     // the target folder held mail: nothing copied
+  bool refused = false;     // the target refused the folder
+  std::string note;         // why skipped
   std::string rename_note;  // how the name changed on the target, if it did
 };
 
@@ -43,6 +45,7 @@ struct CopyOptions {
 };
 
 // Problems (refused messages, unreadable folders, lost connections) go to `sink`.
+// Thread-safe for different accounts.
 AccountCopy copy_account(Source& source, const AccountInfo& account, Target& target,
                          const std::string& user_password, const CopyOptions& options, ProblemSink& sink);
 

@@ -211,4 +211,29 @@ HookResult run_hook(const std::string& command, const std::vector<std::pair<std:
   return result;
 }
 
+namespace {
+
+// The last non-empty line of a hook's output: usually the reason it gives.
+std::string last_line(const std::string& text) {
+  const auto end = text.find_last_not_of("\r\n");
+  if (end == std::string::npos) return {};
+  const auto newline = text.rfind('\n', end);
+  const std::size_t start = newline == std::string::npos ? 0 : newline + 1;
+  return text.substr(start, end + 1 - start);
+}
+
+}  // namespace
+
+std::string hook_failure(const HookResult& h) {
+  std::string why;
+  if (h.timed_out)
+    why = "timed out";
+  else if (h.exit_code < 0)
+    why = "could not be run";
+  else
+    why = fmt::format("exited with status {}", h.exit_code);
+  const std::string line = last_line(h.output);
+  return line.empty() ? why : fmt::format("{} ({})", why, line);
+}
+
 }  // namespace mailmig

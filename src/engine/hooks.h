@@ -22,4 +22,7 @@ struct HookResult {
 HookResult run_hook(const std::string& command, const std::vector<std::pair<std::string, std::string>>& env,
                     std::chrono::seconds timeout);
 
+// Why a hook failed, for the report: "exited with status 3 (its last line)".
+std::string hook_failure(const HookResult& result);
+
 }  // namespace mailmig

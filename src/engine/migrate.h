@@ -1,9 +1,16 @@
-// The migration of one account with run state: provision the user if needed,
-// then per folder reconcile what a crash left pending, skip what is done, and
-// append the rest with a write-ahead record. A re-run copies only what is
-// missing; a dropped connection is retried with backoff and resumed from state.
-// With `sync`, flag changes and deletions on the source since the last run
-// are carried over too (stage 1, 1b, ... final of a two-stage migration).
+// The account engine: one account from a Source to a Target with run state.
+// Provision the user if needed, then per folder reconcile what a crash left
+// pending, skip what is done, and append the rest with a write-ahead record.
+// A re-run copies only what is missing; a dropped connection is retried as
+// the retry policy says and resumed from state. With `sync`, flag changes and
+// deletions on the source since the last run are carried over too (stage 1,
+// 1b, ... final of a two-stage migration). `copy` is the same engine with an
+// in-memory state (engine/copy.h).
+//
+// Inside: the driver (account_driver.cpp: open, reconnect, folder loop, what
+// each failure scope does), the planner (folder_plan.h: pure decisions) and
+// the executor (folder_executor.h: the decisions applied to the target and
+// recorded in the state).
 #pragma once
 
 #include <atomic>
@@ -15,10 +22,10 @@
 #include <vector>
 
 #include "core/problem.h"
+#include "core/retry_policy.h"
+#include "engine/account_provisioning.h"
 #include "engine/naming.h"
 #include "engine/state.h"
-#include "provision/passwords.h"
-#include "provision/provisioner.h"
 #include "source/source.h"
 #include "target/target.h"
 
@@ -46,6 +53,8 @@ struct FolderResult {
   std::uint64_t deleted_on_source = 0;  // copied earlier, no longer on the source
   std::uint64_t removed = 0;            // of those, removed from the target (--delete)
   bool vanished = false;                // the whole source folder is gone
+  bool refused = false;                 // the target refused the folder (a problem of folder scope)
+  bool skipped = false;                 // not copied: the target folder holds mail (copy's refusal)
   std::string note;                     // why deletions were held back, ...
 };
 
@@ -66,18 +75,18 @@ struct AccountResult {
   std::uint64_t deleted_on_source = 0;
   std::uint64_t removed = 0;
   bool created = false;
+  bool not_logged_in = false;  // the target refused the login or could not be reached
   double seconds = 0;
 };
 
 struct MigrateOptions {
   bool force = false;  // migrate accounts that already exist on the target
   bool dry_run = false;
-  PasswordRules passwords;        // for users created by the provisioner
-  PassFile* pass_file = nullptr;  // every password set is recorded here
-  Provisioner* provisioner = nullptr;
+  AccountProvisioning* provisioning = nullptr;                    // creates missing users; null: none
   std::function<std::string(const AccountInfo&)> login_password;  // --auth user: the owner's password
-  unsigned reconnect_attempts = 3;
-  std::chrono::milliseconds reconnect_backoff{std::chrono::seconds(1)};
+  // Reconnecting to the target after a lost connection (and logging in as a
+  // user created a moment ago, which the server may not see yet).
+  RetryPolicy reconnect{.attempts = 3, .backoff = std::chrono::seconds(1)};
   const std::atomic<bool>* stop = nullptr;  // Ctrl-C: finish what is in flight, start nothing new
   std::function<void(const AccountResult&, const FolderResult&)> on_folder_done;
 
@@ -99,6 +108,14 @@ struct MigrateOptions {
   // from the target, the folder is read a second time to confirm it is gone
   // (a mailbox the server rewrites while we read must not cause deletions).
   bool live_source = false;
+
+  // `copy`: the state is a scratch one in memory. A lost connection ends the
+  // account ("copy stopped") and what was in flight is reported as of unknown
+  // outcome; problems are worded as `copy` words them.
+  bool stateless = false;
+  // Never append into a target folder holding mail the state does not know
+  // (`copy` without --allow-nonempty): the folder is reported and skipped.
+  bool refuse_nonempty = false;
 };
 
 // The state key of an account: "account@domain".

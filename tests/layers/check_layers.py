@@ -20,7 +20,7 @@ import os
 import shlex
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 # Project layers are directories under src/; a few libraries are named by the
 # header (or header directory) that brings them in.
@@ -37,8 +37,6 @@ class Rule:
     forbidden_layers: tuple = ()  # "imap" = any header under src/imap/
     forbidden_system: tuple = ()  # "ldap.h" (a file name) or "curl/" (a directory)
     # (includer, included) pairs, both relative to src/, that are tolerated for now.
-    allowed_edges: dict = field(default_factory=dict)
-    only_if_exists: str = ""  # the rule applies only while this directory of src/ exists
 
 
 def others(*layers):
@@ -56,17 +54,11 @@ RULES = [
          forbidden_system=LDAP + NETWORK_LIBRARIES),
     # format/ sits directly on core.
     Rule("format", ["format/**"], forbidden_layers=others("core", "format"),
-         forbidden_system=LDAP + NETWORK_LIBRARIES, only_if_exists="format"),
+         forbidden_system=LDAP + NETWORK_LIBRARIES),
     # The engine is protocol-free: it sees sources and targets through their
     # interfaces and receives selected accounts from the command line.
     Rule("engine", ["engine/**"], forbidden_layers=("imap", "provision", "directory"),
-         forbidden_system=LDAP + NETWORK_LIBRARIES,
-         # Temporary (issue 12, "layers leak"): the engine's migrate.h still
-         # takes the password rules and the provisioner interface from
-         # provision/. To be removed when the engine is redesigned; nothing
-         # may be added here.
-         allowed_edges={("engine/migrate.h", "provision/passwords.h"),
-                        ("engine/migrate.h", "provision/provisioner.h")}),
+         forbidden_system=LDAP + NETWORK_LIBRARIES),
 ]
 
 
@@ -155,8 +147,6 @@ def check_file(rule, src, path, tree):
         reported_at = None
         if not forbidden(rule, src, header):
             continue
-        if (name_of(src, parent), name_of(src, header)) in rule.allowed_edges:
-            continue
         chain = " -> ".join(name_of(src, p) for p in stack)
         violations.append(f"[{rule.name}] {name_of(src, path)} reaches {name_of(src, header)}: {chain}")
         reported_at = depth
@@ -197,9 +187,6 @@ def main():
     violations, checked = [], 0
     try:
         for rule in RULES:
-            if rule.only_if_exists and not os.path.isdir(os.path.join(src, rule.only_if_exists)):
-                print(f"[{rule.name}] src/{rule.only_if_exists}/ does not exist yet: nothing to check")
-                continue
             violations += check(rule, src, args.compiler, per_file, common)
             checked += len(rule_files(rule, src))
     except (RuntimeError, FileNotFoundError) as e:

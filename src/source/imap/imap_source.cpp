@@ -9,9 +9,11 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <type_traits>
 
 #include "core/error.h"
 #include "core/login_name.h"
+#include "core/retry_policy.h"
 #include "imap/mailboxes.h"
 #include "imap/message_data.h"
 #include "imap/response_parser.h"
@@ -27,10 +29,11 @@ using imap_source::BodyCache;
 
 constexpr std::size_t kMaxBatchMessages = 256;  // UIDs per read-ahead FETCH
 // A source connection that drops (server restart, idle cut, killed process)
-// is opened again this many times, backing off from kReconnectBackoff: the
-// engine would otherwise count every message read at that moment as failed.
-constexpr unsigned kReconnectAttempts = 4;
-constexpr std::chrono::milliseconds kReconnectBackoff{500};
+// is opened again this many times, backing off from 500 ms: the engine would
+// otherwise count every message read at that moment as failed. This layer
+// owns the source connection's retries; when it gives up, the failure is of
+// account scope so the engine does not retry it once more.
+const RetryPolicy kReconnect{.attempts = 3, .backoff = std::chrono::milliseconds(500)};
 
 std::optional<std::uint32_t> u32_of(const imap::Item* item) {
   if (item == nullptr) return std::nullopt;
@@ -85,22 +88,37 @@ class Connection {
   }
   // Runs `fn`; any failure marks the connection for re-opening. A dropped
   // connection (NetError, or the garbage a cut stream can leave) is opened
-  // again and `fn` run once more, a few times; `fn` must start from scratch.
-  // A refused login or command is final.
+  // again and `fn` run once more, as the retry policy says; `fn` must start
+  // from scratch. A refused login or command is final. The count of failures
+  // belongs to the connection, not to one call: once the policy has given up
+  // (no call succeeded in between), the next call does not start over, and
+  // the account-scoped error ends the account instead of every message and
+  // folder after it retrying alike.
   template <typename Fn>
   auto guarded(Fn&& fn) {
-    for (unsigned attempt = 1;; ++attempt) {
+    for (;;) {
       try {
-        return fn();
+        if (retries_.failures() > retries_.policy().attempts) throw_given_up();
+        auto done = [&] { retries_.progress(); };
+        if constexpr (std::is_void_v<decltype(fn())>) {
+          fn();
+          done();
+          return;
+        } else {
+          auto result = fn();
+          done();
+          return result;
+        }
       } catch (const imap::NetError& e) {
         broken_ = true;
         // A certificate that does not verify will not verify on the next try either.
-        if (e.kind() == imap::NetError::Kind::Verify || attempt >= kReconnectAttempts) throw;
-        wait_before_retry(attempt, e.what());
+        if (e.kind() == imap::NetError::Kind::Verify) throw;
+        wait_before_retry(e.what());
       } catch (const imap::ProtocolError& e) {
         broken_ = true;
-        if (attempt >= kReconnectAttempts) throw;
-        wait_before_retry(attempt, e.what());
+        wait_before_retry(e.what());
+      } catch (const ScopedError&) {
+        throw;
       } catch (...) {
         broken_ = true;
         throw;
@@ -114,11 +132,19 @@ class Connection {
   }
 
  private:
-  void wait_before_retry(unsigned attempt, const char* why) const {
-    const auto wait = kReconnectBackoff * (1U << (attempt - 1));
-    spdlog::warn("source {}: {}; reconnecting in {} ms (attempt {} of {})", url(), why, wait.count(),
-                 attempt + 1, kReconnectAttempts);
-    std::this_thread::sleep_for(wait);
+  // Waits before the next attempt, or gives up.
+  void wait_before_retry(const char* why) {
+    last_error_ = why;
+    const auto wait = retries_.after_failure();
+    if (!wait) throw_given_up();
+    spdlog::warn("source {}: {}; reconnecting in {} ms (attempt {} of {})", url(), why, wait->count(),
+                 retries_.failures() + 1, retries_.policy().attempts + 1);
+    retries_.wait(*wait);
+  }
+
+  [[noreturn]] void throw_given_up() const {
+    throw ScopedError(Scope::Account, fmt::format("source {}: connection lost ({}), {} attempts made", url(),
+                                                  last_error_, retries_.policy().attempts + 1));
   }
 
   const ImapSourceOptions& options_;
@@ -126,7 +152,9 @@ class Connection {
   std::unique_ptr<imap::Session> session_;
   std::unique_ptr<imap::Mailboxes> mailboxes_;
   bool broken_ = false;
-  std::string selected_;  // wire name of the EXAMINEd folder
+  Retries retries_{kReconnect};
+  std::string last_error_;  // of the last failed attempt, for the give-up message
+  std::string selected_;    // wire name of the EXAMINEd folder
   std::mutex mutex_;
 };
 
@@ -143,6 +171,8 @@ class ImapSourceFolder final : public Folder {
     try {
       std::lock_guard lock(connection_->mutex());
       messages = connection_->guarded([&] { return fetch_metadata(); });
+    } catch (const ScopedError&) {
+      throw;  // the connection is given up on: the account ends, no folder after it retries alike
     } catch (const std::exception& e) {
       problem(Problem{.scope = Scope::Folder, .file = location(), .message = e.what()});
       return;
@@ -161,6 +191,8 @@ class ImapSourceFolder final : public Folder {
         connection_->guarded([&] { fetch_ahead(uid); });
       } catch (const IoError&) {
         throw;
+      } catch (const ScopedError&) {
+        throw;  // given up on: the account ends, no message after it retries alike
       } catch (const std::exception& e) {
         throw IoError(message.file, EIO, e.what());
       }

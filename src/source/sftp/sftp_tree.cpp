@@ -21,16 +21,16 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/retry_policy.h"
 #include "source/sftp/known_hosts.h"
 
 namespace mailmig::sftp {
 namespace {
 
 // A dropped connection (the host rebooted, the session was killed, the link
-// broke) is opened again and the step redone this many times, backing off
-// from kBackoff, as the IMAP source does.
-constexpr unsigned kAttempts = 4;
-constexpr std::chrono::milliseconds kBackoff{500};
+// broke) is opened again and the step redone as this policy says (3 retries,
+// backing off from 500 ms), as the IMAP source does.
+const RetryPolicy kReconnect{.attempts = 3, .backoff = std::chrono::milliseconds(500)};
 // Reads are pipelined: kInFlight requests of kChunk bytes (1 MiB) are sent
 // before the first answer is awaited, so a 100 ms link moves ~10 MB/s instead
 // of 320 KB/s. 32 KiB is the read size every SFTP server answers in full.
@@ -165,7 +165,8 @@ class SftpTree final : public FileTree, public std::enable_shared_from_this<Sftp
   // run once more, a few times. `fn` must start from scratch. Call with mutex() held.
   template <typename Fn>
   auto guarded(const std::string& path, Fn&& fn) {
-    for (unsigned attempt = 1;; ++attempt) {
+    Retries retries(kReconnect);
+    for (;;) {
       try {
         if (!connection_) {
           try {
@@ -181,15 +182,15 @@ class SftpTree final : public FileTree, public std::enable_shared_from_this<Sftp
         // without waiting on it.
         if (connection_) connection_->shut_down();
         connection_.reset();
-        if (attempt >= kAttempts) {
-          throw IoError(
-              path, ECONNRESET,
-              fmt::format("ssh connection to {} lost ({}), {} attempts made", endpoint(), e.what(), attempt));
+        const auto wait = retries.after_failure();
+        if (!wait) {
+          throw IoError(path, ECONNRESET,
+                        fmt::format("ssh connection to {} lost ({}), {} attempts made", endpoint(), e.what(),
+                                    retries.failures()));
         }
-        const auto wait = kBackoff * (1U << (attempt - 1));
         spdlog::warn("source {}: {}; reconnecting in {} ms (attempt {} of {})", endpoint(), e.what(),
-                     wait.count(), attempt + 1, kAttempts);
-        std::this_thread::sleep_for(wait);
+                     wait->count(), retries.failures() + 1, retries.policy().attempts + 1);
+        retries.wait(*wait);
       }
     }
   }
