@@ -1,6 +1,7 @@
 #include "cli/copy_command.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <atomic>
 #include <mutex>
@@ -8,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/interrupt.h"
 #include "engine/copy.h"
 
 namespace mailmig::cli {
@@ -75,8 +77,10 @@ int run_copy(const CopyCommand& command, std::ostream& out, std::ostream& err) {
 
   std::vector<AccountCopy> results(accounts.size());
   std::atomic<std::size_t> next{0};
+  // Ctrl-C, SIGTERM: the accounts being copied finish, no other starts.
+  auto interrupt_watch = std::make_unique<InterruptWatch>();
   auto worker = [&] {
-    for (std::size_t i = next++; i < accounts.size(); i = next++) {
+    for (std::size_t i = next++; i < accounts.size() && !InterruptWatch::stopped(); i = next++) {
       const AccountInfo& account = accounts[i];
       std::string password;
       if (command.target.auth == "user") {
@@ -101,6 +105,7 @@ int run_copy(const CopyCommand& command, std::ostream& out, std::ostream& err) {
     for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
     worker();
   }
+  interrupt_watch.reset();
 
   std::uint64_t copied = 0;
   std::uint64_t failed = 0;
@@ -118,6 +123,19 @@ int run_copy(const CopyCommand& command, std::ostream& out, std::ostream& err) {
       "{} problem(s)\n",
       copied, bytes, accounts.size() - login_failures, failed, login_failures, problems.size());
   for (const Problem& p : problems) out << "  " << p.describe() << "\n";
+  if (InterruptWatch::stopped()) {
+    // copy keeps no state: what it finished is on the target, the rest was never started.
+    std::vector<std::string> not_started;
+    for (std::size_t i = 0; i < accounts.size(); ++i) {
+      if (results[i].account.empty()) not_started.push_back(accounts[i].name + "@" + accounts[i].domain);
+    }
+    err << fmt::format(
+        "mailmig: copy stopped by {}; the accounts it had started were finished. Not started ({}): {}\n"
+        "copy keeps no state and refuses folders that already hold mail: copy those accounts with --user, "
+        "or use mailmig migrate, which resumes with the same command\n",
+        signal_name(InterruptWatch::signal_number()), not_started.size(), fmt::join(not_started, ", "));
+    return exit_code_for_signal(InterruptWatch::signal_number());
+  }
   return problems.empty() ? kExitOk : kExitProblems;
 }
 

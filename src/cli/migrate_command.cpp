@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -17,7 +16,10 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/interrupt.h"
 #include "cli/state_location.h"
+#include "core/error.h"
+#include "core/fs.h"
 #include "core/printable.h"
 #include "core/sha256.h"
 #include "engine/migrate.h"
@@ -27,13 +29,6 @@
 namespace mailmig::cli {
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-
-extern "C" void on_interrupt(int /*signal*/) {
-  g_stop.store(true);
-  (void)std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
-}
 
 nlohmann::ordered_json folder_json(const FolderResult& f) {
   return {{"name", f.name},
@@ -381,7 +376,7 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
   if (accounts.size() == 1) options.passwords.force_set_pass = c.force_set_password;
   options.pass_file = pass_file.get();
   options.provisioner = provisioner.get();
-  options.stop = &g_stop;
+  options.stop = &InterruptWatch::stop_flag();
   options.login_password = [&](const AccountInfo& account) { return login_password_for(account, passwords); };
   options.sync = c.sync;
   options.delete_removed = c.delete_removed;
@@ -427,12 +422,12 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
                        state->path());
     if (pass_file) out << fmt::format("passwords: {}\n", pass_file->path());
   }
-  (void)std::signal(SIGINT, on_interrupt);  // SIG_ERR only for an invalid signal number
+  auto interrupt_watch = std::make_unique<InterruptWatch>();  // Ctrl-C, SIGTERM: a clean stop
 
   std::vector<AccountResult> results(accounts.size());
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
-    for (std::size_t i = next++; i < accounts.size() && !g_stop.load(); i = next++) {
+    for (std::size_t i = next++; i < accounts.size() && !InterruptWatch::stopped(); i = next++) {
       results[i] = migrate_account(*opened.source, accounts[i], *target, *state, options, sink);
       ++accounts_done;
     }
@@ -473,8 +468,8 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
   }
   finished = true;
   if (progress.joinable()) progress.join();
-  (void)std::signal(SIGINT, SIG_DFL);
-  if (after_accounts && !g_stop.load()) after_accounts(provisioner.get(), sink, out);
+  interrupt_watch.reset();
+  if (after_accounts && !InterruptWatch::stopped()) after_accounts(provisioner.get(), sink, out);
   if (provisioner) provisioner->finish();
   state->flush();
   if (pass_file) pass_file->close();
@@ -495,9 +490,17 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
     if (r.status != "done") complete = false;
   }
   const nlohmann::ordered_json report = make_report(results, totals, problems);
+  bool report_written = true;
   if (!c.report.empty()) {
-    std::ofstream(c.report) << report.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
-                            << "\n";
+    // Whole or not at all (a kill or a full disk never leaves half a report), and a
+    // failure is said: scripts read this file.
+    try {
+      fs::replace_file(c.report,
+                       report.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
+    } catch (const IoError& e) {
+      err << "mailmig: cannot write the report: " << e.what() << "\n";
+      report_written = false;
+    }
   }
   if (c.json) {
     out << report.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
@@ -514,8 +517,9 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
       "removed), {} problems",
       totals.copied, totals.already, totals.failed, totals.flag_changes, totals.deleted_on_source,
       totals.removed, problems.size());
-  if (g_stop.load()) return kExitProblems;
-  return complete ? kExitOk : kExitProblems;
+  if (InterruptWatch::stopped())
+    return report_interrupted(InterruptWatch::signal_number(), c.sync ? "the sync" : "the migration", err);
+  return complete && report_written ? kExitOk : kExitProblems;
 }
 
 }  // namespace mailmig::cli

@@ -275,20 +275,35 @@ class AccountRun {
       return true;
     }
     const ChosenPassword chosen = choose_password(options_.passwords, account_.password);
+    // Only when nobody chose a password may the provisioner keep the source's
+    // own hash (the user keeps the old password).
+    const PasswordInfo keepable = chosen.how == PasswordHow::Generated ? account_.password : PasswordInfo{};
+    // When the chosen password is certainly the user's, it is in the password
+    // file before the user exists: a full disk or a kill between the two then
+    // never leaves a user whose password nobody knows (a row for a user whose
+    // creation failed is superseded by the next run's row for it).
+    const bool recorded_ahead =
+        options_.pass_file != nullptr && keepable.kind != PasswordInfo::Kind::Encrypted;
+    if (recorded_ahead) {
+      try {
+        options_.pass_file->add(target_name_.key(), chosen.password, chosen.how);
+      } catch (const std::exception& e) {
+        fail("failed",
+             fmt::format("not created on the target: its password cannot be recorded: {}", e.what()));
+        return false;
+      }
+    }
     // Recorded before the user exists, so a crash right after create() still
     // lets the next run recognise the user as its own.
     state_.set_account(key_, "creating");
     try {
-      const Created created = p->create(NewUser{
-          .account = user,
-          .domain = domain,
-          .real_name = account_.real_name,
-          .password = chosen.password,
-          // Only when nobody chose a password may the provisioner keep the
-          // source's own hash (the user keeps the old password).
-          .source_password = chosen.how == PasswordHow::Generated ? account_.password : PasswordInfo{}});
+      const Created created = p->create(NewUser{.account = user,
+                                                .domain = domain,
+                                                .real_name = account_.real_name,
+                                                .password = chosen.password,
+                                                .source_password = keepable});
       result_.created = true;
-      if (options_.pass_file != nullptr && !created.kept_source_hash) {
+      if (options_.pass_file != nullptr && !recorded_ahead && !created.kept_source_hash) {
         options_.pass_file->add(target_name_.key(), chosen.password, chosen.how);
       }
       spdlog::info("{}: created on the target as {} ({})", key_, target_name_.key(), p->describe());
