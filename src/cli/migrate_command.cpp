@@ -426,9 +426,31 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
 
   std::vector<AccountResult> results(accounts.size());
   std::atomic<std::size_t> next{0};
+  // What escapes an account is the run's own storage failing (the state on a
+  // full disk): reported with the state's path; no further account starts,
+  // since each would fail alike. What was done is on the target and recorded.
+  std::atomic<bool> state_failed{false};
+  const auto state_problem = [&](const AccountInfo* account, const std::exception& e) {
+    state_failed = true;
+    sink.add(Problem{.scope = Scope::Account,
+                     .domain = account != nullptr ? account->domain : "",
+                     .account = account != nullptr ? account->name : "",
+                     .file = state->path(),
+                     .message = fmt::format("the run state {} could not be written: {}; the run stops (free "
+                                            "space, then run the same command again)",
+                                            state->path(), e.what())});
+  };
   auto worker = [&] {
-    for (std::size_t i = next++; i < accounts.size() && !InterruptWatch::stopped(); i = next++) {
-      results[i] = migrate_account(*opened.source, accounts[i], *target, *state, options, sink);
+    for (std::size_t i = next++; i < accounts.size() && !InterruptWatch::stopped() && !state_failed.load();
+         i = next++) {
+      try {
+        results[i] = migrate_account(*opened.source, accounts[i], *target, *state, options, sink);
+      } catch (const std::exception& e) {
+        state_problem(&accounts[i], e);
+        results[i].domain = accounts[i].domain;
+        results[i].account = accounts[i].name;
+        results[i].status = "failed";
+      }
       ++accounts_done;
     }
   };
@@ -471,7 +493,11 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
   interrupt_watch.reset();
   if (after_accounts && !InterruptWatch::stopped()) after_accounts(provisioner.get(), sink, out);
   if (provisioner) provisioner->finish();
-  state->flush();
+  try {
+    state->flush();
+  } catch (const std::exception& e) {
+    state_problem(nullptr, e);
+  }
   if (pass_file) pass_file->close();
 
   // Accounts never started (Ctrl-C) are reported as such.

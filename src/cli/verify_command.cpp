@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -320,7 +321,7 @@ int run_verify(const VerifyCommand& c, int verbosity, std::ostream& out, std::os
       fs::replace_file(path, text);
     } catch (const IoError& e) {
       err << fmt::format("mailmig: cannot write the report: {}\n", e.what());
-      rc = kExitFatal;
+      rc = std::max(rc, static_cast<int>(kExitProblems));  // the check was done; its record is missing
     }
   };
   if (!c.report.empty()) {

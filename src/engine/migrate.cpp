@@ -268,6 +268,9 @@ class AccountRun {
         problem(Problem{.scope = Scope::Account, .message = result_.note});
         return false;
       }
+      // Created by an earlier run, perhaps a moment ago (killed right after
+      // creating it): the server may not see it yet either.
+      created_earlier_ = ours;
       return true;  // -force: migrate its mail, leave its password as it is
     }
     if (options_.dry_run) {
@@ -437,7 +440,7 @@ class AccountRun {
     } catch (const TargetAuthError& e) {
       // A user created a moment ago may not be visible to the IMAP server yet
       // (passwd-file re-read once a second, directory replication): retry a few times.
-      if (result_.created && login_retries_++ < options_.reconnect_attempts) {
+      if ((result_.created || created_earlier_) && login_retries_++ < options_.reconnect_attempts) {
         std::this_thread::sleep_for(options_.reconnect_backoff * login_retries_);
         return nullptr;
       }
@@ -1001,6 +1004,7 @@ class AccountRun {
   std::uint64_t progress_ = 0;          // messages confirmed on the target (appended or reconciled)
   std::uint64_t progress_at_drop_ = 0;  // progress_ when the last connection was lost
   unsigned folders_failed_ = 0;         // folders the target refused (each reported)
+  bool created_earlier_ = false;        // the user exists because an earlier run of ours created it
   bool over_quota_ = false;             // a message was refused over quota: the account stops
   std::string over_quota_note_;
 };

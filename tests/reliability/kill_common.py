@@ -24,7 +24,8 @@ import imap_readback as rb  # noqa: E402
 
 LONG = os.environ.get("MAILMIG_RELIABILITY", "") == "long"
 FOLDERS = ("INBOX", "Work", "Archive")
-LETTER_FLAGS = {"S": "\\Seen", "R": "\\Answered", "F": "\\Flagged", "T": "\\Draft"}
+# Maildir info letters (T is "trashed", \Deleted: not generated).
+LETTER_FLAGS = {"D": "\\Draft", "F": "\\Flagged", "R": "\\Answered", "S": "\\Seen"}
 BASE_DATE = 1_700_000_000
 
 
@@ -39,8 +40,8 @@ def message_bytes(rng, user, folder, serial, size):
               f"Date: Thu, 01 Feb 2024 10:11:12 +0000\r\n\r\n")
     line = f"{user} {folder} {serial} " + "".join(rng.choice("abcdefghij ") for _ in range(60)) + "\r\n"
     body = (line * (size // len(line) + 1))[:max(size - len(header), 10)]
-    if not body.endswith("\r\n"):
-        body += "\r\n"
+    if not body.endswith("\r\n"):  # no bare CR (Dovecot drops one before CRLF: not our subject here)
+        body = body.rstrip("\r") + "\r\n"
     return (header + body).encode()
 
 
@@ -79,7 +80,7 @@ class MaildirSource:
         if self.rng.random() < 0.15:
             path = os.path.join(self.folder_dir(user, folder), "new", f"{when}.M{self.serial}P1.gen,S={len(data)}")
         else:
-            letters = "".join(sorted(c for c in "FRST" if self.rng.random() < 0.3))
+            letters = "".join(sorted(c for c in "DFRS" if self.rng.random() < 0.3))
             path = os.path.join(self.folder_dir(user, folder), "cur",
                                 f"{when}.M{self.serial}P1.gen,S={len(data)}:2,{letters}")
         with open(path, "wb") as f:
