@@ -1,11 +1,13 @@
 #include "cli/copy_command.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <mutex>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/interrupt.h"
 #include "core/worker_pool.h"
 #include "engine/copy.h"
 
@@ -73,23 +75,29 @@ int run_copy(const CopyCommand& command, std::ostream& out, std::ostream& err) {
   }
 
   std::vector<AccountCopy> results(accounts.size());
-  run_jobs(accounts.size(), command.jobs, [&](std::size_t i) {
-    const AccountInfo& account = accounts[i];
-    std::string password;
-    if (command.target.auth == "user") {
-      password = login_password_for(account, passwords);
-      if (password.empty()) {
-        sink.add(Problem{.scope = Scope::Account,
-                         .domain = account.domain,
-                         .account = account.name,
-                         .message = "no password to log in with (--auth user): the source password is not "
-                                    "readable; give it in --passwords or use a master login"});
-        results[i] = AccountCopy{.domain = account.domain, .account = account.name, .login_failed = true};
-        return;
-      }
-    }
-    results[i] = copy_account(*opened.source, account, *target, password, options, sink);
-  });
+  // Ctrl-C, SIGTERM: the accounts being copied finish, no other starts.
+  auto interrupt_watch = std::make_unique<InterruptWatch>();
+  run_jobs(
+      accounts.size(), command.jobs,
+      [&](std::size_t i) {
+        const AccountInfo& account = accounts[i];
+        std::string password;
+        if (command.target.auth == "user") {
+          password = login_password_for(account, passwords);
+          if (password.empty()) {
+            sink.add(Problem{.scope = Scope::Account,
+                             .domain = account.domain,
+                             .account = account.name,
+                             .message = "no password to log in with (--auth user): the source password is not "
+                                        "readable; give it in --passwords or use a master login"});
+            results[i] = AccountCopy{.domain = account.domain, .account = account.name, .login_failed = true};
+            return;
+          }
+        }
+        results[i] = copy_account(*opened.source, account, *target, password, options, sink);
+      },
+      &InterruptWatch::stop_flag());
+  interrupt_watch.reset();
 
   std::uint64_t copied = 0;
   std::uint64_t failed = 0;
@@ -107,6 +115,19 @@ int run_copy(const CopyCommand& command, std::ostream& out, std::ostream& err) {
       "{} problem(s)\n",
       copied, bytes, accounts.size() - login_failures, failed, login_failures, problems.size());
   for (const Problem& p : problems) out << "  " << p.describe() << "\n";
+  if (InterruptWatch::stopped()) {
+    // copy keeps no state: what it finished is on the target, the rest was never started.
+    std::vector<std::string> not_started;
+    for (std::size_t i = 0; i < accounts.size(); ++i) {
+      if (results[i].account.empty()) not_started.push_back(accounts[i].name + "@" + accounts[i].domain);
+    }
+    err << fmt::format(
+        "mailmig: copy stopped by {}; the accounts it had started were finished. Not started ({}): {}\n"
+        "copy keeps no state and refuses folders that already hold mail: copy those accounts with --user, "
+        "or use mailmig migrate, which resumes with the same command\n",
+        signal_name(InterruptWatch::signal_number()), not_started.size(), fmt::join(not_started, ", "));
+    return exit_code_for_signal(InterruptWatch::signal_number());
+  }
   return problems.empty() ? kExitOk : kExitProblems;
 }
 

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -18,10 +17,13 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/interrupt.h"
 #include "cli/migrate_report.h"
 #include "cli/progress_line.h"
 #include "cli/provisioning_adapter.h"
 #include "cli/state_location.h"
+#include "core/error.h"
+#include "core/fs.h"
 #include "core/printable.h"
 #include "core/sha256.h"
 #include "core/worker_pool.h"
@@ -32,13 +34,6 @@
 namespace mailmig::cli {
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-
-extern "C" void on_interrupt(int /*signal*/) {
-  g_stop.store(true);
-  (void)std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
-}
 
 // A dry run must not create a state: without one it plans against an empty
 // state held in memory.
@@ -201,7 +196,7 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
   std::optional<ProvisionerAccounts> provisioning;
   if (provisioner) provisioning.emplace(*provisioner, password_rules, pass_file.get());
   options.provisioning = provisioning ? &*provisioning : nullptr;
-  options.stop = &g_stop;
+  options.stop = &InterruptWatch::stop_flag();
   options.login_password = [&](const AccountInfo& account) { return login_password_for(account, passwords); };
   options.sync = c.sync;
   options.delete_removed = c.delete_removed;
@@ -244,21 +239,47 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
                        state->path());
     if (pass_file) out << fmt::format("passwords: {}\n", pass_file->path());
   }
-  (void)std::signal(SIGINT, on_interrupt);  // SIG_ERR only for an invalid signal number
+  auto interrupt_watch = std::make_unique<InterruptWatch>();  // Ctrl-C, SIGTERM: a clean stop
 
   std::vector<AccountResult> results(accounts.size());
+  // What escapes an account is the run's own storage failing (the state on a
+  // full disk): reported with the state's path; no further account starts,
+  // since each would fail alike. What was done is on the target and recorded.
+  std::atomic<bool> state_failed{false};
+  const auto state_problem = [&](const AccountInfo* account, const std::exception& e) {
+    state_failed = true;
+    sink.add(Problem{.scope = Scope::Account,
+                     .domain = account != nullptr ? account->domain : "",
+                     .account = account != nullptr ? account->name : "",
+                     .file = state->path(),
+                     .message = fmt::format("the run state {} could not be written: {}; the run stops (free "
+                                            "space, then run the same command again)",
+                                            state->path(), e.what())});
+  };
   run_jobs(
       accounts.size(), c.jobs,
       [&](std::size_t i) {
-        results[i] = migrate_account(*opened.source, accounts[i], *target, *state, options, sink);
+        if (state_failed.load()) return;  // left "not started"
+        try {
+          results[i] = migrate_account(*opened.source, accounts[i], *target, *state, options, sink);
+        } catch (const std::exception& e) {
+          state_problem(&accounts[i], e);
+          results[i].domain = accounts[i].domain;
+          results[i].account = accounts[i].name;
+          results[i].status = "failed";
+        }
         progress.account_done();
       },
-      &g_stop);
+      &InterruptWatch::stop_flag());
   progress.finish();
-  (void)std::signal(SIGINT, SIG_DFL);
-  if (after_accounts && !g_stop.load()) after_accounts(provisioner.get(), sink, out);
+  interrupt_watch.reset();
+  if (after_accounts && !InterruptWatch::stopped()) after_accounts(provisioner.get(), sink, out);
   if (provisioner) provisioner->finish();
-  state->flush();
+  try {
+    state->flush();
+  } catch (const std::exception& e) {
+    state_problem(nullptr, e);
+  }
   if (pass_file) pass_file->close();
 
   // Accounts never started (Ctrl-C) are reported as such.
@@ -277,9 +298,17 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
     if (r.status != "done") complete = false;
   }
   const nlohmann::ordered_json report = make_report(results, totals, problems);
+  bool report_written = true;
   if (!c.report.empty()) {
-    std::ofstream(c.report) << report.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)
-                            << "\n";
+    // Whole or not at all (a kill or a full disk never leaves half a report), and a
+    // failure is said: scripts read this file.
+    try {
+      fs::replace_file(c.report,
+                       report.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
+    } catch (const IoError& e) {
+      err << "mailmig: cannot write the report: " << e.what() << "\n";
+      report_written = false;
+    }
   }
   if (c.json) {
     out << report.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
@@ -296,8 +325,9 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
       "removed), {} problems",
       totals.copied, totals.already, totals.failed, totals.flag_changes, totals.deleted_on_source,
       totals.removed, problems.size());
-  if (g_stop.load()) return kExitProblems;
-  return complete ? kExitOk : kExitProblems;
+  if (InterruptWatch::stopped())
+    return report_interrupted(InterruptWatch::signal_number(), c.sync ? "the sync" : "the migration", err);
+  return complete && report_written ? kExitOk : kExitProblems;
 }
 
 }  // namespace mailmig::cli

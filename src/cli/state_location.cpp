@@ -93,9 +93,9 @@ std::unique_ptr<LockFile> lock_state_dir(const std::string& dir) {
   std::unique_ptr<LockFile> lock = LockFile::try_lock(dir + "/lock", "mailmig run", holder);
   if (!lock) {
     throw std::runtime_error(
-        fmt::format("the state {} is in use by another mailmig run ({}); wait for it to finish, "
-                    "then run the same command again",
-                    dir, holder));
+        fmt::format("the state {} is in use by another mailmig run ({}, holding the lock {}/lock); wait "
+                    "for it to finish, then run the same command again",
+                    dir, holder, dir));
   }
   return lock;
 }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -13,10 +14,13 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/interrupt.h"
 #include "cli/migrate_command.h"
 #include "cli/state_location.h"
 #include "core/ascii.h"
 #include "core/datetime.h"
+#include "core/error.h"
+#include "core/fs.h"
 #include "core/worker_pool.h"
 #include "engine/migrate.h"
 #include "engine/state.h"
@@ -282,10 +286,21 @@ int run_verify(const VerifyCommand& c, int verbosity, std::ostream& out, std::os
   out.flush();
 
   run.accounts.resize(accounts.size());
-  run_jobs(accounts.size(), c.jobs, [&](std::size_t i) {
-    run.accounts[i] = verify_account(*s.opened.source, accounts[i], *s.target, options, sink);
-    spdlog::info("{}: {}", run.accounts[i].target_account, run.accounts[i].status);
-  });
+  auto interrupt_watch = std::make_unique<InterruptWatch>();  // Ctrl-C, SIGTERM: a clean stop
+  options.stop = &InterruptWatch::stop_flag();
+  run_jobs(
+      accounts.size(), c.jobs,
+      [&](std::size_t i) {
+        run.accounts[i] = verify_account(*s.opened.source, accounts[i], *s.target, options, sink);
+        spdlog::info("{}: {}", run.accounts[i].target_account, run.accounts[i].status);
+      },
+      &InterruptWatch::stop_flag());
+  interrupt_watch.reset();
+  if (InterruptWatch::stopped()) {
+    // A report of part of the accounts would read as a verdict on all of them.
+    if (!c.report.empty() || !c.html.empty()) err << "mailmig: no report written\n";
+    return report_interrupted(InterruptWatch::signal_number(), "verify", err);
+  }
 
   run.problems = sink.snapshot();
   run.finished = now_iso8601();
@@ -293,13 +308,13 @@ int run_verify(const VerifyCommand& c, int verbosity, std::ostream& out, std::os
   out << verify_report_text(run, verbosity > 0 ? 0 : kDifferencesShown);
 
   int rc = verify_clean(run) ? kExitOk : kExitProblems;
+  // Whole or not at all: a kill or a full disk never leaves half a report.
   const auto write = [&](const std::string& path, const std::string& text) {
-    std::ofstream file(path, std::ios::binary | std::ios::trunc);
-    file << text;
-    file.close();
-    if (!file) {
-      err << fmt::format("mailmig: cannot write {}\n", path);
-      rc = kExitFatal;
+    try {
+      fs::replace_file(path, text);
+    } catch (const IoError& e) {
+      err << fmt::format("mailmig: cannot write the report: {}\n", e.what());
+      rc = std::max(rc, static_cast<int>(kExitProblems));  // the check was done; its record is missing
     }
   };
   if (!c.report.empty()) {

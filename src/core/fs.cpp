@@ -135,4 +135,69 @@ void write_all(int fd, std::string_view bytes, const std::string& path, std::uin
   }
 }
 
+namespace {
+
+std::string parent_of(const std::string& path) {
+  const auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+std::string hidden_sibling(const std::string& path) {
+  const auto slash = path.rfind('/');
+  const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
+  return (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) + "." + name +
+         ".mailmig-tmp";
+}
+
+}  // namespace
+
+void replace_file(const std::string& path, std::string_view bytes, unsigned mode) {
+  const std::string dir = parent_of(path);
+  const std::string temp = hidden_sibling(path);
+  bool named = false;  // the fallback without O_TMPFILE names the file from the start
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+    (void)::unlink(temp.c_str());  // left by a run killed in the window below
+    fd = ::open(temp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+    named = true;
+  }
+  if (fd < 0) throw IoError(path, errno, "cannot create");
+  const auto fail = [&](int err, const char* what) {
+    (void)::close(fd);
+    if (named) (void)::unlink(temp.c_str());
+    throw IoError(path, err, what);
+  };
+  try {
+    write_all(fd, bytes, path);
+  } catch (const IoError& e) {
+    fail(e.error_number(), "cannot write");
+  }
+  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) fail(errno, "cannot set the mode of");
+  if (::fsync(fd) != 0) fail(errno, "cannot write");  // ENOSPC may only show here (NFS, delayed allocation)
+  if (!named) {
+    (void)::unlink(temp.c_str());
+    const std::string proc = "/proc/self/fd/" + std::to_string(fd);
+    // Straight to `path` when it does not exist yet: no name ever holds a part.
+    if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) == 0) {
+      (void)::close(fd);
+      return;
+    }
+    if (errno != EEXIST) fail(errno, "cannot create");
+    if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, temp.c_str(), AT_SYMLINK_FOLLOW) != 0)
+      fail(errno, "cannot create");
+    named = true;
+  }
+  if (::close(fd) != 0) {
+    const int err = errno;
+    (void)::unlink(temp.c_str());
+    throw IoError(path, err, "cannot write");
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    (void)::unlink(temp.c_str());
+    throw IoError(path, err, "cannot replace");
+  }
+}
+
 }  // namespace mailmig::fs

@@ -51,4 +51,13 @@ std::string temp_dir();
 // naming `path` and the file offset `offset` the failed write started at.
 void write_all(int fd, std::string_view bytes, const std::string& path, std::uint64_t offset = 0);
 
+// Replaces (or creates) the file `path` with `bytes` so that a reader, a
+// crash or kill -9 sees either the old file or the complete new one, never a
+// part: the bytes go into an unnamed file in the same directory (O_TMPFILE;
+// nothing is left behind if the process dies meanwhile), are fsynced, then
+// linked in place (by a rename when `path` exists). A full disk or any other
+// failure throws IoError naming `path` and leaves the old file as it was.
+// `mode` is applied whatever the umask.
+void replace_file(const std::string& path, std::string_view bytes, unsigned mode = 0644);
+
 }  // namespace mailmig::fs

@@ -148,6 +148,9 @@ class AccountRun {
         ctx_.problem(Problem{.scope = Scope::Account, .message = result_.note});
         return false;
       }
+      // Created by an earlier run, perhaps a moment ago (killed right after
+      // creating it): the server may not see it yet either.
+      created_earlier_ = ours;
       return true;  // -force: migrate its mail, leave its password as it is
     }
     if (options().dry_run) {
@@ -303,7 +306,7 @@ class AccountRun {
     } catch (const TargetAuthError& e) {
       // A user created a moment ago may not be visible to the IMAP server yet
       // (passwd-file re-read once a second, directory replication): retried as the policy says.
-      if (result_.created) {
+      if (result_.created || created_earlier_) {
         if (const auto wait = logins_.after_failure()) {
           logins_.wait(*wait);
           return nullptr;
@@ -403,6 +406,7 @@ class AccountRun {
   bool in_folder_ = false;     // the last folder result is of a folder being copied
   bool gave_up_ = false;
   Retries reconnects_;           // lost target connections in a row without progress
+  bool created_earlier_ = false;  // the user exists because an earlier run of ours created it
   Retries logins_;               // refused logins of a user created a moment ago
   unsigned drops_ = 0;           // connections to the target lost during this account
   unsigned folders_failed_ = 0;  // folders the target refused or that were skipped (each reported)

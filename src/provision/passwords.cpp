@@ -138,8 +138,28 @@ bool PassFile::open_ours() {
         "refusing to add passwords to a file that is not a password file of this user (a regular file "
         "owned by you, mode 600, starting with the header \"account,password,how\")");
   }
+  // A row cut short (a full disk before this fix, a crash mid-write) would
+  // glue itself to the next row: the file continues after the last whole one.
+  std::string text(static_cast<std::size_t>(st.st_size), '\0');
+  if (::pread(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size())) {
+    const int err = errno;
+    ::close(fd);
+    throw IoError(path_, err, "cannot read the password file to continue it");
+  }
+  const std::size_t whole = PassFile::whole_rows_length(text);
+  OPENSSL_cleanse(text.data(), text.size());
+  if (whole != text.size() && ::ftruncate(fd, static_cast<off_t>(whole)) != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw IoError(path_, err, "cannot remove a row cut short from the password file");
+  }
   fd_ = fd;
   return true;
+}
+
+std::size_t PassFile::whole_rows_length(std::string_view text) {
+  const std::size_t last = text.rfind("\r\n");
+  return last == std::string_view::npos ? 0 : last + 2;
 }
 
 PassFile::PassFile(std::string path, Existing existing) : path_(std::move(path)) {
@@ -181,10 +201,15 @@ void PassFile::add(const std::string& account_at_domain, const std::string& pass
     OPENSSL_cleanse(row.data(), row.size());
     throw std::logic_error("password file " + path_ + " is already closed");
   }
+  struct stat before {};
+  const bool sized = ::fstat(fd_, &before) == 0;
   try {
     write_all(row);
   } catch (...) {
     OPENSSL_cleanse(row.data(), row.size());
+    // A full disk may take part of the row: cut it off again, so the next
+    // row (this run's or a resumed one's) does not glue onto it.
+    if (sized) (void)::ftruncate(fd_, before.st_size);
     throw;
   }
   OPENSSL_cleanse(row.data(), row.size());

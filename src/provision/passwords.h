@@ -71,6 +71,9 @@ class PassFile {
   // fsyncs the file and its directory and closes it. Throws IoError. Safe to call twice.
   void close();
   [[nodiscard]] const std::string& path() const { return path_; }
+  // The length of `text` up to and including its last CRLF: what a resumed
+  // file keeps of a row a crash or a full disk cut short.
+  static std::size_t whole_rows_length(std::string_view text);
 
   // "<prefix>_YYYY-MM-DD_HH-MM-SS.pass" in local time.
   static std::string default_name(std::chrono::system_clock::time_point when,

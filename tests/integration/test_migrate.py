@@ -188,8 +188,9 @@ class MigrateIntoDovecot(unittest.TestCase):
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=120)
         if self.count_messages() < expected:  # it was still running when interrupted
-            self.assertEqual(1, proc.returncode, out + err)
+            self.assertEqual(130, proc.returncode, out + err)  # README: 130 for SIGINT
             self.assertRegex(out, r"interrupted|not started")
+            self.assertIn("run the same command again", err)
         final = subprocess.run(args, cwd=self.work, capture_output=True, text=True)
         self.assertEqual(0, final.returncode, final.stdout[-3000:])
         self.assertEqual(expected, self.count_messages())

@@ -82,10 +82,39 @@ Stamp stamp_of(std::string_view name) {
 
 std::string unique_stem() {
   static std::atomic<std::uint64_t> counter{0};
-  static const std::string host = escaped_host();
+  const std::string& host = local_host_in_names();
   timeval tv{};
   ::gettimeofday(&tv, nullptr);
   return fmt::format("{}.M{}P{}Q{}.{}", tv.tv_sec, tv.tv_usec, ::getpid(), ++counter, host);
+}
+
+const std::string& local_host_in_names() {
+  static const std::string host = escaped_host();
+  return host;
+}
+
+std::optional<long> tmp_writer_pid(std::string_view name, std::string_view host) {
+  const auto digits = [&](std::size_t& i) {
+    const std::size_t start = i;
+    while (i < name.size() && name[i] >= '0' && name[i] <= '9' && i - start < 18) ++i;
+    return i > start && (i == name.size() || name[i] < '0' || name[i] > '9');
+  };
+  std::size_t i = 0;
+  if (!digits(i) || name.substr(i, 2) != ".M") return std::nullopt;
+  i += 2;
+  if (!digits(i) || i >= name.size() || name[i] != 'P') return std::nullopt;
+  const std::size_t pid_start = ++i;
+  if (!digits(i)) return std::nullopt;
+  const long pid = std::stol(std::string(name.substr(pid_start, i - pid_start)));
+  if (i < name.size() && name[i] == 'Q') {
+    ++i;
+    if (!digits(i)) return std::nullopt;
+  }
+  if (i >= name.size() || name[i] != '.') return std::nullopt;
+  const std::string_view rest = name.substr(i + 1);
+  const std::string_view written_on = rest.substr(0, rest.find_first_of(",:"));
+  if (written_on != host || pid <= 0) return std::nullopt;
+  return pid;
 }
 
 std::string base_with_sizes(const std::string& stem, std::uint64_t file_size, std::uint64_t rfc822_size) {

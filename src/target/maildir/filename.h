@@ -20,6 +20,14 @@ namespace mailmig::maildir {
 // same microsecond), host name with '/' and ':' escaped as Dovecot does
 // ("\057", "\072").
 std::string unique_stem();
+// The host part of unique_stem()'s names on this host.
+const std::string& local_host_in_names();
+// The writer's pid in a tmp/ file name "<secs>.M<usecs>P<pid>[Q<n>].<host>..."
+// (unique_stem()'s form, also Dovecot's) when `host` wrote it; nullopt for
+// another host's file or any other name. A run killed between writing a file
+// in tmp/ and moving it to cur/ leaves it there: the next run removes the
+// files whose writer on this host is gone (Dovecot only after 36 hours).
+std::optional<long> tmp_writer_pid(std::string_view name, std::string_view host);
 // The base name in cur/ and in dovecot-uidlist: the stem with the sizes that
 // spare Dovecot a stat() and a read (S= file size, W= RFC822.SIZE).
 std::string base_with_sizes(const std::string& stem, std::uint64_t file_size, std::uint64_t rfc822_size);

@@ -1,7 +1,9 @@
 #include "target/maildir/maildir_folder.h"
 
 #include <fmt/format.h>
+#include <signal.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -47,8 +49,31 @@ std::string hash_served(const std::string& path) {
 
 }  // namespace
 
+namespace {
+
+// Files a killed writer of this host left in tmp/ (see tmp_writer_pid): they
+// never reach cur/, so they are only litter. A live writer's files are kept.
+void remove_orphans(const std::string& tmp) {
+  std::size_t removed = 0;
+  for (const fs::Entry& e : fs::list_directory(tmp)) {
+    if (e.type != fs::Type::File) continue;
+    const std::optional<long> pid = tmp_writer_pid(e.name, local_host_in_names());
+    if (!pid || *pid == ::getpid()) continue;
+    if (::kill(static_cast<pid_t>(*pid), 0) == 0 || errno != ESRCH) continue;
+    if (::unlink(fs::join(tmp, e.name).c_str()) == 0) ++removed;
+  }
+  if (removed != 0) spdlog::info("{}: removed {} file(s) a killed run left in tmp/", tmp, removed);
+}
+
+}  // namespace
+
 MaildirTargetFolder::MaildirTargetFolder(Mailbox box, FolderName name, TargetAccount::ResultFn on_result)
     : box_(std::move(box)), name_(std::move(name)), on_result_(std::move(on_result)) {
+  try {
+    remove_orphans(box_.path("tmp"));
+  } catch (const IoError& e) {
+    spdlog::warn("{}", e.what());  // litter only: the folder works without this
+  }
   const Snapshot snap = box_.sync();
   existing_ = snap.message_count();
   uidvalidity_ = snap.list.uidvalidity;

@@ -307,6 +307,34 @@ TEST(PassFile, HeaderExistsBeforeTheFirstPassword) {
   EXPECT_EQ("account,password,how\r\na@b,x,set\r\n", slurp(path)) << "each row reaches the file at once";
 }
 
+TEST(PassFile, WholeRowsLengthEndsAfterTheLastCrlf) {
+  EXPECT_EQ(0U, PassFile::whole_rows_length(""));
+  EXPECT_EQ(0U, PassFile::whole_rows_length("account,pass"));
+  EXPECT_EQ(22U, PassFile::whole_rows_length("account,password,how\r\n"));
+  EXPECT_EQ(22U, PassFile::whole_rows_length("account,password,how\r\nu@d,PBga-RcJ,gener"));
+  EXPECT_EQ(22U, PassFile::whole_rows_length("account,password,how\r\nu@d,x,gen\r"));
+}
+
+// A full disk once cut a row after "gener"; the resumed run then wrote the
+// next row onto it ("generuser50@...") and the password of both was lost.
+TEST(PassFile, AResumedFileDropsARowCutShort) {
+  TempDir dir;
+  const std::string path = dir.file("cut.pass");
+  {
+    PassFile file(path);
+    file.add("a@d", "one", PasswordHow::Set);
+  }
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::app);
+    out << "b@d,tw";
+  }
+  {
+    PassFile file(path, PassFile::Existing::Resume);
+    file.add("b@d", "two", PasswordHow::Generated);
+  }
+  EXPECT_EQ("account,password,how\r\na@d,one,set\r\nb@d,two,generated\r\n", slurp(path));
+}
+
 TEST(PassFile, Mode0600WhateverTheUmask) {
   TempDir dir;
   for (mode_t mask : {mode_t{0}, mode_t{022}, mode_t{0277}, mode_t{0777}}) {
