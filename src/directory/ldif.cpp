@@ -147,7 +147,9 @@ bool parse_buffer(char* buffer, unsigned long first_line, const std::string& ori
         if (ldif_parse_line2(line, &type, &value, &free_value) < 0) {
           throw LdifError(origin, lineno, "malformed line (bad base64 or attribute name)");
         }
-        parsed.name.assign(type.bv_val, type.bv_len);
+        // ldif_parse_line2 ends the type at blanks before the colon ("cn : x") with a NUL
+        // but counts them in bv_len: the name is what comes before that NUL.
+        parsed.name.assign(type.bv_val, ::strnlen(type.bv_val, type.bv_len));
         if (value.bv_val != nullptr) parsed.value.assign(value.bv_val, value.bv_len);
         if (free_value != 0) ber_memfree(value.bv_val);
       }

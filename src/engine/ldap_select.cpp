@@ -4,13 +4,16 @@
 #include <fmt/format.h>
 #include <lber.h>
 #include <ldap.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <memory>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "core/ascii.h"
 #include "engine/selection.h"
@@ -23,6 +26,21 @@ namespace {
 // Entries per page (RFC 2696): below slapd's default size limit of 500, so a
 // directory of any size is read completely without raising its limits.
 constexpr ber_int_t kPageSize = 200;
+
+// A search cut by the network (connection reset, server gone, timeout, busy)
+// is read again from the start, a bounded number of times: what a cut search
+// returned so far is dropped, never taken as the selection.
+constexpr int kSearchAttempts = 3;
+constexpr std::chrono::seconds kSearchBackoff{1};  // 1 s, then 2 s
+
+bool transient(int rc) {
+  return rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT || rc == LDAP_CONNECT_ERROR || rc == LDAP_UNAVAILABLE ||
+         rc == LDAP_BUSY;
+}
+
+class TransientSearchError : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 class Directory {
  public:
@@ -127,8 +145,10 @@ class Directory {
 
   // "LDAP ldap://host/ (base ..., filter ...): search failed: Size limit exceeded (4): ..."
   [[noreturn]] void fail(const std::string& what, int rc) const {
-    throw std::runtime_error(fmt::format("{} (base {}, filter {}): {}: {}", where_, query_.base,
-                                         query_.filter, what, ldap::error_text(ld_, rc)));
+    std::string text = fmt::format("{} (base {}, filter {}): {}: {}", where_, query_.base, query_.filter,
+                                   what, ldap::error_text(ld_, rc));
+    if (transient(rc)) throw TransientSearchError(text);
+    throw std::runtime_error(text);
   }
 
   const LdapQuery& query_;
@@ -143,9 +163,20 @@ std::set<std::string> ldap_select(const LdapQuery& query) {
     throw SelectionError("--ldap-filter needs --ldap-url and --ldap-search-base");
   }
   if (query.attribute.empty()) throw SelectionError("--ldap-attribute must not be empty");
-  Directory directory(query);
-  directory.connect();
-  return directory.search();
+  for (int attempt = 1;; ++attempt) {
+    try {
+      Directory directory(query);
+      directory.connect();
+      return directory.search();
+    } catch (const TransientSearchError& e) {
+      if (attempt >= kSearchAttempts)
+        throw std::runtime_error(fmt::format("{} (gave up after {} attempts)", e.what(), attempt));
+      const auto wait = kSearchBackoff * (1 << (attempt - 1));
+      spdlog::warn("{}; searching again in {} s (attempt {} of {})", e.what(), wait.count(), attempt + 1,
+                   kSearchAttempts);
+      std::this_thread::sleep_for(wait);
+    }
+  }
 }
 
 }  // namespace mailmig

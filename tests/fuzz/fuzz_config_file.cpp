@@ -33,8 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (other != key) fuzz::require(reread.value(other) == file.value(other), "set() leaves other keys");
   }
 
-  const std::string masked = config::mask_secrets(text);
-  for (const config::ConfigLine& line : config::ConfigFile::parse(masked).lines()) {
+  const config::ConfigFile masked = config::ConfigFile::parse(config::mask_secrets(text));
+  for (const config::ConfigLine& line : masked.lines()) {
     if ((line.kind == config::LineKind::Directive || line.kind == config::LineKind::CommentedDirective) &&
         config::is_secret_key(line.key))
       fuzz::require(line.value.empty() || line.value == "********", "mask_secrets hides every secret value");

@@ -3,11 +3,12 @@
 servers/fault_proxy.py in raw mode (bytes forwarded as they come):
 
   ldap   the proxy in front of the private slapd that selects the accounts
-         (--ldap-filter): the first connection is reset in the middle of the
-         search results.  A partial answer must never become the selection (a
-         run that silently leaves accounts out): the run either retries and
-         selects all, or ends exit 1 naming the directory and migrates nothing;
-         the re-run migrates every account.
+         (--ldap-filter): (a) the first connection is reset in the middle of
+         the search results: the search is read again and the run completes;
+         (b) every connection is reset so: after 3 attempts the run ends exit 3
+         (nothing could be done) naming the directory, having migrated nothing;
+         the re-run without faults migrates every account.  A partial answer
+         never becomes the selection (a run that silently leaves accounts out).
   kerio  the proxy in front of the Kerio admin API test server (plain HTTP on
          loopback, NOT Kerio) that creates the target users (--provision
          kerio:): the connection is reset right after the server received
@@ -87,14 +88,14 @@ class ServiceFaults(unittest.TestCase):
         for line in cls.figures:
             print("  " + line, flush=True)
 
-    def run_mailmig(self, args, where_extra, directory):
+    def run_mailmig(self, args, where_extra, directory, codes=(0, 1)):
         try:
             proc = harness.run("mailmig", *args, timeout=RUN_LIMIT, cwd=directory)
         except Exception as exc:  # subprocess.TimeoutExpired: a hang
             self.fail(f"mailmig did not end: {exc}; {where_extra()}")
         where = (f"exit {proc.returncode}; {where_extra()}\nstdout:\n{proc.stdout[-3000:]}\n"
                  f"stderr:\n{proc.stderr[-3000:]}")
-        self.assertIn(proc.returncode, (0, 1), where)
+        self.assertIn(proc.returncode, codes, where)
         return proc, where
 
     def read_tree(self, tree, domain, accounts):
@@ -119,43 +120,49 @@ class ServiceFaults(unittest.TestCase):
         accounts = [f"l{i:02d}" for i in range(40)]
         root = os.path.join(directory, "vmail")
         expected = build_maildir(root, domain, accounts, 2)
-        tree = os.path.join(directory, "target")
+        # Reset after 100-2500 bytes answered (bind answer ~14 bytes, then 40 entries of
+        # ~80 bytes): in the middle of the search results.
+        mid_search = lambda rng, n: Fault("reset", "s2c", rng.randint(100, 2500))  # noqa: E731
         with PrivateSlapd() as ldap:
             for account in accounts:
                 ldap.add_entry(f"uid={account},{ldap.people_dn}",
                                {"objectClass": "inetOrgPerson", "uid": account, "cn": account, "sn": account,
                                 "mail": f"{account}@{domain}"})
             password = write_private(os.path.join(directory, "ldap.pw"), ldap.admin_password)
-            # The first connection: reset after 100-2500 bytes answered (bind answer ~14 bytes,
-            # then ~40 entries of ~80 bytes): in the middle of the search results.
-            with FaultProxy(ldap.port, 8101, imap=False, budget=1,
-                            plan=lambda rng, n: Fault("reset", "s2c", rng.randint(100, 2500))) as proxy:
-                codes = []
-                for run in (1, 2):
-                    report = os.path.join(directory, f"report-{run}.json")
-                    args = ["migrate", "--source", "maildir:" + root, "--user-path", root + "/%d/%n/Maildir",
-                            "--target", "maildir:" + tree, "--target-user-path", PATTERN,
-                            "--state", os.path.join(directory, "state"), "--report", report, "--quiet",
-                            "--ldap-url", f"ldap://127.0.0.1:{proxy.port}/", "--ldap-search-base", ldap.people_dn,
-                            "--ldap-filter", "(objectClass=inetOrgPerson)", "--ldap-bind-dn", ldap.admin_dn,
-                            "--ldap-password-file", password, "--timeout", "2"]
-                    if self.owner:
-                        args += ["--owner", self.owner]
-                    proc, where = self.run_mailmig(args, proxy.describe, directory)
-                    codes.append(proc.returncode)
-                    got = self.read_tree(tree, domain, accounts)
-                    if run == 1:
-                        self.assertTrue(proxy.injected, f"no fault injected; {where}")
-                        if proc.returncode != 0:
-                            # Never a partial selection: nothing migrated, the directory named.
-                            self.assertEqual({}, got, f"a partial LDAP answer selected accounts; {where}")
-                            self.assertRegex(proc.stdout + proc.stderr, r"(?i)ldap|directory", where)
-                            continue
-                    self.assertEqual(0, proc.returncode, where)
-                    self.assertEqual(expected, got, where)
-                    break
-                description = proxy.describe()
-        self.figures.append(f"ldap: exits {codes}, {time.monotonic() - started:.1f} s; {description.splitlines()[0]}")
+
+            def migrate(case, run, port, codes):
+                tree = os.path.join(directory, f"target-{case}")
+                args = ["migrate", "--source", "maildir:" + root, "--user-path", root + "/%d/%n/Maildir",
+                        "--target", "maildir:" + tree, "--target-user-path", PATTERN,
+                        "--state", os.path.join(directory, f"state-{case}"),
+                        "--report", os.path.join(directory, f"report-{case}-{run}.json"), "--quiet",
+                        "--ldap-url", f"ldap://127.0.0.1:{port}/", "--ldap-search-base", ldap.people_dn,
+                        "--ldap-filter", "(objectClass=inetOrgPerson)", "--ldap-bind-dn", ldap.admin_dn,
+                        "--ldap-password-file", password]
+                if self.owner:
+                    args += ["--owner", self.owner]
+                return (*self.run_mailmig(args, proxy.describe, directory, codes),
+                        self.read_tree(tree, domain, accounts))
+
+            # (a) one cut search: read again, the run completes.
+            with FaultProxy(ldap.port, 8101, imap=False, budget=1, plan=mid_search) as proxy:
+                proc, where, got = migrate("a", 1, proxy.port, (0,))
+                self.assertEqual(1, len(proxy.injected), where)
+                self.assertEqual(expected, got, where)
+                self.assertIn("searching again", proc.stdout + proc.stderr, where)
+                description_a = proxy.describe().splitlines()[0]
+            # (b) every search cut: exit 3 after 3 attempts, nothing migrated; the re-run completes.
+            with FaultProxy(ldap.port, 8102, imap=False, plan=mid_search) as proxy:
+                proc, where, got = migrate("b", 1, proxy.port, (3,))
+                self.assertEqual(3, len(proxy.injected), where)
+                self.assertEqual({}, got, f"a cut LDAP answer selected accounts; {where}")
+                self.assertRegex(proc.stderr, r"LDAP ldap://127\.0\.0\.1:\d+/ .*gave up after 3 attempts", where)
+                description_b = proxy.describe().splitlines()[0]
+                proxy.plan = lambda rng, n: None
+                proc, where, got = migrate("b", 2, proxy.port, (0,))
+                self.assertEqual(expected, got, where)
+        self.figures.append(f"ldap: (a) exit 0, {description_a}; (b) exits [3, 0], {description_b}; "
+                            f"{time.monotonic() - started:.1f} s")
 
     def test_kerio_reset_during_user_creation(self):
         started = time.monotonic()

@@ -100,6 +100,17 @@ TEST(LdifReader, ErrorsNameTheLineAndReadingGoesOn) {
   EXPECT_EQ(record.line, 12U);
 }
 
+// Found by fuzz_ldif: libldap ends the type of "cn : x" with a NUL but counts
+// the blank, so the attribute was named "cn\0" (another attribute than cn).
+TEST(LdifReader, BlanksBeforeTheColonAreNotPartOfTheName) {
+  const LdifRecord record = parse_ldif_record("dn : cn=x,dc=example\ncn : y\nmail  : a@b\n");
+  EXPECT_EQ(record.dn, "cn=x,dc=example");
+  ASSERT_EQ(record.lines.size(), 2U);
+  EXPECT_EQ(record.lines[0].name, "cn");
+  EXPECT_EQ(record.lines[0].value, "y");
+  EXPECT_EQ(record.lines[1].name, "mail");
+}
+
 TEST(LdifWriter, Base64ExactlyWhereRfc2849RequiresIt) {
   std::ostringstream out;
   LdifWriter writer(out);
