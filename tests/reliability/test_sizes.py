@@ -38,7 +38,10 @@ LONG = os.environ.get("MAILMIG_RELIABILITY") == "long"
 HUGE_MB = 2048 if LONG else 300
 TINY = 500_000 if LONG else 20_000
 FOLDERS = 10_000 if LONG else 2_000
-RSS_BOUND_MB = 160     # peak RSS of one migrate or verify run, whatever the message size
+# Peak RSS of one migrate or verify run, whatever the message size (measured:
+# 19-21 MiB with a 300 MB message, 43 MiB for 22,000 messages in 2,000
+# folders); asserted for the release build only (harness.sanitized()).
+RSS_BOUND_MB = 64
 SEED = 15
 PATTERN = "%d/%n/Maildir"
 RUN_LIMIT = 3600 if LONG else 600
@@ -180,8 +183,9 @@ class Sizes(unittest.TestCase):
                         f"{label}: {count} x {size / 2**20:.0f} MiB, migrate {seconds:.1f} s "
                         f"({count * size / 2**20 / seconds:.0f} MiB/s), peak RSS {rss:.1f} MiB; "
                         f"verify {vseconds:.1f} s, peak RSS {vrss:.1f} MiB")
-                    self.assertLess(rss, RSS_BOUND_MB, f"migrate peak RSS {rss:.1f} MiB\n{where}")
-                    self.assertLess(vrss, RSS_BOUND_MB, f"verify peak RSS {vrss:.1f} MiB\n{vwhere}")
+                    if not harness.sanitized():
+                        self.assertLess(rss, RSS_BOUND_MB, f"migrate peak RSS {rss:.1f} MiB\n{where}")
+                        self.assertLess(vrss, RSS_BOUND_MB, f"verify peak RSS {vrss:.1f} MiB\n{vwhere}")
                     shutil.rmtree(root)
         os.unlink(message)
         for target in ("maildir:huge",):
@@ -237,7 +241,9 @@ class Sizes(unittest.TestCase):
                     self.figures.append(f"{label}: {sum(want.values())} messages in {len(want)} folders, "
                                         f"migrate {seconds:.1f} s, peak RSS {rss:.1f} MiB; verify {vseconds:.1f} s, "
                                         f"peak RSS {vrss:.1f} MiB; failed as expected: {len(failed)}")
-                    self.assertLess(rss, RSS_BOUND_MB, where)
+                    if not harness.sanitized():
+                        self.assertLess(rss, RSS_BOUND_MB, where)
+                        self.assertLess(vrss, RSS_BOUND_MB, vwhere)
 
 
 if __name__ == "__main__":
