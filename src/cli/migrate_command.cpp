@@ -154,7 +154,11 @@ int run_migrate_opened(const MigrateCommand& c, OpenedSource opened, const std::
   } catch (const std::exception& e) {
     err << "mailmig: " << e.what() << "\n";
     log_file_error(e.what());
-    return kExitUsage;
+    // A directory that fails mid-search is no usage error: nothing was done.
+    return dynamic_cast<const SelectionError*>(&e) != nullptr ||
+                   dynamic_cast<const std::invalid_argument*>(&e)
+               ? kExitUsage
+               : kExitFatal;
   }
 
   const std::string state_dir = choose_state_dir(c.state_dir, c.source, c.target.target);

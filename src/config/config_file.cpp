@@ -250,11 +250,22 @@ bool is_secret_key(std::string_view key) {
 }
 
 std::string mask_secrets(std::string_view text) {
-  ConfigFile file = ConfigFile::parse(text);
-  file.rewrite_values([](const std::string& key, const std::string& value) {
-    return is_secret_key(key) && !value.empty() ? std::string("********") : value;
-  });
-  return file.serialize();
+  // Commented-out directives too: "#mysql_password = old-secret" is a secret all the same.
+  std::string out;
+  out.reserve(text.size());
+  const ConfigFile file = ConfigFile::parse(text);
+  for (const ConfigLine& line : file.lines()) {
+    const bool directive = line.kind == LineKind::Directive || line.kind == LineKind::CommentedDirective;
+    if (directive && is_secret_key(line.key) && !line.value.empty()) {
+      out += line.text.substr(0, line.value_begin);
+      out += "********";
+      out += line.text.substr(line.value_end);
+    } else {
+      out += line.text;
+    }
+    out += line.eol;
+  }
+  return out;
 }
 
 }  // namespace mailmig::config

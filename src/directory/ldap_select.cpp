@@ -6,15 +6,18 @@
 #include <fmt/format.h>
 #include <lber.h>
 #include <ldap.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <memory>
 #include <set>
 #include <stdexcept>
 #include <string>
 
 #include "core/ascii.h"
+#include "core/retry_policy.h"
 #include "provision/ldap/ldap_connection.h"
 
 namespace mailmig::directory {
@@ -24,6 +27,21 @@ namespace {
 // Entries per page (RFC 2696): below slapd's default size limit of 500, so a
 // directory of any size is read completely without raising its limits.
 constexpr ber_int_t kPageSize = 200;
+
+// A search cut by the network (connection reset, server gone, timeout, busy)
+// is read again from the start, as the one retry policy says (two retries,
+// 1 s then 2 s): what a cut search returned so far is dropped, never taken as
+// the selection.
+const RetryPolicy kSearchRetries{.attempts = 2, .backoff = std::chrono::seconds(1), .sleep = {}};
+
+bool transient(int rc) {
+  return rc == LDAP_SERVER_DOWN || rc == LDAP_TIMEOUT || rc == LDAP_CONNECT_ERROR || rc == LDAP_UNAVAILABLE ||
+         rc == LDAP_BUSY;
+}
+
+class TransientSearchError : public std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 class Searcher {
  public:
@@ -128,8 +146,10 @@ class Searcher {
 
   // "LDAP ldap://host/ (base ..., filter ...): search failed: Size limit exceeded (4): ..."
   [[noreturn]] void fail(const std::string& what, int rc) const {
-    throw std::runtime_error(fmt::format("{} (base {}, filter {}): {}: {}", where_, query_.base,
-                                         query_.filter, what, ldap::error_text(ld_, rc)));
+    std::string text = fmt::format("{} (base {}, filter {}): {}: {}", where_, query_.base, query_.filter,
+                                   what, ldap::error_text(ld_, rc));
+    if (transient(rc)) throw TransientSearchError(text);
+    throw std::runtime_error(text);
   }
 
   const LdapQuery& query_;
@@ -144,9 +164,23 @@ std::set<std::string> ldap_select(const LdapQuery& query) {
     throw std::invalid_argument("--ldap-filter needs --ldap-url and --ldap-search-base");
   }
   if (query.attribute.empty()) throw std::invalid_argument("--ldap-attribute must not be empty");
-  Searcher searcher(query);
-  searcher.connect();
-  return searcher.search();
+  Retries retries(kSearchRetries);
+  for (;;) {
+    try {
+      Searcher searcher(query);
+      searcher.connect();
+      return searcher.search();
+    } catch (const TransientSearchError& e) {
+      const auto wait = retries.after_failure();
+      if (!wait) {
+        throw std::runtime_error(fmt::format("{} (gave up after {} attempts)", e.what(), retries.failures()));
+      }
+      spdlog::warn("{}; searching again in {} s (attempt {} of {})", e.what(),
+                   std::chrono::duration_cast<std::chrono::seconds>(*wait).count(), retries.failures() + 1,
+                   kSearchRetries.attempts + 1);
+      retries.wait(*wait);
+    }
+  }
 }
 
 }  // namespace mailmig::directory

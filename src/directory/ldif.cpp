@@ -140,6 +140,10 @@ bool parse_buffer(char* buffer, unsigned long first_line, const std::string& ori
         parsed.kind = LdifLine::Kind::Url;
         parsed.name = squeeze_folds(std::string_view(line, static_cast<std::size_t>(colon - line)));
         parsed.value = trim(squeeze_folds(colon + 2));
+        // RFC 2849: "<" FILL url -- a URL line without its URL is malformed (it was
+        // written back as an empty value, another record).
+        if (parsed.value.empty())
+          throw LdifError(origin, lineno, fmt::format("\"{}:<\" without a URL", parsed.name));
       } else {
         berval type{};
         berval value{};
@@ -147,7 +151,9 @@ bool parse_buffer(char* buffer, unsigned long first_line, const std::string& ori
         if (ldif_parse_line2(line, &type, &value, &free_value) < 0) {
           throw LdifError(origin, lineno, "malformed line (bad base64 or attribute name)");
         }
-        parsed.name.assign(type.bv_val, type.bv_len);
+        // ldif_parse_line2 ends the type at blanks before the colon ("cn : x") with a NUL
+        // but counts them in bv_len: the name is what comes before that NUL.
+        parsed.name.assign(type.bv_val, ::strnlen(type.bv_val, type.bv_len));
         if (value.bv_val != nullptr) parsed.value.assign(value.bv_val, value.bv_len);
         if (free_value != 0) ber_memfree(value.bv_val);
       }
@@ -216,9 +222,16 @@ LdifReader::~LdifReader() {
 
 bool LdifReader::next(LdifRecord& out) {
   for (;;) {
+    // ldif_read_record skips lines starting with a digit before a record (the
+    // entry numbers of old slapcat output); a "record" of only such lines
+    // returns 1 and leaves the buffer as it was: null at the start, else the
+    // previous record, which was then read twice. Cleared, such a record is
+    // seen to be empty and skipped.
+    if (buffer_ != nullptr) buffer_[0] = '\0';
     const int rc = ldif_read_record(file_->fp, &lineno_, &buffer_, &buffer_size_);
     if (rc == 0) return false;
     if (rc < 0) throw std::runtime_error(fmt::format("{}: cannot read after line {}", path_, lineno_));
+    if (buffer_ == nullptr || buffer_[0] == '\0') continue;
     // lineno_ is now the last line read, the blank line ending the record included
     // (none at the end of the file).
     const auto lines_in_buffer =

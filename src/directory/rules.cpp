@@ -60,7 +60,13 @@ bool NamePattern::matches(std::string_view name) const {
 
 std::optional<std::string> Rename::apply(std::string_view name) const {
   if (!from.matches(name)) return std::nullopt;
-  if (from.kind == NamePattern::Kind::Prefix) return to + std::string(name.substr(from.text.size()));
+  if (from.kind == NamePattern::Kind::Prefix) {
+    // "old* *" strips a prefix; the bare prefix itself would become a type
+    // without a name, so that rename does not apply to it.
+    std::string renamed = to + std::string(name.substr(from.text.size()));
+    if (renamed.empty()) return std::nullopt;
+    return renamed;
+  }
   return to;
 }
 

@@ -63,13 +63,15 @@ std::vector<std::string> names_of(char** names) {
 [[noreturn]] void definition_error(const Statement& statement, const std::string& origin, int code,
                                    const char* where) {
   unsigned long line = statement.line;
-  if (where != nullptr) {
-    const char* base = statement.text.c_str();
-    if (where >= base && where <= base + statement.text.size())
-      line += static_cast<unsigned long>(std::count(base, where, '\n'));
+  std::string near;
+  // libldap may leave `where` past the end of the text (an unclosed list at its
+  // end): only a position inside the text is read.
+  const char* base = statement.text.c_str();
+  if (where != nullptr && where >= base && where <= base + statement.text.size()) {
+    line += static_cast<unsigned long>(std::count(base, where, '\n'));
+    const auto at = static_cast<std::size_t>(where - base);
+    if (at < statement.text.size()) near = fmt::format(" near \"{}\"", statement.text.substr(at, 30));
   }
-  const std::string near =
-      where != nullptr && *where != '\0' ? fmt::format(" near \"{}\"", std::string(where).substr(0, 30)) : "";
   throw SchemaError(fmt::format("{}:{}: {} definition: {}{}", origin, line, statement.keyword,
                                 ldap_scherr2str(code), near));
 }

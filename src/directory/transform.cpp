@@ -165,7 +165,9 @@ UpgradeResult plan_upgrade(const Entry& entry, const ScopeUpgrade& scope, const 
       if (!desired.has_value(to, value)) desired.add(to, value);
     }
     if (!preserve && !ascii_iequals(from, to)) {
-      std::erase_if(desired.attributes, [&](const Attribute& a) { return ascii_iequals(a.name, from); });
+      // A named copy: clang before 16 cannot capture a structured binding (the fuzz preset's clang 14).
+      const std::string& old_name = from;
+      std::erase_if(desired.attributes, [&](const Attribute& a) { return ascii_iequals(a.name, old_name); });
     }
   }
   for (const auto& [name, why] : scope.unmapped) {

@@ -35,6 +35,14 @@ STARTTLS is removed from the server's capabilities so that the proxy sees the
 protocol (mailmig allows plain text to a loopback address; its TLS checks have
 their own test).
 
+With imap=False (LDAP, HTTP) the bytes are forwarded as they arrive, not cut
+into IMAP lines (injections and STARTTLS stripping need imap=True); the byte
+faults work the same.  reset_answer_to=REGEX resets the connection (RST both
+sides) instead of forwarding the server's first bytes after a request whose
+client bytes match REGEX (reset_answer_times times in all, 1 by default): the
+server carried the request out, the client never learns it -- the case where
+a retry must not do it twice.
+
 Standard library only; stop() closes exactly the sockets it opened and joins
 exactly the threads it started.
 """
@@ -114,6 +122,8 @@ class _Connection:
         self.replace = {}  # tag -> answer replacing the server's tagged response
         self.armed = set()  # Inject rules whose `after` matched on this connection
         self.halfclosed = False
+        self.requested = b""  # client bytes since the last answer (reset_answer_to)
+        self.reset_on_answer = None
         self.closed = threading.Event()
         self.lock = threading.Lock()
 
@@ -137,6 +147,14 @@ class _Connection:
     def send(self, direction, data):
         """Forwards data in `direction`, applying this connection's fault at its byte."""
         out = self.server if direction == "c2s" else self.client
+        if direction == "s2c" and self.reset_on_answer is not None:
+            self.note(f"reset instead of the answer to a request matching {self.reset_on_answer!r}")
+            self.close(reset=True)
+            raise OSError("fault: reset before the answer")
+        if direction == "c2s" and self.proxy.reset_answer_to is not None:
+            self.requested = (self.requested + data)[-65536:]
+            if self.proxy.reset_answer_to.search(self.requested) and self.proxy._take_answer_reset():
+                self.reset_on_answer = self.proxy.reset_answer_to.pattern.decode("utf-8", "replace")
         f = self.fault
         if f is not None and f.direction == direction and self.sent[direction] + len(data) >= f.at:
             if not self.proxy._take_budget():
@@ -195,6 +213,9 @@ class _Connection:
                 if not data:
                     quietly(self.server.shutdown, socket.SHUT_WR)
                     return
+                if not self.proxy.imap:
+                    self.send("c2s", data)
+                    continue
                 for kind, piece, first in splitter.feed(data):
                     if kind == "line" and first:
                         piece = self.inject(piece)
@@ -240,6 +261,9 @@ class _Connection:
                 data = self.server.recv(65536)
                 if not data:
                     return
+                if not self.proxy.imap:
+                    self.send("s2c", data)
+                    continue
                 for kind, piece, first in splitter.feed(data):
                     if kind == "line" and first:
                         piece = self.rewrite(piece)
@@ -260,8 +284,12 @@ class _Connection:
 
 
 class FaultProxy(StartStopContext):
-    def __init__(self, upstream_port, seed, plan=None, injections=(), upstream_host=HOST, budget=None):
+    def __init__(self, upstream_port, seed, plan=None, injections=(), upstream_host=HOST, budget=None, imap=True,
+                 reset_answer_to=None, reset_answer_times=1):
         self.upstream = (upstream_host, upstream_port)
+        self.imap = imap
+        self.reset_answer_to = re.compile(_bytes(reset_answer_to)) if reset_answer_to is not None else None
+        self.reset_answer_times = reset_answer_times
         self.budget = budget  # at most this many planned faults fire (None: all)
         self.seed = seed
         self.plan = plan or (lambda rng, n: None)
@@ -290,6 +318,13 @@ class FaultProxy(StartStopContext):
             if self.budget == 0:
                 return False
             self.budget -= 1
+            return True
+
+    def _take_answer_reset(self):
+        with self._lock:
+            if self.reset_answer_times <= 0:
+                return False
+            self.reset_answer_times -= 1
             return True
 
     def _closed(self, conn):

@@ -71,6 +71,13 @@ TEST(ConfigFile, RenameAndCommentOutKeepLayout) {
   EXPECT_EQ(f.commented_default("server_tcp_port"), "236");
 }
 
+// Found by fuzz_config_file: a commented-out secret ("#mysql_password = old")
+// was shown in takeover diffs and reports.
+TEST(ConfigFile, CommentedOutSecretsAreMaskedToo) {
+  EXPECT_EQ(mask_secrets("#mysql_password = old-secret\n# ldap_bind_passwd=x\r\n#server_name = a\n"),
+            "#mysql_password = ********\n# ldap_bind_passwd=********\r\n#server_name = a\n");
+}
+
 TEST(ConfigFile, SecretsAreMasked) {
   EXPECT_EQ(mask_secrets("mysql_password = s3cret\nldap_password_attribute = userPassword\n#sslkey_pass =\n"),
             "mysql_password = ********\nldap_password_attribute = userPassword\n#sslkey_pass =\n");

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 namespace mailmig::directory {
 namespace {
@@ -98,6 +100,40 @@ TEST(LdifReader, ErrorsNameTheLineAndReadingGoesOn) {
   ASSERT_TRUE(reader.next(record));
   EXPECT_EQ(record.dn, "cn=c,dc=x");
   EXPECT_EQ(record.line, 12U);
+}
+
+// Found by fuzz_ldif: libldap ends the type of "cn : x" with a NUL but counts
+// the blank, so the attribute was named "cn\0" (another attribute than cn).
+// Found by fuzz_ldif: libldap skips a line starting with a digit before a
+// record and returned the previous record again (or no buffer at all).
+TEST(LdifReader, ARecordOfOnlyANumberLineIsSkippedNotReadTwice) {
+  TempFile file("6\n\ndn: cn=a,dc=x\ncn: a\n\n7\n\ndn: cn=b,dc=x\ncn: b\n");
+  LdifReader reader(file.path());
+  LdifRecord record;
+  std::vector<std::string> dns;
+  while (reader.next(record)) dns.push_back(record.dn);
+  EXPECT_EQ(dns, (std::vector<std::string>{"cn=a,dc=x", "cn=b,dc=x"}));
+}
+
+// Found by fuzz_ldif: "attr:<" with no URL was kept as an empty URL and
+// written back as an empty value.
+TEST(LdifReader, AUrlLineWithoutItsUrlIsAnErrorNamingTheLine) {
+  try {
+    parse_ldif_record("dn: cn=x,dc=example\njpegPhoto:<   \n", "in.ldif");
+    FAIL() << "no error";
+  } catch (const LdifError& e) {
+    EXPECT_EQ(e.line(), 2U);
+    EXPECT_NE(std::string(e.what()).find("without a URL"), std::string::npos) << e.what();
+  }
+}
+
+TEST(LdifReader, BlanksBeforeTheColonAreNotPartOfTheName) {
+  const LdifRecord record = parse_ldif_record("dn : cn=x,dc=example\ncn : y\nmail  : a@b\n");
+  EXPECT_EQ(record.dn, "cn=x,dc=example");
+  ASSERT_EQ(record.lines.size(), 2U);
+  EXPECT_EQ(record.lines[0].name, "cn");
+  EXPECT_EQ(record.lines[0].value, "y");
+  EXPECT_EQ(record.lines[1].name, "mail");
 }
 
 TEST(LdifWriter, Base64ExactlyWhereRfc2849RequiresIt) {

@@ -24,6 +24,16 @@ TEST(Rules, BuiltInZarafaKopano) {
             "/var/run/zarafad/server.sock");
 }
 
+// Found by fuzz_directory_rules: "rename-class zara* *" renamed the class
+// "zara" itself to an empty name.
+TEST(Rules, StrippingAPrefixNeverLeavesAnEmptyName) {
+  const RuleSet rules = parse_rules("rename-class zara* *\nrename-attribute zarafa* *\n", "t.rules");
+  EXPECT_EQ(rules.renamed_class("zaraUser"), "User");
+  EXPECT_EQ(rules.renamed_class("ZARA"), std::nullopt);
+  EXPECT_EQ(rules.renamed_attribute("zarafa"), std::nullopt);
+  EXPECT_EQ(rules.renamed_attribute("zarafaQuota"), "Quota");
+}
+
 TEST(Rules, FormatAndErrors) {
   const RuleSet rules = parse_rules(
       "# comment\n"

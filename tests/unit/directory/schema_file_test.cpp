@@ -30,6 +30,17 @@ TEST(SchemaFile, MultiLineDefinitionsAliasesAndMacros) {
   EXPECT_EQ(schema.object_classes[0].line, 10U);
 }
 
+// Found by fuzz_schema_file: libldap left its error position past the end of
+// the text, which was then read as a C string (a heap overread under ASan).
+TEST(SchemaFile, AnUnclosedListAtTheEndIsAnErrorWithoutReadingPastTheText) {
+  try {
+    parse_schema_text("objectclass\t(SRAL\n\tMAY (edeu", "cut.schema");
+    FAIL() << "no error";
+  } catch (const SchemaError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("cut.schema:", 0), 0U) << e.what();
+  }
+}
+
 TEST(SchemaFile, SyntaxErrorsNameTheLine) {
   auto error_of = [](const std::string& text) {
     try {
