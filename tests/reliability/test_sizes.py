@@ -3,16 +3,16 @@ item either works or fails alone, named with its account and folder, never
 the run; `mailmig verify` then finds everything complete except the items
 that failed, and names those.
 
-  huge message   300 MB (long: 2 GB) from a CommuniGate store (.mbox and .mdir),
+  huge message   120 MB (long: 2 GB) from a CommuniGate store (.mbox and .mdir),
                  an mbox tree and a Maildir tree, into the private Dovecot over IMAP
                  and into a Maildir target; mailmig's peak RSS (GNU time) must stay
                  below RSS_BOUND_MB whatever the size: the message is streamed
-  counts         a folder of 20,000 tiny messages (long: 500,000), an account with
-                 2,000 folders (long: 10,000), 100 nested levels, a message with a
+  counts         a folder of 5,000 tiny messages (long: 500,000), an account with
+                 500 folders (long: 10,000), 100 nested levels, a message with a
                  10 MB header line (Maildir source), and a folder whose name is
                  64 KB (mbox source: 262 nested directories, longer than PATH_MAX),
-                 into both targets (the bounded form sends the 20,000 messages and
-                 2,000 folders into the IMAP target only)
+                 into both targets (the bounded form sends the 5,000 messages and
+                 500 folders into the IMAP target only)
 
 The corpora come from gen_limits.py (seeded) in the test's temp dir.  Bounded
 form for CI; the long form is `MAILMIG_RELIABILITY=long ctest --test-dir
@@ -35,9 +35,9 @@ from test_maildir_cli import owner_spec  # noqa: E402
 import gen_limits as gen  # noqa: E402
 
 LONG = os.environ.get("MAILMIG_RELIABILITY") == "long"
-HUGE_MB = 2048 if LONG else 300
-TINY = 500_000 if LONG else 20_000
-FOLDERS = 10_000 if LONG else 2_000
+HUGE_MB = 2048 if LONG else 120
+TINY = 500_000 if LONG else 5_000
+FOLDERS = 10_000 if LONG else 500
 # Peak RSS of one migrate or verify run, whatever the message size (measured:
 # 19-21 MiB with a 300 MB message, 43 MiB for 22,000 messages in 2,000
 # folders); asserted for the release build only (harness.sanitized()).
