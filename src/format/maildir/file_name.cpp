@@ -1,31 +1,12 @@
-#include "target/maildir/filename.h"
+#include "format/maildir/file_name.h"
 
 #include <fmt/format.h>
-#include <sys/time.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <limits>
 
-#include "target/maildir/dotlock.h"
-
 namespace mailmig::maildir {
-
 namespace {
-
-std::string escaped_host() {
-  std::string out;
-  for (const char c : host_name()) {
-    if (c == '/')
-      out += "\\057";
-    else if (c == ':')
-      out += "\\072";
-    else
-      out += c;
-  }
-  return out;
-}
 
 // One more decimal digit, saturating: names in a Maildir are anyone's, and
 // "99999999999999999999.M1..." must neither overflow (undefined for the
@@ -37,39 +18,43 @@ Int append_digit(Int value, char digit) {
   return value > (kMax - d) / 10 ? kMax : static_cast<Int>(value * 10 + d);
 }
 
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+// ",S=123" may be followed by further ",X=..." fields. At least one digit, no
+// overflow: anything else is not a size anybody wrote.
 std::optional<std::uint64_t> size_field(std::string_view base, char type) {
-  const std::string key = fmt::format(",{}=", type);
+  const std::string key{',', type, '='};
   const std::size_t at = base.find(key);
   if (at == std::string_view::npos) return std::nullopt;
-  std::uint64_t v = 0;
-  std::size_t i = at + 3;
-  if (i >= base.size() || base[i] < '0' || base[i] > '9') return std::nullopt;
+  std::size_t i = at + key.size();
+  if (i >= base.size() || !is_digit(base[i])) return std::nullopt;
+  std::uint64_t value = 0;
   bool overflow = false;
-  for (; i < base.size() && base[i] >= '0' && base[i] <= '9'; ++i) {
-    const std::uint64_t next = append_digit(v, base[i]);
+  for (; i < base.size() && is_digit(base[i]); ++i) {
+    const std::uint64_t next = append_digit(value, base[i]);
     overflow |= next == std::numeric_limits<std::uint64_t>::max();
-    v = next;
+    value = next;
   }
-  if (overflow || (i < base.size() && base[i] != ',')) return std::nullopt;  // no size anybody wrote
-  return v;
+  if (overflow || (i < base.size() && base[i] != ',')) return std::nullopt;
+  return value;
 }
 
 struct Stamp {
   std::int64_t secs = 0;
   std::int64_t usecs = -1;
-  std::string_view rest;
 };
 
 Stamp stamp_of(std::string_view name) {
   Stamp s;
   std::size_t i = 0;
-  for (; i < name.size() && name[i] >= '0' && name[i] <= '9'; ++i) s.secs = append_digit(s.secs, name[i]);
-  s.rest = name.substr(i);
+  for (; i < name.size() && is_digit(name[i]); ++i) s.secs = append_digit(s.secs, name[i]);
   if (i < name.size() && name[i] == '.') {
     for (std::size_t j = i + 1; j < name.size() && name[j] != '.' && name[j] != ':'; ++j) {
       if (name[j] == 'M') {
         std::int64_t u = 0;
-        for (++j; j < name.size() && name[j] >= '0' && name[j] <= '9'; ++j) u = append_digit(u, name[j]);
+        for (++j; j < name.size() && is_digit(name[j]); ++j) u = append_digit(u, name[j]);
         s.usecs = u;
         break;
       }
@@ -78,30 +63,22 @@ Stamp stamp_of(std::string_view name) {
   return s;
 }
 
+constexpr std::string_view kFlagLetters = "DFRST";
+
 }  // namespace
 
-std::string unique_stem() {
-  static std::atomic<std::uint64_t> counter{0};
-  static const std::string host = escaped_host();
-  timeval tv{};
-  ::gettimeofday(&tv, nullptr);
-  return fmt::format("{}.M{}P{}Q{}.{}", tv.tv_sec, tv.tv_usec, ::getpid(), ++counter, host);
-}
-
-std::string base_with_sizes(const std::string& stem, std::uint64_t file_size, std::uint64_t rfc822_size) {
-  return fmt::format("{},S={},W={}", stem, file_size, rfc822_size);
-}
-
-ParsedName parse_name(std::string_view file_name) {
-  ParsedName p;
-  const std::size_t colon = file_name.find(':');
-  p.base = std::string(file_name.substr(0, colon));
-  if (colon != std::string_view::npos && file_name.substr(colon).starts_with(":2,")) {
-    p.letters = std::string(file_name.substr(colon + 3));
-  }
-  p.size = size_field(p.base, 'S');
-  p.vsize = size_field(p.base, 'W');
-  return p;
+FileName parse_file_name(std::string_view name) {
+  FileName out;
+  out.base = std::string(name.substr(0, name.find(':')));
+  out.file_size = size_field(out.base, 'S');
+  out.rfc822_size = size_field(out.base, 'W');
+  const std::size_t info = name.rfind(':');
+  if (info == std::string_view::npos || !name.substr(info).starts_with(":2,")) return out;
+  out.has_info = true;
+  out.letters = std::string(name.substr(info + 3));
+  out.flags = flags_of(out.letters);
+  out.keyword_letters = keyword_mask(out.letters);
+  return out;
 }
 
 Flags flags_of(std::string_view letters) {
@@ -118,7 +95,7 @@ Flags flags_of(std::string_view letters) {
         f |= kFlagged;
         break;
       case 'T':
-        f |= kDeleted;
+        f |= kDeleted;  // "trashed"
         break;
       case 'D':
         f |= kDraft;
@@ -130,10 +107,18 @@ Flags flags_of(std::string_view letters) {
   return f;
 }
 
+std::uint32_t keyword_mask(std::string_view letters) {
+  std::uint32_t mask = 0;
+  for (const char c : letters) {
+    if (c >= 'a' && c <= 'z') mask |= 1U << static_cast<unsigned>(c - 'a');
+  }
+  return mask;
+}
+
 std::string other_letters(std::string_view letters) {
   std::string out;
   for (const char c : letters) {
-    if (std::string_view("SRFTD").find(c) == std::string_view::npos && (c < 'a' || c > 'z')) out += c;
+    if (kFlagLetters.find(c) == std::string_view::npos && (c < 'a' || c > 'z')) out += c;
   }
   return out;
 }
@@ -151,8 +136,26 @@ std::string info_letters(Flags flags, std::string_view keyword_letters, std::str
   return out;
 }
 
-std::string file_name(const std::string& base, const std::string& letters) {
-  return base + ":2," + letters;
+std::string file_name(std::string_view base, std::string_view letters) {
+  return fmt::format("{}:2,{}", base, letters);
+}
+
+std::string unique_stem(std::int64_t secs, std::int64_t usecs, std::int64_t pid, std::uint64_t counter,
+                        std::string_view host) {
+  std::string escaped;
+  for (const char c : host) {
+    if (c == '/')
+      escaped += "\\057";
+    else if (c == ':')
+      escaped += "\\072";
+    else
+      escaped += c;
+  }
+  return fmt::format("{}.M{}P{}Q{}.{}", secs, usecs, pid, counter, escaped);
+}
+
+std::string base_with_sizes(std::string_view stem, std::uint64_t file_size, std::uint64_t rfc822_size) {
+  return fmt::format("{},S={},W={}", stem, file_size, rfc822_size);
 }
 
 bool dovecot_order(std::string_view a, std::string_view b) {

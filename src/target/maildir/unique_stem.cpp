@@ -1,0 +1,20 @@
+#include "target/maildir/unique_stem.h"
+
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <atomic>
+
+#include "format/maildir/file_name.h"
+#include "target/maildir/dotlock.h"
+
+namespace mailmig::maildir {
+
+std::string unique_stem() {
+  static std::atomic<std::uint64_t> counter{0};
+  timeval tv{};
+  ::gettimeofday(&tv, nullptr);
+  return unique_stem(tv.tv_sec, tv.tv_usec, ::getpid(), ++counter, host_name());
+}
+
+}  // namespace mailmig::maildir
