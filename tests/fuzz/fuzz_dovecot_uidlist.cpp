@@ -1,43 +1,48 @@
-// dovecot-uidlist and dovecot-keywords, as the Maildir source reads them
-// (src/source/maildir/uidlist) and as the Maildir target reads and rewrites
-// them (src/target/maildir/uidlist, keywords). Never crash; what the target
-// accepts it writes back in a form it reads again to the same records (it
-// rewrites the file Dovecot reads); keyword tables round-trip too.
+// dovecot-uidlist, dovecot-keywords and subscriptions through the one
+// Maildir++ codec (src/format/maildir/): never crash; a list read without
+// broken lines is written back in a form read again to the same records (the
+// target rewrites the file Dovecot reads); keyword tables and subscription
+// lists round-trip too.
 #include <cstdint>
-#include <stdexcept>
 
+#include "format/maildir/folder_names.h"
+#include "format/maildir/keywords.h"
+#include "format/maildir/uidlist.h"
 #include "fuzz_support.h"
-#include "source/maildir/uidlist.h"
-#include "target/maildir/keywords.h"
-#include "target/maildir/uidlist.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace mailmig;
   const std::string_view text = fuzz::as_view(data, size);
 
-  std::string error;
-  std::size_t bad_lines = 0;
-  (void)maildir::parse_uidlist(text, error, bad_lines);
-  (void)maildir::parse_keywords(text);
-
-  try {
-    const maildir::Uidlist list = maildir::parse_uidlist(text);
-    const maildir::Uidlist again = maildir::parse_uidlist(maildir::format_uidlist(list));
-    fuzz::require(again.uidvalidity == list.uidvalidity && again.nextuid == list.nextuid,
+  const maildir::UidlistRead read = maildir::parse_uidlist(text);
+  fuzz::require(read.list.has_value() != !read.header_error.empty(), "a list or a header error");
+  if (read.list) {
+    const maildir::Uidlist& list = *read.list;
+    for (std::size_t i = 1; i < list.records.size(); ++i)
+      fuzz::require(list.records[i - 1].uid < list.records[i].uid, "records ascend");
+    const maildir::UidlistRead again = maildir::parse_uidlist(maildir::format_uidlist(list));
+    fuzz::require(again.list.has_value(), "a written list is read again");
+    fuzz::require(again.list->uidvalidity == list.uidvalidity && again.list->nextuid == list.nextuid,
                   "uidlist header round-trips");
-    fuzz::require(again.records.size() == list.records.size(), "uidlist records round-trip");
+    fuzz::require(again.list->records.size() == list.records.size(), "uidlist records round-trip");
     for (std::size_t i = 0; i < list.records.size(); ++i) {
-      fuzz::require(
-          again.records[i].uid == list.records[i].uid && again.records[i].base == list.records[i].base,
-          "uidlist record round-trips");
+      fuzz::require(again.list->records[i].uid == list.records[i].uid &&
+                        again.list->records[i].base == list.records[i].base,
+                    "uidlist record round-trips");
     }
-  } catch (const std::runtime_error&) {
-    // Broken for Dovecot too: refused with the line number.
   }
 
-  const maildir::Keywords keywords = maildir::Keywords::parse(std::string(text));
+  const maildir::Keywords keywords = maildir::Keywords::parse(text);
   const maildir::Keywords reread = maildir::Keywords::parse(keywords.format());
   for (char letter = 'a'; letter <= 'z'; ++letter)
     fuzz::require(reread.name(letter) == keywords.name(letter), "dovecot-keywords round-trips");
+  maildir::Keywords assigned;
+  if (assigned.assign(text)) {
+    fuzz::require(maildir::Keywords::parse(assigned.format()).letter(text) == 'a',
+                  "an accepted keyword reads back");
+  }
+
+  const std::vector<std::string> subscribed = maildir::parse_subscriptions(text);
+  (void)maildir::format_subscriptions(subscribed);
   return 0;
 }

@@ -6,25 +6,14 @@
 #include <set>
 #include <tuple>
 
-#include "core/ascii.h"
 #include "core/fs.h"
 #include "format/cgp/cgp_text.h"
-#include "format/mutf7.h"
+#include "format/cgp/layout.h"
 #include "source/cgp/settings.h"
 #include "source/maildir/user_paths.h"
 
 namespace mailmig::archive {
 namespace {
-
-constexpr std::size_t kMaxSubdirDepth = 8;  // nested *.sub directories, as cgp/store.cpp
-
-std::string stem(const std::string& name, std::string_view suffix) {
-  return name.substr(0, name.size() - suffix.size());
-}
-
-bool has_suffix(const std::string& name, std::string_view suffix) {
-  return name.size() > suffix.size() && name.ends_with(suffix);
-}
 
 std::optional<cgp::Value> parse_text(const RawCatalogue& raw, const std::string& path,
                                      std::vector<Problem>& problems, const Problem& context) {
@@ -63,11 +52,11 @@ std::optional<std::string> find_cgp_base(const RawCatalogue& raw) {
   for (const EntryHeader& entry : raw.entries) {
     const std::vector<std::string> parts = fs::path_components(entry.path);
     for (std::size_t depth = 0; depth < 2 && depth + 1 < parts.size(); ++depth) {
-      if (parts[depth] != "Accounts" && parts[depth] != "Domains") continue;
+      if (parts[depth] != cgp::kAccountsDir && parts[depth] != cgp::kDomainsDir) continue;
       // A mail-bearing name below it, so a stray "Accounts" directory is not taken for a store.
       for (std::size_t i = depth + 1; i < parts.size(); ++i) {
-        if (has_suffix(parts[i], ".macnt") || has_suffix(parts[i], ".mbox") ||
-            has_suffix(parts[i], ".mdir")) {
+        const cgp::DomainEntry::Kind kind = cgp::domain_entry(parts[i]).kind;
+        if (kind == cgp::DomainEntry::Kind::Account || kind == cgp::DomainEntry::Kind::SingleMailbox) {
           return depth == 0 ? std::string() : parts[0] + "/";
         }
       }
@@ -81,11 +70,11 @@ void build_cgp_catalogue(const RawCatalogue& raw, const CgpLayoutOptions& option
   std::string main_domain = options.main_domain;
   main_domain_origin = "option";
   if (main_domain.empty()) {
-    if (auto value = parse_text(raw, options.base + "Settings/Main.settings", out.problems,
+    if (auto value = parse_text(raw, options.base + std::string(cgp::kMainSettings), out.problems,
                                 Problem{.scope = Scope::Store})) {
       if (auto name = cgp::main_domain_name(*value)) {
         main_domain = *name;
-        main_domain_origin = "Settings/Main.settings";
+        main_domain_origin = std::string(cgp::kMainSettings);
       }
     }
   }
@@ -95,7 +84,7 @@ void build_cgp_catalogue(const RawCatalogue& raw, const CgpLayoutOptions& option
   }
   const bool has_main =
       raw.entries.end() != std::find_if(raw.entries.begin(), raw.entries.end(), [&](const EntryHeader& e) {
-        return e.path.starts_with(options.base + "Accounts/");
+        return e.path.starts_with(options.base + std::string(cgp::kAccountsDir) + "/");
       });
   if (main_domain.empty() && has_main) {
     throw maildir::SourceError(
@@ -104,31 +93,31 @@ void build_cgp_catalogue(const RawCatalogue& raw, const CgpLayoutOptions& option
                     "--main-domain",
                     raw.archive));
   }
-  main_domain = ascii_lower(main_domain);
+  main_domain = cgp::domain_name(main_domain);
 
   std::map<std::string, DomainInfo> domains;
   std::map<AccountKey, AccountBuilder> accounts;
   const auto domain_of = [&](const std::vector<std::string>& parts,
                              std::size_t& next) -> std::optional<std::string> {
     if (parts.empty()) return std::nullopt;
-    if (parts[0] == "Accounts") {
+    if (parts[0] == cgp::kAccountsDir) {
       next = 1;
       if (!domains.contains(main_domain)) {
         domains.emplace(main_domain,
                         DomainInfo{.name = main_domain,
                                    .main = true,
-                                   .location = entry_location(raw.archive, options.base + "Accounts")});
+                                   .location = entry_location(raw.archive, options.base + parts[0])});
       }
       return main_domain;
     }
-    if (parts[0] == "Domains" && parts.size() >= 2) {
+    if (parts[0] == cgp::kDomainsDir && parts.size() >= 2) {
       next = 2;
-      const std::string name = ascii_lower(parts[1]);
+      const std::string name = cgp::domain_name(parts[1]);
       if (!domains.contains(name)) {
-        domains.emplace(
-            name, DomainInfo{.name = name,
-                             .main = false,
-                             .location = entry_location(raw.archive, options.base + "Domains/" + parts[1])});
+        domains.emplace(name, DomainInfo{.name = name,
+                                         .main = false,
+                                         .location = entry_location(
+                                             raw.archive, options.base + parts[0] + "/" + parts[1])});
       }
       return name;
     }
@@ -136,21 +125,16 @@ void build_cgp_catalogue(const RawCatalogue& raw, const CgpLayoutOptions& option
   };
   const auto folder_name = [&](AccountBuilder& b, const std::string& encoded, const std::string& parent,
                                const std::string& path) {
-    std::string name;
-    if (auto decoded = mutf7_decode(encoded)) {
-      name = *decoded;
-    } else {
-      name = encoded;
-      b.account.problems.push_back(
-          Problem{.scope = Scope::Folder,
-                  .domain = b.account.info.domain,
-                  .account = b.account.info.name,
-                  .folder = parent.empty() ? encoded : parent + "/" + encoded,
-                  .file = entry_location(raw.archive, path),
-                  .message = "file name is not valid modified UTF-7; folder listed under its raw name"});
+    cgp::FolderLevel level = cgp::folder_level(encoded, parent);
+    if (level.raw) {
+      b.account.problems.push_back(Problem{.scope = Scope::Folder,
+                                           .domain = b.account.info.domain,
+                                           .account = b.account.info.name,
+                                           .folder = level.name,
+                                           .file = entry_location(raw.archive, path),
+                                           .message = std::string(cgp::kUndecodedFolderName)});
     }
-    if (parent.empty() && ascii_lower(name) == "inbox") name = "INBOX";
-    return parent.empty() ? name : parent + "/" + name;
+    return std::move(level.name);
   };
 
   for (const EntryHeader& entry : raw.entries) {
@@ -160,8 +144,9 @@ void build_cgp_catalogue(const RawCatalogue& raw, const CgpLayoutOptions& option
     std::size_t i = 0;
     const std::optional<std::string> domain = domain_of(parts, i);
     if (!domain) continue;
-    std::size_t depth = 0;
-    while (i < parts.size() && has_suffix(parts[i], ".sub") && depth < kMaxSubdirDepth) {
+    int depth = 0;
+    while (i < parts.size() && cgp::domain_entry(parts[i]).kind == cgp::DomainEntry::Kind::SubDirectory &&
+           depth < cgp::kMaxSubdirDepth) {
       ++i;
       ++depth;
     }
@@ -173,10 +158,11 @@ void build_cgp_catalogue(const RawCatalogue& raw, const CgpLayoutOptions& option
       prefix += parts[k];
     }
     prefix.insert(0, options.base);
-    const bool multi = has_suffix(top, ".macnt");
-    const bool single = !multi && (has_suffix(top, ".mbox") || has_suffix(top, ".mdir"));
+    const cgp::DomainEntry top_entry = cgp::domain_entry(top);
+    const bool multi = top_entry.kind == cgp::DomainEntry::Kind::Account;
+    const bool single = top_entry.kind == cgp::DomainEntry::Kind::SingleMailbox;
     if (!multi && !single) continue;
-    const std::string account_name = ascii_lower(stem(top, multi ? ".macnt" : top.substr(top.size() - 5)));
+    const std::string& account_name = top_entry.account;
     AccountBuilder& b = accounts[AccountKey{*domain, account_name}];
     if (b.dir.empty()) {
       b.dir = prefix;
@@ -186,8 +172,8 @@ void build_cgp_catalogue(const RawCatalogue& raw, const CgpLayoutOptions& option
                                    .kind = multi ? "multi-mailbox" : "single-mailbox"};
       const Problem context{.scope = Scope::Account, .domain = *domain, .account = account_name};
       const std::string dir = prefix.substr(0, prefix.size() - top.size());
-      const std::string settings =
-          multi ? prefix + "/account.settings" : dir + stem(top, top.substr(top.size() - 5)) + ".settings";
+      const std::string settings = multi ? prefix + "/" + std::string(cgp::kAccountSettings)
+                                         : dir + cgp::single_mailbox_settings(top_entry);
       if (auto value = parse_text(raw, settings, b.account.problems, context)) {
         cgp::AccountSettings s = cgp::interpret_account_settings(*value);
         b.account.info.password = std::move(s.password);
@@ -213,20 +199,22 @@ void build_cgp_catalogue(const RawCatalogue& raw, const CgpLayoutOptions& option
       k = i;
       parent.clear();
     }
-    while (k < parts.size() && has_suffix(parts[k], ".folder")) {
-      const std::string name = folder_name(b, stem(parts[k], ".folder"), parent, entry.path);
+    while (k < parts.size()) {
+      const cgp::AccountEntry level = cgp::account_entry(parts[k]);
+      if (level.kind != cgp::AccountEntry::Kind::FolderDirectory) break;
+      const std::string name = folder_name(b, level.encoded, parent, entry.path);
       b.containers.insert(name);
       parent = name;
       ++k;
     }
     if (k >= parts.size()) continue;
     const std::string& box = parts[k];
-    const bool is_mbox = has_suffix(box, ".mbox");
-    const bool is_mdir = has_suffix(box, ".mdir");
+    const cgp::AccountEntry box_entry = cgp::account_entry(box);
+    const bool is_mbox = box_entry.kind == cgp::AccountEntry::Kind::Mbox;
+    const bool is_mdir = box_entry.kind == cgp::AccountEntry::Kind::Mdir;
     if (!is_mbox && !is_mdir) continue;  // account.settings, account.info, other service files
-    const std::string name = single
-                                 ? std::string("INBOX")
-                                 : folder_name(b, stem(box, is_mbox ? ".mbox" : ".mdir"), parent, entry.path);
+    const std::string name =
+        single ? std::string("INBOX") : folder_name(b, box_entry.encoded, parent, entry.path);
     if (is_mbox && k + 1 == parts.size() && entry.type != EntryType::File) {
       // A mailbox that is no file is not a mailbox at all (cgp: reports the same and lists nothing).
       b.account.problems.push_back(
@@ -298,8 +286,9 @@ void build_cgp_catalogue(const RawCatalogue& raw, const CgpLayoutOptions& option
 
   for (auto& [name, domain] : domains) {
     const std::string settings_path =
-        domain.main ? options.base + "Accounts/Settings/Domain.settings"
-                    : domain.location.substr(raw.archive.size() + 2) + "/Settings/Domain.settings";
+        domain.main
+            ? options.base + std::string(cgp::kAccountsDir) + "/" + std::string(cgp::kDomainSettings)
+            : domain.location.substr(raw.archive.size() + 2) + "/" + std::string(cgp::kDomainSettings);
     if (auto value =
             parse_text(raw, settings_path, out.problems, Problem{.scope = Scope::Domain, .domain = name})) {
       domain.aliases = cgp::domain_aliases(*value);
@@ -316,7 +305,7 @@ void build_cgp_catalogue(const RawCatalogue& raw, const CgpLayoutOptions& option
     std::set<std::string> subscribed;
     if (b.account.info.kind == "multi-mailbox") {
       if (auto value =
-              parse_text(raw, b.dir + "/account.info", b.account.problems,
+              parse_text(raw, b.dir + "/" + std::string(cgp::kAccountInfo), b.account.problems,
                          Problem{.scope = Scope::Account, .domain = key.domain, .account = key.name})) {
         for (std::string& folder : cgp::interpret_account_info(*value).subscribed) subscribed.insert(folder);
       }

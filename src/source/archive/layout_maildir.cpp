@@ -10,8 +10,9 @@
 
 #include "core/ascii.h"
 #include "core/fs.h"
+#include "format/maildir/folder_names.h"
+#include "format/maildir/uidlist.h"
 #include "source/maildir/maildir_account.h"
-#include "source/maildir/uidlist.h"
 #include "source/maildir/user_paths.h"
 
 namespace mailmig::archive {
@@ -230,20 +231,15 @@ std::vector<CatalogueAccount> build_maildir_accounts(const RawCatalogue& raw,
   }
   std::vector<CatalogueAccount> out;
   for (AccountBuilder& b : builders) {
-    const std::set<std::string> subscribed = maildir::parse_subscriptions(b.subscriptions);
+    const std::set<std::string> subscribed = maildir::subscribed_folders(b.subscriptions);
     b.folders[""];  // INBOX exists even when the archive holds no entry of it
     std::vector<CatalogueFolder> folders;
     for (auto& [dir, folder] : b.folders) {
       std::string name = "INBOX";
       if (!dir.empty()) {
-        if (auto decoded = maildir::maildir_folder_name(dir)) {
-          name = *decoded;
-        } else {
-          name = dir.substr(1);
-          std::replace(name.begin(), name.end(), '.', '/');
-          problem(b, Scope::Folder, name, dir,
-                  "directory name is not valid modified UTF-7; folder listed under its raw name");
-        }
+        const auto decoded = maildir::folder_of_directory(dir);
+        name = decoded ? decoded->name : maildir::raw_folder_name(dir);
+        if (!decoded || decoded->raw) problem(b, Scope::Folder, name, dir, maildir::undecoded_folder_name());
         if (name == "INBOX") continue;  // ".INBOX" would shadow the real INBOX
       }
       folder.info.name = name;
@@ -253,10 +249,8 @@ std::vector<CatalogueAccount> build_maildir_accounts(const RawCatalogue& raw,
           dir.empty() || subscribed.contains(name) || subscribed.contains("INBOX/" + name);
       if (folder.info.location.empty()) folder.info.location = b.account.info.location;
       if (!folder.uidlist.empty()) {
-        std::string error;
-        std::size_t bad = 0;
-        if (auto list = maildir::parse_uidlist(folder.uidlist, error, bad))
-          folder.info.uidvalidity = list->uidvalidity;
+        if (const maildir::UidlistRead read = maildir::parse_uidlist(folder.uidlist); read.list)
+          folder.info.uidvalidity = read.list->uidvalidity;
       }
       folders.push_back(std::move(folder));
     }

@@ -6,8 +6,10 @@
 #include <cerrno>
 
 #include "core/error.h"
-#include "source/maildir/maildir_name.h"
-#include "source/maildir/uidlist.h"
+#include "format/maildir/file_name.h"
+#include "format/maildir/keywords.h"
+#include "format/maildir/uidlist.h"
+#include "source/maildir/maildir_meta.h"
 
 namespace mailmig::archive {
 namespace {
@@ -36,25 +38,15 @@ void MaildirEntriesFolder::scan(const std::function<void(const MessageInfo&)>& o
   const std::string archive = context_->catalogue.archive;
   std::unordered_map<std::string, std::uint32_t> uids;
   if (!folder_.uidlist.empty()) {
-    std::string error;
-    std::size_t bad = 0;
-    const std::string file = entry_location(archive, folder_.uidlist_path);
-    if (auto list = maildir::parse_uidlist(folder_.uidlist, error, bad)) {
-      uids = std::move(list->uids);
-      if (bad > 0) {
-        problem(Problem{
-            .scope = Scope::Folder,
-            .file = file,
-            .message = fmt::format("{} malformed line(s) skipped; those messages get new UIDs", bad)});
-      }
-    } else {
-      problem(
-          Problem{.scope = Scope::Folder,
-                  .file = file,
-                  .message = fmt::format("not understood ({}): UIDs are not kept for this folder", error)});
+    const maildir::UidlistRead read = maildir::parse_uidlist(folder_.uidlist);
+    if (read.list) uids = maildir::uids_by_base(*read.list);
+    if (auto message = maildir::uidlist_problem(read)) {
+      problem(Problem{.scope = Scope::Folder,
+                      .file = entry_location(archive, folder_.uidlist_path),
+                      .message = *message});
     }
   }
-  const maildir::KeywordTable keywords = maildir::parse_keywords(folder_.keywords);
+  const maildir::Keywords keywords = maildir::Keywords::parse(folder_.keywords);
   const auto buffer = std::make_unique_for_overwrite<char[]>(kBuffer);
   store_->claim(folder_);
   EntryWalker walker(*context_, store_.get());
@@ -91,7 +83,7 @@ void MaildirEntriesFolder::scan(const std::function<void(const MessageInfo&)>& o
       continue;
     }
     const std::string_view base_name = std::string_view(entry.name).substr(4);  // after "cur/" or "new/"
-    const maildir::MaildirName parsed = maildir::parse_maildir_name(base_name);
+    const maildir::FileName parsed = maildir::parse_file_name(base_name);
     MessageInfo info{.id = entry.name,
                      .file = file,
                      .size = counter.size(),
@@ -100,18 +92,11 @@ void MaildirEntriesFolder::scan(const std::function<void(const MessageInfo&)>& o
                      .internal_date = DateTime{entry.mtime, 0},
                      .data_offset = index,
                      .data_length = body->size()};
-    if (auto it = uids.find(std::string(parsed.base)); it != uids.end()) info.uid = it->second;
-    for (unsigned i = 0; i < keywords.size(); ++i) {
-      if ((parsed.keyword_letters & (1U << i)) == 0) continue;
-      if (keywords[i].empty()) {
-        problem(Problem{.scope = Scope::Message,
-                        .file = file,
-                        .message = fmt::format("keyword letter '{}' is not in dovecot-keywords: dropped",
-                                               static_cast<char>('a' + i))});
-        continue;
-      }
-      info.keywords.push_back(keywords[i]);
-    }
+    if (auto it = uids.find(parsed.base); it != uids.end()) info.uid = it->second;
+    info.keywords = keywords.names_of(parsed.keyword_letters, [&](char letter) {
+      problem(
+          Problem{.scope = Scope::Message, .file = file, .message = maildir::unknown_keyword_letter(letter)});
+    });
     cache_.put(index, std::move(body));
     on_message(info);
   }

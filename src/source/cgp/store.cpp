@@ -12,25 +12,15 @@
 #include <map>
 #include <set>
 
-#include "core/ascii.h"
 #include "core/error.h"
 #include "core/fs.h"
-#include "format/mutf7.h"
+#include "format/cgp/layout.h"
 #include "source/cgp/mailbox_files.h"
 #include "source/cgp/settings.h"
 
 namespace mailmig::cgp {
 
 namespace {
-
-constexpr int kMaxSubdirDepth = 8;  // nested *.sub directories; deeper is a loop or garbage
-
-bool ends_with(const std::string& s, std::string_view suffix) {
-  return s.ends_with(suffix);
-}
-std::string stem(const std::string& name, std::string_view suffix) {
-  return name.substr(0, name.size() - suffix.size());
-}
 
 std::string host_name() {
   std::array<char, 256> buf{};
@@ -82,7 +72,7 @@ class StoreAccount final : public Account {
                                .selectable = true,
                                .subscribed = true,
                                .location = info_.location,
-                               .format = ends_with(info_.location, ".mdir") ? "mdir" : "mbox"});
+                               .format = info_.location.ends_with(".mdir") ? "mdir" : "mbox"});
       return out;
     }
     walk(info_.location, "", problem, out);
@@ -116,18 +106,14 @@ class StoreAccount final : public Account {
 
   std::string folder_name(const std::string& encoded, const std::string& parent, const std::string& path,
                           const ProblemFn& problem) const {
-    std::string name;
-    if (auto decoded = mutf7_decode(encoded)) {
-      name = *decoded;
-    } else {
-      name = encoded;
-      Problem p = context(parent.empty() ? encoded : parent + "/" + encoded);
+    FolderLevel level = folder_level(encoded, parent);
+    if (level.raw) {
+      Problem p = context(level.name);
       p.file = path;
-      p.message = "file name is not valid modified UTF-7; folder listed under its raw name";
+      p.message = std::string(kUndecodedFolderName);
       problem(std::move(p));
     }
-    if (parent.empty() && ascii_lower(name) == "inbox") name = "INBOX";
-    return parent.empty() ? name : parent + "/" + name;
+    return std::move(level.name);
   }
 
   void walk(const std::string& dir, const std::string& parent, const ProblemFn& problem,
@@ -147,26 +133,18 @@ class StoreAccount final : public Account {
     std::vector<std::pair<std::string, std::string>> subdirs;  // (folder name, directory)
     for (const fs::Entry& entry : entries) {
       std::string path = fs::join(dir, entry.name);
-      std::string_view kind;
-      if (ends_with(entry.name, ".mbox"))
-        kind = ".mbox";
-      else if (ends_with(entry.name, ".mdir"))
-        kind = ".mdir";
-      else if (ends_with(entry.name, ".folder"))
-        kind = ".folder";
-      else
-        continue;  // account.settings, account.info and other service files
-      if (entry.name.size() == kind.size()) continue;
+      const AccountEntry kind = account_entry(entry.name);
+      if (kind.kind == AccountEntry::Kind::Other) continue;  // account.settings, account.info, ...
       auto type = effective_type(root_, path, entry, problem, context(parent));
       if (!type) continue;
-      const std::string name = folder_name(stem(entry.name, kind), parent, path, problem);
-      if (kind == ".folder") {
+      const std::string name = folder_name(kind.encoded, parent, path, problem);
+      if (kind.kind == AccountEntry::Kind::FolderDirectory) {
         if (*type != fs::Type::Directory) continue;
         containers.insert(name);
         subdirs.emplace_back(name, path);
         continue;
       }
-      const bool is_mdir = kind == ".mdir";
+      const bool is_mdir = kind.kind == AccountEntry::Kind::Mdir;
       if ((is_mdir && *type != fs::Type::Directory) || (!is_mdir && *type != fs::Type::File)) {
         Problem p = context(name);
         p.file = path;
@@ -238,14 +216,14 @@ Store::Store(const std::string& root, const StoreOptions& options) {
     main_domain_ = options.main_domain;
     main_domain_origin_ = "option";
   } else {
-    const std::string main_settings = fs::join(root_, "Settings/Main.settings");
+    const std::string main_settings = fs::join(root_, std::string(kMainSettings));
     if (fs::real_path(main_settings)) {
       auto value =
           read_settings_file(main_settings, [](const Problem& p) { spdlog::warn("{}", p.describe()); });
       if (value) {
         if (auto name = main_domain_name(*value)) {
           main_domain_ = *name;
-          main_domain_origin_ = "Settings/Main.settings";
+          main_domain_origin_ = std::string(kMainSettings);
         }
       }
     }
@@ -259,7 +237,7 @@ Store::Store(const std::string& root, const StoreOptions& options) {
 std::vector<DomainInfo> Store::domains(const ProblemFn& problem) {
   std::vector<DomainInfo> out;
   auto with_aliases = [&](DomainInfo info) {
-    const std::string settings = fs::join(info.location, "Settings/Domain.settings");
+    const std::string settings = fs::join(info.location, std::string(kDomainSettings));
     if (fs::real_path(settings)) {
       auto value = read_settings_file(settings, [&](Problem p) {
         p.scope = Scope::Domain;
@@ -270,11 +248,11 @@ std::vector<DomainInfo> Store::domains(const ProblemFn& problem) {
     }
     out.push_back(std::move(info));
   };
-  const std::string accounts_dir = fs::join(root_, "Accounts");
+  const std::string accounts_dir = fs::join(root_, std::string(kAccountsDir));
   if (fs::real_path(accounts_dir))
     with_aliases(DomainInfo{.name = main_domain_, .main = true, .location = accounts_dir});
 
-  const std::string domains_dir = fs::join(root_, "Domains");
+  const std::string domains_dir = fs::join(root_, std::string(kDomainsDir));
   if (!fs::real_path(domains_dir)) return out;
   std::vector<fs::Entry> entries;
   try {
@@ -288,7 +266,7 @@ std::vector<DomainInfo> Store::domains(const ProblemFn& problem) {
     auto type =
         effective_type(root_, path, entry, problem, Problem{.scope = Scope::Domain, .domain = entry.name});
     if (!type || *type != fs::Type::Directory) continue;
-    with_aliases(DomainInfo{.name = ascii_lower(entry.name), .main = false, .location = path});
+    with_aliases(DomainInfo{.name = domain_name(entry.name), .main = false, .location = path});
   }
   return out;
 }
@@ -349,17 +327,17 @@ void Store::walk_accounts(const std::string& dir, const DomainInfo& domain, int 
   for (const fs::Entry& entry : entries) {
     std::string path = fs::join(dir, entry.name);
     Problem context{.scope = Scope::Account, .domain = domain.name};
-    if (ends_with(entry.name, ".macnt")) {
-      context.account = stem(entry.name, ".macnt");
+    const DomainEntry kind = domain_entry(entry.name);
+    if (kind.kind == DomainEntry::Kind::Account) {
+      context.account = kind.stem;
       auto type = effective_type(root_, path, entry, problem, context);
       if (!type || *type != fs::Type::Directory) continue;
-      AccountInfo info{.domain = domain.name,
-                       .name = ascii_lower(stem(entry.name, ".macnt")),
-                       .location = path,
-                       .kind = "multi-mailbox"};
-      load_settings(info, fs::join(path, "account.settings"), fs::join(path, "account.info"));
+      AccountInfo info{
+          .domain = domain.name, .name = kind.account, .location = path, .kind = "multi-mailbox"};
+      load_settings(info, fs::join(path, std::string(kAccountSettings)),
+                    fs::join(path, std::string(kAccountInfo)));
       out.push_back(std::move(info));
-    } else if (ends_with(entry.name, ".sub")) {
+    } else if (kind.kind == DomainEntry::Kind::SubDirectory) {
       auto type = effective_type(root_, path, entry, problem, context);
       if (!type || *type != fs::Type::Directory) continue;
       if (depth >= kMaxSubdirDepth) {
@@ -370,18 +348,18 @@ void Store::walk_accounts(const std::string& dir, const DomainInfo& domain, int 
         continue;
       }
       walk_accounts(path, domain, depth + 1, out, problem);
-    } else if (ends_with(entry.name, ".mbox") || ends_with(entry.name, ".mdir")) {
+    } else if (kind.kind == DomainEntry::Kind::SingleMailbox) {
       // Legacy single-mailbox account: <name>.mbox (or .mdir) next to <name>.settings.
-      const std::string name = stem(entry.name, ".mbox");
-      context.account = name;
+      context.account = kind.stem;
       auto type = effective_type(root_, path, entry, problem, context);
       if (!type) continue;
       AccountInfo info{
-          .domain = domain.name, .name = ascii_lower(name), .location = path, .kind = "single-mailbox"};
-      const std::string settings = name + ".settings";
+          .domain = domain.name, .name = kind.account, .location = path, .kind = "single-mailbox"};
+      const std::string settings = single_mailbox_settings(kind);
+      const std::string info_file = single_mailbox_info(kind);
       if (names.contains(settings)) {
         load_settings(info, fs::join(dir, settings),
-                      names.contains(name + ".info") ? fs::join(dir, name + ".info") : "");
+                      names.contains(info_file) ? fs::join(dir, info_file) : "");
       }
       out.push_back(std::move(info));
     }
@@ -391,7 +369,7 @@ void Store::walk_accounts(const std::string& dir, const DomainInfo& domain, int 
 std::unique_ptr<Account> Store::open_account(const AccountInfo& account) const {
   std::vector<std::string> subscribed;
   if (account.kind == "multi-mailbox") {
-    const std::string info_path = fs::join(account.location, "account.info");
+    const std::string info_path = fs::join(account.location, std::string(kAccountInfo));
     if (fs::real_path(info_path)) {
       // Its problems were reported when the account was listed (list_accounts).
       if (auto value = read_settings_file(info_path, [](const Problem&) {}))

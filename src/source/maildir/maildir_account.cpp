@@ -6,10 +6,9 @@
 #include <cerrno>
 #include <map>
 
-#include "core/ascii.h"
 #include "core/error.h"
 #include "core/fs.h"
-#include "format/mutf7.h"
+#include "format/maildir/folder_names.h"
 #include "source/maildir/maildir_folder.h"
 #include "source/maildir/maildir_meta.h"
 #include "source/maildir/user_paths.h"
@@ -27,29 +26,6 @@ class NoSelectFolder final : public Folder {
   }
 };
 
-std::vector<std::string> split(std::string_view text, char separator) {
-  std::vector<std::string> out;
-  std::size_t pos = 0;
-  for (;;) {
-    const std::size_t end = text.find(separator, pos);
-    out.emplace_back(text.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos));
-    if (end == std::string_view::npos) return out;
-    pos = end + 1;
-  }
-}
-
-std::string join_names(const std::vector<std::string>& parts) {
-  std::string out;
-  for (const std::string& part : parts) out += (out.empty() ? "" : "/") + part;
-  return out;
-}
-
-std::string normalize_inbox(std::string name) {
-  if (ascii_lower(name.substr(0, 5)) == "inbox" && (name.size() == 5 || name[5] == '/'))
-    name.replace(0, 5, "INBOX");
-  return name;
-}
-
 // A missing or unreadable subscriptions file: nothing subscribed.
 std::string read_text(FileTree& tree, const std::string& path) {
   try {
@@ -61,32 +37,19 @@ std::string read_text(FileTree& tree, const std::string& path) {
 
 }  // namespace
 
-std::optional<std::string> maildir_folder_name(std::string_view directory) {
-  if (directory.starts_with('.')) directory.remove_prefix(1);
-  std::vector<std::string> parts;
-  for (const std::string& part : split(directory, '.')) {
-    auto decoded = mutf7_decode(part);
-    if (!decoded || decoded->empty()) return std::nullopt;
-    parts.push_back(std::move(*decoded));
-  }
-  return normalize_inbox(join_names(parts));
+std::set<std::string> subscribed_folders(std::string_view text) {
+  const std::vector<std::string> names = parse_subscriptions(text);
+  return {names.begin(), names.end()};
 }
 
-std::set<std::string> parse_subscriptions(std::string_view text) {
-  std::set<std::string> out;
-  std::vector<std::string> lines = split(text, '\n');
-  const bool v2 = !lines.empty() && lines[0].starts_with("V\t");
-  for (std::size_t i = v2 ? 1 : 0; i < lines.size(); ++i) {
-    std::string line = lines[i];
-    if (line.ends_with('\r')) line.pop_back();
-    if (line.empty()) continue;
-    std::vector<std::string> parts = split(line, v2 ? '\t' : '.');
-    for (std::string& part : parts) {
-      if (auto decoded = mutf7_decode(part)) part = *decoded;  // v1 names are mUTF-7, v2 names UTF-8
-    }
-    out.insert(normalize_inbox(join_names(parts)));
-  }
-  return out;
+std::string undecoded_folder_name() {
+  return "directory name is not valid modified UTF-7; folder listed under its raw name";
+}
+
+std::string raw_folder_name(std::string_view directory) {
+  std::string name(directory.substr(1));
+  std::replace(name.begin(), name.end(), '.', '/');
+  return name;
 }
 
 MaildirAccount::MaildirAccount(AccountInfo info, std::shared_ptr<FileTree> tree)
@@ -94,7 +57,8 @@ MaildirAccount::MaildirAccount(AccountInfo info, std::shared_ptr<FileTree> tree)
 
 std::vector<FolderInfo> MaildirAccount::folders(const ProblemFn& problem) {
   const std::string& root = info_.location;
-  std::set<std::string> subscribed = parse_subscriptions(read_text(*tree_, fs::join(root, "subscriptions")));
+  const std::set<std::string> subscribed =
+      subscribed_folders(read_text(*tree_, fs::join(root, "subscriptions")));
   const auto is_subscribed = [&](const std::string& name) {
     // Courier-style names carry the "INBOX." namespace prefix.
     return subscribed.contains(name) || subscribed.contains("INBOX/" + name);
@@ -124,17 +88,11 @@ std::vector<FolderInfo> MaildirAccount::folders(const ProblemFn& problem) {
       continue;
     }
     const std::string path = fs::join(root, entry.name);
-    std::string name;
-    if (auto decoded = maildir_folder_name(entry.name)) {
-      name = *decoded;
-    } else {
-      std::vector<std::string> parts = split(std::string_view(entry.name).substr(1), '.');
-      name = normalize_inbox(join_names(parts));
+    const std::optional<DirectoryFolder> decoded = folder_of_directory(entry.name);
+    const std::string name = decoded ? decoded->name : raw_folder_name(entry.name);
+    if (!decoded || decoded->raw) {
       problem(
-          Problem{.scope = Scope::Folder,
-                  .folder = name,
-                  .file = path,
-                  .message = "directory name is not valid modified UTF-7; folder listed under its raw name"});
+          Problem{.scope = Scope::Folder, .folder = name, .file = path, .message = undecoded_folder_name()});
     }
     if (name == "INBOX") continue;  // ".INBOX" would shadow the real INBOX
     const bool selectable = is_directory(*tree_, fs::join(path, "cur"));

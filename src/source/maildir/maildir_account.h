@@ -25,12 +25,13 @@ class MaildirAccount final : public Account {
   std::shared_ptr<FileTree> tree_;
 };
 
-// Folder name of a Maildir++ directory name (".Sent.2024" -> "Sent/2024");
-// nullopt when a part is not valid modified UTF-7.
-std::optional<std::string> maildir_folder_name(std::string_view directory);
+// Subscribed folder names ('/'-separated) from a `subscriptions` file (the
+// codec's parse_subscriptions, format/maildir/folder_names.h).
+std::set<std::string> subscribed_folders(std::string_view text);
 
-// Subscribed folder names ('/'-separated) from a `subscriptions` file: Dovecot
-// v2 ("V\t2" header, '\t'-separated names) or one Maildir++ name per line.
-std::set<std::string> parse_subscriptions(std::string_view text);
+// The folder name of a ".A.B" directory the codec cannot decode (a level not
+// modified UTF-7, or an empty level): its raw levels, and the problem text.
+std::string raw_folder_name(std::string_view directory);
+std::string undecoded_folder_name();
 
 }  // namespace mailmig::maildir

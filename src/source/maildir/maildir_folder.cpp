@@ -12,8 +12,8 @@
 #include "core/crlf.h"
 #include "core/error.h"
 #include "core/fs.h"
+#include "format/maildir/file_name.h"
 #include "source/maildir/maildir_meta.h"
-#include "source/maildir/maildir_name.h"
 
 namespace mailmig::maildir {
 namespace {
@@ -85,8 +85,7 @@ void MaildirFolder::scan(const std::function<void(const MessageInfo&)>& on_messa
   list_messages(*tree_, path_, "cur", candidates, problem);
   list_messages(*tree_, path_, "new", candidates, problem);
   for (Candidate& c : candidates) {
-    const MaildirName parsed = parse_maildir_name(c.name);
-    if (auto it = meta.uids.find(std::string(parsed.base)); it != meta.uids.end()) c.uid = it->second;
+    if (auto it = meta.uids.find(parse_file_name(c.name).base); it != meta.uids.end()) c.uid = it->second;
   }
   // Dovecot's order is UID order; files the uidlist does not know yet would get
   // the next UIDs in name order, and Maildir names start with the delivery time.
@@ -117,7 +116,7 @@ void MaildirFolder::scan(const std::function<void(const MessageInfo&)>& on_messa
           .scope = Scope::Message, .file = file, .message = "empty message file (0 bytes): not delivered"});
       continue;
     }
-    const MaildirName parsed = parse_maildir_name(c.name);
+    const FileName parsed = parse_file_name(c.name);
     if (parsed.file_size && *parsed.file_size != measured.stored) {
       spdlog::warn("{}: name says S={} but the file has {} bytes; the measured size is used", file,
                    *parsed.file_size, measured.stored);
@@ -134,17 +133,9 @@ void MaildirFolder::scan(const std::function<void(const MessageInfo&)>& on_messa
                      .internal_date = DateTime{measured.mtime, 0},
                      .uid = c.uid,
                      .data_length = measured.stored};
-    for (unsigned i = 0; i < meta.keywords.size(); ++i) {
-      if ((parsed.keyword_letters & (1U << i)) == 0) continue;
-      if (meta.keywords[i].empty()) {
-        problem(Problem{.scope = Scope::Message,
-                        .file = file,
-                        .message = fmt::format("keyword letter '{}' is not in dovecot-keywords: dropped",
-                                               static_cast<char>('a' + i))});
-        continue;
-      }
-      info.keywords.push_back(meta.keywords[i]);
-    }
+    info.keywords = meta.keywords.names_of(parsed.keyword_letters, [&](char letter) {
+      problem(Problem{.scope = Scope::Message, .file = file, .message = unknown_keyword_letter(letter)});
+    });
     on_message(info);
   }
 }

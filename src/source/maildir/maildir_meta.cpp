@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "format/maildir/uidlist.h"
 #include "source/maildir/user_paths.h"
 #include "source/tree/file_tree.h"
 
@@ -27,30 +28,36 @@ std::optional<std::string> read_small_file(FileTree& tree, const std::string& pa
 
 }  // namespace
 
+std::optional<std::string> uidlist_problem(const UidlistRead& read) {
+  if (!read.list)
+    return fmt::format("not understood ({}): UIDs are not kept for this folder", read.header_error);
+  if (read.broken.empty()) return std::nullopt;
+  std::string lines;
+  for (const UidlistLine& b : read.broken)
+    lines += fmt::format("{}{} ({})", lines.empty() ? "" : ", ", b.line, b.what);
+  return fmt::format("{} malformed line(s) skipped, those messages get new UIDs: line {}", read.broken.size(),
+                     lines);
+}
+
+std::string unknown_keyword_letter(char letter) {
+  return fmt::format("keyword letter '{}' is not in dovecot-keywords: dropped", letter);
+}
+
 FolderMeta read_folder_meta(FileTree& tree, const std::string& folder, const ProblemFn& problem) {
   FolderMeta meta;
   const std::string uidlist_path = fs::join(folder, "dovecot-uidlist");
   if (auto text = read_small_file(tree, uidlist_path, problem)) {
-    std::string error;
-    std::size_t bad = 0;
-    if (auto list = parse_uidlist(*text, error, bad)) {
-      meta.uidvalidity = list->uidvalidity;
-      meta.uids = std::move(list->uids);
-      if (bad > 0) {
-        problem(Problem{
-            .scope = Scope::Folder,
-            .file = uidlist_path,
-            .message = fmt::format("{} malformed line(s) skipped; those messages get new UIDs", bad)});
-      }
-    } else {
-      problem(
-          Problem{.scope = Scope::Folder,
-                  .file = uidlist_path,
-                  .message = fmt::format("not understood ({}): UIDs are not kept for this folder", error)});
+    const UidlistRead read = parse_uidlist(*text);
+    if (read.list) {
+      meta.uidvalidity = read.list->uidvalidity;
+      meta.uids = uids_by_base(*read.list);
+    }
+    if (auto message = uidlist_problem(read)) {
+      problem(Problem{.scope = Scope::Folder, .file = uidlist_path, .message = *message});
     }
   }
   if (auto text = read_small_file(tree, fs::join(folder, "dovecot-keywords"), problem))
-    meta.keywords = parse_keywords(*text);
+    meta.keywords = Keywords::parse(*text);
   const std::string courier = fs::join(folder, "courierimapkeywords");
   if (is_directory(tree, courier)) {
     problem(
@@ -66,10 +73,8 @@ std::optional<std::uint32_t> read_uidvalidity(FileTree& tree, const std::string&
   if (!text) return std::nullopt;
   // Only the header line is needed.
   const std::string_view header = std::string_view(*text).substr(0, text->find('\n'));
-  std::string error;
-  std::size_t bad = 0;
-  auto list = parse_uidlist(header, error, bad);
-  return list ? list->uidvalidity : std::nullopt;
+  const UidlistRead read = parse_uidlist(header);
+  return read.list ? std::optional<std::uint32_t>(read.list->uidvalidity) : std::nullopt;
 }
 
 }  // namespace mailmig::maildir

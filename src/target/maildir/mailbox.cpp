@@ -1,18 +1,21 @@
 #include "target/maildir/mailbox.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <stdexcept>
 #include <vector>
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "format/maildir/file_name.h"
 #include "target/maildir/dotlock.h"
-#include "target/maildir/filename.h"
+#include "target/maildir/keywords_file.h"
 #include "target/maildir/uidvalidity.h"
 
 namespace mailmig::maildir {
@@ -22,6 +25,19 @@ namespace {
 // Dovecot's MAILDIR_UIDLIST_LOCK_STALE_TIMEOUT, and its wait of that + 2 s.
 constexpr std::chrono::seconds kUidlistStale{120};
 constexpr std::chrono::seconds kUidlistTimeout{122};
+
+// The target rewrites the uidlist: a line Dovecot calls broken (Dovecot would
+// drop the whole file and renumber) stops the write, with its line number,
+// instead of being dropped by our rewrite.
+Uidlist read_for_rewrite(const std::string& text) {
+  UidlistRead read = parse_uidlist(text);
+  if (!read.list) throw std::runtime_error(fmt::format("dovecot-uidlist line 1: {}", read.header_error));
+  if (!read.broken.empty()) {
+    throw std::runtime_error(
+        fmt::format("dovecot-uidlist line {}: {}", read.broken.front().line, read.broken.front().what));
+  }
+  return std::move(*read.list);
+}
 
 }  // namespace
 
@@ -94,7 +110,7 @@ std::map<std::string, std::string> Mailbox::scan() const {
       if (e.name.empty() || e.name.front() == '.' || e.name.find_first_of("\r\n/") != std::string::npos)
         continue;
       if (e.type == fs::Type::Directory) continue;
-      files[parse_name(e.name).base] = std::string(sub) + "/" + e.name;
+      files[parse_file_name(e.name).base] = std::string(sub) + "/" + e.name;
     }
   }
   return files;
@@ -110,7 +126,7 @@ std::optional<std::string> Mailbox::find_file(const std::string& base) const {
       throw;
     }
     for (const fs::Entry& e : entries) {
-      if (parse_name(e.name).base == base) return std::string(sub) + "/" + e.name;
+      if (parse_file_name(e.name).base == base) return std::string(sub) + "/" + e.name;
     }
   }
   return std::nullopt;
@@ -122,12 +138,12 @@ Snapshot Mailbox::locked(const std::function<void(Snapshot&)>& change) {
   Snapshot snap;
   const std::optional<std::string> text = read_small_file(uidlist_path);
   if (text) {
-    snap.list = parse_uidlist(*text);
+    snap.list = read_for_rewrite(*text);
   } else {
     snap.list.uidvalidity = next_uidvalidity(settings_.maildir_root, settings_.owner);
   }
   if (snap.list.guid.size() != 32) snap.list.guid = new_mailbox_guid();  // version 1 lists have none
-  snap.keywords = Keywords::load(dir_);
+  snap.keywords = load_keywords(dir_);
   snap.files = scan();
 
   // Records whose file is missing stay: a file being renamed by Dovecot while
@@ -143,12 +159,12 @@ Snapshot Mailbox::locked(const std::function<void(Snapshot&)>& change) {
             [](const std::string& a, const std::string& b) { return dovecot_order(a, b); });
   for (const std::string& name : unlisted) {
     snap.list.records.push_back(
-        UidRecord{.uid = snap.list.nextuid++, .extensions = {}, .base = parse_name(name).base});
+        UidRecord{.uid = snap.list.nextuid++, .extensions = {}, .base = parse_file_name(name).base});
   }
 
   change(snap);
 
-  if (snap.keywords.changed()) snap.keywords.save(dir_, settings_.syncing(), settings_.owner);
+  save_keywords(snap.keywords, dir_, settings_.syncing(), settings_.owner);
   const std::string formatted = format_uidlist(snap.list);
   if (!text || formatted != *text) {
     replace_file(uidlist_path + ".tmp", uidlist_path, formatted, settings_.syncing(), settings_.owner);

@@ -11,10 +11,10 @@
 #include <optional>
 #include <string>
 
+#include "format/maildir/keywords.h"
+#include "format/maildir/uidlist.h"
 #include "target/maildir/files.h"
-#include "target/maildir/keywords.h"
 #include "target/maildir/maildir_target.h"
-#include "target/maildir/uidlist.h"
 
 namespace mailmig::maildir {
 

@@ -13,7 +13,10 @@
 #include "core/crlf.h"
 #include "core/error.h"
 #include "core/fs.h"
-#include "target/maildir/filename.h"
+#include "format/maildir/file_name.h"
+#include "imap/appender.h"
+#include "target/maildir/keywords_file.h"
+#include "target/maildir/unique_stem.h"
 
 namespace mailmig::maildir {
 
@@ -45,6 +48,13 @@ class CountingReader final : public ByteReader {
 
 std::string hash_served(const std::string& path) {
   return read_served(path).sha256;
+}
+
+// The keyword a message carries here: what an IMAP APPEND to Dovecot would
+// store (imap::sanitize_keyword), so both targets hold the same keywords and
+// dovecot-keywords only ever holds IMAP atoms (the codec refuses the rest).
+std::optional<std::string> stored_keyword(const std::string& keyword) {
+  return imap::sanitize_keyword(keyword);
 }
 
 }  // namespace
@@ -179,7 +189,8 @@ void MaildirTargetFolder::commit_batch(const std::vector<Written>& written, std:
         std::string letters;
         std::string dropped;
         for (const std::string& k : p.keywords) {
-          if (auto l = snap.keywords.assign(k))
+          const std::optional<std::string> stored = stored_keyword(k);
+          if (auto l = stored ? snap.keywords.assign(*stored) : std::nullopt)
             letters += *l;
           else
             dropped += (dropped.empty() ? "" : ", ") + k;
@@ -188,7 +199,7 @@ void MaildirTargetFolder::commit_batch(const std::vector<Written>& written, std:
         names.push_back(file_name(base_with_sizes(written[w].stem, written[w].size, written[w].vsize),
                                   info_letters(p.flags, letters)));
       }
-      if (snap.keywords.changed()) snap.keywords.save(box_.dir(), settings.syncing(), settings.owner);
+      save_keywords(snap.keywords, box_.dir(), settings.syncing(), settings.owner);
       for (std::size_t w = 0; w < written.size(); ++w) {
         const Pending& p = *written[w].pending;
         const std::size_t slot = static_cast<std::size_t>(&p - queue_.data());
@@ -202,14 +213,15 @@ void MaildirTargetFolder::commit_batch(const std::vector<Written>& written, std:
         ++renamed;
         const std::uint32_t uid = choose_uid(snap.list, p);
         snap.list.records.push_back(
-            UidRecord{.uid = uid, .extensions = {}, .base = parse_name(names[w]).base});
+            UidRecord{.uid = uid, .extensions = {}, .base = parse_file_name(names[w]).base});
         snap.list.nextuid = uid + 1;
         results[slot] = Delivery{.ok = true, .uidvalidity = snap.list.uidvalidity, .uid = uid};
         if (!dropped_of[w].empty()) {
           // Delivered; the note travels in the otherwise unused error/code.
           results[slot].code = "KEYWORDS-DROPPED";
-          results[slot].error = fmt::format("keywords not stored (a Maildir folder holds at most {}): {}",
-                                            Keywords::kMax, dropped_of[w]);
+          results[slot].error =
+              fmt::format("keywords not stored (a Maildir folder holds at most {}, each an IMAP atom): {}",
+                          Keywords::kMax, dropped_of[w]);
           spdlog::warn("{}: {}", name_.neutral, results[slot].error);
         }
       }
@@ -268,13 +280,21 @@ void MaildirTargetFolder::change_flags(std::uint32_t uid, Flags add, Flags remov
   Snapshot& snap = snapshot();
   std::optional<std::string> rel = snap.file_of(uid);
   if (!rel) return;  // expunged meanwhile: like UID STORE, nothing to change
+  std::vector<std::string> adding;
+  for (const std::string& k : add_keywords) {
+    if (auto stored = stored_keyword(k)) adding.push_back(std::move(*stored));
+  }
+  std::vector<std::string> removing;
+  for (const std::string& k : remove_keywords) {
+    if (auto stored = stored_keyword(k)) removing.push_back(std::move(*stored));
+  }
   bool need_new_letters = false;
-  for (const std::string& k : add_keywords) need_new_letters = need_new_letters || !snap.keywords.letter(k);
+  for (const std::string& k : adding) need_new_letters = need_new_letters || !snap.keywords.letter(k);
   if (need_new_letters) {
     // New letters only under the uidlist lock, and saved before a name uses them.
     Keywords keywords;
     box_.locked([&](Snapshot& locked) {
-      for (const std::string& k : add_keywords) {
+      for (const std::string& k : adding) {
         if (!locked.keywords.assign(k))
           spdlog::warn("{}: keyword {} not stored: no letter left", name_.neutral, k);
       }
@@ -284,18 +304,18 @@ void MaildirTargetFolder::change_flags(std::uint32_t uid, Flags add, Flags remov
   }
   for (int attempt = 0; attempt < 2; ++attempt) {
     const std::string old_name = rel->substr(4);
-    const ParsedName parsed = parse_name(old_name);
+    const FileName parsed = parse_file_name(old_name);
     std::string keyword_letters;
     for (const char c : parsed.letters) {
       if (c >= 'a' && c <= 'z') keyword_letters += c;
     }
-    for (const std::string& k : remove_keywords) {
+    for (const std::string& k : removing) {
       if (auto l = snap.keywords.letter(k)) std::erase(keyword_letters, *l);
     }
-    for (const std::string& k : add_keywords) {
+    for (const std::string& k : adding) {
       if (auto l = snap.keywords.letter(k)) keyword_letters += *l;
     }
-    const Flags flags = static_cast<Flags>((flags_of(parsed.letters) | add) & ~remove);
+    const Flags flags = static_cast<Flags>((parsed.flags | add) & ~remove);
     const std::string new_rel =
         "cur/" + file_name(parsed.base, info_letters(flags, keyword_letters, other_letters(parsed.letters)));
     if (new_rel == *rel) return;
@@ -318,7 +338,7 @@ void MaildirTargetFolder::remove(const std::vector<std::uint32_t>& uids) {
     if (!rel) continue;
     if (::unlink(box_.path(*rel).c_str()) == 0) continue;
     if (errno != ENOENT) throw IoError(box_.path(*rel), errno, "cannot remove");
-    const std::string base = parse_name(rel->substr(4)).base;
+    const std::string base = parse_file_name(rel->substr(4)).base;
     if (auto again = box_.find_file(base);
         again && ::unlink(box_.path(*again).c_str()) != 0 && errno != ENOENT) {
       throw IoError(box_.path(*again), errno, "cannot remove");

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "format/maildir/folder_names.h"
 #include "target/maildir/mailbox.h"
-#include "target/maildir/names.h"
 #include "target/target.h"
 
 namespace mailmig::maildir {

@@ -7,10 +7,12 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "format/maildir/file_name.h"
+#include "format/maildir/folder_names.h"
+#include "imap/appender.h"
 #include "target/maildir/dotlock.h"
-#include "target/maildir/filename.h"
 #include "target/maildir/maildir_folder.h"
-#include "target/maildir/names.h"
+#include "target/maildir/path_pattern.h"
 
 namespace mailmig {
 
@@ -58,7 +60,7 @@ class MaildirAccount final : public TargetAccount {
     std::vector<std::string> out{"INBOX"};
     for (const fs::Entry& e : fs::list_directory(settings_.maildir_root)) {
       if (e.type != fs::Type::Directory) continue;
-      if (auto name = maildir::folder_of_directory(e.name)) out.push_back(*name);
+      if (auto folder = maildir::folder_of_directory(e.name)) out.push_back(folder->name);
     }
     std::sort(out.begin() + 1, out.end());
     return out;
@@ -116,22 +118,20 @@ void MaildirAccount::read_folder(const std::string& neutral_name, const WantBody
       path = box.path(*rel);
       if (::stat(path.c_str(), &st) != 0) continue;
     }
-    const maildir::ParsedName parsed = maildir::parse_name(rel->substr(4));
+    const maildir::FileName parsed = maildir::parse_file_name(rel->substr(4));
     StoredMessage m;
     m.uid = r.uid;
-    m.flags = maildir::flags_of(parsed.letters);
-    for (const char c : parsed.letters) {
-      if (auto k = snap.keywords.name(c)) m.keywords.push_back(*k);
-    }
+    m.flags = parsed.flags;
+    m.keywords = snap.keywords.names_of(parsed.keyword_letters, nullptr);
     m.internal_date = DateTime{.epoch = st.st_mtime, .zone_minutes = 0};
     const bool want = !want_body || want_body(m);
-    if (want || !parsed.vsize) {
+    if (want || !parsed.rfc822_size) {
       // The bytes as Dovecot serves them: bare LF as CRLF.
       const maildir::Served served = maildir::read_served(path);
       m.size = served.size;
       if (want) m.sha256 = served.sha256;
     } else {
-      m.size = *parsed.vsize;
+      m.size = *parsed.rfc822_size;
     }
     on_message(m);
   }
@@ -146,11 +146,10 @@ std::string MaildirTarget::describe() const {
                      fsync_name(options_.fsync));
 }
 
-// dovecot-keywords holds the name as it is (its lines end at the newline, so a
-// name is all the rest of its line); an empty name has nothing to hold.
+// dovecot-keywords holds only IMAP atoms (format/maildir/keywords.h): the
+// delivery stores what an IMAP APPEND to Dovecot would (maildir_folder.cpp).
 std::optional<std::string> MaildirTarget::stored_keyword(const std::string& keyword) const {
-  if (keyword.empty()) return std::nullopt;
-  return keyword;
+  return imap::sanitize_keyword(keyword);
 }
 
 std::unique_ptr<TargetAccount> MaildirTarget::open_account(const std::string& account,

@@ -1,4 +1,4 @@
-// Maildir++ reading: names and flags, dovecot-uidlist v1/v3, keywords,
+// Maildir++ reading (the codec itself: tests/unit/format/maildir_*): keywords,
 // new/ vs cur/, tmp/ ignored, folder names, subscriptions, layouts.
 #include "source/maildir/maildir_folder.h"
 
@@ -12,9 +12,7 @@
 #include "common/temp_tree.h"
 #include "core/error.h"
 #include "source/maildir/maildir_account.h"
-#include "source/maildir/maildir_name.h"
 #include "source/maildir/maildir_source.h"
-#include "source/maildir/uidlist.h"
 #include "source/maildir/user_paths.h"
 
 namespace mailmig::maildir {
@@ -36,36 +34,6 @@ Scanned scan(const std::string& path) {
 void set_mtime(const std::string& path, std::int64_t epoch) {
   const utimbuf times{static_cast<time_t>(epoch), static_cast<time_t>(epoch)};
   ASSERT_EQ(0, ::utime(path.c_str(), &times));
-}
-
-TEST(MaildirName, FlagsKeywordsAndSizes) {
-  const MaildirName n = parse_maildir_name("1700000000.M1P2.host,S=1234,W=1260:2,FRSTDPac");
-  EXPECT_EQ("1700000000.M1P2.host,S=1234,W=1260", n.base);
-  EXPECT_EQ(kFlagged | kAnswered | kSeen | kDeleted | kDraft, n.flags);
-  EXPECT_EQ((1U << 0U) | (1U << 2U), n.keyword_letters);
-  EXPECT_EQ(1234U, n.file_size.value_or(0));
-  EXPECT_EQ(1260U, n.rfc822_size.value_or(0));
-  const MaildirName broken = parse_maildir_name("1700000000.M1P2.host,S=12x");  // no ":2,", bad size
-  EXPECT_FALSE(broken.has_info);
-  EXPECT_EQ(0, broken.flags);
-  EXPECT_FALSE(broken.file_size);
-}
-
-TEST(UidList, Version3And1) {
-  std::string error;
-  std::size_t bad = 0;
-  auto v3 = parse_uidlist("3 V1275660208 N25022 G3085f01b\n5 W1260 S1234 :a.host,S=1234\n7 :b.host\nx :bad\n",
-                          error, bad);
-  ASSERT_TRUE(v3);
-  EXPECT_EQ(1275660208U, v3->uidvalidity.value_or(0));
-  EXPECT_EQ(5U, v3->uids.at("a.host,S=1234"));
-  EXPECT_EQ(7U, v3->uids.at("b.host"));
-  EXPECT_EQ(1U, bad);
-  auto v1 = parse_uidlist("1 1111 3\n1 one.host\n2 two.host\n", error, bad);
-  ASSERT_TRUE(v1);
-  EXPECT_EQ(1111U, v1->uidvalidity.value_or(0));
-  EXPECT_EQ(2U, v1->uids.at("two.host"));
-  EXPECT_FALSE(parse_uidlist("2 V1 N1\n", error, bad));
 }
 
 TEST(MaildirFolder, OrderFlagsKeywordsDatesAndTmpIgnored) {

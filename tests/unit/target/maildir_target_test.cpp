@@ -14,9 +14,9 @@
 #include <thread>
 
 #include "common/temp_tree.h"
+#include "format/maildir/uidlist.h"
 #include "maildir_test_support.h"
 #include "target/maildir/dotlock.h"
-#include "target/maildir/uidlist.h"
 
 namespace mailmig {
 namespace {
@@ -50,7 +50,9 @@ class MaildirTargetTest : public ::testing::Test {
   std::unique_ptr<TargetAccount> account() { return target_.open_account("alice", "example.com", "ignored"); }
   [[nodiscard]] std::string root() const { return tree_.path("mail/example.com/alice/Maildir"); }
   maildir::Uidlist uidlist(const std::string& folder_dir) const {
-    return maildir::parse_uidlist(slurp(root() + "/" + folder_dir + "/dovecot-uidlist"));
+    maildir::UidlistRead read = maildir::parse_uidlist(slurp(root() + "/" + folder_dir + "/dovecot-uidlist"));
+    EXPECT_TRUE(read.broken.empty());
+    return read.list.value_or(maildir::Uidlist{});
   }
 
   mailmig::testing::TempTree tree_;
@@ -308,6 +310,43 @@ TEST_F(MaildirTargetTest, KeepsAnExistingKeywordsFileAndReportsMoreThan26) {
   EXPECT_NE(results.by_index[1].error.find("kw24, kw25, kw26"), std::string::npos)
       << results.by_index[1].error;
   EXPECT_TRUE(slurp(root() + "/.K/dovecot-keywords").starts_with("0 Existing\n1 New\n2 kw0\n"));
+}
+
+// dovecot-keywords is line based: a keyword with a newline or a space, or an
+// empty one, must not reach it as it is. Such bytes become '_' as in an IMAP
+// APPEND to Dovecot; an empty keyword names nothing and is left out, as there.
+TEST_F(MaildirTargetTest, KeywordsThatWouldBreakDovecotKeywordsAreSanitisedOrDropped) {
+  auto acc = account();
+  Results results;
+  auto folder = acc->open_folder("W", false, results.fn());
+  folder->add(info(kOne, 0, {"x\n25 evil", "two words", ""}), open_string(kOne));
+  folder->finish();
+  ASSERT_TRUE(results.by_index[0].ok);
+  EXPECT_EQ(results.by_index[0].code, "");
+  EXPECT_EQ(slurp(root() + "/.W/dovecot-keywords"), "0 x_25_evil\n1 two_words\n");
+  std::vector<StoredMessage> seen;
+  acc->read_folder("W", nullptr, [&](const StoredMessage& m) { seen.push_back(m); });
+  ASSERT_EQ(seen.size(), 1U);
+  EXPECT_EQ(seen[0].keywords, (std::vector<std::string>{"x_25_evil", "two_words"}));
+}
+
+// A uidlist line Dovecot calls broken stops the target from rewriting the
+// file (it would drop the line's UID), naming the line.
+TEST_F(MaildirTargetTest, ABrokenUidlistLineIsRefusedWithItsNumber) {
+  auto acc = account();
+  Results results;
+  acc->open_folder("U", false, results.fn());
+  std::ofstream(root() + "/.U/dovecot-uidlist") << "3 V5 N9 G00112233445566778899aabbccddeeff\n4 :a\nbad\n";
+  std::string error;
+  try {
+    auto folder = acc->open_folder("U", false, results.fn());
+    folder->add(info(kOne), open_string(kOne));
+    folder->finish();
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  EXPECT_NE(error.find("dovecot-uidlist line 3"), std::string::npos) << error;
+  EXPECT_EQ(slurp(root() + "/.U/dovecot-uidlist"), "3 V5 N9 G00112233445566778899aabbccddeeff\n4 :a\nbad\n");
 }
 
 TEST_F(MaildirTargetTest, NamesWithDotsAreRenamedAndReported) {

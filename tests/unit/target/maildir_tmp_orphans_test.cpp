@@ -4,7 +4,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include "target/maildir/filename.h"
+#include "format/maildir/file_name.h"
+#include "target/maildir/unique_stem.h"
 
 namespace mailmig::maildir {
 namespace {

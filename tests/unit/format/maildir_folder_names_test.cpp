@@ -1,24 +1,16 @@
+// Maildir++ folder directories and the subscriptions file, as Dovecot 2.3
+// writes them, read by the sources and written by the target.
 #include <gtest/gtest.h>
 
-#include <stdexcept>
-
-#include "target/maildir/names.h"
+#include "format/maildir/folder_names.h"
 
 namespace mailmig::maildir {
 namespace {
 
-TEST(MaildirPattern, ExpandsDomainLocalPartAddressAndPercent) {
-  EXPECT_EQ(expand_path_pattern("%d/%n/Maildir", "alice", "example.com"), "example.com/alice/Maildir");
-  EXPECT_EQ(expand_path_pattern("users/%u/100%%", "alice", "example.com"), "users/alice@example.com/100%");
-  EXPECT_EQ(expand_path_pattern("%n%x", "bob", "d"), "bob%x");
-}
-
-TEST(MaildirPattern, RefusesPathsThatLeaveTheRoot) {
-  EXPECT_THROW((void)expand_path_pattern("%d/%n", "..", "example.com"), std::invalid_argument);
-  EXPECT_THROW((void)expand_path_pattern("%d/%n", "a/../../etc", "example.com"), std::invalid_argument);
-  EXPECT_THROW((void)expand_path_pattern("/%n", "alice", "example.com"), std::invalid_argument);
-  EXPECT_THROW((void)expand_path_pattern("%d//%n", "alice", "example.com"), std::invalid_argument);
-  EXPECT_THROW((void)expand_path_pattern("%d/%n", "alice", ""), std::invalid_argument);
+std::string decoded(std::string_view directory) {
+  const auto folder = folder_of_directory(directory);
+  if (!folder) return "(none)";
+  return folder->name + (folder->raw ? " (raw)" : "");
 }
 
 TEST(MaildirFolderNames, InboxIsTheRootAndChildrenAreDotted) {
@@ -52,9 +44,14 @@ TEST(MaildirFolderNames, HostileNamesStayOneDirectoryInsideTheMaildir) {
 TEST(MaildirFolderNames, NonAsciiIsModifiedUtf7AsDovecotWritesIt) {
   EXPECT_EQ(map_folder("Entwürfe").directory, ".Entw&APw-rfe");  // what Dovecot 2.3 itself created
   EXPECT_EQ(map_folder("R&D").directory, ".R&-D");
-  EXPECT_EQ(folder_of_directory(".Entw&APw-rfe"), "Entwürfe");
-  EXPECT_EQ(folder_of_directory(".A.B"), "A/B");
-  EXPECT_EQ(folder_of_directory(".INBOX.Sub"), "INBOX/Sub");
+  EXPECT_EQ(decoded(".Entw&APw-rfe"), "Entwürfe");
+  EXPECT_EQ(decoded(".&AMk-t&AOk-"), "\xc3\x89t\xc3\xa9");
+  EXPECT_EQ(decoded(".A.B"), "A/B");
+  EXPECT_EQ(decoded(".INBOX.Sub"), "INBOX/Sub");
+  EXPECT_EQ(decoded(".inbox.Sub"), "INBOX/Sub");  // Dovecot's INBOX is case-insensitive
+  for (const std::string name : {"A/B", "Entwürfe/R&D", "INBOX/Sub", "a b/~x"}) {
+    EXPECT_EQ(decoded(map_folder(name).directory), name);
+  }
 }
 
 TEST(MaildirFolderNames, DotInAComponentBecomesUnderscoreAndIsReported) {
@@ -66,11 +63,13 @@ TEST(MaildirFolderNames, DotInAComponentBecomesUnderscoreAndIsReported) {
 }
 
 TEST(MaildirFolderNames, OnlyDotDirectoriesAreFolders) {
-  EXPECT_EQ(folder_of_directory("cur"), std::nullopt);
-  EXPECT_EQ(folder_of_directory("."), std::nullopt);
-  EXPECT_EQ(folder_of_directory(".."), std::nullopt);
-  EXPECT_EQ(folder_of_directory("..A"), std::nullopt);
-  EXPECT_EQ(folder_of_directory(".bad&Jjo"), "bad&Jjo");  // invalid mUTF-7 (unterminated) stays raw
+  EXPECT_EQ(decoded("cur"), "(none)");
+  EXPECT_EQ(decoded("."), "(none)");
+  EXPECT_EQ(decoded(".."), "(none)");
+  EXPECT_EQ(decoded("..A"), "(none)");
+  EXPECT_EQ(decoded(".A."), "(none)");
+  EXPECT_EQ(decoded(".bad&Jjo"), "bad&Jjo (raw)");          // invalid mUTF-7 (unterminated) stays raw
+  EXPECT_EQ(decoded(".caf\xc3\xa9"), "caf\xc3\xa9 (raw)");  // raw 8-bit (mail_utf8 names)
 }
 
 TEST(MaildirSubscriptions, Version2AsDovecot23WritesIt) {
@@ -80,10 +79,16 @@ TEST(MaildirSubscriptions, Version2AsDovecot23WritesIt) {
   EXPECT_EQ(parse_subscriptions(dovecot), (std::vector<std::string>{"Entwürfe", "A/B", "INBOX/Sub"}));
 }
 
-TEST(MaildirSubscriptions, ReadsVersion1AndEscapes) {
+TEST(MaildirSubscriptions, ReadsVersion1CrLfAndEscapes) {
   EXPECT_EQ(parse_subscriptions("A.B\ninbox\n"), (std::vector<std::string>{"A/B", "INBOX"}));
+  EXPECT_EQ(parse_subscriptions("Sent\r\n\r\nArchive.2024\r\n"),
+            (std::vector<std::string>{"Sent", "Archive/2024"}));
+  EXPECT_EQ(parse_subscriptions("V\t2\n\ninbox\tx\n\xc3\x89t\xc3\xa9\n"),
+            (std::vector<std::string>{"INBOX/x", "\xc3\x89t\xc3\xa9"}));  // UTF-8 levels kept
   EXPECT_EQ(format_subscriptions({"back\\slash"}), "V\t2\n\nback\\5cslash\n");
   EXPECT_EQ(parse_subscriptions("V\t2\n\nback\\5cslash\n"), (std::vector<std::string>{"back\\slash"}));
+  EXPECT_EQ(parse_subscriptions(format_subscriptions({"tab\there", "new\nline"})),
+            (std::vector<std::string>{"tab\there", "new\nline"}));
 }
 
 }  // namespace
