@@ -106,6 +106,23 @@ def make_tempdir(testcase):
     return path
 
 
+def start_dovecot_with_master(cls, prefix):
+    """For a setUpClass: a class-wide work directory (cls.work), a private
+    Dovecot (cls.imap) and its master password in a 0600 file (cls.master);
+    removed and stopped when the class is done."""
+    from servers.dovecot import PrivateDovecot  # servers/ is found through this file's folder
+    cls.work = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(cls.work, 0o755)
+    cls.addClassCleanup(shutil.rmtree, cls.work, ignore_errors=True)
+    cls.imap = PrivateDovecot()
+    cls.imap.start()
+    cls.addClassCleanup(cls.imap.stop)
+    cls.master = os.path.join(cls.work, "master.pw")
+    with open(cls.master, "w") as f:
+        f.write(cls.imap.master_password + "\n")
+    os.chmod(cls.master, 0o600)
+
+
 def generate_store(workdir, profile="test", seed=1, extra=()):
     """Writes a store with the project's generator; returns (store path, manifest dict)."""
     store = os.path.join(workdir, f"store-{profile}-{seed}")

@@ -28,15 +28,12 @@ import hashlib
 import json
 import os
 import random
-import shutil
 import subprocess
-import tempfile
 import time
 import unittest
 
 import harness
 import imap_readback as rb
-from servers.dovecot import PrivateDovecot
 from servers.fault_proxy import FaultProxy, Fault, Inject, random_resets, reset_after
 
 ACCOUNTS = [f"u{i}" for i in range(1, 7)]
@@ -95,16 +92,7 @@ def build_source(root, domain, seed):
 class NetworkFaults(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.work = tempfile.mkdtemp(prefix="mailmig-faults-")
-        os.chmod(cls.work, 0o755)
-        cls.addClassCleanup(shutil.rmtree, cls.work, ignore_errors=True)
-        cls.imap = PrivateDovecot()
-        cls.imap.start()
-        cls.addClassCleanup(cls.imap.stop)
-        cls.master = os.path.join(cls.work, "master.pw")
-        with open(cls.master, "w") as f:
-            f.write(cls.imap.master_password + "\n")
-        os.chmod(cls.master, 0o600)
+        harness.start_dovecot_with_master(cls, "mailmig-faults-")
         # The users exist before the runs (--force): a user created by the run
         # becomes visible to Dovecot only with the next second's passwd-file
         # read, a wait per account that would dominate the test's time.

@@ -16,12 +16,10 @@ import os
 import shutil
 import subprocess
 import tarfile
-import tempfile
 import time
 import unittest
 
 import harness
-from servers.dovecot import PrivateDovecot
 from test_maildir_cli import owner_spec
 from test_source_target_matrix import build_maildir_tree, write_archive
 
@@ -70,17 +68,8 @@ def mbox_of_maildir(maildir_root, mbox_root, domain, users):
 class NoDuplicatesAcrossSources(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.work = tempfile.mkdtemp(prefix="mailmig-nodup-")
-        os.chmod(cls.work, 0o755)
-        cls.addClassCleanup(shutil.rmtree, cls.work, ignore_errors=True)
+        harness.start_dovecot_with_master(cls, "mailmig-nodup-")
         cls.owner = owner_spec()
-        cls.imap = PrivateDovecot()
-        cls.imap.start()
-        cls.addClassCleanup(cls.imap.stop)
-        cls.master = os.path.join(cls.work, "master.pw")
-        with open(cls.master, "w") as f:
-            f.write(cls.imap.master_password + "\n")
-        os.chmod(cls.master, 0o600)
         cls.runs = 0
 
     def target(self, kind, tree=None):

@@ -12,14 +12,11 @@ MAILMIG_RELIABILITY_SEED=N replays a failing seed."""
 import json
 import os
 import random
-import shutil
-import tempfile
 import time
 import unittest
 
 from kill_common import (LONG, KillLog, MaildirSource, assert_same_mail, count_maildir_messages, harness,
                          pick_points, run_killed_at, seed_for, tail)
-from servers.dovecot import PrivateDovecot
 
 MIGRATE_POINTS, MIGRATE_MESSAGES = (20, 20000) if LONG else (6, 3000)
 SYNC_BASE, SYNC_ROUNDS = (6000, 10) if LONG else (1000, 4)
@@ -28,16 +25,7 @@ SYNC_BASE, SYNC_ROUNDS = (6000, 10) if LONG else (1000, 4)
 class KillMigrateIntoDovecot(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.work = tempfile.mkdtemp(prefix="mailmig-kill-")
-        os.chmod(cls.work, 0o755)
-        cls.addClassCleanup(shutil.rmtree, cls.work, ignore_errors=True)
-        cls.imap = PrivateDovecot()
-        cls.imap.start()
-        cls.addClassCleanup(cls.imap.stop)
-        cls.master = os.path.join(cls.work, "master.pw")
-        with open(cls.master, "w") as f:
-            f.write(cls.imap.master_password + "\n")
-        os.chmod(cls.master, 0o600)
+        harness.start_dovecot_with_master(cls, "mailmig-kill-")
 
     def target_args(self):
         return ["--target", f"imap://127.0.0.1:{self.imap.imap_port}", "--ca-file", self.imap.ca_file,

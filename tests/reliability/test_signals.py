@@ -8,17 +8,14 @@ goes on undisturbed."""
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 import unittest
 import zlib
 
 from kill_common import (KillLog, MaildirSource, assert_same_mail, count_maildir_messages, harness, seed_for,
                          start, tail)
-from servers.dovecot import PrivateDovecot
 
 EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
 MESSAGES = 1000
@@ -28,16 +25,7 @@ STOP_WITHIN = 60  # seconds from the signal to the exit: an account's folder in 
 class Signals(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.work = tempfile.mkdtemp(prefix="mailmig-signals-")
-        os.chmod(cls.work, 0o755)
-        cls.addClassCleanup(shutil.rmtree, cls.work, ignore_errors=True)
-        cls.imap = PrivateDovecot()
-        cls.imap.start()
-        cls.addClassCleanup(cls.imap.stop)
-        cls.master = os.path.join(cls.work, "master.pw")
-        with open(cls.master, "w") as f:
-            f.write(cls.imap.master_password + "\n")
-        os.chmod(cls.master, 0o600)
+        harness.start_dovecot_with_master(cls, "mailmig-signals-")
         cls.rng = random.Random(seed_for(4848))
 
     def target_args(self):

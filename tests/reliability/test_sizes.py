@@ -23,13 +23,11 @@ import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 import harness  # noqa: E402
-from servers.dovecot import PrivateDovecot  # noqa: E402
 from test_maildir_cli import owner_spec  # noqa: E402
 
 import gen_limits as gen  # noqa: E402
@@ -50,16 +48,7 @@ RUN_LIMIT = 3600 if LONG else 600
 class Sizes(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.work = tempfile.mkdtemp(prefix="mailmig-sizes-")
-        os.chmod(cls.work, 0o755)
-        cls.addClassCleanup(shutil.rmtree, cls.work, ignore_errors=True)
-        cls.imap = PrivateDovecot()
-        cls.imap.start()
-        cls.addClassCleanup(cls.imap.stop)
-        cls.master = os.path.join(cls.work, "master.pw")
-        with open(cls.master, "w") as f:
-            f.write(cls.imap.master_password + "\n")
-        os.chmod(cls.master, 0o600)
+        harness.start_dovecot_with_master(cls, "mailmig-sizes-")
         cls.owner = owner_spec()
         cls.figures = []
         cls.runs = 0
