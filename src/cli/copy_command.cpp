@@ -88,8 +88,9 @@ int run_copy(const CopyCommand& command, std::ostream& out, std::ostream& err) {
             sink.add(Problem{.scope = Scope::Account,
                              .domain = account.domain,
                              .account = account.name,
-                             .message = "no password to log in with (--auth user): the source password is not "
-                                        "readable; give it in --passwords or use a master login"});
+                             .message =
+                                 "no password to log in with (--auth user): the source password is not "
+                                 "readable; give it in --passwords or use a master login"});
             results[i] = AccountCopy{.domain = account.domain, .account = account.name, .login_failed = true};
             return;
           }

@@ -405,11 +405,11 @@ class AccountRun {
   bool listing_clean_ = true;  // the source listed its folders without problems
   bool in_folder_ = false;     // the last folder result is of a folder being copied
   bool gave_up_ = false;
-  Retries reconnects_;           // lost target connections in a row without progress
+  Retries reconnects_;            // lost target connections in a row without progress
   bool created_earlier_ = false;  // the user exists because an earlier run of ours created it
-  Retries logins_;               // refused logins of a user created a moment ago
-  unsigned drops_ = 0;           // connections to the target lost during this account
-  unsigned folders_failed_ = 0;  // folders the target refused or that were skipped (each reported)
+  Retries logins_;                // refused logins of a user created a moment ago
+  unsigned drops_ = 0;            // connections to the target lost during this account
+  unsigned folders_failed_ = 0;   // folders the target refused or that were skipped (each reported)
 };
 
 }  // namespace

@@ -454,12 +454,11 @@ class ImapSource final : public Source {
       auto p = options_.passwords.find(key);
       password = p != options_.passwords.end() ? p->second : std::string();
     }
-    imap::Credentials credentials{
-        .method = options_.auth,
-        .user = format_login(options_.login_format, account.name, account.domain),
-        .password = std::move(password),
-        .master_user = options_.master_user,
-        .master_separator = options_.master_separator};
+    imap::Credentials credentials{.method = options_.auth,
+                                  .user = format_login(options_.login_format, account.name, account.domain),
+                                  .password = std::move(password),
+                                  .master_user = options_.master_user,
+                                  .master_separator = options_.master_separator};
     return std::make_unique<ImapSourceAccount>(
         account, std::make_shared<Connection>(options_, std::move(credentials)), options_.read_ahead_bytes);
   }
