@@ -23,7 +23,9 @@ Keywords Keywords::parse(std::string_view text) {
     const std::size_t nl = text.find('\n');
     std::string_view line = text.substr(0, nl);
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    if (line.ends_with('\r')) line.remove_suffix(1);
+    // Dovecot drops one CR; we drop them all, so no name ends in CR: such a
+    // name would not survive our own rewrite ("x\r\r" is read back as "x\r").
+    while (line.ends_with('\r')) line.remove_suffix(1);
     const std::size_t space = line.find(' ');
     if (space == std::string_view::npos || space + 1 == line.size()) continue;
     std::size_t index = 0;

@@ -27,7 +27,7 @@ class Keywords {
 
   // Lines without a space, with an index that is not a number below 26, with
   // an empty name or with a name already given (any case) are skipped, as
-  // Dovecot skips them; "\r\n" line ends are accepted.
+  // Dovecot skips them; CRs at the end of a line are dropped.
   static Keywords parse(std::string_view text);
 
   [[nodiscard]] std::optional<char> letter(std::string_view name) const;

@@ -91,7 +91,9 @@ UidlistRead parse_uidlist(std::string_view text) {
     const std::size_t nl = text.find('\n');
     std::string_view line = text.substr(0, nl);
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
-    if (line.ends_with('\r')) line.remove_suffix(1);
+    // All CRs at the end go (Dovecot drops one): a name ending in CR would
+    // not survive our own rewrite.
+    while (line.ends_with('\r')) line.remove_suffix(1);
     ++line_no;
     if (!header_done) {
       header_done = true;
@@ -128,7 +130,8 @@ UidlistRead parse_uidlist(std::string_view text) {
       name = trim_spaces(line.substr(space + 1));
     }
     name = name.substr(0, name.find(':'));  // a full file name: its info part is not part of the key
-    if (name.empty() || name.find('/') != std::string_view::npos) {
+    // Dovecot never lists a file whose name holds CR (or '/', or LF).
+    if (name.empty() || name.find_first_of("/\r") != std::string_view::npos) {
       bad("bad file name");
       continue;
     }

@@ -32,9 +32,13 @@ std::optional<std::string> uidlist_problem(const UidlistRead& read) {
   if (!read.list)
     return fmt::format("not understood ({}): UIDs are not kept for this folder", read.header_error);
   if (read.broken.empty()) return std::nullopt;
+  // The first few lines are enough to find the damage; a file of garbage
+  // must not make a report line of megabytes.
+  constexpr std::size_t kListed = 5;
   std::string lines;
-  for (const UidlistLine& b : read.broken)
-    lines += fmt::format("{}{} ({})", lines.empty() ? "" : ", ", b.line, b.what);
+  for (std::size_t i = 0; i < read.broken.size() && i < kListed; ++i)
+    lines += fmt::format("{}{} ({})", i == 0 ? "" : ", ", read.broken[i].line, read.broken[i].what);
+  if (read.broken.size() > kListed) lines += ", ...";
   return fmt::format("{} malformed line(s) skipped, those messages get new UIDs: line {}", read.broken.size(),
                      lines);
 }

@@ -32,6 +32,15 @@ TEST(MaildirKeywords, SkipsWhatDovecotSkips) {
   EXPECT_EQ(k.format(), "1 Work\n3 two words\n");
 }
 
+// Found by fuzz_dovecot_uidlist: a name ending in CR ("0 x\r\r\n") was read
+// as "x\r", written back as "0 x\r\n" and read again as "x".
+TEST(MaildirKeywords, NoNameEndsInCrSoRewritingKeepsIt) {
+  const Keywords k = Keywords::parse("0 x\r\r\r\n1 \r\r\n");
+  EXPECT_EQ(k.name('a'), "x");
+  EXPECT_EQ(k.name('b'), std::nullopt);
+  EXPECT_EQ(Keywords::parse(k.format()).name('a'), "x");
+}
+
 TEST(MaildirKeywords, TwentySixAtMost) {
   Keywords k;
   for (int i = 0; i < 26; ++i) EXPECT_TRUE(k.assign("k" + std::to_string(i)).has_value());

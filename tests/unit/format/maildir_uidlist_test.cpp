@@ -49,6 +49,17 @@ TEST(MaildirUidlist, ReadsVersion1AndCrLf) {
   EXPECT_EQ(format_uidlist(list), "3 V1000 N10 G\n3 :123.456.host\n");
 }
 
+// Found by fuzz_dovecot_uidlist: "1 a\r\r\n" named "a\r", written back as
+// "1 :a\r\n" and read again as "a".
+TEST(MaildirUidlist, NoNameEndsInCrSoRewritingKeepsIt) {
+  const Uidlist list = clean("1 1700000000 2\n1 a\r\r\r\n");
+  ASSERT_EQ(list.records.size(), 1U);
+  EXPECT_EQ(list.records[0].base, "a");
+  EXPECT_EQ(clean(format_uidlist(list)).records[0].base, "a");
+  // A CR inside the name (before a ':') is a name Dovecot never lists.
+  EXPECT_EQ(parse_uidlist("1 1700000000 2\n1 a\r:2,S\n").broken.size(), 1U);
+}
+
 TEST(MaildirUidlist, AnUnreadableHeaderIsAnError) {
   EXPECT_EQ(parse_uidlist("").header_error, "empty header");
   EXPECT_FALSE(parse_uidlist("2 V1 N1\n").list);

@@ -74,6 +74,22 @@ TEST(MaildirFolder, OrderFlagsKeywordsDatesAndTmpIgnored) {
   EXPECT_THROW((void)folder.open(evil), IoError);
 }
 
+// The codec keeps the good records of a uidlist Dovecot would call broken;
+// the source reads on with them and names the bad lines once.
+TEST(MaildirFolder, BrokenUidlistLinesAreSkippedAndNamed) {
+  testing::TempTree tree;
+  tree.file("m/cur/1.a:2,S", "a\n");
+  tree.file("m/cur/2.b:2,S", "b\n");
+  tree.file("m/dovecot-uidlist", "3 V7 N20 Gx\n10 :1.a\ngarbage\n9 :2.b\n");
+  Scanned s = scan(tree.path("m"));
+  ASSERT_EQ(2U, s.messages.size());
+  EXPECT_EQ(10U, s.messages[0].uid.value_or(0));
+  EXPECT_FALSE(s.messages[1].uid);  // "9" after "10": not ascending, a new UID
+  ASSERT_EQ(1U, s.problems.size());
+  EXPECT_NE(s.problems[0].message.find("line 3 (no UID), 4 (UIDs not ascending)"), std::string::npos)
+      << s.problems[0].message;
+}
+
 TEST(MaildirFolder, UnknownKeywordLetterAndCourierKeywordsAreReported) {
   testing::TempTree tree;
   tree.file("m/cur/1.x:2,z", "x\n");
