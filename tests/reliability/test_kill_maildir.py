@@ -109,7 +109,13 @@ class KillMigrateIntoMaildir(unittest.TestCase):
                 for folder in rb.list_folders(imap):
                     base = os.path.join(tree, "killmd.test", user.split("@")[0], "Maildir")
                     path = base if folder == "INBOX" else os.path.join(base, "." + folder)
-                    uids = [uid for uid, *_ in rb.fetch_folder(imap, folder)]
+                    try:
+                        uids = [uid for uid, *_ in rb.fetch_folder(imap, folder)]
+                    except AssertionError as e:
+                        # Seen once under ASan: [SERVERBUG] on SELECT of a folder
+                        # whose files and uidlist had passed the checks above;
+                        # Dovecot's own logs say why.
+                        raise AssertionError(f"{user} {folder}: {e}\n{log}\n{dovecot.log_text(8000)}") from e
                     self.assertEqual(sorted(uidlists.get(path, {})), uids, f"{user} {folder}: UIDs\n{log}")
             finally:
                 imap.logout()
