@@ -6,19 +6,18 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <iostream>
 #include <sstream>
 
 #include "cli/argv_secrets.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/legacy_argv.h"
 #include "cli/migrate_command.h"
-#include "core/ascii.h"
 #include "provision/passwords.h"
 
 namespace mailmig::cli {
-
-namespace {}  // namespace
 
 void print_cg2kms_help(std::ostream& out) {
   out << R"(cg2kms - CommuniGate Pro to Kerio Connect migration tool (mailmig)
@@ -68,6 +67,54 @@ Exit status: 0 success, 1 finished with errors, 2 bad command line, 3 nothing do
 )";
 }
 
+namespace {
+
+// A whole number in [low, high] for option `name`, or the error the original tool gave.
+LegacyOption legacy_number(std::string_view name, long low, long high, std::string_view error_format,
+                           const std::function<void(long)>& store) {
+  return {{name}, LegacyOption::Takes::Value, [=](const std::string& text) {
+            char* end = nullptr;
+            const long n = std::strtol(text.c_str(), &end, 10);
+            if (text.empty() || *end != '\0' || n < low || n > high)
+              return fmt::format(fmt::runtime(error_format), text);
+            store(n);
+            return std::string();
+          }};
+}
+
+std::vector<LegacyOption> cg2kms_options(Cg2kmsOptions& o) {
+  using T = LegacyOption::Takes;
+  return {
+      legacy_value({"-path"}, o.path),
+      legacy_value({"-domain"}, o.domain),
+      legacy_value({"-user"}, o.user),
+      legacy_value({"-server"}, o.server),
+      legacy_value({"-password"}, o.password, T::Secret),
+      legacy_value({"-setpass"}, o.set_pass, T::Secret),
+      legacy_value({"-forcesetpass"}, o.force_set_pass, T::Secret),
+      legacy_value({"-primarydomain"}, o.primary_domain),
+      legacy_number("-port", 1, 65535, "-port {}: not a port number (1-65535)",
+                    [&o](long n) { o.port = static_cast<int>(n); }),
+      legacy_flag({"-migrate"}, o.migrate),
+      legacy_flag({"-force"}, o.force),
+      legacy_flag({"-quiet"}, o.quiet),
+      legacy_flag({"-help", "-?", "-h", "/?"}, o.help),
+      legacy_flag({"-allowlivestore"}, o.allow_live),
+      legacy_value({"-adminurl"}, o.admin_url),
+      legacy_value({"-adminuser"}, o.admin_user),
+      legacy_value({"-adminpassword"}, o.admin_password, T::Secret),
+      legacy_value({"-cafile"}, o.ca_file),
+      legacy_flag({"-insecure"}, o.insecure),
+      legacy_flag({"-tls"}, o.tls),
+      legacy_value({"-state"}, o.state_dir),
+      legacy_number("-jobs", 1, 256, "-jobs {}: expected 1-256",
+                    [&o](long n) { o.jobs = static_cast<unsigned>(n); }),
+      legacy_flag({"-json"}, o.json),
+  };
+}
+
+}  // namespace
+
 Cg2kmsParse parse_cg2kms(int argc, char** argv) {
   Cg2kmsParse result;
   Cg2kmsOptions& o = result.options;
@@ -75,92 +122,12 @@ Cg2kmsParse parse_cg2kms(int argc, char** argv) {
     o.help = true;
     return result;
   }
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string name = ascii_lower(arg);
-    if (name.starts_with("--")) name.erase(0, 1);  // tolerate --path as well as -path
-    auto value = [&](std::string& into, bool secret = false) {
-      if (i + 1 >= argc) {
-        result.error = fmt::format("option {} needs a value", arg);
-        return false;
-      }
-      into = argv[++i];
-      if (secret) scrub_argument(argv[i]);
-      return true;
-    };
-    bool ok = true;
-    if (name == "-path")
-      ok = value(o.path);
-    else if (name == "-domain")
-      ok = value(o.domain);
-    else if (name == "-user")
-      ok = value(o.user);
-    else if (name == "-server")
-      ok = value(o.server);
-    else if (name == "-password")
-      ok = value(o.password, true);
-    else if (name == "-setpass")
-      ok = value(o.set_pass, true);
-    else if (name == "-forcesetpass")
-      ok = value(o.force_set_pass, true);
-    else if (name == "-primarydomain")
-      ok = value(o.primary_domain);
-    else if (name == "-port") {
-      std::string port;
-      ok = value(port);
-      if (ok) {
-        char* end = nullptr;
-        const long n = std::strtol(port.c_str(), &end, 10);
-        if (port.empty() || *end != '\0' || n < 1 || n > 65535) {
-          result.error = fmt::format("-port {}: not a port number (1-65535)", port);
-          return result;
-        }
-        o.port = static_cast<int>(n);
-      }
-    } else if (name == "-migrate")
-      o.migrate = true;
-    else if (name == "-force")
-      o.force = true;
-    else if (name == "-quiet")
-      o.quiet = true;
-    else if (name == "-help" || name == "-?" || name == "-h" || name == "/?")
-      o.help = true;
-    else if (name == "-allowlivestore")
-      o.allow_live = true;
-    else if (name == "-adminurl")
-      ok = value(o.admin_url);
-    else if (name == "-adminuser")
-      ok = value(o.admin_user);
-    else if (name == "-adminpassword")
-      ok = value(o.admin_password, true);
-    else if (name == "-cafile")
-      ok = value(o.ca_file);
-    else if (name == "-insecure")
-      o.insecure = true;
-    else if (name == "-tls")
-      o.tls = true;
-    else if (name == "-state")
-      ok = value(o.state_dir);
-    else if (name == "-jobs") {
-      std::string jobs;
-      ok = value(jobs);
-      if (ok) {
-        char* end = nullptr;
-        const long n = std::strtol(jobs.c_str(), &end, 10);
-        if (jobs.empty() || *end != '\0' || n < 1 || n > 256) {
-          result.error = fmt::format("-jobs {}: expected 1-256", jobs);
-          return result;
-        }
-        o.jobs = static_cast<unsigned>(n);
-      }
-    } else if (name == "-json")
-      o.json = true;
-    else {
-      result.error = fmt::format("unknown option {} (see cg2kms -help)", arg);
-      return result;
-    }
-    if (!ok) return result;
-  }
+  const LegacySyntax syntax{.fold_case = true,
+                            .double_dash_alias = true,  // tolerate --path as well as -path
+                            .missing_value = "option {} needs a value",
+                            .unknown = "unknown option {} (see cg2kms -help)"};
+  result.error = parse_legacy_argv(argc, argv, cg2kms_options(o), syntax);
+  if (!result.error.empty()) return result;
   if (o.help) return result;
   if (o.path.empty()) {
     result.error = "-path is required: the CommuniGate data store, e.g. -path /var/CommuniGate";

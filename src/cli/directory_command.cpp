@@ -6,7 +6,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "cli/exit_codes.h"
@@ -184,69 +186,97 @@ LdifSinks ldif_sinks(const DirectoryArgs& a, std::ostream& out) {
   return sinks;
 }
 
-void run_live(DirectoryArgs& a, DirectoryReport& report, std::ostream& out) {
-  // Everything that can be refused is checked before connecting.
+// What a live run needs besides the server, all checked before connecting.
+struct LiveInputs {
   std::optional<directory::RuleSet> rules;
   std::optional<directory::SchemaFile> schema;
-  std::vector<directory::SetPair> sets = parse_sets(a);
+  std::vector<directory::SetPair> sets;
+};
+
+LiveInputs load_live_inputs(const DirectoryArgs& a) {
+  LiveInputs in;
+  in.sets = parse_sets(a);
   if (a.action == "transplant") {
-    rules = directory::load_rules(a.rules);
-    schema = directory::load_schema_file(a.old_schema);
+    in.rules = directory::load_rules(a.rules);
+    in.schema = directory::load_schema_file(a.old_schema);
   } else if (a.action == "upgrade") {
-    rules = directory::load_rules(a.rules.empty() ? "upgrade-" + a.from : a.rules);
+    in.rules = directory::load_rules(a.rules.empty() ? "upgrade-" + a.from : a.rules);
     for (const std::string& scope : scopes_of(a.scope)) {
-      if (!rules->scopes.contains(scope))
-        throw UsageError(fmt::format("{}: no [{}] section", rules->origin, scope));
+      if (!in.rules->scopes.contains(scope))
+        throw UsageError(fmt::format("{}: no [{}] section", in.rules->origin, scope));
     }
-  } else if (sets.empty()) {
+  } else if (in.sets.empty()) {
     throw UsageError("modify needs --set attr:value[;attr:value...]");
   }
+  return in;
+}
+
+// Entries that use any class or attribute the old schema defines.
+std::string transplant_filter(const directory::SchemaFile& schema) {
+  std::string filter = "(|";
+  for (const auto& oc : schema.object_classes)
+    filter += "(objectClass=" + directory::escape_filter_value(oc.names.front()) + ")";
+  for (const auto& at : schema.attribute_types) filter += "(" + at.names.front() + "=*)";
+  return filter + ")";
+}
+
+// Each entry goes through `change` until a change stops the run (go_on false).
+using EntryChange = std::function<bool(const directory::Entry&)>;
+
+bool change_matching(directory::LiveDirectory& live, const std::string& base, const std::string& filter,
+                     const EntryChange& change) {
+  bool go_on = true;
+  live.search(base, filter, [&](std::vector<directory::Entry>& page) {
+    for (const directory::Entry& entry : page) {
+      if (!go_on) return;
+      go_on = change(entry);
+    }
+  });
+  return go_on;
+}
+
+void run_transplant(const DirectoryArgs& a, const LiveInputs& in, directory::LiveDirectory& live,
+                    directory::ChangeRun& run) {
+  change_matching(live, a.base, transplant_filter(*in.schema), [&](const directory::Entry& entry) {
+    directory::Entry desired = directory::transform_entry(entry, *in.rules, &*in.schema);
+    for (const auto& attribute : desired.attributes) {
+      if (in.schema->has_attribute(attribute.name.substr(0, attribute.name.find(';')))) {
+        run.note(entry.dn,
+                 fmt::format("{} has no rename rule in {}: left as it is", attribute.name, in.rules->origin));
+      }
+    }
+    return run.apply(entry, desired);
+  });
+}
+
+// modify and upgrade: the entries of each scope (domain, user, group) in turn.
+void run_scoped(const DirectoryArgs& a, const LiveInputs& in, directory::LiveDirectory& live,
+                directory::ChangeRun& run) {
+  for (const std::string& scope : scopes_of(a.scope)) {
+    const std::string filter =
+        directory::and_filter({directory::any_class_filter(classes_of(a, scope)), a.filter});
+    const bool go_on = change_matching(live, a.base, filter, [&](const directory::Entry& entry) {
+      if (a.action == "modify") return run.apply(entry, directory::apply_sets(entry, in.sets, a.overwrite));
+      directory::UpgradeResult plan =
+          directory::plan_upgrade(entry, in.rules->scopes.at(scope), in.sets, a.overwrite, a.preserve);
+      for (const auto& message : plan.notes) run.note(entry.dn, message);
+      return run.apply(entry, plan.desired);
+    });
+    if (!go_on) break;
+  }
+}
+
+void run_live(DirectoryArgs& a, DirectoryReport& report, std::ostream& out) {
+  const LiveInputs in = load_live_inputs(a);  // everything that can be refused, before connecting
   const ldap::ConnectOptions options = connect_options(a);
   LdifSinks sinks = ldif_sinks(a, out);
   directory::LiveDirectory live(options);
   directory::ChangeRun run(&live, directory::ChangeOptions{a.dry_run, a.keep_going, sinks.outputs}, report);
-  bool go_on = true;
   try {
     if (a.action == "transplant") {
-      std::vector<std::string> parts;
-      for (const auto& oc : schema->object_classes)
-        parts.push_back("(objectClass=" + directory::escape_filter_value(oc.names.front()) + ")");
-      for (const auto& at : schema->attribute_types) parts.push_back("(" + at.names.front() + "=*)");
-      std::string filter = "(|";
-      for (const auto& p : parts) filter += p;
-      filter += ")";
-      live.search(a.base, filter, [&](std::vector<directory::Entry>& page) {
-        for (const directory::Entry& entry : page) {
-          if (!go_on) return;
-          directory::Entry desired = directory::transform_entry(entry, *rules, &*schema);
-          for (const auto& attribute : desired.attributes) {
-            if (schema->has_attribute(attribute.name.substr(0, attribute.name.find(';')))) {
-              run.note(entry.dn, fmt::format("{} has no rename rule in {}: left as it is", attribute.name,
-                                             rules->origin));
-            }
-          }
-          go_on = run.apply(entry, desired);
-        }
-      });
+      run_transplant(a, in, live, run);
     } else {
-      for (const std::string& scope : scopes_of(a.scope)) {
-        if (!go_on) break;
-        const std::string filter =
-            directory::and_filter({directory::any_class_filter(classes_of(a, scope)), a.filter});
-        live.search(a.base, filter, [&](std::vector<directory::Entry>& page) {
-          for (const directory::Entry& entry : page) {
-            if (!go_on) return;
-            if (a.action == "modify") {
-              go_on = run.apply(entry, directory::apply_sets(entry, sets, a.overwrite));
-            } else {
-              directory::UpgradeResult plan =
-                  directory::plan_upgrade(entry, rules->scopes.at(scope), sets, a.overwrite, a.preserve);
-              for (const auto& message : plan.notes) run.note(entry.dn, message);
-              go_on = run.apply(entry, plan.desired);
-            }
-          }
-        });
-      }
+      run_scoped(a, in, live, run);
     }
   } catch (const directory::ConnectionLost& e) {
     report.stopped = true;

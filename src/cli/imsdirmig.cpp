@@ -6,6 +6,7 @@
 
 #include "cli/argv_secrets.h"
 #include "cli/exit_codes.h"
+#include "cli/legacy_argv.h"
 
 namespace mailmig::cli {
 
@@ -52,58 +53,40 @@ ImsdirmigParse parse_imsdirmig(int argc, char** argv) {
   std::string host = "localhost";
   std::string port = "389";
   std::string product;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&](std::string& into, bool secret = false) {
-      if (i + 1 >= argc) {
-        result.error = fmt::format("{} needs a value", arg);
-        return;
-      }
-      into = argv[++i];
-      if (secret) scrub_argument(argv[i]);
-    };
-    if (arg == "-?" || arg == "--help")
-      result.help = true;
-    else if (arg == "-h")
-      value(host);
-    else if (arg == "-p")
-      value(port);
-    else if (arg == "-b")
-      value(a.base);
-    else if (arg == "-M")
-      value(product);
-    else if (arg == "-D")
-      value(a.bind_dn);
-    else if (arg == "-w") {
-      value(a.password, true);
-      a.password_given = true;
-      result.warning =
-          "imsdirmig: -w puts the password where other users can see it (ps); use -j FILE or "
-          "MAILMIG_LDAP_PASSWORD";
-    } else if (arg == "-j")
-      value(a.password_file);
-    else if (arg == "-m")
-      value(a.scope);
-    else if (arg == "-F")
-      value(a.filter);
-    else if (arg == "-A") {
-      std::string spec;
-      value(spec);
-      a.sets.push_back(spec);
-    } else if (arg == "-O")
-      a.overwrite = true;
-    else if (arg == "-c")
-      a.keep_going = true;
-    else if (arg == "-P")
-      a.preserve = true;
-    else if (arg == "--dry-run")
-      a.dry_run = true;
-    else if (arg == "--json")
-      a.json = true;
-    else
-      result.error = fmt::format("unknown option {}", arg);
-    if (!result.error.empty()) return result;
-  }
+  const auto take_password = [&](const std::string& v) {
+    a.password = v;
+    a.password_given = true;
+    result.warning =
+        "imsdirmig: -w puts the password where other users can see it (ps); use -j FILE or "
+        "MAILMIG_LDAP_PASSWORD";
+    return std::string();
+  };
+  const auto add_set = [&a](const std::string& v) {
+    a.sets.push_back(v);
+    return std::string();
+  };
+  using T = LegacyOption::Takes;
+  const std::vector<LegacyOption> options{
+      legacy_flag({"-?", "--help"}, result.help),
+      legacy_value({"-h"}, host),
+      legacy_value({"-p"}, port),
+      legacy_value({"-b"}, a.base),
+      legacy_value({"-M"}, product),
+      legacy_value({"-D"}, a.bind_dn),
+      {{"-w"}, T::Secret, take_password},
+      legacy_value({"-j"}, a.password_file),
+      legacy_value({"-m"}, a.scope),
+      legacy_value({"-F"}, a.filter),
+      {{"-A"}, T::Value, add_set},
+      legacy_flag({"-O"}, a.overwrite),
+      legacy_flag({"-c"}, a.keep_going),
+      legacy_flag({"-P"}, a.preserve),
+      legacy_flag({"--dry-run"}, a.dry_run),
+      legacy_flag({"--json"}, a.json),
+  };
+  result.error = parse_legacy_argv(
+      argc, argv, options, LegacySyntax{.missing_value = "{} needs a value", .unknown = "unknown option {}"});
+  if (!result.error.empty()) return result;
   if (result.help) return result;
   if (a.base.empty())
     result.error = "-b BASE is required";

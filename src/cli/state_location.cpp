@@ -77,12 +77,11 @@ std::string legacy_state_dir(const std::string& source_root, const std::string& 
 std::string choose_state_dir(const std::string& explicit_dir, const std::string& source_spec,
                              const std::string& target_spec) {
   if (!explicit_dir.empty()) return explicit_dir;
-  const std::string dir = default_state_dir(target_spec);
+  std::string dir = default_state_dir(target_spec);
   if (std::filesystem::exists(dir + "/state.sqlite")) return dir;
   const std::string root = source_spec.substr(source_spec.find(':') + 1);
   std::error_code ec;
-  const std::string legacy =
-      legacy_state_dir(std::filesystem::weakly_canonical(root, ec).string(), target_spec);
+  std::string legacy = legacy_state_dir(std::filesystem::weakly_canonical(root, ec).string(), target_spec);
   if (!ec && std::filesystem::exists(legacy + "/state.sqlite")) return legacy;
   return dir;
 }

@@ -16,6 +16,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/legacy_argv.h"
 #include "cli/migrate_command.h"
 #include "core/ascii.h"
 #include "source/maildir/user_paths.h"
@@ -105,78 +106,54 @@ Exit status: 0 done, 1 finished with problems (listed), 2 bad command line, 3 no
 )";
 }
 
+namespace {
+
+std::vector<LegacyOption> sync_maildirs_options(SyncMaildirsOptions& o) {
+  const auto store_port = [&o](const std::string& v) {
+    return parse_port(v, o.port) ? std::string() : fmt::format("-p \"{}\": not a port number", v);
+  };
+  const auto store_jobs = [&o](const std::string& v) {
+    int jobs = 0;
+    if (!parse_port(v, jobs) || jobs > 256)
+      return fmt::format("--jobs \"{}\": not a number from 1 to 256", v);
+    o.jobs = static_cast<unsigned>(jobs);
+    return std::string();
+  };
+  const auto add_user = [&o](const std::string& v) {
+    o.users.push_back(v);
+    return std::string();
+  };
+  using T = LegacyOption::Takes;
+  return {
+      legacy_flag({"-h", "--help"}, o.help),
+      legacy_flag({"-n", "--dry-run"}, o.dry_run),
+      {{"-p", "--port"}, T::Value, store_port},
+      legacy_value({"-s", "--source-host"}, o.host),
+      legacy_value({"--source-path"}, o.source_path),
+      legacy_value({"--source-user-path"}, o.source_user_path),
+      legacy_value({"--target-path"}, o.target_path),
+      legacy_value({"--target-user-path"}, o.target_user_path),
+      legacy_value({"--ssh-user"}, o.ssh_user),
+      legacy_value({"--ssh-key"}, o.ssh_key),
+      legacy_value({"--ssh-known-hosts"}, o.ssh_known_hosts),
+      legacy_value({"--state"}, o.state_dir),
+      legacy_value({"--domain"}, o.domain),
+      legacy_value({"--owner"}, o.owner),
+      legacy_value({"--log"}, o.log_file),
+      {{"--user"}, T::Value, add_user},
+      {{"--jobs"}, T::Value, store_jobs},
+  };
+}
+
+}  // namespace
+
 SyncMaildirsParse parse_sync_maildirs(int argc, char** argv) {
   SyncMaildirsParse result;
   SyncMaildirsOptions& o = result.options;
-  const auto value = [&](int& i, const std::string& option) -> std::optional<std::string> {
-    if (i + 1 >= argc) {
-      result.error = fmt::format("{} needs a value", option);
-      return std::nullopt;
-    }
-    return std::string(argv[++i]);
-  };
-  for (int i = 1; i < argc && result.error.empty(); ++i) {
-    std::string arg = argv[i];
-    std::optional<std::string> inline_value;
-    if (arg.starts_with("--")) {
-      if (const auto eq = arg.find('='); eq != std::string::npos) {
-        inline_value = arg.substr(eq + 1);
-        arg.resize(eq);
-      }
-    }
-    const auto take = [&]() -> std::optional<std::string> {
-      return inline_value ? inline_value : value(i, arg);
-    };
-    std::string* target = nullptr;
-    if (arg == "-h" || arg == "--help") {
-      o.help = true;
-    } else if (arg == "-n" || arg == "--dry-run") {
-      o.dry_run = true;
-    } else if (arg == "-p" || arg == "--port") {
-      if (auto v = take(); v && !parse_port(*v, o.port))
-        result.error = fmt::format("-p \"{}\": not a port number", *v);
-    } else if (arg == "-s" || arg == "--source-host") {
-      target = &o.host;
-    } else if (arg == "--source-path") {
-      target = &o.source_path;
-    } else if (arg == "--source-user-path") {
-      target = &o.source_user_path;
-    } else if (arg == "--target-path") {
-      target = &o.target_path;
-    } else if (arg == "--target-user-path") {
-      target = &o.target_user_path;
-    } else if (arg == "--ssh-user") {
-      target = &o.ssh_user;
-    } else if (arg == "--ssh-key") {
-      target = &o.ssh_key;
-    } else if (arg == "--ssh-known-hosts") {
-      target = &o.ssh_known_hosts;
-    } else if (arg == "--state") {
-      target = &o.state_dir;
-    } else if (arg == "--domain") {
-      target = &o.domain;
-    } else if (arg == "--owner") {
-      target = &o.owner;
-    } else if (arg == "--log") {
-      target = &o.log_file;
-    } else if (arg == "--user") {
-      if (auto v = take()) o.users.push_back(*v);
-    } else if (arg == "--jobs") {
-      int jobs = 0;
-      if (auto v = take()) {
-        if (!parse_port(*v, jobs) || jobs > 256) {
-          result.error = fmt::format("--jobs \"{}\": not a number from 1 to 256", *v);
-        } else {
-          o.jobs = static_cast<unsigned>(jobs);
-        }
-      }
-    } else {
-      result.error = fmt::format("unknown option \"{}\" (-h for help)", arg);
-    }
-    if (target != nullptr) {
-      if (auto v = take()) *target = *v;
-    }
-  }
+  const LegacySyntax syntax{.inline_value = true,
+                            .missing_value = "{} needs a value",
+                            .unknown = "unknown option \"{}\" (-h for help)"};
+  result.error = parse_legacy_argv(argc, argv, sync_maildirs_options(o), syntax);
   if (result.error.empty() && !o.help && o.host.empty())
     result.error = "-s IPADDR is required: the source host";
   return result;

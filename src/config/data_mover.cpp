@@ -196,31 +196,48 @@ class Mover {
     }
   }
 
+  using VerifiedFiles = std::map<std::string, std::pair<std::uint64_t, std::string>>;
+
+  // A directory the copy creates gets the source's mode, and its owner when we are root.
+  void make_directory_like(const std::string& dst, const struct stat& st) const {
+    if (::mkdir(dst.c_str(), st.st_mode & 07777) != 0) throw IoError(dst, errno, "mkdir");
+    if (::geteuid() == 0) {
+      auto [uid, gid] = owner_for(st);
+      if (::chown(dst.c_str(), uid, gid) != 0) throw IoError(dst, errno, "chown");
+    }
+  }
+
+  // State: one line per verified file, "SIZE SHA256 PATH", fsync'ed before the source is removed.
+  static VerifiedFiles read_verified(const std::string& state_path) {
+    VerifiedFiles verified;
+    std::ifstream in(state_path);
+    std::string line;
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::uint64_t size = 0;
+      std::string sha;
+      if (!(fields >> size >> sha)) continue;  // a line cut by a kill: that file is checked again
+      std::string rel;
+      std::getline(fields >> std::ws, rel);
+      if (!rel.empty()) verified[rel] = {size, sha};
+    }
+    return verified;
+  }
+
+  static void move_symlink(const std::string& src, const std::string& dst) {
+    std::vector<char> target(4096);
+    ssize_t n = ::readlink(src.c_str(), target.data(), target.size());
+    if (n < 0) throw IoError(src, errno, "readlink");
+    if (!lstat_if(dst) &&
+        ::symlink(std::string(target.data(), static_cast<std::size_t>(n)).c_str(), dst.c_str()) != 0)
+      throw IoError(dst, errno, "symlink");
+    if (::unlink(src.c_str()) != 0) throw IoError(src, errno, "unlink");
+  }
+
   void copy_all(const std::vector<Item>& items, const std::string& state_path, std::uint64_t total_files,
                 std::uint64_t total_bytes, MoveResult& result) const {
-    if (!lstat_if(o_.to)) {
-      struct stat st = *lstat_if(o_.from);
-      if (::mkdir(o_.to.c_str(), st.st_mode & 07777) != 0) throw IoError(o_.to, errno, "mkdir");
-      if (::geteuid() == 0) {
-        auto [uid, gid] = owner_for(st);
-        if (::chown(o_.to.c_str(), uid, gid) != 0) throw IoError(o_.to, errno, "chown");
-      }
-    }
-    // State: one line per verified file, "SIZE SHA256 PATH", fsync'ed before the source is removed.
-    std::map<std::string, std::pair<std::uint64_t, std::string>> verified;
-    {
-      std::ifstream in(state_path);
-      std::string line;
-      while (std::getline(in, line)) {
-        std::istringstream fields(line);
-        std::uint64_t size = 0;
-        std::string sha;
-        if (!(fields >> size >> sha)) continue;  // a line cut by a kill: that file is checked again
-        std::string rel;
-        std::getline(fields >> std::ws, rel);
-        if (!rel.empty()) verified[rel] = {size, sha};
-      }
-    }
+    if (!lstat_if(o_.to)) make_directory_like(o_.to, *lstat_if(o_.from));
+    const VerifiedFiles verified = read_verified(state_path);
     UniqueFd state(::open(state_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
     if (state.get() < 0) throw IoError(state_path, errno, "open");
 
@@ -230,24 +247,12 @@ class Mover {
       const std::string src = fs::join(o_.from, item.rel);
       const std::string dst = fs::join(o_.to, item.rel);
       if (S_ISDIR(item.st.st_mode)) {
-        if (!lstat_if(dst)) {
-          if (::mkdir(dst.c_str(), item.st.st_mode & 07777) != 0) throw IoError(dst, errno, "mkdir");
-          if (::geteuid() == 0) {
-            auto [uid, gid] = owner_for(item.st);
-            if (::chown(dst.c_str(), uid, gid) != 0) throw IoError(dst, errno, "chown");
-          }
-        }
+        if (!lstat_if(dst)) make_directory_like(dst, item.st);
         directories.push_back(src);
         continue;
       }
       if (S_ISLNK(item.st.st_mode)) {
-        std::vector<char> target(4096);
-        ssize_t n = ::readlink(src.c_str(), target.data(), target.size());
-        if (n < 0) throw IoError(src, errno, "readlink");
-        if (!lstat_if(dst) &&
-            ::symlink(std::string(target.data(), static_cast<std::size_t>(n)).c_str(), dst.c_str()) != 0)
-          throw IoError(dst, errno, "symlink");
-        if (::unlink(src.c_str()) != 0) throw IoError(src, errno, "unlink");
+        move_symlink(src, dst);
       } else if (S_ISREG(item.st.st_mode)) {
         move_one(item, src, dst, verified, state.get(), result);
       } else {
@@ -265,8 +270,7 @@ class Mover {
   }
 
   void move_one(const Item& item, const std::string& src, const std::string& dst,
-                const std::map<std::string, std::pair<std::uint64_t, std::string>>& verified, int state_fd,
-                MoveResult& result) const {
+                const VerifiedFiles& verified, int state_fd, MoveResult& result) const {
     auto existing = lstat_if(dst);
     auto known = verified.find(item.rel);
     if (existing) {

@@ -272,16 +272,9 @@ void compare(const Rules& rules, const PlanOptions& options, const Tree& destina
   }
 }
 
-}  // namespace
-
-Plan plan_takeover(const Rules& rules, const PlanOptions& options, const Tree& source,
-                   const Tree& destination, const TreeEntry& destination_root, const Tree* old_defaults) {
-  Plan plan;
-  Planner planner(rules, options, old_defaults, plan);
-  // Approach b starts from nothing (the new product's files are kept in <to>-orig);
-  // approach a from the new product's files.
-  if (options.strategy == Strategy::Merge) plan.result = destination;
-
+// Every source entry, renamed and taken over, placed into the result.
+void take_over_entries(const Rules& rules, const PlanOptions& options, const Tree& source,
+                       const Tree& destination, Planner& planner, Plan& plan) {
   for (const auto& [rel, entry] : source) {
     const std::string out = rules.renamed_file(rel);
     TreeEntry made = entry;
@@ -306,48 +299,60 @@ Plan plan_takeover(const Rules& rules, const PlanOptions& options, const Tree& s
     }
     place(plan.result, options.to, out, std::move(made));
   }
+}
 
-  // Modes and owners (4.3.7).
+// The mode (and owner, when we set owners) of one result entry; `before` is
+// what the destination has there now, so only real changes are listed.
+void settle(const Rules& rules, const PlanOptions& options, const std::string& rel, TreeEntry& entry,
+            const TreeEntry* before, Plan& plan) {
+  if (entry.type == EntryType::Symlink) return;
+  const bool directory = entry.type == EntryType::Directory;
+  if (auto mode = rules.mode_for(rel, directory)) entry.mode = *mode;
+  if (options.owner.apply) {
+    entry.uid = *options.owner.uid;
+    entry.gid = *options.owner.gid;
+  }
+  const std::string path = rel.empty() ? options.to : join_path(options.to, rel);
+  if (before == nullptr || before->type != entry.type || before->mode != entry.mode)
+    plan.mode_changes.push_back(fmt::format("chmod {:o} {}", entry.mode, path));
+  if (options.owner.apply && (before == nullptr || before->uid != entry.uid || before->gid != entry.gid))
+    plan.owner_changes.push_back(fmt::format("chown {} {}", options.owner.spec, path));
+}
+
+bool owned_by(const PlanOptions& options, const TreeEntry& entry) {
+  return options.owner.uid && options.owner.gid && entry.uid == *options.owner.uid &&
+         entry.gid == *options.owner.gid;
+}
+
+// Owners we cannot set: the exact command for a person (it needs root and the user/group).
+void list_manual_chown(const PlanOptions& options, Plan& plan) {
+  bool all_owned = owned_by(options, plan.result_root);
+  for (const auto& [rel, entry] : plan.result) {
+    if (entry.type != EntryType::Symlink && !owned_by(options, entry)) all_owned = false;
+  }
+  if (all_owned) return;
+  plan.manual_commands.push_back(fmt::format("chown -R {} {}", options.owner.spec, options.to));
+  plan.warnings.push_back(
+      {options.to, 0,
+       fmt::format(
+           "owner {} not set ({}): run the command listed", options.owner.spec,
+           options.owner.uid && options.owner.gid ? "needs root" : "the user or group does not exist")});
+}
+
+// Modes and owners (4.3.7).
+void settle_modes_and_owners(const Rules& rules, const PlanOptions& options, const Tree& destination,
+                             const TreeEntry& destination_root, Plan& plan) {
   plan.result_root = destination_root;
-  auto settle = [&](const std::string& rel, TreeEntry& entry, const TreeEntry* before) {
-    if (entry.type == EntryType::Symlink) return;
-    const bool directory = entry.type == EntryType::Directory;
-    if (auto mode = rules.mode_for(rel, directory)) entry.mode = *mode;
-    if (options.owner.apply) {
-      entry.uid = *options.owner.uid;
-      entry.gid = *options.owner.gid;
-    }
-    const std::string path = rel.empty() ? options.to : join_path(options.to, rel);
-    if (before == nullptr || before->type != entry.type || before->mode != entry.mode)
-      plan.mode_changes.push_back(fmt::format("chmod {:o} {}", entry.mode, path));
-    if (options.owner.apply && (before == nullptr || before->uid != entry.uid || before->gid != entry.gid))
-      plan.owner_changes.push_back(fmt::format("chown {} {}", options.owner.spec, path));
-  };
-  settle("", plan.result_root, &destination_root);
+  settle(rules, options, "", plan.result_root, &destination_root, plan);
   for (auto& [rel, entry] : plan.result) {
     auto it = destination.find(rel);
-    settle(rel, entry, it == destination.end() ? nullptr : &it->second);
+    settle(rules, options, rel, entry, it == destination.end() ? nullptr : &it->second, plan);
   }
-  if (!options.owner.apply) {
-    // Owners we cannot set: the exact command for a person (it needs root and the user/group).
-    bool all_owned = options.owner.uid && options.owner.gid && plan.result_root.uid == *options.owner.uid &&
-                     plan.result_root.gid == *options.owner.gid;
-    for (const auto& [rel, entry] : plan.result) {
-      if (entry.type == EntryType::Symlink) continue;
-      if (!options.owner.uid || !options.owner.gid || entry.uid != *options.owner.uid ||
-          entry.gid != *options.owner.gid)
-        all_owned = false;
-    }
-    if (!all_owned) {
-      plan.manual_commands.push_back(fmt::format("chown -R {} {}", options.owner.spec, options.to));
-      plan.warnings.push_back(
-          {options.to, 0,
-           fmt::format(
-               "owner {} not set ({}): run the command listed", options.owner.spec,
-               options.owner.uid && options.owner.gid ? "needs root" : "the user or group does not exist")});
-    }
-  }
+  if (!options.owner.apply) list_manual_chown(options, plan);
+}
 
+// What still names the old product once everything is placed.
+void warn_leftovers(const Rules& rules, const PlanOptions& options, Planner& planner, Plan& plan) {
   for (const auto& [rel, entry] : plan.result) {
     if (entry.type == EntryType::File) planner.scan_leftovers(rel, entry.content);
     if (entry.type == EntryType::Symlink &&
@@ -356,6 +361,20 @@ Plan plan_takeover(const Rules& rules, const PlanOptions& options, const Tree& s
           {join_path(options.to, rel), 0,
            fmt::format("symbolic link to {} still names {}", entry.content, rules.old_product)});
   }
+}
+
+}  // namespace
+
+Plan plan_takeover(const Rules& rules, const PlanOptions& options, const Tree& source,
+                   const Tree& destination, const TreeEntry& destination_root, const Tree* old_defaults) {
+  Plan plan;
+  Planner planner(rules, options, old_defaults, plan);
+  // Approach b starts from nothing (the new product's files are kept in <to>-orig);
+  // approach a from the new product's files.
+  if (options.strategy == Strategy::Merge) plan.result = destination;
+  take_over_entries(rules, options, source, destination, planner, plan);
+  settle_modes_and_owners(rules, options, destination, destination_root, plan);
+  warn_leftovers(rules, options, planner, plan);
   compare(rules, options, destination, plan);
   return plan;
 }

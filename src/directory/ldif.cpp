@@ -48,61 +48,156 @@ std::string_view base_type(std::string_view name) {
   return name.substr(0, name.find(';'));
 }
 
+using LdifLines = std::vector<LdifLine>;
+
+[[noreturn]] void fail_at(const std::string& origin, unsigned long line, const std::string& message) {
+  throw LdifError(origin, line, message);
+}
+
+// No "-" separator from `from` on: it belongs to modify records only.
+void check_no_separator(const LdifLines& lines, std::size_t from, const std::string& origin,
+                        const char* what) {
+  for (std::size_t i = from; i < lines.size(); ++i) {
+    if (lines[i].kind == LdifLine::Kind::Separator) fail_at(origin, lines[i].line, what);
+  }
+}
+
+void check_modrdn(const LdifLines& lines, std::size_t from, const std::string& kind,
+                  const std::string& origin) {
+  for (std::size_t i = from; i < lines.size(); ++i) {
+    const std::string& name = lines[i].name;
+    if (!ascii_iequals(name, "newrdn") && !ascii_iequals(name, "deleteoldrdn") &&
+        !ascii_iequals(name, "newsuperior")) {
+      fail_at(origin, lines[i].line, fmt::format("\"{}\" in a {} record", name, kind));
+    }
+  }
+}
+
+// One "add:/delete:/replace:/increment: TYPE" block starting at `i`: its values
+// are all of TYPE and it ends with "-". Returns the index after the "-".
+std::size_t check_modify_block(const LdifLines& lines, std::size_t i, const std::string& origin) {
+  const LdifLine& spec = lines[i];
+  if (spec.kind != LdifLine::Kind::Value || !is_modify_verb(spec.name)) {
+    fail_at(origin, spec.line,
+            fmt::format("expected add:, delete:, replace: or increment: in a modify record, not \"{}\"",
+                        spec.kind == LdifLine::Kind::Separator ? "-" : spec.name));
+  }
+  for (++i; i < lines.size() && lines[i].kind != LdifLine::Kind::Separator; ++i) {
+    if (!ascii_iequals(base_type(lines[i].name), base_type(spec.value))) {
+      fail_at(origin, lines[i].line,
+              fmt::format("a value of \"{}\" under \"{}: {}\" (missing \"-\"?)", lines[i].name, spec.name,
+                          spec.value));
+    }
+  }
+  if (i == lines.size())
+    fail_at(origin, spec.line, fmt::format("\"{}: {}\" is not closed by \"-\"", spec.name, spec.value));
+  return i + 1;  // past the "-"
+}
+
+// The lines after "changetype: X" (at `i`) as RFC 2849 shapes a change record of that kind.
+void check_change(const LdifLines& lines, std::size_t i, const LdifLine& type, const std::string& origin) {
+  const std::string kind = ascii_lower(type.value);
+  if (kind == "add") {
+    check_no_separator(lines, i, origin, "\"-\" in an add record");
+  } else if (kind == "delete") {
+    if (i < lines.size()) fail_at(origin, lines[i].line, "a delete record has no further lines");
+  } else if (kind == "modrdn" || kind == "moddn") {
+    check_modrdn(lines, i, kind, origin);
+  } else if (kind == "modify") {
+    while (i < lines.size()) i = check_modify_block(lines, i, origin);
+  } else {
+    fail_at(origin, type.line, fmt::format("unknown changetype \"{}\"", type.value));
+  }
+}
+
 // Checks the structure RFC 2849 gives each kind of record.
 void check_record(const LdifRecord& record, const std::string& origin) {
-  auto fail = [&](unsigned long line, const std::string& message) { throw LdifError(origin, line, message); };
+  const LdifLines& lines = record.lines;
   std::size_t i = 0;
-  while (i < record.lines.size() && ascii_iequals(record.lines[i].name, "control")) ++i;
-  if (i < record.lines.size() && ascii_iequals(record.lines[i].name, "changetype")) {
-    const LdifLine& type = record.lines[i];
-    const std::string kind = ascii_lower(type.value);
-    ++i;
-    if (kind == "add") {
-      for (; i < record.lines.size(); ++i) {
-        if (record.lines[i].kind == LdifLine::Kind::Separator)
-          fail(record.lines[i].line, "\"-\" in an add record");
-      }
-      return;
-    }
-    if (kind == "delete") {
-      if (i < record.lines.size()) fail(record.lines[i].line, "a delete record has no further lines");
-      return;
-    }
-    if (kind == "modrdn" || kind == "moddn") {
-      for (; i < record.lines.size(); ++i) {
-        const std::string& name = record.lines[i].name;
-        if (!ascii_iequals(name, "newrdn") && !ascii_iequals(name, "deleteoldrdn") &&
-            !ascii_iequals(name, "newsuperior")) {
-          fail(record.lines[i].line, fmt::format("\"{}\" in a {} record", name, kind));
-        }
-      }
-      return;
-    }
-    if (kind != "modify") fail(type.line, fmt::format("unknown changetype \"{}\"", type.value));
-    while (i < record.lines.size()) {
-      const LdifLine& spec = record.lines[i];
-      if (spec.kind != LdifLine::Kind::Value || !is_modify_verb(spec.name)) {
-        fail(spec.line,
-             fmt::format("expected add:, delete:, replace: or increment: in a modify record, not \"{}\"",
-                         spec.kind == LdifLine::Kind::Separator ? "-" : spec.name));
-      }
-      ++i;
-      for (; i < record.lines.size() && record.lines[i].kind != LdifLine::Kind::Separator; ++i) {
-        if (!ascii_iequals(base_type(record.lines[i].name), base_type(spec.value))) {
-          fail(record.lines[i].line, fmt::format("a value of \"{}\" under \"{}: {}\" (missing \"-\"?)",
-                                                 record.lines[i].name, spec.name, spec.value));
-        }
-      }
-      if (i == record.lines.size())
-        fail(spec.line, fmt::format("\"{}: {}\" is not closed by \"-\"", spec.name, spec.value));
-      ++i;  // the "-"
-    }
-    return;
+  while (i < lines.size() && ascii_iequals(lines[i].name, "control")) ++i;
+  if (i < lines.size() && ascii_iequals(lines[i].name, "changetype")) {
+    check_change(lines, i + 1, lines[i], origin);
+  } else {
+    check_no_separator(lines, i, origin, "\"-\" outside a modify record");
   }
-  for (; i < record.lines.size(); ++i) {
-    if (record.lines[i].kind == LdifLine::Kind::Separator)
-      fail(record.lines[i].line, "\"-\" outside a modify record");
+}
+
+// File line numbers inside one record buffer: ldif_getline overwrites the
+// newlines, so they are noted before it runs.
+class BufferLines {
+ public:
+  BufferLines(const char* buffer, unsigned long first_line) : buffer_(buffer), first_line_(first_line) {
+    for (const char* p = buffer; *p != '\0'; ++p) {
+      if (*p == '\n') newlines_.push_back(static_cast<std::size_t>(p - buffer));
+    }
   }
+  unsigned long line_of(const char* at) const {
+    const auto offset = static_cast<std::size_t>(at - buffer_);
+    return first_line_ +
+           static_cast<unsigned long>(std::lower_bound(newlines_.begin(), newlines_.end(), offset) -
+                                      newlines_.begin());
+  }
+
+ private:
+  const char* buffer_;
+  unsigned long first_line_;
+  std::vector<std::size_t> newlines_;
+};
+
+// "name: value", "name:: base64" or "name:< url" (one unfolded line, not "-").
+LdifLine parse_attribute_line(char* line, unsigned long lineno, const std::string& origin) {
+  LdifLine parsed;
+  parsed.line = lineno;
+  const char* colon = std::strchr(line, ':');
+  if (colon == nullptr || colon == line) {
+    fail_at(origin, lineno,
+            fmt::format("not \"attribute: value\": \"{}\"", squeeze_folds(line).substr(0, 60)));
+  }
+  if (colon[1] == '<') {
+    // Kept as a URL: fetching file:// URLs is not this tool's business.
+    parsed.kind = LdifLine::Kind::Url;
+    parsed.name = squeeze_folds(std::string_view(line, static_cast<std::size_t>(colon - line)));
+    parsed.value = trim(squeeze_folds(colon + 2));
+    // RFC 2849: "<" FILL url -- a URL line without its URL is malformed (it was
+    // written back as an empty value, another record).
+    if (parsed.value.empty()) fail_at(origin, lineno, fmt::format("\"{}:<\" without a URL", parsed.name));
+  } else {
+    berval type{};
+    berval value{};
+    int free_value = 0;
+    if (ldif_parse_line2(line, &type, &value, &free_value) < 0) {
+      fail_at(origin, lineno, "malformed line (bad base64 or attribute name)");
+    }
+    // ldif_parse_line2 ends the type at blanks before the colon ("cn : x") with a NUL
+    // but counts them in bv_len: the name is what comes before that NUL.
+    parsed.name.assign(type.bv_val, ::strnlen(type.bv_val, type.bv_len));
+    if (value.bv_val != nullptr) parsed.value.assign(value.bv_val, value.bv_len);
+    if (free_value != 0) ber_memfree(value.bv_val);
+  }
+  if (parsed.name.find_first_of(" \t") != std::string::npos) {
+    fail_at(origin, lineno, fmt::format("attribute name \"{}\" contains a space", parsed.name));
+  }
+  return parsed;
+}
+
+LdifLine parse_line(char* line, unsigned long lineno, const std::string& origin) {
+  if (std::strcmp(line, "-") == 0 || std::strcmp(line, "-\r") == 0) {
+    LdifLine separator;
+    separator.line = lineno;
+    separator.kind = LdifLine::Kind::Separator;
+    return separator;
+  }
+  return parse_attribute_line(line, lineno, origin);
+}
+
+// The first line of a record: "dn:" with a valid DN.
+void take_dn(LdifLine& parsed, const std::string& origin, LdifRecord& out) {
+  if (!ascii_iequals(parsed.name, "dn") || parsed.kind != LdifLine::Kind::Value) {
+    fail_at(origin, parsed.line, "a record must start with \"dn:\"");
+  }
+  if (!valid_dn(parsed.value)) fail_at(origin, parsed.line, fmt::format("invalid DN \"{}\"", parsed.value));
+  out.dn = std::move(parsed.value);
+  out.line = parsed.line;
 }
 
 // Splits one record buffer (as ldif_read_record returns it, modified in place)
@@ -110,75 +205,22 @@ void check_record(const LdifRecord& record, const std::string& origin) {
 // Returns false for a buffer that holds only comments or a "version:" line.
 bool parse_buffer(char* buffer, unsigned long first_line, const std::string& origin, bool may_be_version,
                   LdifRecord& out) {
-  // Line numbers: ldif_getline overwrites the newlines, so count them first.
-  std::vector<std::size_t> newlines;
-  for (const char* p = buffer; *p != '\0'; ++p) {
-    if (*p == '\n') newlines.push_back(static_cast<std::size_t>(p - buffer));
-  }
-  auto line_of = [&](const char* at) {
-    const auto offset = static_cast<std::size_t>(at - buffer);
-    return first_line + static_cast<unsigned long>(
-                            std::lower_bound(newlines.begin(), newlines.end(), offset) - newlines.begin());
-  };
+  const BufferLines lines(buffer, first_line);
   out = LdifRecord{};
   bool have_dn = false;
   char* next = buffer;
   while (char* line = ldif_getline(&next)) {
-    const unsigned long lineno = line_of(line);
-    LdifLine parsed;
-    parsed.line = lineno;
-    if (std::strcmp(line, "-") == 0 || std::strcmp(line, "-\r") == 0) {
-      parsed.kind = LdifLine::Kind::Separator;
+    LdifLine parsed = parse_line(line, lines.line_of(line), origin);
+    if (have_dn) {
+      out.lines.push_back(std::move(parsed));
+    } else if (may_be_version && ascii_iequals(parsed.name, "version")) {
+      if (parsed.value != "1")
+        fail_at(origin, parsed.line, fmt::format("LDIF version {} (only 1 exists)", parsed.value));
+      may_be_version = false;
     } else {
-      const char* colon = std::strchr(line, ':');
-      if (colon == nullptr || colon == line) {
-        throw LdifError(origin, lineno,
-                        fmt::format("not \"attribute: value\": \"{}\"", squeeze_folds(line).substr(0, 60)));
-      }
-      if (colon[1] == '<') {
-        // Kept as a URL: fetching file:// URLs is not this tool's business.
-        parsed.kind = LdifLine::Kind::Url;
-        parsed.name = squeeze_folds(std::string_view(line, static_cast<std::size_t>(colon - line)));
-        parsed.value = trim(squeeze_folds(colon + 2));
-        // RFC 2849: "<" FILL url -- a URL line without its URL is malformed (it was
-        // written back as an empty value, another record).
-        if (parsed.value.empty())
-          throw LdifError(origin, lineno, fmt::format("\"{}:<\" without a URL", parsed.name));
-      } else {
-        berval type{};
-        berval value{};
-        int free_value = 0;
-        if (ldif_parse_line2(line, &type, &value, &free_value) < 0) {
-          throw LdifError(origin, lineno, "malformed line (bad base64 or attribute name)");
-        }
-        // ldif_parse_line2 ends the type at blanks before the colon ("cn : x") with a NUL
-        // but counts them in bv_len: the name is what comes before that NUL.
-        parsed.name.assign(type.bv_val, ::strnlen(type.bv_val, type.bv_len));
-        if (value.bv_val != nullptr) parsed.value.assign(value.bv_val, value.bv_len);
-        if (free_value != 0) ber_memfree(value.bv_val);
-      }
-      if (parsed.name.find_first_of(" \t") != std::string::npos) {
-        throw LdifError(origin, lineno, fmt::format("attribute name \"{}\" contains a space", parsed.name));
-      }
-    }
-    if (!have_dn) {
-      if (may_be_version && ascii_iequals(parsed.name, "version")) {
-        if (parsed.value != "1")
-          throw LdifError(origin, lineno, fmt::format("LDIF version {} (only 1 exists)", parsed.value));
-        may_be_version = false;
-        continue;
-      }
-      if (!ascii_iequals(parsed.name, "dn") || parsed.kind != LdifLine::Kind::Value) {
-        throw LdifError(origin, lineno, "a record must start with \"dn:\"");
-      }
-      if (!valid_dn(parsed.value))
-        throw LdifError(origin, lineno, fmt::format("invalid DN \"{}\"", parsed.value));
-      out.dn = std::move(parsed.value);
-      out.line = lineno;
+      take_dn(parsed, origin, out);
       have_dn = true;
-      continue;
     }
-    out.lines.push_back(std::move(parsed));
   }
   if (!have_dn) return false;
   check_record(out, origin);

@@ -366,7 +366,7 @@ void FolderExecutor::remove_from_target(TargetFolder& out, const std::string& fo
 }
 
 void FolderExecutor::settle_vanished_folder(TargetAccount* out, const FolderRecord& record,
-                                            std::vector<DoneMessage> gone, bool listing_clean,
+                                            const std::vector<DoneMessage>& gone, bool listing_clean,
                                             FolderResult& r) {
   // The listing had problems: a folder missing from it may only be unreadable.
   count_deletions(record.folder, gone, listing_clean, r);

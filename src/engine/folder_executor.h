@@ -33,8 +33,8 @@ class FolderExecutor {
   // A folder the state knows and the source no longer lists: its copied
   // messages were deleted on the source (`listing_clean`: the listing may be
   // trusted). `out` is null in a dry run. The target folder itself stays.
-  void settle_vanished_folder(TargetAccount* out, const FolderRecord& record, std::vector<DoneMessage> gone,
-                              bool listing_clean, FolderResult& r);
+  void settle_vanished_folder(TargetAccount* out, const FolderRecord& record,
+                              const std::vector<DoneMessage>& gone, bool listing_clean, FolderResult& r);
 
   // Messages confirmed on the target (appended or reconciled) so far: a
   // dropped connection after progress is not counted towards giving up.

@@ -45,8 +45,8 @@ std::string normalize_entry_path(std::string_view path) {
   return out;
 }
 
-ArchiveReader::ArchiveReader(const std::string& path, std::string shown)
-    : path_(shown.empty() ? path : std::move(shown)) {
+ArchiveReader::ArchiveReader(const std::string& path, const std::string& shown)
+    : path_(shown.empty() ? path : shown) {
   if (path != "-") {
     struct stat st {};
     if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {

@@ -56,7 +56,7 @@ class ArchiveReader {
   // pass only: see stream_spool.h), or a directory, read as the archive it
   // was exploded from (directory_entries.h). `shown` names it in messages
   // (default: `path`). Throws ArchiveError (fatal) when it is no archive.
-  explicit ArchiveReader(const std::string& path, std::string shown = {});
+  explicit ArchiveReader(const std::string& path, const std::string& shown = {});
   ArchiveReader(const ArchiveReader&) = delete;
   ArchiveReader& operator=(const ArchiveReader&) = delete;
   ~ArchiveReader();
