@@ -84,13 +84,14 @@ std::string esmith_real_name(const EsmithRecord& user) {
   return real_name;
 }
 
-void build_sme(const RawCatalogue& raw, const std::string& prefix, const LayoutOptions& options,
-               Catalogue& out) {
+// The users' domain: --domain, else DomainName in the configuration database;
+// `origin` says which. Throws when neither names it.
+std::string sme_domain(const RawCatalogue& raw, const std::string& prefix, const LayoutOptions& options,
+                       std::string& origin) {
   std::string domain = ascii_lower(options.domain);
-  std::string origin = "--domain";
-  const std::string config_path = prefix + "home/e-smith/db/configuration";
+  origin = "--domain";
   if (domain.empty()) {
-    if (auto text = raw.texts.find(config_path); text != raw.texts.end()) {
+    if (auto text = raw.texts.find(prefix + "home/e-smith/db/configuration"); text != raw.texts.end()) {
       if (auto name = esmith_value(parse_esmith_db(text->second), "DomainName")) {
         domain = ascii_lower(*name);
         origin = "home/e-smith/db/configuration";
@@ -103,32 +104,44 @@ void build_sme(const RawCatalogue& raw, const std::string& prefix, const LayoutO
                     "which domain the users belong to with --domain",
                     raw.archive));
   }
-  EsmithDb users;
-  if (auto text = raw.texts.find(prefix + "home/e-smith/db/accounts"); text != raw.texts.end()) {
-    users = parse_esmith_db(text->second);
+  return domain;
+}
+
+// The account whose Maildir is `root`: a user's home or the administrator's; nullopt for any other.
+std::optional<std::string> sme_account_of(const std::string& prefix, const std::string& root) {
+  const std::string users_dir = prefix + std::string(kSmeUsers);
+  constexpr std::string_view kMaildir = "/Maildir";
+  if (root.starts_with(users_dir) && root.ends_with(kMaildir)) {
+    std::string name = root.substr(users_dir.size(), root.size() - users_dir.size() - kMaildir.size());
+    if (name.find('/') != std::string::npos) return std::nullopt;
+    return name;
   }
+  if (root == prefix + "home/e-smith/Maildir")
+    return "admin";  // the administrator's mail lives outside the user homes
+  return std::nullopt;
+}
+
+std::vector<MaildirRoot> sme_roots(const RawCatalogue& raw, const std::string& prefix, const EsmithDb& users,
+                                   const std::string& domain) {
   std::vector<MaildirRoot> roots;
   for (const std::string& root : find_maildir_roots(raw)) {
-    std::string name;
-    const std::string users_dir = prefix + std::string(kSmeUsers);
-    if (root.starts_with(users_dir) && root.ends_with("/Maildir")) {
-      name =
-          root.substr(users_dir.size(), root.size() - users_dir.size() - std::string_view("/Maildir").size());
-      if (name.find('/') != std::string::npos) continue;
-    } else if (root == prefix + "home/e-smith/Maildir") {
-      name = "admin";  // the administrator's mail lives outside the user homes
-    } else {
-      continue;
-    }
+    const std::optional<std::string> account = sme_account_of(prefix, root);
+    if (!account) continue;
+    const std::string& name = *account;
     std::string real_name;
     if (auto it = users.find(name); it != users.end() && it->second.type == "user") {
       real_name = esmith_real_name(it->second);
     }
     roots.push_back(MaildirRoot{.domain = domain, .name = name, .root = root, .real_name = real_name});
   }
-  out.accounts = build_maildir_accounts(raw, roots);
-  // A user of the accounts database whose home holds no Maildir is still a
-  // user: listed without folders, so a migration creates it.
+  return roots;
+}
+
+// A user of the accounts database whose home holds no Maildir is still a
+// user: listed without folders, so a migration creates it.
+void add_users_without_mail(const RawCatalogue& raw, const std::string& prefix, const EsmithDb& users,
+                            const std::string& domain, const std::vector<MaildirRoot>& roots,
+                            Catalogue& out) {
   std::set<std::string> with_mail;
   for (const MaildirRoot& root : roots) with_mail.insert(root.name);
   for (const auto& [name, record] : users) {
@@ -143,18 +156,36 @@ void build_sme(const RawCatalogue& raw, const std::string& prefix, const LayoutO
                     .password = {}};
     out.accounts.push_back(std::move(account));
   }
-  // The old password hashes, for a target that can keep them (import-backup).
+}
+
+// The old password hashes, for a target that can keep them (import-backup); how many were found.
+std::size_t add_shadow_hashes(const RawCatalogue& raw, const std::string& prefix, Catalogue& out) {
   std::size_t hashes = 0;
-  if (auto shadow = raw.texts.find(prefix + "etc/shadow"); shadow != raw.texts.end()) {
-    const std::map<std::string, std::string> known = shadow_hashes(shadow->second);
-    for (CatalogueAccount& account : out.accounts) {
-      auto hash = known.find(account.info.name);
-      if (hash == known.end()) continue;
-      account.info.password =
-          PasswordInfo{.kind = PasswordInfo::Kind::Encrypted, .scheme = "crypt", .value = hash->second};
-      ++hashes;
-    }
+  auto shadow = raw.texts.find(prefix + "etc/shadow");
+  if (shadow == raw.texts.end()) return hashes;
+  const std::map<std::string, std::string> known = shadow_hashes(shadow->second);
+  for (CatalogueAccount& account : out.accounts) {
+    auto hash = known.find(account.info.name);
+    if (hash == known.end()) continue;
+    account.info.password =
+        PasswordInfo{.kind = PasswordInfo::Kind::Encrypted, .scheme = "crypt", .value = hash->second};
+    ++hashes;
   }
+  return hashes;
+}
+
+void build_sme(const RawCatalogue& raw, const std::string& prefix, const LayoutOptions& options,
+               Catalogue& out) {
+  std::string origin;
+  const std::string domain = sme_domain(raw, prefix, options, origin);
+  EsmithDb users;
+  if (auto text = raw.texts.find(prefix + "home/e-smith/db/accounts"); text != raw.texts.end()) {
+    users = parse_esmith_db(text->second);
+  }
+  const std::vector<MaildirRoot> roots = sme_roots(raw, prefix, users, domain);
+  out.accounts = build_maildir_accounts(raw, roots);
+  add_users_without_mail(raw, prefix, users, domain, roots, out);
+  const std::size_t hashes = add_shadow_hashes(raw, prefix, out);
   out.aliases = esmith_aliases(users, domain);
   fill_domains(out);
   out.description =
@@ -168,63 +199,80 @@ void build_sme(const RawCatalogue& raw, const std::string& prefix, const LayoutO
   }
 }
 
-void build_maildir(const RawCatalogue& raw, const LayoutOptions& options, Catalogue& out) {
-  const std::vector<std::string> found = find_maildir_roots(raw);
+// The Maildirs found, with their accounts, and how the archive's layout was understood.
+struct FoundRoots {
   std::vector<MaildirRoot> roots;
   std::string layout;
-  const auto require_domain = [&](const std::string& what) {
-    if (!options.domain.empty()) return ascii_lower(options.domain);
-    throw SourceError(
-        fmt::format("{}: {} has no domain level; say which domain the accounts belong to with --domain",
-                    raw.archive, what));
-  };
-  if (!options.user_path.empty()) {
-    layout = fmt::format("user path {}", options.user_path);
-    const std::string fallback =
-        maildir::pattern_has_domain(options.user_path) ? "" : require_domain("the user path");
-    for (const std::string& root : found) {
-      if (auto match = match_user_path(options.user_path, root)) {
-        roots.push_back(MaildirRoot{.domain = match->first.empty() ? fallback : match->first,
-                                    .name = match->second,
-                                    .root = root,
-                                    .real_name = {}});
-      }
-    }
-  } else if (std::find(found.begin(), found.end(), std::string()) != found.end()) {
-    auto [name, domain] = maildir::split_user(options.user);
-    if (domain.empty()) domain = require_domain("a single Maildir");
-    if (name.empty())
-      throw SourceError(fmt::format("{}: holds a single Maildir; name its account with --user", raw.archive));
-    roots.push_back(MaildirRoot{.domain = domain, .name = name, .root = "", .real_name = {}});
-    layout = "a single Maildir";
-  } else {
-    // <...>/<user>/Maildir (homes) or <...>/<domain>/<user>[/Maildir] (virtual domains): the
-    // directory above the user is the domain when it looks like one.
-    const bool homes =
-        std::all_of(found.begin(), found.end(), [](const std::string& r) { return r.ends_with("Maildir"); });
-    bool with_domain = !found.empty();
-    for (const std::string& root : found) {
-      const std::string user_dir = homes ? parent_path(root) : root;
-      if (!looks_like_domain(last_component(parent_path(user_dir)))) with_domain = false;
-    }
-    const std::string domain = with_domain ? std::string()
-                                           : require_domain(homes ? "home directories (<user>/Maildir)"
-                                                                  : "a tree of <user> Maildirs");
-    layout = with_domain
-                 ? (homes ? "virtual domains (<domain>/<user>/Maildir)" : "virtual domains (<domain>/<user>)")
-                 : (homes ? "home directories (<user>/Maildir)" : "<user> Maildirs");
-    for (const std::string& root : found) {
-      const std::string user_dir = homes ? parent_path(root) : root;
-      const std::string name = last_component(user_dir);
-      if (name.empty()) continue;
-      roots.push_back(
-          MaildirRoot{.domain = with_domain ? ascii_lower(last_component(parent_path(user_dir))) : domain,
-                      .name = name,
-                      .root = root,
-                      .real_name = {}});
+};
+
+// --domain, for a layout whose paths name no domain (`what`); throws when it is not given.
+std::string required_domain(const RawCatalogue& raw, const LayoutOptions& options, const std::string& what) {
+  if (!options.domain.empty()) return ascii_lower(options.domain);
+  throw SourceError(
+      fmt::format("{}: {} has no domain level; say which domain the accounts belong to with --domain",
+                  raw.archive, what));
+}
+
+FoundRoots roots_by_user_path(const RawCatalogue& raw, const LayoutOptions& options,
+                              const std::vector<std::string>& found) {
+  FoundRoots out{.roots = {}, .layout = fmt::format("user path {}", options.user_path)};
+  const std::string fallback =
+      maildir::pattern_has_domain(options.user_path) ? "" : required_domain(raw, options, "the user path");
+  for (const std::string& root : found) {
+    if (auto match = match_user_path(options.user_path, root)) {
+      out.roots.push_back(MaildirRoot{.domain = match->first.empty() ? fallback : match->first,
+                                      .name = match->second,
+                                      .root = root,
+                                      .real_name = {}});
     }
   }
-  // Two roots for one account (e.g. a copy elsewhere in the archive): the first is read.
+  return out;
+}
+
+FoundRoots single_maildir_root(const RawCatalogue& raw, const LayoutOptions& options) {
+  auto [name, domain] = maildir::split_user(options.user);
+  if (domain.empty()) domain = required_domain(raw, options, "a single Maildir");
+  if (name.empty())
+    throw SourceError(fmt::format("{}: holds a single Maildir; name its account with --user", raw.archive));
+  return FoundRoots{.roots = {MaildirRoot{.domain = domain, .name = name, .root = "", .real_name = {}}},
+                    .layout = "a single Maildir"};
+}
+
+// <...>/<user>/Maildir (homes) or <...>/<domain>/<user>[/Maildir] (virtual domains): the
+// directory above the user is the domain when it looks like one.
+FoundRoots roots_by_tree(const RawCatalogue& raw, const LayoutOptions& options,
+                         const std::vector<std::string>& found) {
+  const bool homes =
+      std::all_of(found.begin(), found.end(), [](const std::string& r) { return r.ends_with("Maildir"); });
+  const auto user_dir_of = [homes](const std::string& root) { return homes ? parent_path(root) : root; };
+  const bool with_domain =
+      !found.empty() && std::all_of(found.begin(), found.end(), [&](const std::string& r) {
+        return looks_like_domain(last_component(parent_path(user_dir_of(r))));
+      });
+  const std::string domain = with_domain ? std::string()
+                                         : required_domain(raw, options,
+                                                           homes ? "home directories (<user>/Maildir)"
+                                                                 : "a tree of <user> Maildirs");
+  FoundRoots out{.roots = {},
+                 .layout = with_domain ? (homes ? "virtual domains (<domain>/<user>/Maildir)"
+                                                : "virtual domains (<domain>/<user>)")
+                                       : (homes ? "home directories (<user>/Maildir)" : "<user> Maildirs")};
+  for (const std::string& root : found) {
+    const std::string user_dir = user_dir_of(root);
+    const std::string name = last_component(user_dir);
+    if (name.empty()) continue;
+    out.roots.push_back(
+        MaildirRoot{.domain = with_domain ? ascii_lower(last_component(parent_path(user_dir))) : domain,
+                    .name = name,
+                    .root = root,
+                    .real_name = {}});
+  }
+  return out;
+}
+
+// Two roots for one account (e.g. a copy elsewhere in the archive): the first is read.
+std::vector<MaildirRoot> unique_roots(const RawCatalogue& raw, std::vector<MaildirRoot> roots,
+                                      Catalogue& out) {
   std::stable_sort(roots.begin(), roots.end(), [](const MaildirRoot& a, const MaildirRoot& b) {
     return std::tie(a.domain, a.name) < std::tie(b.domain, b.name);
   });
@@ -242,6 +290,19 @@ void build_maildir(const RawCatalogue& raw, const LayoutOptions& options, Catalo
     }
     unique.push_back(std::move(root));
   }
+  return unique;
+}
+
+void build_maildir(const RawCatalogue& raw, const LayoutOptions& options, Catalogue& out) {
+  const std::vector<std::string> found = find_maildir_roots(raw);
+  FoundRoots roots;
+  if (!options.user_path.empty())
+    roots = roots_by_user_path(raw, options, found);
+  else if (std::find(found.begin(), found.end(), std::string()) != found.end())
+    roots = single_maildir_root(raw, options);
+  else
+    roots = roots_by_tree(raw, options, found);
+  const std::vector<MaildirRoot> unique = unique_roots(raw, std::move(roots.roots), out);
   if (unique.empty()) {
     throw SourceError(
         fmt::format("{}: no Maildir matches{}; describe the layout with --user-path, e.g. "
@@ -251,7 +312,7 @@ void build_maildir(const RawCatalogue& raw, const LayoutOptions& options, Catalo
   out.accounts = build_maildir_accounts(raw, unique);
   fill_domains(out);
   out.description =
-      fmt::format("Maildir archive {} ({}): {}, {} in {}", file_name(raw.archive), raw.format, layout,
+      fmt::format("Maildir archive {} ({}): {}, {} in {}", file_name(raw.archive), raw.format, roots.layout,
                   count_text(out.accounts.size(), "account"), domains_text(out.domains));
 }
 

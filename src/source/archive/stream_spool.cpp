@@ -105,118 +105,179 @@ void remove_abandoned_spools(const std::string& dir) {
   }
 }
 
+// A new spool directory, named for this run, and an O_NOFOLLOW descriptor of it.
+UniqueFd make_spool_directory(StreamSpool& spool) {
+  remove_abandoned_spools(fs::temp_dir());
+  std::string pattern = fmt::format("{}/mailmig-stream-{}-XXXXXX", fs::temp_dir(), ::getpid());
+  if (::mkdtemp(pattern.data()) == nullptr)
+    throw IoError(fs::temp_dir(), errno, "cannot create a spool directory");
+  spool.directory = pattern;  // mkdtemp made it 0700
+  UniqueFd root(::open(pattern.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (root.get() < 0) throw IoError(pattern, errno, "cannot open the spool directory");
+  return root;
+}
+
+// The one pass: each entry of the stream written into the spool, or counted, or reported.
+class SpoolWriter {
+ public:
+  SpoolWriter(ArchiveReader& reader, StreamSpool& spool, int root, const std::string& shown)
+      : reader_(reader), spool_(spool), root_(root), shown_(shown) {}
+
+  void run();
+
+ private:
+  bool next_header(EntryHeader& header);
+  bool spool_entry(const EntryHeader& header);
+  void write_entry(const EntryHeader& header, const std::vector<std::string>& parts);
+  void make_directory(int parent, const std::string& name);
+  void make_symlink(int parent, const std::string& name, const EntryHeader& header);
+  void make_hard_link(int parent, const std::string& name, const EntryHeader& header);
+  void write_file(int parent, const std::string& name, const EntryHeader& header);
+  void problem(const std::string& entry, std::uint64_t offset, const std::string& message);
+
+  ArchiveReader& reader_;
+  StreamSpool& spool_;
+  const int root_;
+  const std::string& shown_;
+  const std::unique_ptr<char[]> buffer_ = std::make_unique_for_overwrite<char[]>(kBuffer);
+};
+
+void SpoolWriter::problem(const std::string& entry, std::uint64_t offset, const std::string& message) {
+  spool_.problems.push_back(Problem{.scope = Scope::Store,
+                                    .file = entry.empty() ? shown_ : entry_location(shown_, entry),
+                                    .offset = offset,
+                                    .message = message});
+}
+
+void SpoolWriter::run() {
+  EntryHeader header;
+  while (next_header(header)) {
+    if (spool_.format.empty()) spool_.format = reader_.describe_format();
+    if (!spool_entry(header)) break;
+  }
+  if (spool_.format.empty()) spool_.format = reader_.describe_format();
+}
+
+// The next readable header, damaged ones reported and passed over; false at the
+// end of the stream or when it cannot be read on.
+bool SpoolWriter::next_header(EntryHeader& header) {
+  constexpr int kMaxRetries = 1000;  // as the catalogue pass: damaged headers in a row
+  int retries = 0;
+  for (;;) {
+    try {
+      return reader_.next(header);
+    } catch (const ArchiveError& e) {
+      problem("", e.offset(), e.detail());
+      if (e.fatal() || ++retries > kMaxRetries) return false;
+    }
+  }
+}
+
+// False when the stream cannot be read on.
+bool SpoolWriter::spool_entry(const EntryHeader& header) {
+  const std::vector<std::string> parts = fs::path_components(header.path);
+  if (!safe_path(parts)) {
+    if (!header.path.empty())
+      problem(header.path, reader_.offset(), "entry name climbs out of the archive (\"..\"): skipped");
+    return true;
+  }
+  if (header.type == EntryType::File && !spooled_path(header.path)) {
+    ++spool_.skipped_files;
+    spool_.skipped_bytes += header.size;
+    return true;  // its data is skipped by next()
+  }
+  if (header.type == EntryType::Other) return true;
+  try {
+    write_entry(header, parts);
+  } catch (const ArchiveError& e) {
+    problem(header.path, e.offset(), e.detail());
+    return !e.fatal();
+  } catch (const IoError& e) {
+    problem(header.path, reader_.offset(), e.what());
+  }
+  return true;
+}
+
+void SpoolWriter::write_entry(const EntryHeader& header, const std::vector<std::string>& parts) {
+  const UniqueFd parent = open_parent(root_, parts, spool_.directory);
+  const std::string& name = parts.back();
+  switch (header.type) {
+    case EntryType::Directory:
+      make_directory(parent.get(), name);
+      break;
+    case EntryType::Symlink:
+      make_symlink(parent.get(), name, header);
+      break;
+    case EntryType::Hardlink:
+      make_hard_link(parent.get(), name, header);
+      break;
+    case EntryType::File:
+      write_file(parent.get(), name, header);
+      break;
+    case EntryType::Other:
+      break;
+  }
+}
+
+void SpoolWriter::make_directory(int parent, const std::string& name) {
+  if (::mkdirat(parent, name.c_str(), 0700) != 0 && errno != EEXIST) {
+    throw IoError(spool_.directory, errno, "cannot create a directory");
+  }
+}
+
+void SpoolWriter::make_symlink(int parent, const std::string& name, const EntryHeader& header) {
+  (void)::unlinkat(parent, name.c_str(), 0);  // a later copy of a name wins, as on extraction
+  if (::symlinkat(header.link_target.c_str(), parent, name.c_str()) != 0) {
+    throw IoError(spool_.directory, errno, "cannot create a symbolic link");
+  }
+}
+
+void SpoolWriter::make_hard_link(int parent, const std::string& name, const EntryHeader& header) {
+  const std::vector<std::string> target = fs::path_components(header.link_target);
+  if (!safe_path(target)) throw IoError(header.link_target, EINVAL, "hard link climbs out of the archive");
+  const UniqueFd target_parent = open_parent(root_, target, spool_.directory);
+  (void)::unlinkat(parent, name.c_str(), 0);
+  if (::linkat(target_parent.get(), target.back().c_str(), parent, name.c_str(), 0) == 0) return;
+  if (errno != ENOENT) throw IoError(spool_.directory, errno, "cannot create a hard link");
+  // The first name's data was not kept (no layout reads that place) and the
+  // stream is past it: harmless unless this name is read as mail.
+  if (spooled_path(header.path)) {
+    throw IoError(header.link_target, ENOENT,
+                  "hard link to a file whose data a one-pass read did not keep; read the "
+                  "archive file or directory instead");
+  }
+}
+
+void SpoolWriter::write_file(int parent, const std::string& name, const EntryHeader& header) {
+  (void)::unlinkat(parent, name.c_str(), 0);
+  const UniqueFd file(
+      ::openat(parent, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (file.get() < 0) throw IoError(spool_.directory, errno, "cannot create a spool file");
+  std::uint64_t written = 0;
+  try {
+    while (const std::size_t n = reader_.read(std::span<char>(buffer_.get(), kBuffer))) {
+      fs::write_all(file.get(), std::string_view(buffer_.get(), n), spool_.directory);
+      written += n;
+    }
+  } catch (...) {
+    // A message cut short is no message: its name is not left behind.
+    (void)::unlinkat(parent, name.c_str(), 0);
+    throw;
+  }
+  const std::array<timespec, 2> times{timespec{.tv_sec = header.mtime, .tv_nsec = 0},
+                                      timespec{.tv_sec = header.mtime, .tv_nsec = 0}};
+  (void)::futimens(file.get(), times.data());
+  spool_.bytes += written;
+  ++spool_.files;
+}
+
 }  // namespace
 
 std::unique_ptr<StreamSpool> spool_stream(const std::string& path, const std::string& shown) {
   ArchiveReader reader(path, shown);
   auto spool = std::make_unique<StreamSpool>();
-  remove_abandoned_spools(fs::temp_dir());
-  std::string pattern = fmt::format("{}/mailmig-stream-{}-XXXXXX", fs::temp_dir(), ::getpid());
-  if (::mkdtemp(pattern.data()) == nullptr)
-    throw IoError(fs::temp_dir(), errno, "cannot create a spool directory");
-  spool->directory = pattern;  // mkdtemp made it 0700
-  const UniqueFd root(::open(pattern.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-  if (root.get() < 0) throw IoError(pattern, errno, "cannot open the spool directory");
-  const auto buffer = std::make_unique_for_overwrite<char[]>(kBuffer);
-  const auto problem = [&](const std::string& entry, std::uint64_t offset, const std::string& message) {
-    spool->problems.push_back(Problem{.scope = Scope::Store,
-                                      .file = entry.empty() ? shown : entry_location(shown, entry),
-                                      .offset = offset,
-                                      .message = message});
-  };
-  constexpr int kMaxRetries = 1000;  // as the catalogue pass: damaged headers in a row
-  int retries = 0;
-  EntryHeader header;
-  for (;;) {
-    try {
-      if (!reader.next(header)) break;
-    } catch (const ArchiveError& e) {
-      problem("", e.offset(), e.detail());
-      if (e.fatal() || ++retries > kMaxRetries) break;
-      continue;
-    }
-    retries = 0;
-    if (spool->format.empty()) spool->format = reader.describe_format();
-    const std::vector<std::string> parts = fs::path_components(header.path);
-    if (!safe_path(parts)) {
-      if (!header.path.empty())
-        problem(header.path, reader.offset(), "entry name climbs out of the archive (\"..\"): skipped");
-      continue;
-    }
-    const bool keep_data = header.type == EntryType::File && spooled_path(header.path);
-    if (header.type == EntryType::File && !keep_data) {
-      ++spool->skipped_files;
-      spool->skipped_bytes += header.size;
-      continue;  // its data is skipped by next()
-    }
-    if (header.type == EntryType::Other) continue;
-    try {
-      const UniqueFd parent = open_parent(root.get(), parts, spool->directory);
-      const std::string& name = parts.back();
-      switch (header.type) {
-        case EntryType::Directory:
-          if (::mkdirat(parent.get(), name.c_str(), 0700) != 0 && errno != EEXIST) {
-            throw IoError(spool->directory, errno, "cannot create a directory");
-          }
-          break;
-        case EntryType::Symlink:
-          (void)::unlinkat(parent.get(), name.c_str(), 0);  // a later copy of a name wins, as on extraction
-          if (::symlinkat(header.link_target.c_str(), parent.get(), name.c_str()) != 0) {
-            throw IoError(spool->directory, errno, "cannot create a symbolic link");
-          }
-          break;
-        case EntryType::Hardlink: {
-          const std::vector<std::string> target = fs::path_components(header.link_target);
-          if (!safe_path(target))
-            throw IoError(header.link_target, EINVAL, "hard link climbs out of the archive");
-          const UniqueFd target_parent = open_parent(root.get(), target, spool->directory);
-          (void)::unlinkat(parent.get(), name.c_str(), 0);
-          if (::linkat(target_parent.get(), target.back().c_str(), parent.get(), name.c_str(), 0) != 0) {
-            if (errno != ENOENT) throw IoError(spool->directory, errno, "cannot create a hard link");
-            // The first name's data was not kept (no layout reads that place) and the
-            // stream is past it: harmless unless this name is read as mail.
-            if (spooled_path(header.path)) {
-              throw IoError(header.link_target, ENOENT,
-                            "hard link to a file whose data a one-pass read did not keep; read the "
-                            "archive file or directory instead");
-            }
-          }
-          break;
-        }
-        case EntryType::File: {
-          (void)::unlinkat(parent.get(), name.c_str(), 0);
-          const UniqueFd file(::openat(parent.get(), name.c_str(),
-                                       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-          if (file.get() < 0) throw IoError(spool->directory, errno, "cannot create a spool file");
-          std::uint64_t written = 0;
-          try {
-            while (const std::size_t n = reader.read(std::span<char>(buffer.get(), kBuffer))) {
-              fs::write_all(file.get(), std::string_view(buffer.get(), n), spool->directory);
-              written += n;
-            }
-          } catch (...) {
-            // A message cut short is no message: its name is not left behind.
-            (void)::unlinkat(parent.get(), name.c_str(), 0);
-            throw;
-          }
-          const std::array<timespec, 2> times{timespec{.tv_sec = header.mtime, .tv_nsec = 0},
-                                              timespec{.tv_sec = header.mtime, .tv_nsec = 0}};
-          (void)::futimens(file.get(), times.data());
-          spool->bytes += written;
-          ++spool->files;
-          break;
-        }
-        case EntryType::Other:
-          break;
-      }
-    } catch (const ArchiveError& e) {
-      problem(header.path, e.offset(), e.detail());
-      if (e.fatal()) break;
-    } catch (const IoError& e) {
-      problem(header.path, reader.offset(), e.what());
-    }
-  }
-  if (spool->format.empty()) spool->format = reader.describe_format();
+  const UniqueFd root = make_spool_directory(*spool);
+  SpoolWriter(reader, *spool, root.get(), shown).run();
   spdlog::info(
       "{}: read in one pass; {} bytes in {} files spooled to {} (private, removed at exit); {} other files "
       "({} bytes) no layout reads were not kept",
