@@ -1,4 +1,4 @@
-#include "source/imap/body_cache.h"
+#include "core/message_body.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -12,13 +12,11 @@
 #include "core/error.h"
 #include "core/fs.h"
 
-namespace mailmig::imap_source {
+namespace mailmig {
 
-namespace {}  // namespace
-
-class BodyReader final : public ByteReader {
+class MessageBodyReader final : public ByteReader {
  public:
-  explicit BodyReader(std::shared_ptr<const Body> body) : body_(std::move(body)) {}
+  explicit MessageBodyReader(std::shared_ptr<const MessageBody> body) : body_(std::move(body)) {}
   std::size_t read(std::span<char> buffer) override {
     const std::uint64_t left = body_->size_ - pos_;
     const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(left, buffer.size()));
@@ -39,19 +37,19 @@ class BodyReader final : public ByteReader {
   }
 
  private:
-  std::shared_ptr<const Body> body_;
+  std::shared_ptr<const MessageBody> body_;
   std::uint64_t pos_ = 0;
 };
 
-std::shared_ptr<Body> Body::in_memory(std::string bytes) {
-  std::shared_ptr<Body> b(new Body());
+std::shared_ptr<MessageBody> MessageBody::in_memory(std::string bytes) {
+  std::shared_ptr<MessageBody> b(new MessageBody());
   b->size_ = bytes.size();
   b->bytes_ = std::move(bytes);
   return b;
 }
 
-std::shared_ptr<Body> Body::in_file() {
-  std::shared_ptr<Body> b(new Body());
+std::shared_ptr<MessageBody> MessageBody::in_file() {
+  std::shared_ptr<MessageBody> b(new MessageBody());
   const std::string dir = fs::temp_dir();
   // O_TMPFILE: never visible under a name, gone with the last descriptor.
   b->fd_ = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
@@ -64,11 +62,11 @@ std::shared_ptr<Body> Body::in_file() {
   return b;
 }
 
-Body::~Body() {
+MessageBody::~MessageBody() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void Body::append(std::string_view bytes) {
+void MessageBody::append(std::string_view bytes) {
   if (fd_ < 0) {
     bytes_.append(bytes);
     size_ += bytes.size();
@@ -84,43 +82,8 @@ void Body::append(std::string_view bytes) {
   }
 }
 
-std::unique_ptr<ByteReader> Body::open(std::shared_ptr<const Body> body) {
-  return std::make_unique<BodyReader>(std::move(body));
+std::unique_ptr<ByteReader> MessageBody::open(std::shared_ptr<const MessageBody> body) {
+  return std::make_unique<MessageBodyReader>(std::move(body));
 }
 
-void BodyCache::put(std::uint32_t uid, std::shared_ptr<Body> body) {
-  if (auto it = entries_.find(uid); it != entries_.end()) {
-    used_ -= it->second.body->size();
-    order_.erase(it->second.position);
-    entries_.erase(it);
-  }
-  used_ += body->size();
-  order_.push_back(uid);
-  entries_.emplace(uid, Entry{std::move(body), std::prev(order_.end())});
-  evict();
-}
-
-std::shared_ptr<Body> BodyCache::get(std::uint32_t uid) {
-  auto it = entries_.find(uid);
-  if (it == entries_.end()) return nullptr;
-  order_.splice(order_.end(), order_, it->second.position);  // most recently used now
-  return it->second.body;
-}
-
-void BodyCache::clear() {
-  entries_.clear();
-  order_.clear();
-  used_ = 0;
-}
-
-void BodyCache::evict() {
-  // Always keep the newest entry, however large: it is about to be read.
-  while (used_ > budget_ && order_.size() > 1) {
-    auto it = entries_.find(order_.front());
-    used_ -= it->second.body->size();
-    entries_.erase(it);
-    order_.pop_front();
-  }
-}
-
-}  // namespace mailmig::imap_source
+}  // namespace mailmig
