@@ -1,7 +1,7 @@
 // Small field parsers every text format of a mail store needs (mbox storage
-// headers, dovecot-uidlist, CommuniGate file names): surrounding blanks,
-// plain decimal numbers, IMAP UIDs, blank-separated words. One definition so
-// "a UID" means the same in every format.
+// headers, dovecot-uidlist, CommuniGate file names, passwd-like files):
+// surrounding blanks, plain decimal numbers, IMAP UIDs, blank-separated words,
+// lines. One definition so "a UID" or "a line" means the same in every format.
 #pragma once
 
 #include <cstddef>
@@ -56,6 +56,22 @@ inline std::vector<std::string_view> split_words(std::string_view text,
     const std::size_t end = text.find_first_of(separators, pos);
     out.push_back(text.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos));
     pos = end == std::string_view::npos ? end : text.find_first_not_of(separators, end);
+  }
+  return out;
+}
+
+// The lines of `text` without their LF or CR LF; a last line without LF is a
+// line too, an empty text has none.
+inline std::vector<std::string_view> text_lines(std::string_view text) {
+  std::vector<std::string_view> out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    out.push_back(line);
   }
   return out;
 }

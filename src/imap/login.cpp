@@ -7,6 +7,8 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "core/login_name.h"
+
 namespace mailmig::imap {
 
 namespace {
@@ -141,6 +143,20 @@ ServerUrl parse_server_url(const std::string& url) {
     out.port = static_cast<std::uint16_t>(port);
   }
   return out;
+}
+
+std::string format_server_url(const ServerUrl& url, const std::string& user) {
+  return fmt::format("{}://{}{}{}:{}", url.implicit_tls ? "imaps" : "imap", user, user.empty() ? "" : "@",
+                     url.host, url.port);
+}
+
+Credentials ServerLogin::credentials_for(const std::string& account, const std::string& domain,
+                                         std::string owner_password) const {
+  return Credentials{.method = auth,
+                     .user = format_login(login_format, account, domain),
+                     .password = auth == AuthMethod::User ? std::move(owner_password) : master_password,
+                     .master_user = master_user,
+                     .master_separator = master_separator};
 }
 
 AuthMethod parse_auth_method(const std::string& name) {

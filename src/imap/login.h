@@ -18,6 +18,8 @@ struct ServerUrl {
 // Parses imap://host[:port] and imaps://host[:port] (IPv6 literals in brackets).
 // Throws std::invalid_argument with a message for people.
 ServerUrl parse_server_url(const std::string& url);
+// "imap://host:port", or "imap://user@host:port" with a user, for reports.
+std::string format_server_url(const ServerUrl& url, const std::string& user = {});
 
 enum class AuthMethod { User, DovecotMaster, SaslAuthzid, KerioMaster };
 // "user" | "dovecot-master" | "sasl-authzid" | "kerio-master"; throws std::invalid_argument.
@@ -39,6 +41,22 @@ struct Credentials {
   std::string password;                // User: the owner's; otherwise the master/admin password. Secret.
   std::string master_user;             // DovecotMaster, SaslAuthzid: the admin/master login name
   std::string master_separator = "*";  // DovecotMaster: user<sep>master
+};
+
+// How every account of one server is logged in to, for the IMAP source and
+// the IMAP target alike: where the server is, and either each owner's own
+// password (AuthMethod::User) or one master/admin login for all.
+struct ServerLogin {
+  ConnectOptions connect;
+  AuthMethod auth = AuthMethod::User;
+  std::string master_user;
+  std::string master_password;  // secret; for every method but User
+  std::string master_separator = "*";
+  std::string login_format = "%u@%d";  // core/login_name.h
+
+  // The credentials for account@domain; `owner_password` counts for AuthMethod::User only.
+  [[nodiscard]] Credentials credentials_for(const std::string& account, const std::string& domain,
+                                            std::string owner_password) const;
 };
 
 // A login the server refused (wrong password, unknown user, master auth off).

@@ -6,6 +6,13 @@
 
 namespace mailmig::imap {
 
+std::optional<std::uint32_t> u32_of(const Item* item) {
+  if (item == nullptr) return std::nullopt;
+  auto n = item->as_number();
+  if (!n || *n > UINT32_MAX) return std::nullopt;
+  return static_cast<std::uint32_t>(*n);
+}
+
 ParsedFlags parse_flag_list(const Item& list) {
   static constexpr std::pair<std::string_view, Flag> kSystem[] = {{"\\Seen", kSeen},
                                                                   {"\\Answered", kAnswered},
@@ -23,6 +30,20 @@ ParsedFlags parse_flag_list(const Item& list) {
       }
     }
     if (!system && !item.text.empty() && item.text[0] != '\\') out.keywords.push_back(item.text);
+  }
+  return out;
+}
+
+FetchedMetadata fetched_metadata(const Item& data) {
+  FetchedMetadata out;
+  if (const Item* size = data.get("RFC822.SIZE")) out.size = size->as_number().value_or(0);
+  if (const Item* flags = data.get("FLAGS"); flags != nullptr && flags->is_list()) {
+    ParsedFlags parsed = parse_flag_list(*flags);
+    out.flags = parsed.flags;
+    out.keywords = std::move(parsed.keywords);
+  }
+  if (const Item* date = data.get("INTERNALDATE")) {
+    if (auto text = date->as_astring()) out.internal_date = parse_imap_datetime(*text);
   }
   return out;
 }

@@ -20,6 +20,7 @@
 #include "core/ascii.h"
 #include "core/error.h"
 #include "core/fs.h"
+#include "core/text_fields.h"
 
 namespace mailmig {
 
@@ -164,13 +165,7 @@ std::string user_name(const std::string& account, const std::string& domain) {
 }
 
 bool has_user(std::string_view text, std::string_view name) {
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  for (const std::string_view line : text_lines(text)) {
     if (line.empty() || line.front() == '#' || line.front() == ':') continue;  // Dovecot skips these too
     if (ascii_iequals(line.substr(0, line.find(':')), name)) return true;
   }

@@ -66,14 +66,14 @@ class EntryWalker {
   }
 
   // The entry's body if a reader passed over it earlier and kept it, else null.
-  [[nodiscard]] std::shared_ptr<Body> kept(const MessageEntry& entry) {
+  [[nodiscard]] std::shared_ptr<MessageBody> kept(const MessageEntry& entry) {
     return store_ != nullptr ? store_->take(entry.ordinal) : nullptr;
   }
 
  private:
   void keep(const EntryHeader& header, ArchiveReader& reader) {
     if (!store_->wants(header)) return;
-    std::shared_ptr<Body> body;
+    std::shared_ptr<MessageBody> body;
     try {
       body = store_->make_body(header.size);
     } catch (const IoError&) {

@@ -8,21 +8,12 @@
 #include "source/archive/archive_context.h"
 #include "source/archive/cgp_spool.h"
 #include "source/archive/maildir_entries.h"
+#include "source/no_select_folder.h"
 
 namespace mailmig::archive {
 namespace {
 
 constexpr const char* kStdinName = "stdin";  // archive:- in reports: "stdin!/<entry>"
-
-// A directory-only folder: listed, never holds messages.
-class NoSelectFolder final : public Folder {
- public:
-  void scan(const std::function<void(const MessageInfo&)>& /*on_message*/,
-            const ProblemFn& /*problem*/) override {}
-  [[nodiscard]] std::unique_ptr<ByteReader> open(const MessageInfo& message) const override {
-    throw IoError(message.file, ENOENT, "a directory-only folder has no messages");
-  }
-};
 
 class ArchiveAccount final : public Account {
  public:

@@ -65,7 +65,7 @@ void CgpSpoolFolder::scan(const std::function<void(const MessageInfo&)>& on_mess
       const std::string file = entry_location(archive, entry.path);
       try {
         // Kept when an earlier folder's reader passed over it, else read from the archive.
-        const std::shared_ptr<Body> kept = walker.kept(entry);
+        const std::shared_ptr<MessageBody> kept = walker.kept(entry);
         ArchiveReader* reader = kept ? nullptr : &walker.at(entry);
         const UniqueFd fd(::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
         if (fd.get() < 0) throw IoError(target, errno, "cannot create the spool file");
@@ -75,7 +75,7 @@ void CgpSpoolFolder::scan(const std::function<void(const MessageInfo&)>& on_mess
         if (reader != nullptr) {
           copy_entry(*reader, span, sink);
         } else {
-          const std::unique_ptr<ByteReader> bytes = Body::open(kept);
+          const std::unique_ptr<ByteReader> bytes = MessageBody::open(kept);
           while (const std::size_t n = bytes->read(span)) sink(std::string_view(span.data(), n));
         }
       } catch (const ArchiveError& e) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/ascii.h"
+#include "core/text_fields.h"
 
 namespace mailmig::archive {
 namespace {
@@ -79,12 +80,7 @@ EsmithAliases esmith_aliases(const EsmithDb& accounts, const std::string& domain
 
 std::map<std::string, std::string> shadow_hashes(std::string_view shadow) {
   std::map<std::string, std::string> out;
-  std::size_t pos = 0;
-  while (pos < shadow.size()) {
-    std::size_t end = shadow.find('\n', pos);
-    if (end == std::string_view::npos) end = shadow.size();
-    const std::string_view line = shadow.substr(pos, end - pos);
-    pos = end + 1;
+  for (const std::string_view line : text_lines(shadow)) {
     const std::size_t colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) continue;
     std::string_view hash = line.substr(colon + 1);

@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "core/text_fields.h"
+
 namespace mailmig::archive {
 namespace {
 
@@ -25,13 +27,7 @@ std::vector<std::string> split_fields(std::string_view text) {
 
 EsmithDb parse_esmith_db(std::string_view text) {
   EsmithDb db;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
-    if (line.ends_with('\r')) line.remove_suffix(1);
+  for (const std::string_view line : text_lines(text)) {
     if (line.empty() || line.starts_with('#')) continue;
     const std::size_t equals = line.find('=');
     if (equals == std::string_view::npos || equals == 0) continue;

@@ -16,9 +16,10 @@ namespace {
 
 constexpr std::size_t kBuffer = std::size_t{256} << 10U;
 
-std::shared_ptr<Body> read_body(ArchiveReader& reader, const MessageCache& cache, const MessageEntry& entry,
-                                std::span<char> buffer, CrlfCounter* counter) {
-  std::shared_ptr<Body> body = cache.make_body(entry.size);
+std::shared_ptr<MessageBody> read_body(ArchiveReader& reader, const MessageCache& cache,
+                                       const MessageEntry& entry, std::span<char> buffer,
+                                       CrlfCounter* counter) {
+  std::shared_ptr<MessageBody> body = cache.make_body(entry.size);
   copy_entry(reader, buffer, [&](std::string_view chunk) {
     body->append(chunk);
     if (counter != nullptr) counter->feed(chunk);
@@ -26,8 +27,8 @@ std::shared_ptr<Body> read_body(ArchiveReader& reader, const MessageCache& cache
   return body;
 }
 
-void count_body(const std::shared_ptr<Body>& body, CrlfCounter& counter, std::span<char> buffer) {
-  const std::unique_ptr<ByteReader> reader = Body::open(body);
+void count_body(const std::shared_ptr<MessageBody>& body, CrlfCounter& counter, std::span<char> buffer) {
+  const std::unique_ptr<ByteReader> reader = MessageBody::open(body);
   while (const std::size_t n = reader->read(buffer)) counter.feed(std::string_view(buffer.data(), n));
 }
 
@@ -59,9 +60,9 @@ void MaildirEntriesFolder::scan(const std::function<void(const MessageInfo&)>& o
       continue;
     }
     CrlfCounter counter;
-    std::shared_ptr<Body> body;
+    std::shared_ptr<MessageBody> body;
     try {
-      if (std::shared_ptr<Body> kept = walker.kept(entry)) {
+      if (std::shared_ptr<MessageBody> kept = walker.kept(entry)) {
         // Passed over (and kept) while an earlier folder of the account was read.
         count_body(kept, counter, std::span<char>(buffer.get(), kBuffer));
         body = std::move(kept);
@@ -107,20 +108,21 @@ std::unique_ptr<ByteReader> MaildirEntriesFolder::open(const MessageInfo& messag
       folder_.entries[message.data_offset].name != message.id) {
     throw IoError(message.file, EINVAL, "not a message of this folder");
   }
-  if (std::shared_ptr<Body> body = cache_.get(message.data_offset)) return Body::open(std::move(body));
+  if (std::shared_ptr<MessageBody> body = cache_.get(message.data_offset))
+    return MessageBody::open(std::move(body));
   // Evicted before the engine's second read: the archive is read again up to it.
   const MessageEntry& entry = folder_.entries[message.data_offset];
   spdlog::warn("{}: message no longer cached; reading the archive again up to it (slow)", message.file);
   const auto buffer = std::make_unique_for_overwrite<char[]>(kBuffer);
   EntryWalker walker(*context_, store_.get());
-  std::shared_ptr<Body> body;
+  std::shared_ptr<MessageBody> body;
   try {
     body = read_body(walker.at(entry), cache_, entry, std::span<char>(buffer.get(), kBuffer), nullptr);
   } catch (const ArchiveError& e) {
     throw IoError(message.file, EIO, e.detail(), e.offset());
   }
   cache_.put(message.data_offset, body);
-  return Body::open(std::move(body));
+  return MessageBody::open(std::move(body));
 }
 
 }  // namespace mailmig::archive

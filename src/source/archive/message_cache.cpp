@@ -3,12 +3,19 @@
 #include <spdlog/spdlog.h>
 
 namespace mailmig::archive {
+namespace {
 
-std::shared_ptr<Body> MessageCache::make_body(std::uint64_t size) const {
-  return size > budget_.file_threshold ? Body::in_file() : Body::in_memory({});
+std::shared_ptr<MessageBody> empty_body(const CacheBudget& budget, std::uint64_t size) {
+  return size > budget.file_threshold ? MessageBody::in_file() : MessageBody::in_memory({});
 }
 
-void MessageCache::put(std::uint64_t key, std::shared_ptr<Body> body) {
+}  // namespace
+
+std::shared_ptr<MessageBody> MessageCache::make_body(std::uint64_t size) const {
+  return empty_body(budget_, size);
+}
+
+void MessageCache::put(std::uint64_t key, std::shared_ptr<MessageBody> body) {
   const std::lock_guard lock(mutex_);
   if (auto it = entries_.find(key); it != entries_.end()) {
     (it->second.in_file ? disk_used_ : memory_used_) -= it->second.body->size();
@@ -22,7 +29,7 @@ void MessageCache::put(std::uint64_t key, std::shared_ptr<Body> body) {
   evict();
 }
 
-std::shared_ptr<Body> MessageCache::get(std::uint64_t key) {
+std::shared_ptr<MessageBody> MessageCache::get(std::uint64_t key) {
   const std::lock_guard lock(mutex_);
   auto it = entries_.find(key);
   return it == entries_.end() ? nullptr : it->second.body;
@@ -100,11 +107,11 @@ bool PassedStore::wants(const EntryHeader& header) {
   return true;
 }
 
-std::shared_ptr<Body> PassedStore::make_body(std::uint64_t size) const {
-  return size > budget_.file_threshold ? Body::in_file() : Body::in_memory({});
+std::shared_ptr<MessageBody> PassedStore::make_body(std::uint64_t size) const {
+  return empty_body(budget_, size);
 }
 
-void PassedStore::put(std::uint64_t ordinal, std::shared_ptr<Body> body) {
+void PassedStore::put(std::uint64_t ordinal, std::shared_ptr<MessageBody> body) {
   const std::lock_guard lock(mutex_);
   auto it = wanted_.find(ordinal);
   if (it == wanted_.end() || it->second.folders == 0 || it->second.body) return;
@@ -125,11 +132,11 @@ void PassedStore::release(Wanted& wanted) {
   wanted.body.reset();
 }
 
-std::shared_ptr<Body> PassedStore::take(std::uint64_t ordinal) {
+std::shared_ptr<MessageBody> PassedStore::take(std::uint64_t ordinal) {
   const std::lock_guard lock(mutex_);
   auto it = wanted_.find(ordinal);
   if (it == wanted_.end() || !it->second.body) return nullptr;
-  std::shared_ptr<Body> body = it->second.body;
+  std::shared_ptr<MessageBody> body = it->second.body;
   if (it->second.folders == 0) {
     release(it->second);
     wanted_.erase(it);

@@ -1,7 +1,7 @@
 // Message bytes read from an archive, kept until the engine has read them
 // twice (once to hash, once to send, up to ~40 MiB of messages apart), so the
 // archive -- which cannot seek -- is read only once. Small bodies live in
-// memory, large ones in unlinked temporary files (imap_source::Body), each
+// memory, large ones in unlinked temporary files (core/message_body.h), each
 // kind under its own budget: memory stays bounded for any message size, and a
 // message larger than the memory budget is still served from its file.
 //
@@ -19,12 +19,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/message_body.h"
 #include "source/archive/catalogue.h"
-#include "source/imap/body_cache.h"
 
 namespace mailmig::archive {
-
-using Body = imap_source::Body;
 
 struct CacheBudget {
   std::uint64_t memory = std::uint64_t{64} << 20U;         // more than the engine's read-ahead of ~40 MiB
@@ -38,14 +36,14 @@ class MessageCache {
   explicit MessageCache(CacheBudget budget) : budget_(budget) {}
 
   // An empty body of the right kind for `size` bytes. Throws IoError.
-  [[nodiscard]] std::shared_ptr<Body> make_body(std::uint64_t size) const;
-  void put(std::uint64_t key, std::shared_ptr<Body> body);
-  [[nodiscard]] std::shared_ptr<Body> get(std::uint64_t key);
+  [[nodiscard]] std::shared_ptr<MessageBody> make_body(std::uint64_t size) const;
+  void put(std::uint64_t key, std::shared_ptr<MessageBody> body);
+  [[nodiscard]] std::shared_ptr<MessageBody> get(std::uint64_t key);
   [[nodiscard]] const CacheBudget& budget() const { return budget_; }
 
  private:
   struct Entry {
-    std::shared_ptr<Body> body;
+    std::shared_ptr<MessageBody> body;
     bool in_file = false;
     std::list<std::uint64_t>::iterator position;
   };
@@ -75,13 +73,13 @@ class PassedStore {
   // Whether the entry a cursor is passing over is to be kept: it belongs to
   // a folder not claimed yet, is not kept already, and fits the budget.
   [[nodiscard]] bool wants(const EntryHeader& header);
-  [[nodiscard]] std::shared_ptr<Body> make_body(std::uint64_t size) const;
+  [[nodiscard]] std::shared_ptr<MessageBody> make_body(std::uint64_t size) const;
   // Keeps `body` (the data of the entry wants() accepted), unless it turned
   // out larger than what is left of the budget.
-  void put(std::uint64_t ordinal, std::shared_ptr<Body> body);
+  void put(std::uint64_t ordinal, std::shared_ptr<MessageBody> body);
   // The kept body of entry `ordinal`, or null. It leaves the store unless
   // another folder not claimed yet holds the same entry (a hard link).
-  [[nodiscard]] std::shared_ptr<Body> take(std::uint64_t ordinal);
+  [[nodiscard]] std::shared_ptr<MessageBody> take(std::uint64_t ordinal);
   // Bodies kept so far (tests, diagnostics).
   [[nodiscard]] std::uint64_t kept_total() const;
 
@@ -89,7 +87,7 @@ class PassedStore {
   struct Wanted {
     std::string path;
     unsigned folders = 0;  // unclaimed folders holding this entry
-    std::shared_ptr<Body> body;
+    std::shared_ptr<MessageBody> body;
     bool in_file = false;
   };
   [[nodiscard]] bool fits(std::uint64_t size, bool in_file) const;

@@ -17,6 +17,7 @@
 #include "format/cgp/layout.h"
 #include "source/cgp/mailbox_files.h"
 #include "source/cgp/settings.h"
+#include "source/no_select_folder.h"
 
 namespace mailmig::cgp {
 
@@ -44,16 +45,6 @@ std::optional<fs::Type> effective_type(const std::string& root, std::string& pat
   path = fs::real_path(path).value_or(path);
   return type;
 }
-
-// A directory-only folder: listed, never holds messages.
-class NoSelectFolder final : public Folder {
- public:
-  void scan(const std::function<void(const MessageInfo&)>& /*on_message*/,
-            const ProblemFn& /*problem*/) override {}
-  [[nodiscard]] std::unique_ptr<ByteReader> open(const MessageInfo& message) const override {
-    throw IoError(message.file, ENOENT, "a directory-only folder has no messages");
-  }
-};
 
 class StoreAccount final : public Account {
  public:

@@ -12,19 +12,19 @@
 #include <type_traits>
 
 #include "core/error.h"
-#include "core/login_name.h"
 #include "core/retry_policy.h"
 #include "imap/mailboxes.h"
 #include "imap/message_data.h"
 #include "imap/response_parser.h"
 #include "imap/transport.h"
+#include "imap/uid_fetch.h"
 #include "source/imap/body_cache.h"
 
 namespace mailmig {
 
 namespace {
 
-using imap_source::Body;
+using imap::u32_of;
 using imap_source::BodyCache;
 
 constexpr std::size_t kMaxBatchMessages = 256;  // UIDs per read-ahead FETCH
@@ -34,13 +34,6 @@ constexpr std::size_t kMaxBatchMessages = 256;  // UIDs per read-ahead FETCH
 // owns the source connection's retries; when it gives up, the failure is of
 // account scope so the engine does not retry it once more.
 const RetryPolicy kReconnect{.attempts = 3, .backoff = std::chrono::milliseconds(500)};
-
-std::optional<std::uint32_t> u32_of(const imap::Item* item) {
-  if (item == nullptr) return std::nullopt;
-  auto n = item->as_number();
-  if (!n || *n > UINT32_MAX) return std::nullopt;
-  return static_cast<std::uint32_t>(*n);
-}
 
 std::optional<std::uint32_t> uidvalidity_of(const imap::CommandResult& examined) {
   for (const imap::Response& r : examined.untagged) {
@@ -127,8 +120,7 @@ class Connection {
   }
   std::mutex& mutex() { return mutex_; }
   [[nodiscard]] std::string url() const {
-    const auto& s = options_.connect.server;
-    return fmt::format("{}://{}@{}:{}", s.implicit_tls ? "imaps" : "imap", credentials_.user, s.host, s.port);
+    return imap::format_server_url(options_.connect.server, credentials_.user);
   }
 
  private:
@@ -185,7 +177,7 @@ class ImapSourceFolder final : public Folder {
   [[nodiscard]] std::unique_ptr<ByteReader> open(const MessageInfo& message) const override {
     const std::uint32_t uid = message.uid.value_or(0);
     std::lock_guard lock(connection_->mutex());
-    std::shared_ptr<Body> body = cache_.get(uid);
+    std::shared_ptr<MessageBody> body = cache_.get(uid);
     if (!body) {
       try {
         connection_->guarded([&] { fetch_ahead(uid); });
@@ -200,7 +192,7 @@ class ImapSourceFolder final : public Folder {
       if (!body)
         throw IoError(message.file, ENOENT, "the server returned no such message (expunged meanwhile?)");
     }
-    return Body::open(body);
+    return MessageBody::open(body);
   }
 
  private:
@@ -218,38 +210,21 @@ class ImapSourceFolder final : public Folder {
     uidvalidity_ = uidvalidity_of(opened);
     std::vector<MessageInfo> out;
     if (exists == 0) return out;
-    session.set_untagged_handler([&](imap::Response& r) {
-      if (r.keyword != "FETCH" || r.data.empty()) return false;
-      const imap::Item& data = r.data[0];
+    imap::uid_fetch(session, "1:*", "(UID RFC822.SIZE INTERNALDATE FLAGS)", [&](const imap::Item& data) {
       const auto uid = u32_of(data.get("UID"));
-      if (!uid) return true;  // an unsolicited flag update
+      if (!uid) return;  // an unsolicited flag update
       MessageInfo m;
       m.uid = uid;
       m.id = fmt::format("{}", *uid);
       m.file = fmt::format("{}/{};UIDVALIDITY={}/;UID={}", connection_->url(), info_.name,
                            uidvalidity_.value_or(0), *uid);
-      if (const imap::Item* size = data.get("RFC822.SIZE"))
-        m.size = m.stored_size = size->as_number().value_or(0);
-      if (const imap::Item* flags = data.get("FLAGS"); flags != nullptr && flags->is_list()) {
-        imap::ParsedFlags parsed = imap::parse_flag_list(*flags);
-        m.flags = parsed.flags;
-        m.keywords = std::move(parsed.keywords);
-      }
-      if (const imap::Item* date = data.get("INTERNALDATE")) {
-        if (auto text = date->as_astring()) m.internal_date = parse_imap_datetime(*text);
-      }
+      imap::FetchedMetadata metadata = imap::fetched_metadata(data);
+      m.size = m.stored_size = metadata.size;
+      m.flags = metadata.flags;
+      m.keywords = std::move(metadata.keywords);
+      m.internal_date = metadata.internal_date;
       out.push_back(std::move(m));
-      return true;
     });
-    imap::Command fetch("UID FETCH");
-    fetch.atom("1:*").atom("(UID RFC822.SIZE INTERNALDATE FLAGS)");
-    try {
-      session.run_ok(fetch);
-    } catch (...) {
-      session.set_untagged_handler(nullptr);
-      throw;
-    }
-    session.set_untagged_handler(nullptr);
     std::sort(out.begin(), out.end(),
               [](const MessageInfo& a, const MessageInfo& b) { return a.uid < b.uid; });
     order_.clear();
@@ -285,39 +260,23 @@ class ImapSourceFolder final : public Folder {
         bytes += it->second;
       }
     }
-    std::shared_ptr<Body> streaming;
-    session.set_literal_sink([&](std::uint64_t /*index*/, std::uint64_t offset, std::string_view data) {
-      if (offset == 0) streaming = Body::in_file();
+    std::shared_ptr<MessageBody> streaming;
+    const auto sink = [&](std::uint64_t /*index*/, std::uint64_t offset, std::string_view data) {
+      if (offset == 0) streaming = MessageBody::in_file();
       streaming->append(data);
-    });
-    session.set_untagged_handler([&](imap::Response& r) {
-      if (r.keyword != "FETCH" || r.data.empty()) return false;
-      const imap::Item& data = r.data[0];
+    };
+    const auto on_fetch = [&](const imap::Item& data) {
       const auto got = u32_of(data.get("UID"));
       const imap::Item* body = data.get("BODY[]");
-      if (!got || body == nullptr) return true;
+      if (!got || body == nullptr) return;
       if (body->is_streamed()) {
         if (streaming) cache_.put(*got, std::move(streaming));
       } else {
-        cache_.put(*got, Body::in_memory(body->text));
+        cache_.put(*got, MessageBody::in_memory(body->text));
       }
-      return true;
-    });
-    auto restore = [&] {
-      session.set_untagged_handler(nullptr);
-      session.set_literal_sink(nullptr);
     };
-    for (const std::string& set : imap::uid_sets(uids)) {
-      imap::Command fetch("UID FETCH");
-      fetch.atom(set).atom("(UID BODY.PEEK[])");
-      try {
-        session.run_ok(fetch);
-      } catch (...) {
-        restore();
-        throw;
-      }
-    }
-    restore();
+    for (const std::string& set : imap::uid_sets(uids))
+      imap::uid_fetch(session, set, "(UID BODY.PEEK[])", on_fetch, sink);
   }
 
   std::shared_ptr<Connection> connection_;
@@ -449,25 +408,16 @@ class ImapSource final : public Source {
 
   [[nodiscard]] std::unique_ptr<Account> open_account(const AccountInfo& account) const override {
     const std::string key = account.name + "@" + account.domain;
-    std::string password = options_.master_password;
-    if (options_.auth == imap::AuthMethod::User) {
-      auto p = options_.passwords.find(key);
-      password = p != options_.passwords.end() ? p->second : std::string();
-    }
-    imap::Credentials credentials{.method = options_.auth,
-                                  .user = format_login(options_.login_format, account.name, account.domain),
-                                  .password = std::move(password),
-                                  .master_user = options_.master_user,
-                                  .master_separator = options_.master_separator};
+    std::string owner_password;
+    if (auto p = options_.passwords.find(key); p != options_.passwords.end()) owner_password = p->second;
+    imap::Credentials credentials =
+        options_.credentials_for(account.name, account.domain, std::move(owner_password));
     return std::make_unique<ImapSourceAccount>(
         account, std::make_shared<Connection>(options_, std::move(credentials)), options_.read_ahead_bytes);
   }
 
  private:
-  [[nodiscard]] std::string url() const {
-    const auto& s = options_.connect.server;
-    return fmt::format("{}://{}:{}", s.implicit_tls ? "imaps" : "imap", s.host, s.port);
-  }
+  [[nodiscard]] std::string url() const { return imap::format_server_url(options_.connect.server); }
 
   ImapSourceOptions options_;
   std::vector<std::string> keys_;

@@ -19,13 +19,8 @@
 
 namespace mailmig {
 
-struct ImapSourceOptions {
-  imap::ConnectOptions connect;
-  imap::AuthMethod auth = imap::AuthMethod::User;
-  std::string master_user;
-  std::string master_password;  // secret; for every method but User
-  std::string master_separator = "*";
-  std::string login_format = "%u@%d";
+// The server and how its accounts log in, then what only a source needs.
+struct ImapSourceOptions : imap::ServerLogin {
   std::map<std::string, std::string> passwords;  // "account@domain" -> password (secret)
   std::vector<std::string> accounts;             // "account@domain"; with the passwords' keys, the accounts
   std::string default_domain;                    // for names given without a domain

@@ -12,19 +12,10 @@
 #include "source/maildir/maildir_folder.h"
 #include "source/maildir/maildir_meta.h"
 #include "source/maildir/user_paths.h"
+#include "source/no_select_folder.h"
 
 namespace mailmig::maildir {
 namespace {
-
-// A directory-only folder (a parent whose own directory is missing or has no cur/).
-class NoSelectFolder final : public Folder {
- public:
-  void scan(const std::function<void(const MessageInfo&)>& /*on_message*/,
-            const ProblemFn& /*problem*/) override {}
-  [[nodiscard]] std::unique_ptr<ByteReader> open(const MessageInfo& message) const override {
-    throw IoError(message.file, ENOENT, "a directory-only folder has no messages");
-  }
-};
 
 // A missing or unreadable subscriptions file: nothing subscribed.
 std::string read_text(FileTree& tree, const std::string& path) {

@@ -10,23 +10,16 @@
 #include "core/error.h"
 #include "core/file_read.h"
 #include "core/fs.h"
+#include "core/text_fields.h"
 #include "format/mutf7.h"
 #include "source/maildir/user_paths.h"
 #include "source/mbox/mbox_folder.h"
+#include "source/no_select_folder.h"
 
 namespace mailmig::mbox {
 namespace {
 
 constexpr int kMaxDepth = 32;  // deeper is a loop or garbage
-
-class NoSelectFolder final : public Folder {
- public:
-  void scan(const std::function<void(const MessageInfo&)>& /*on_message*/,
-            const ProblemFn& /*problem*/) override {}
-  [[nodiscard]] std::unique_ptr<ByteReader> open(const MessageInfo& message) const override {
-    throw IoError(message.file, ENOENT, "a directory-only folder has no messages");
-  }
-};
 
 // A missing or unreadable subscriptions file: nothing subscribed.
 std::string read_text(const std::string& path) {
@@ -40,14 +33,9 @@ std::string read_text(const std::string& path) {
 // Dovecot's mbox .subscriptions: one name per line, '/' separated.
 std::set<std::string> parse_subscriptions(const std::string& text) {
   std::set<std::string> out;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(pos, end - pos);
-    if (line.ends_with('\r')) line.pop_back();
+  for (const std::string_view view : text_lines(text)) {
+    const std::string line(view);
     if (!line.empty() && !line.starts_with("V\t")) out.insert(mutf7_decode(line).value_or(line));
-    pos = end + 1;
   }
   return out;
 }

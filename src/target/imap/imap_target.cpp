@@ -4,23 +4,18 @@
 #include <spdlog/spdlog.h>
 
 #include "core/error.h"
-#include "core/login_name.h"
 #include "core/sha256.h"
 #include "imap/mailboxes.h"
 #include "imap/message_data.h"
+#include "imap/uid_fetch.h"
 
 namespace mailmig {
 
 namespace {
 
-constexpr std::size_t kStoresInFlight = 64;  // pipelined UID STOREs before waiting for the oldest
+using imap::u32_of;
 
-std::optional<std::uint32_t> u32_of(const imap::Item* item) {
-  if (item == nullptr) return std::nullopt;
-  auto n = item->as_number();
-  if (!n || *n > UINT32_MAX) return std::nullopt;
-  return static_cast<std::uint32_t>(*n);
-}
+constexpr std::size_t kStoresInFlight = 64;  // pipelined UID STOREs before waiting for the oldest
 
 // "(\Seen $Label)" for STORE; empty when there is nothing to change.
 std::string store_list(Flags flags, const std::vector<std::string>& keywords) {
@@ -32,48 +27,34 @@ std::string store_list(Flags flags, const std::vector<std::string>& keywords) {
   return list.empty() ? list : "(" + list + ")";
 }
 
-// One UID FETCH whose FETCH responses go to `on_fetch` as they arrive, never
-// the whole folder in memory; BODY[] is hashed while it streams (its SHA-256
-// is passed along, empty when the items hold no body).
+// One UID FETCH whose FETCH responses go to `on_fetch` as they arrive
+// (imap/uid_fetch.h); BODY[] is hashed while it streams (its SHA-256 is passed
+// along, empty when the items hold no body).
 void fetch_streamed(imap::Session& session, const std::string& set, const std::string& items,
                     const std::function<void(const imap::Item& data, std::string sha256)>& on_fetch) {
-  // Literals over the parser's buffer limit arrive through the sink first,
-  // then the response that holds them; small ones arrive inside it.
   std::unique_ptr<Sha256> streaming;
-  session.set_literal_sink([&](std::uint64_t /*index*/, std::uint64_t offset, std::string_view data) {
+  const auto sink = [&](std::uint64_t /*index*/, std::uint64_t offset, std::string_view data) {
     if (offset == 0) streaming = std::make_unique<Sha256>();
     streaming->update(data);
-  });
-  session.set_untagged_handler([&](imap::Response& r) {
-    if (r.keyword != "FETCH" || r.data.empty()) return false;
-    const imap::Item& data = r.data[0];
-    std::string sha;
-    if (const imap::Item* body = data.get("BODY[]")) {
-      if (body->is_streamed() && streaming) {
-        sha = streaming->hex();
-        streaming.reset();
-      } else if (!body->is_streamed()) {
-        Sha256 h;
-        h.update(body->text);
-        sha = h.hex();
-      }
-    }
-    if (data.get("UID") != nullptr) on_fetch(data, std::move(sha));  // unsolicited FLAGS updates carry no UID
-    return true;
-  });
-  auto restore = [&] {
-    session.set_untagged_handler(nullptr);
-    session.set_literal_sink(nullptr);
   };
-  imap::Command command("UID FETCH");
-  command.atom(set).atom(items);
-  try {
-    session.run_ok(command);
-  } catch (...) {
-    restore();
-    throw;
-  }
-  restore();
+  imap::uid_fetch(
+      session, set, items,
+      [&](const imap::Item& data) {
+        std::string sha;
+        if (const imap::Item* body = data.get("BODY[]")) {
+          if (body->is_streamed() && streaming) {
+            sha = streaming->hex();
+            streaming.reset();
+          } else if (!body->is_streamed()) {
+            Sha256 h;
+            h.update(body->text);
+            sha = h.hex();
+          }
+        }
+        if (data.get("UID") != nullptr)
+          on_fetch(data, std::move(sha));  // unsolicited FLAGS updates carry no UID
+      },
+      sink);
 }
 
 class ImapFolder final : public TargetFolder {
@@ -122,7 +103,7 @@ class ImapFolder final : public TargetFolder {
     for (const imap::Response& r : session_.run_ok(status).untagged) {
       if (r.keyword != "STATUS" || r.data.size() < 2) continue;
       if (const imap::Item* n = r.data[1].get("UIDNEXT")) {
-        if (auto v = n->as_number(); v && *v <= UINT32_MAX) return static_cast<std::uint32_t>(*v);
+        if (auto v = u32_of(n)) return v;
       }
     }
     return std::nullopt;
@@ -305,18 +286,12 @@ class ImapAccount final : public TargetAccount {
 };
 
 StoredMessage stored_message(const imap::Item& data) {
-  StoredMessage m;
-  m.uid = u32_of(data.get("UID")).value_or(0);
-  if (const imap::Item* size = data.get("RFC822.SIZE")) m.size = size->as_number().value_or(0);
-  if (const imap::Item* flags = data.get("FLAGS"); flags != nullptr && flags->is_list()) {
-    imap::ParsedFlags parsed = imap::parse_flag_list(*flags);
-    m.flags = parsed.flags;
-    m.keywords = std::move(parsed.keywords);
-  }
-  if (const imap::Item* date = data.get("INTERNALDATE")) {
-    if (auto text = date->as_astring()) m.internal_date = parse_imap_datetime(*text);
-  }
-  return m;
+  imap::FetchedMetadata metadata = imap::fetched_metadata(data);
+  return StoredMessage{.uid = u32_of(data.get("UID")).value_or(0),
+                       .size = metadata.size,
+                       .flags = metadata.flags,
+                       .keywords = std::move(metadata.keywords),
+                       .internal_date = metadata.internal_date};
 }
 
 void ImapAccount::read_folder(const std::string& neutral_name, const WantBody& want_body,
@@ -368,8 +343,7 @@ void ImapAccount::read_folder(const std::string& neutral_name, const WantBody& w
 ImapTarget::ImapTarget(ImapTargetOptions options) : options_(std::move(options)) {}
 
 std::string ImapTarget::describe() const {
-  const auto& s = options_.connect.server;
-  return fmt::format("{}://{}:{} ({} login)", s.implicit_tls ? "imaps" : "imap", s.host, s.port,
+  return fmt::format("{} ({} login)", imap::format_server_url(options_.connect.server),
                      imap::auth_method_name(options_.auth));
 }
 
@@ -380,12 +354,7 @@ std::optional<std::string> ImapTarget::stored_keyword(const std::string& keyword
 
 std::unique_ptr<TargetAccount> ImapTarget::open_account(const std::string& account, const std::string& domain,
                                                         const std::string& user_password) {
-  imap::Credentials credentials{
-      .method = options_.auth,
-      .user = format_login(options_.login_format, account, domain),
-      .password = options_.auth == imap::AuthMethod::User ? user_password : options_.master_password,
-      .master_user = options_.master_user,
-      .master_separator = options_.master_separator};
+  const imap::Credentials credentials = options_.credentials_for(account, domain, user_password);
   std::unique_ptr<imap::Session> session;
   try {
     session = imap::open_session(options_.connect, credentials);

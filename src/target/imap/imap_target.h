@@ -8,13 +8,8 @@
 
 namespace mailmig {
 
-struct ImapTargetOptions {
-  imap::ConnectOptions connect;
-  imap::AuthMethod auth = imap::AuthMethod::User;
-  std::string master_user;
-  std::string master_password;  // secret; for every method but User
-  std::string master_separator = "*";
-  std::string login_format = "%u@%d";
+// The server and how its accounts log in, then how messages are appended.
+struct ImapTargetOptions : imap::ServerLogin {
   imap::AppendOptions append;
 };
 

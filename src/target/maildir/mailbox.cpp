@@ -39,6 +39,16 @@ Uidlist read_for_rewrite(const std::string& text) {
   return std::move(*read.list);
 }
 
+// The entries of cur/ or new/; none while it does not exist.
+std::vector<fs::Entry> entries_of(const std::string& dir) {
+  try {
+    return fs::list_directory(dir);
+  } catch (const IoError& e) {
+    if (e.error_number() == ENOENT) return {};
+    throw;
+  }
+}
+
 }  // namespace
 
 std::optional<std::string> Snapshot::file_of(std::uint32_t uid) const {
@@ -98,14 +108,7 @@ void Mailbox::create() {
 std::map<std::string, std::string> Mailbox::scan() const {
   std::map<std::string, std::string> files;
   for (const char* sub : {"new", "cur"}) {  // cur/ last: a file moved from new/ meanwhile counts there
-    std::vector<fs::Entry> entries;
-    try {
-      entries = fs::list_directory(path(sub));
-    } catch (const IoError& e) {
-      if (e.error_number() == ENOENT) continue;
-      throw;
-    }
-    for (const fs::Entry& e : entries) {
+    for (const fs::Entry& e : entries_of(path(sub))) {
       // Dovecot ignores dot files and names with CR/LF (they would break its uidlist).
       if (e.name.empty() || e.name.front() == '.' || e.name.find_first_of("\r\n/") != std::string::npos)
         continue;
@@ -118,14 +121,7 @@ std::map<std::string, std::string> Mailbox::scan() const {
 
 std::optional<std::string> Mailbox::find_file(const std::string& base) const {
   for (const char* sub : {"cur", "new"}) {
-    std::vector<fs::Entry> entries;
-    try {
-      entries = fs::list_directory(path(sub));
-    } catch (const IoError& e) {
-      if (e.error_number() == ENOENT) continue;
-      throw;
-    }
-    for (const fs::Entry& e : entries) {
+    for (const fs::Entry& e : entries_of(path(sub))) {
       if (parse_file_name(e.name).base == base) return std::string(sub) + "/" + e.name;
     }
   }

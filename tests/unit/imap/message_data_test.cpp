@@ -28,6 +28,23 @@ TEST(ParseFlagList, Empty) {
   EXPECT_TRUE(f.keywords.empty());
 }
 
+TEST(FetchedMetadata, SizeFlagsDateAndU32) {
+  ResponseParser parser;
+  parser.feed(
+      "* 3 FETCH (UID 4294967295 RFC822.SIZE 1234 FLAGS (\\Seen Work) "
+      "INTERNALDATE \"14-Nov-2023 22:13:20 +0000\")\r\n");
+  auto r = parser.next();
+  ASSERT_TRUE(r.has_value());
+  const Item& data = r->data[0];
+  EXPECT_EQ(std::optional<std::uint32_t>(4294967295U), u32_of(data.get("UID")));
+  EXPECT_EQ(std::nullopt, u32_of(data.get("MODSEQ")));
+  const FetchedMetadata m = fetched_metadata(data);
+  EXPECT_EQ(1234U, m.size);
+  EXPECT_EQ(kSeen, m.flags);
+  EXPECT_EQ(std::vector<std::string>{"Work"}, m.keywords);
+  EXPECT_TRUE(m.internal_date.has_value());
+}
+
 TEST(UidSets, RangesSortedDeduplicated) {
   EXPECT_EQ(uid_sets({9, 1, 2, 3, 7, 10, 3}), (std::vector<std::string>{"1:3,7,9:10"}));
   EXPECT_TRUE(uid_sets({}).empty());

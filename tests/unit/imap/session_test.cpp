@@ -238,6 +238,24 @@ TEST(Login, ServerUrls) {
   EXPECT_THROW(parse_server_url("http://h"), std::invalid_argument);
   EXPECT_THROW(parse_server_url("imap://h:99999"), std::invalid_argument);
   EXPECT_THROW(parse_server_url("imap://:143"), std::invalid_argument);
+  EXPECT_EQ("imap://mail.example.com:143", format_server_url(a));
+  EXPECT_EQ("imaps://john@::1:1993", format_server_url(b, "john"));
+}
+
+TEST(Login, ServerLoginGivesTheOwnersOrTheMasterPassword) {
+  ServerLogin login;
+  login.login_format = "%u";
+  login.master_password = "master";
+  const Credentials own = login.credentials_for("john", "example.com", "owner");
+  EXPECT_EQ("john", own.user);
+  EXPECT_EQ("owner", own.password);
+  login.auth = AuthMethod::DovecotMaster;
+  login.master_user = "admin";
+  const Credentials master = login.credentials_for("john", "example.com", "owner");
+  EXPECT_EQ(AuthMethod::DovecotMaster, master.method);
+  EXPECT_EQ("master", master.password);
+  EXPECT_EQ("admin", master.master_user);
+  EXPECT_EQ("*", master.master_separator);
 }
 
 TEST(Login, PlaintextCredentialsToARemoteHostAreRefused) {

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "common/read_all.h"
 #include "core/byte_reader.h"
 #include "core/problem.h"
 #include "source/archive/archive_source.h"
@@ -176,13 +177,7 @@ inline std::string message(const std::string& subject, std::size_t filler = 0, s
   return out;
 }
 
-inline std::string read_all(ByteReader& reader, std::size_t chunk = 8192) {
-  std::string out;
-  std::string buffer(chunk, '\0');
-  while (const std::size_t n = reader.read(std::span<char>(buffer.data(), buffer.size())))
-    out.append(buffer.data(), n);
-  return out;
-}
+using testing::read_all;
 
 inline std::string read_message(const Folder& folder, const MessageInfo& info) {
   const std::unique_ptr<ByteReader> reader = folder.open(info);

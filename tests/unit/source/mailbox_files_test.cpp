@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/read_all.h"
 #include "common/temp_tree.h"
 #include "core/crlf.h"
 #include "core/error.h"
@@ -49,13 +50,7 @@ Scanned scan_mbox(const std::string& path, std::size_t scan_buffer = MboxFile::k
   return scan(box);
 }
 
-std::string read_all(ByteReader& reader, std::size_t chunk) {
-  std::string out;
-  std::string buf(chunk, '\0');
-  while (const std::size_t n = reader.read(std::span<char>(buf.data(), buf.size())))
-    out.append(buf.data(), n);
-  return out;
-}
+using testing::read_all;
 
 std::string read_message(const Folder& folder, const MessageInfo& m, std::size_t chunk = 65536) {
   auto reader = folder.open(m);

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/read_all.h"
 #include "common/temp_tree.h"
 #include "core/error.h"
 #include "source/sftp/known_hosts.h"
@@ -98,13 +99,7 @@ TEST(KnownHosts, ChangedKeyWarnsAndSaysHowToRemoveTheOldOne) {
   EXPECT_EQ("[192.0.2.10]:2222", sftp::known_hosts_name("192.0.2.10", 2222));
 }
 
-std::string read_all(ByteReader& reader, std::size_t chunk) {
-  std::string out;
-  std::array<char, 4096> buffer{};
-  while (const std::size_t n = reader.read(std::span<char>(buffer.data(), chunk)))
-    out.append(buffer.data(), n);
-  return out;
-}
+using testing::read_all;
 
 TEST(LocalFileTree, ListsStatsReadsAndStreams) {
   testing::TempTree tree;
