@@ -1,12 +1,12 @@
 // The driver of verify: logs in, lists both sides, walks the folders and
 // decides what each failure's scope means (see verify.h); reading a source
-// folder and comparing are verify_source.cpp's and verify_compare.cpp's.
+// folder, matching the folders and comparing are verify_source.cpp's,
+// verify_folder_match.cpp's and verify_compare.cpp's.
 #include "engine/verify.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <utility>

@@ -13,7 +13,8 @@
 // fails the account (the caller goes on with the next one).
 //
 // Inside: verify.cpp (login, folder loop, scopes, reconnects),
-// verify_source.cpp (reading a source folder, the sample) and
+// verify_source.cpp (reading a source folder, the sample),
+// verify_folder_match.cpp (which target folder is which source folder's) and
 // verify_compare.cpp (the comparison of one folder, no I/O).
 #pragma once
 

@@ -73,6 +73,11 @@ class Verify : public ::testing::Test {
   std::vector<TargetMessage>& box(const std::string& folder, const std::string& account = "John@d.example") {
     return target.accounts[account][folder].messages;
   }
+  // The one problem the run reported.
+  [[nodiscard]] const Problem& only_problem() const {
+    if (problems.size() != 1) throw std::runtime_error(fmt::format("{} problems, not one", problems.size()));
+    return problems[0];
+  }
   static const FolderCheck& folder(const AccountCheck& c, const std::string& name) {
     for (const FolderCheck& f : c.folders) {
       if (f.name == name) return f;
@@ -239,8 +244,7 @@ TEST_F(Verify, AnUnreadableSourceMessageIsAProblemOfMessageScope) {
   const AccountCheck c = verify();
   EXPECT_EQ("problems", c.status);
   EXPECT_TRUE(c.differences.empty());
-  ASSERT_EQ(1U, problems.size());
-  EXPECT_EQ(Scope::Message, problems[0].scope);
+  EXPECT_EQ(Scope::Message, only_problem().scope);
   EXPECT_EQ("John", problems[0].account);
   EXPECT_EQ("INBOX", problems[0].folder);
   EXPECT_EQ(100U, problems[0].offset);
@@ -252,8 +256,7 @@ TEST_F(Verify, AFolderTheTargetRefusesIsReportedAndTheNextFolderVerified) {
   target.refuse["INBOX"] = Scope::Folder;
   const AccountCheck c = verify();
   EXPECT_EQ("problems", c.status);
-  ASSERT_EQ(1U, problems.size());
-  EXPECT_EQ(Scope::Folder, problems[0].scope);
+  EXPECT_EQ(Scope::Folder, only_problem().scope);
   EXPECT_EQ("INBOX", problems[0].folder);
   EXPECT_NE(std::string::npos, problems[0].message.find("NOPERM")) << problems[0].message;
   EXPECT_EQ(0U, folder(c, "INBOX").messages_target);
@@ -281,8 +284,7 @@ TEST_F(Verify, AConnectionDroppingMoreOftenThanThePolicyAllowsFailsThatAccountOn
   EXPECT_EQ(2U, slept.size());              // the policy's two attempts
   EXPECT_EQ(3U, target.log.logins.size());  // the first login and one per attempt
   EXPECT_EQ(slept[0] * 2, slept[1]);        // the wait doubles
-  ASSERT_EQ(1U, problems.size());
-  EXPECT_EQ(Scope::Account, problems[0].scope);
+  EXPECT_EQ(Scope::Account, only_problem().scope);
   EXPECT_NE(std::string::npos, problems[0].message.find("gave up after 3 attempts")) << problems[0].message;
 
   const AccountInfo mary{.domain = "d.example", .name = "Mary"};
@@ -296,8 +298,7 @@ TEST_F(Verify, ARefusalOfAccountScopeFailsTheAccount) {
   target.refuse["INBOX"] = Scope::Account;
   const AccountCheck c = verify();
   EXPECT_EQ("failed", c.status);
-  ASSERT_EQ(1U, problems.size());
-  EXPECT_EQ(Scope::Account, problems[0].scope);
+  EXPECT_EQ(Scope::Account, only_problem().scope);
   EXPECT_TRUE(c.folders.empty());  // Work is not verified once the account has failed
   EXPECT_TRUE(slept.empty());
 }
@@ -306,16 +307,14 @@ TEST_F(Verify, ASourceThatGaveUpItsConnectionFailsTheAccount) {
   source.folders["INBOX"].connection_lost = true;
   const AccountCheck c = verify();
   EXPECT_EQ("failed", c.status);
-  ASSERT_EQ(1U, problems.size());
-  EXPECT_EQ(Scope::Account, problems[0].scope);
+  EXPECT_EQ(Scope::Account, only_problem().scope);
   EXPECT_TRUE(slept.empty());  // the source retried already: not retried again
 }
 
 TEST_F(Verify, AFolderTheSourceCannotOpenIsReportedWithFolderScope) {
   source.on_open = [](SourceFolders& f) { f.erase("INBOX"); };  // gone between listing and reading
   const AccountCheck c = verify();
-  ASSERT_EQ(1U, problems.size());
-  EXPECT_EQ(Scope::Folder, problems[0].scope);
+  EXPECT_EQ(Scope::Folder, only_problem().scope);
   EXPECT_EQ("INBOX", problems[0].folder);
   EXPECT_EQ(1U, folder(c, "Work").checked);
 }
