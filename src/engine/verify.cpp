@@ -324,6 +324,38 @@ class AccountVerifier {
 
 }  // namespace
 
+const char* diff_kind_name(DiffKind kind) {
+  switch (kind) {
+    case DiffKind::Missing:
+      return "missing";
+    case DiffKind::Extra:
+      return "extra";
+    case DiffKind::Duplicated:
+      return "duplicated";
+    case DiffKind::Altered:
+      return "altered";
+    case DiffKind::FlagsDiffer:
+      return "flags_differ";
+    case DiffKind::DateDiffers:
+      return "date_differs";
+    case DiffKind::FolderMissingOnTarget:
+      return "folder_missing_on_target";
+    case DiffKind::FolderMissingInSource:
+      return "folder_missing_in_source";
+    case DiffKind::LoginFailed:
+      return "login_failed";
+    case DiffKind::TotalsDiffer:
+      return "totals_differ";
+  }
+  return "unknown";
+}
+
+std::uint64_t AccountCheck::difference_count() const {
+  std::uint64_t n = 0;
+  for (const auto& [kind, count] : by_kind) n += count;
+  return n;
+}
+
 AccountCheck verify_account(Source& source, const AccountInfo& account, Target& target,
                             const VerifyOptions& options, ProblemSink& sink) {
   return AccountVerifier(source, account, target, options, sink).run();

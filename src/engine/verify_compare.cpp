@@ -27,38 +27,6 @@ std::string short_hash(const std::string& sha) {
 
 }  // namespace
 
-const char* diff_kind_name(DiffKind kind) {
-  switch (kind) {
-    case DiffKind::Missing:
-      return "missing";
-    case DiffKind::Extra:
-      return "extra";
-    case DiffKind::Duplicated:
-      return "duplicated";
-    case DiffKind::Altered:
-      return "altered";
-    case DiffKind::FlagsDiffer:
-      return "flags_differ";
-    case DiffKind::DateDiffers:
-      return "date_differs";
-    case DiffKind::FolderMissingOnTarget:
-      return "folder_missing_on_target";
-    case DiffKind::FolderMissingInSource:
-      return "folder_missing_in_source";
-    case DiffKind::LoginFailed:
-      return "login_failed";
-    case DiffKind::TotalsDiffer:
-      return "totals_differ";
-  }
-  return "unknown";
-}
-
-std::uint64_t AccountCheck::difference_count() const {
-  std::uint64_t n = 0;
-  for (const auto& [kind, count] : by_kind) n += count;
-  return n;
-}
-
 std::vector<std::string> normal_keywords(std::vector<std::string> keywords) {
   for (std::string& k : keywords) k = ascii_lower(k);
   std::sort(keywords.begin(), keywords.end());
