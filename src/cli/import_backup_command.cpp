@@ -22,20 +22,6 @@ namespace {
 
 constexpr const char* kPrefix = "import-backup";
 
-archive::ArchiveOptions archive_options(const SourceOptions& o) {
-  const auto layout = archive::parse_layout(o.archive_layout);
-  if (!layout)
-    throw SpecError(
-        fmt::format("--archive-layout \"{}\": expected auto, sme, maildir or cgp", o.archive_layout));
-  archive::ArchiveOptions options;
-  options.layout = archive::LayoutOptions{.layout = *layout,
-                                          .user_path = o.user_path,
-                                          .domain = o.domain,
-                                          .user = o.user,
-                                          .main_domain = o.main_domain};
-  return options;
-}
-
 // The aliases' counts for the summary lines.
 std::string alias_counts(std::size_t groups, std::size_t pseudonyms) {
   return fmt::format("{} group(s) and {} pseudonym(s)", groups, pseudonyms);

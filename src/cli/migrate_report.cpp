@@ -1,7 +1,10 @@
 #include "cli/migrate_report.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
+#include "core/error.h"
+#include "core/fs.h"
 #include "core/printable.h"
 
 namespace mailmig::cli {
@@ -177,6 +180,44 @@ void print_table(const MigrateCommand& c, const std::vector<AccountResult>& resu
                        t.deleted_on_source - t.removed,
                        c.delete_removed ? " (see the folder notes)" : "; --delete removes them");
   }
+}
+
+RunOutcome report_run(const MigrateCommand& c, const std::vector<AccountResult>& results,
+                      const std::vector<Problem>& problems, std::ostream& out, std::ostream& err) {
+  RunOutcome outcome{.complete = problems.empty()};
+  RunTotals totals;
+  for (const AccountResult& r : results) {
+    totals.add(r);
+    if (r.status != "done") outcome.complete = false;
+  }
+  const std::string report = make_report(results, totals, problems)
+                                 .dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  if (!c.report.empty()) {
+    // Whole or not at all (a kill or a full disk never leaves half a report), and a
+    // failure is said: scripts read this file.
+    try {
+      fs::replace_file(c.report, report + "\n");
+    } catch (const IoError& e) {
+      err << "mailmig: cannot write the report: " << e.what() << "\n";
+      outcome.report_written = false;
+    }
+  }
+  if (c.json) {
+    out << report << "\n";
+  } else {
+    print_table(c, results, totals, outcome.complete, out);
+    if (!problems.empty()) {
+      out << fmt::format("\nProblems ({}):\n", problems.size());
+      for (const Problem& p : problems) out << "  " << p.describe() << "\n";
+    }
+  }
+  for (const Problem& p : problems) spdlog::error("{}", p.describe());
+  spdlog::info(
+      "finished: {} copied, {} already there, {} failed, {} flag changes, {} deleted on the source ({} "
+      "removed), {} problems",
+      totals.copied, totals.already, totals.failed, totals.flag_changes, totals.deleted_on_source,
+      totals.removed, problems.size());
+  return outcome;
 }
 
 }  // namespace mailmig::cli

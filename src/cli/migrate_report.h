@@ -37,4 +37,13 @@ nlohmann::ordered_json make_report(const std::vector<AccountResult>& results, co
 void print_table(const MigrateCommand& c, const std::vector<AccountResult>& results, const RunTotals& t,
                  bool complete, std::ostream& out);
 
+struct RunOutcome {
+  bool complete = false;       // every account done and no problem
+  bool report_written = true;  // --report could be written (scripts read it)
+};
+// The end of a run: the --report file (whole or not at all), the --json
+// document or the table and the problems on `out`, the summary in the log.
+RunOutcome report_run(const MigrateCommand& c, const std::vector<AccountResult>& results,
+                      const std::vector<Problem>& problems, std::ostream& out, std::ostream& err);
+
 }  // namespace mailmig::cli

@@ -145,6 +145,20 @@ void take_selection(SourceOptions& o, const std::string& spec, const Selection& 
     o.accounts.insert(o.accounts.end(), selection.listed->begin(), selection.listed->end());
 }
 
+archive::ArchiveOptions archive_options(const SourceOptions& o) {
+  const auto layout = archive::parse_layout(o.archive_layout);
+  if (!layout)
+    throw SpecError(
+        fmt::format("--archive-layout \"{}\": expected auto, sme, maildir or cgp", o.archive_layout));
+  archive::ArchiveOptions options;
+  options.layout = archive::LayoutOptions{.layout = *layout,
+                                          .user_path = o.user_path,
+                                          .domain = o.domain,
+                                          .user = o.user,
+                                          .main_domain = o.main_domain};
+  return options;
+}
+
 OpenedSource open_source(const std::string& spec, const SourceOptions& options) {
   if (is_imap_spec(spec)) return open_imap_source(spec, options);
   const auto colon = spec.find(':');
@@ -171,17 +185,7 @@ OpenedSource open_source(const std::string& spec, const SourceOptions& options) 
                           fmt::format("Maildir++ tree {} ({})", location, opened.layout)};
     }
     if (scheme == "archive") {
-      const auto layout = archive::parse_layout(options.archive_layout);
-      if (!layout) {
-        throw SpecError(fmt::format("--archive-layout \"{}\": expected auto, sme, maildir or cgp",
-                                    options.archive_layout));
-      }
-      archive::ArchiveOptions archive_options;
-      archive_options.layout = archive::LayoutOptions{.layout = *layout,
-                                                      .user_path = options.user_path,
-                                                      .domain = options.domain,
-                                                      .user = options.user,
-                                                      .main_domain = options.main_domain};
+      const archive::ArchiveOptions archive_options = cli::archive_options(options);
       try {
         archive::OpenedArchive opened = archive::open_archive(location, archive_options);
         return OpenedSource{std::move(opened.source), std::move(opened.description)};

@@ -11,6 +11,10 @@
 #include "engine/selection.h"
 #include "source/source.h"
 
+namespace mailmig::archive {
+struct ArchiveOptions;
+}  // namespace mailmig::archive
+
 namespace mailmig::cli {
 
 struct SourceOptions {
@@ -67,5 +71,9 @@ struct OpenedSource {
 // asked (maildir:/mbox:/archive: layout problems, an unreadable archive),
 // cgp::StoreError when the store cannot be used.
 OpenedSource open_source(const std::string& spec, const SourceOptions& options);
+
+// The archive: source's options as the command line sets them; SpecError for
+// an --archive-layout it does not know.
+archive::ArchiveOptions archive_options(const SourceOptions& options);
 
 }  // namespace mailmig::cli

@@ -4,10 +4,23 @@
 // SHA-256 of every message's bytes (or of a deterministic sample), flags and
 // INTERNALDATE. Knows neither the command line nor IMAP: the target is a
 // Target, the run state a VerifyHistory, the extra user login a callback.
+//
+// Failures keep to their scope as in the migrate engine: a message the source
+// cannot read is reported and left out of the comparison; a folder the source
+// or the target cannot read is reported and the next folder is verified; any
+// other exception from the target is a lost connection, reconnected as the
+// retry policy says; a failure of account scope, or a connection given up on,
+// fails the account (the caller goes on with the next one).
+//
+// Inside: verify.cpp (login, folder loop, scopes, reconnects),
+// verify_source.cpp (reading a source folder, the sample),
+// verify_folder_match.cpp (which target folder is which source folder's) and
+// verify_compare.cpp (the comparison of one folder, no I/O).
 #pragma once
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -16,6 +29,7 @@
 #include <vector>
 
 #include "core/problem.h"
+#include "core/retry_policy.h"
 #include "engine/naming.h"
 #include "engine/state.h"
 #include "source/source.h"
@@ -118,6 +132,8 @@ struct VerifyOptions {
   std::function<std::string(const TargetAccountName&, const std::string& password)> user_login;
   std::size_t max_differences = 100000;  // kept per account (all are counted)
   const std::atomic<bool>* stop = nullptr;
+  // Reconnecting to the target after a lost connection: migrate's policy.
+  RetryPolicy reconnect{.attempts = 3, .backoff = std::chrono::seconds(1)};
 };
 
 // True when the message at `position` of the folder belongs to the sample.

@@ -5,7 +5,9 @@
 // refused for one message (message scope, or OVERQUOTA), an account-scoped
 // refusal, a connection that drops once or after N appends or always, a
 // source message that cannot be read, a source folder that cannot be listed
-// or scanned cleanly, and a source that gave up on its own connection.
+// or scanned cleanly, and a source that gave up on its own connection. The
+// target reads back what it holds (verify) with the same faults: a folder
+// refused, a connection that drops once or on every read, a refused login.
 #pragma once
 
 #include <fmt/format.h>
@@ -40,6 +42,7 @@ struct SourceMessage {
   std::vector<std::string> keywords;
   std::optional<std::uint32_t> uid;  // a source that keeps UIDs
   bool unreadable = false;           // open() fails (a damaged message: message scope)
+  std::optional<std::int64_t> date;  // INTERNALDATE, epoch seconds
 };
 
 struct SourceFolder {
@@ -63,14 +66,16 @@ class FakeFolder final : public Folder {
     if (folder_.broken) problem(Problem{.file = "/store/box", .offset = 0, .message = "garbage"});
     for (std::size_t i = 0; i < folder_.messages.size(); ++i) {
       const SourceMessage& m = folder_.messages[i];
-      on_message(MessageInfo{.id = std::to_string(i),
-                             .file = "/store/box",
-                             .offset = i * 100,
-                             .size = m.body.size(),
-                             .stored_size = m.body.size(),
-                             .flags = m.flags,
-                             .keywords = m.keywords,
-                             .uid = m.uid});
+      on_message(
+          MessageInfo{.id = std::to_string(i),
+                      .file = "/store/box",
+                      .offset = i * 100,
+                      .size = m.body.size(),
+                      .stored_size = m.body.size(),
+                      .flags = m.flags,
+                      .keywords = m.keywords,
+                      .internal_date = m.date ? std::optional(DateTime{.epoch = *m.date}) : std::nullopt,
+                      .uid = m.uid});
     }
   }
   [[nodiscard]] std::unique_ptr<ByteReader> open(const MessageInfo& message) const override {
@@ -141,6 +146,8 @@ struct TargetMessage {
   std::string sha256;
   Flags flags = 0;
   std::vector<std::string> keywords;
+  std::uint64_t size = 0;  // RFC822.SIZE
+  std::optional<DateTime> date;
 };
 
 struct TargetMailbox {
@@ -208,7 +215,8 @@ class FakeTargetFolder final : public TargetFolder {
     hash.update(bytes);
     const std::string sha = hash.hex();
     const std::uint32_t uid = box_.uidnext++;
-    box_.messages.push_back(TargetMessage{uid, sha, message.flags, message.keywords});
+    box_.messages.push_back(
+        TargetMessage{uid, sha, message.flags, message.keywords, bytes.size(), message.internal_date});
     ++log_.appends;
     on_result_(index, Delivery{.ok = true,
                                .uidvalidity = box_.uidvalidity,
@@ -294,38 +302,50 @@ class FakeTarget final : public Target {
       accounts;  // "account@domain" -> folder -> mailbox
   TargetLog log;
   bool uidplus = true;
-  // Failures open_folder() injects, by folder: a refusal of that scope, or
-  // (no scope) a dropped connection, once.
+  // Failures open_folder() and read_folder() inject, by folder: a refusal of
+  // that scope, or (no scope) a dropped connection, once.
   std::map<std::string, std::optional<Scope>> refuse;
-  // Folders every open_folder() of which drops the connection (a dead link).
+  // Folders, or whole accounts ("account@domain"), every open_folder() and
+  // read_folder() of which drops the connection (a dead link).
   std::set<std::string> always_drop;
   TargetFaults faults;
+  std::string refuse_login;  // non-empty: every login is refused with this text
+  // What the target stores for a source keyword; unset: the keyword as it is.
+  std::function<std::optional<std::string>(const std::string&)> keyword_rule;
 
   std::unique_ptr<TargetAccount> open_account(const std::string& account, const std::string& domain,
                                               const std::string& /*user_password*/) override {
     log.logins.push_back(account + "@" + domain);
+    if (!refuse_login.empty()) throw TargetAuthError(refuse_login);
     return std::make_unique<FakeTargetAccount>(*this, account + "@" + domain);
   }
   [[nodiscard]] std::string describe() const override { return "fake"; }
   [[nodiscard]] std::optional<std::string> stored_keyword(const std::string& keyword) const override {
-    return keyword;
+    return keyword_rule ? keyword_rule(keyword) : keyword;
   }
-};
 
-inline std::unique_ptr<TargetFolder> FakeTargetAccount::open_folder(const std::string& neutral_name,
-                                                                    bool /*subscribe*/, ResultFn on_result) {
-  target_.log.opened_folders.push_back(neutral_name);
-  if (target_.always_drop.contains(neutral_name)) throw std::runtime_error("connection reset by peer");
-  if (const auto it = target_.refuse.find(neutral_name); it != target_.refuse.end()) {
+  // Throws the fault injected for `folder` of `account`, if any.
+  void inject(const std::string& account, const std::string& folder) {
+    if (always_drop.contains(folder) || always_drop.contains(account)) {
+      throw std::runtime_error("connection reset by peer");
+    }
+    const auto it = refuse.find(folder);
+    if (it == refuse.end()) return;
     const std::optional<Scope> scope = it->second;
     if (!scope) {
-      target_.refuse.erase(it);
+      refuse.erase(it);
       throw std::runtime_error("connection reset by peer");
     }
     throw ScopedError(*scope,
                       "NO [" + std::string(*scope == Scope::Account ? "OVERQUOTA" : "NOPERM") + "] refused",
                       *scope == Scope::Account ? "OVERQUOTA" : "NOPERM");
   }
+};
+
+inline std::unique_ptr<TargetFolder> FakeTargetAccount::open_folder(const std::string& neutral_name,
+                                                                    bool /*subscribe*/, ResultFn on_result) {
+  target_.log.opened_folders.push_back(neutral_name);
+  target_.inject(key_, neutral_name);
   return std::make_unique<FakeTargetFolder>(neutral_name, target_.accounts[key_][neutral_name], target_.log,
                                             target_.uidplus, target_.faults, appends_, std::move(on_result));
 }
@@ -338,13 +358,36 @@ inline std::vector<std::string> FakeTargetAccount::folders() {
 
 inline void FakeTargetAccount::read_folder(const std::string& neutral_name, const WantBody& want_body,
                                            const std::function<void(const StoredMessage&)>& on_message) {
-  for (const TargetMessage& m : target_.accounts.at(key_).at(neutral_name).messages) {
-    StoredMessage stored{.uid = m.uid, .flags = m.flags, .keywords = m.keywords};
+  target_.inject(key_, neutral_name);
+  const auto& mailboxes = target_.accounts[key_];
+  const auto box = mailboxes.find(neutral_name);
+  if (box == mailboxes.end()) throw TargetFolderMissing("no folder " + neutral_name);
+  for (const TargetMessage& m : box->second.messages) {
+    StoredMessage stored{
+        .uid = m.uid, .size = m.size, .flags = m.flags, .keywords = m.keywords, .internal_date = m.date};
     if (!want_body || want_body(stored)) {
       stored.sha256 = m.sha256;
       ++target_.log.bodies_read;
     }
     on_message(stored);
+  }
+}
+
+// The copy a migration would have left of `folders` in `account`'s mailboxes, UIDs from 1.
+inline void hold_copy(FakeTarget& target, const std::string& account, const SourceFolders& folders) {
+  for (const auto& [name, folder] : folders) {
+    TargetMailbox& box = target.accounts[account][name];
+    for (const SourceMessage& m : folder.messages) {
+      Sha256 hash;
+      hash.update(m.body);
+      box.messages.push_back(
+          TargetMessage{.uid = box.uidnext++,
+                        .sha256 = hash.hex(),
+                        .flags = m.flags,
+                        .keywords = m.keywords,
+                        .size = m.body.size(),
+                        .date = m.date ? std::optional(DateTime{.epoch = *m.date}) : std::nullopt});
+    }
   }
 }
 
