@@ -8,8 +8,8 @@
 #include <fstream>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/exit_codes.h"
 #include "cli/target_options.h"

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/error.h"
+
 namespace mailmig::directory {
 
 namespace {
@@ -254,7 +256,7 @@ struct LdifReader::LdifFile {
 LdifReader::LdifReader(const std::string& path) : path_(path), file_(std::make_unique<LdifFile>()) {
   file_->fp = ldif_open(path.c_str(), "r");
   if (file_->fp == nullptr)
-    throw std::runtime_error(fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
+    throw std::runtime_error(fmt::format("{}: cannot open: {}", path, error_text(errno)));
 }
 
 LdifReader::~LdifReader() {

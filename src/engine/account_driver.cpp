@@ -372,7 +372,7 @@ class AccountRun {
       if (gone.empty()) continue;
       FolderResult& r = begin_folder(
           FolderResult{.name = record.folder, .target_name = record.target_display, .vanished = true});
-      executor_.settle_vanished_folder(out, record, std::move(gone), listing_clean_, r);
+      executor_.settle_vanished_folder(out, record, gone, listing_clean_, r);
       in_folder_ = false;
       if (options().on_folder_done) options().on_folder_done(result_, r);
     }

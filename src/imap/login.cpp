@@ -151,10 +151,10 @@ std::string format_server_url(const ServerUrl& url, const std::string& user) {
 }
 
 Credentials ServerLogin::credentials_for(const std::string& account, const std::string& domain,
-                                         std::string owner_password) const {
+                                         const std::string& owner_password) const {
   return Credentials{.method = auth,
                      .user = format_login(login_format, account, domain),
-                     .password = auth == AuthMethod::User ? std::move(owner_password) : master_password,
+                     .password = auth == AuthMethod::User ? owner_password : master_password,
                      .master_user = master_user,
                      .master_separator = master_separator};
 }

@@ -56,7 +56,7 @@ struct ServerLogin {
 
   // The credentials for account@domain; `owner_password` counts for AuthMethod::User only.
   [[nodiscard]] Credentials credentials_for(const std::string& account, const std::string& domain,
-                                            std::string owner_password) const;
+                                            const std::string& owner_password) const;
 };
 
 // A login the server refused (wrong password, unknown user, master auth off).

@@ -30,7 +30,7 @@ const std::string* string_member(const json& holder, const char* key) {
 
 std::string expand_message(const json& holder) {
   const std::string* text = string_member(holder, "message");
-  const std::string message = text != nullptr ? *text : std::string("(no message)");
+  std::string message = text != nullptr ? *text : std::string("(no message)");
   const json* parameters = nullptr;
   if (holder.is_object() && holder.contains("messageParameters")) {
     parameters = &holder["messageParameters"];

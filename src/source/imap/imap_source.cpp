@@ -410,8 +410,7 @@ class ImapSource final : public Source {
     const std::string key = account.name + "@" + account.domain;
     std::string owner_password;
     if (auto p = options_.passwords.find(key); p != options_.passwords.end()) owner_password = p->second;
-    imap::Credentials credentials =
-        options_.credentials_for(account.name, account.domain, std::move(owner_password));
+    imap::Credentials credentials = options_.credentials_for(account.name, account.domain, owner_password);
     return std::make_unique<ImapSourceAccount>(
         account, std::make_shared<Connection>(options_, std::move(credentials)), options_.read_ahead_bytes);
   }
