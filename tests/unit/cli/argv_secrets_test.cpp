@@ -7,19 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "common/argv.h"
+
 namespace mailmig::cli {
 namespace {
 
-// argv as the kernel hands it over: writable C strings.
-struct Argv {
-  explicit Argv(std::vector<std::string> args) : storage(std::move(args)) {
-    for (std::string& s : storage) pointers.push_back(s.data());
-  }
-  int argc() const { return static_cast<int>(pointers.size()); }
-  char** argv() { return pointers.data(); }
-  std::vector<std::string> storage;
-  std::vector<char*> pointers;
-};
+using testing::Argv;
 
 TEST(ArgvSecrets, BothFormsAreScrubbedInPlaceAndReportedOnce) {
   Argv a({"mailmig", "migrate", "--set-password", "Hunter2!", "--user", "bob", "--force-set-password=S3cret",
