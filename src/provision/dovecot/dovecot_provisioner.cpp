@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <filesystem>
 #include <initializer_list>
 #include <memory>
 #include <mutex>
@@ -241,14 +242,35 @@ void fsync_directory_of(const std::string& path) {
   ::close(fd);
 }
 
+// "<name>.tmp.<digits>": a temporary file of replace_file below.
+bool is_temporary_of(std::string_view entry, std::string_view name) {
+  if (!entry.starts_with(name) || !entry.substr(name.size()).starts_with(".tmp.")) return false;
+  const std::string_view pid = entry.substr(name.size() + 5);
+  return !pid.empty() && pid.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+// Temporary files a killed run left next to `path` (whatever its pid: the
+// caller holds the lock, so no other writer is between create and rename).
+void remove_stale_temporaries(const std::string& path) {
+  const std::filesystem::path file(path);
+  const std::string name = file.filename().string();
+  std::error_code ec;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(file.parent_path().empty() ? "." : file.parent_path(), ec)) {
+    const std::string entry_name = entry.path().filename().string();
+    if (!is_temporary_of(entry_name, name)) continue;
+    if (::unlink(entry.path().c_str()) != 0 && errno != ENOENT)
+      throw file_error(entry.path().string(), "cannot remove a stale temporary file", errno);
+  }
+}
+
 // Replaces `path` by `text`: "<path>.tmp.<pid>" in the same directory, with
 // the existing file's owner, group and mode (0640 for a new file), written,
-// fsynced and renamed over `path`. The caller holds the lock, so a temporary
-// file of our pid can only be a leftover of a crashed run.
+// fsynced and renamed over `path`. The caller holds the lock, so any
+// temporary file there is the leftover of a killed run.
 void replace_file(const std::string& path, std::string_view text, const struct stat* existing) {
+  remove_stale_temporaries(path);
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT)
-    throw file_error(tmp, "cannot remove a stale temporary file", errno);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) throw file_error(tmp, "cannot create", errno);
   try {

@@ -415,14 +415,16 @@ TEST(DovecotProvisioner, WritesThroughASymlink) {
   EXPECT_TRUE(field_of(*slurp(target), "y@d.test"));
 }
 
-TEST(DovecotProvisioner, ReplacesAStaleTemporaryFileOfItsPid) {
+TEST(DovecotProvisioner, RemovesTheTemporaryFilesOfKilledRuns) {
   TempDir dir;
   const std::string path = dir.file("users");
-  const std::string stale = path + ".tmp." + std::to_string(::getpid());
-  spit(stale, "half-writ");
+  spit(path + ".tmp." + std::to_string(::getpid()), "half-writ");
+  spit(path + ".tmp.4194000", "left by kill -9");  // another run's pid
+  spit(path + ".tmp.notapid", "not ours");
+  spit(dir.file("other.tmp.12"), "not ours either");
   auto p = make_dovecot_provisioner(path, {});
   p->create(new_user("y", "d.test", "pw"));
-  EXPECT_EQ((std::set<std::string>{"users", "users.lock"}), dir.names());
+  EXPECT_EQ((std::set<std::string>{"users", "users.lock", "users.tmp.notapid", "other.tmp.12"}), dir.names());
   EXPECT_EQ(std::string::npos, slurp(path)->find("half-writ"));
 }
 
