@@ -92,8 +92,8 @@ ldap::ConnectOptions connect_options(const DirectoryArgs& a) {
     options.password = a.password;
   } else if (!a.password_file.empty()) {
     options.password = read_secret_file(a.password_file);
-  } else if (const char* env = std::getenv("MAILMIG_LDAP_PASSWORD");
-             env != nullptr) {  // NOLINT(concurrency-mt-unsafe)
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): read before any thread starts
+  } else if (const char* env = std::getenv("MAILMIG_LDAP_PASSWORD"); env != nullptr) {
     options.password = env;
   } else {
     throw UsageError("--bind-dn needs the password: --bind-password-file FILE or MAILMIG_LDAP_PASSWORD");

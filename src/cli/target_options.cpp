@@ -171,8 +171,8 @@ std::unique_ptr<Target> make_target(const TargetArgs& args) {
       options.master_password = args.master_password;
     } else if (!args.master_password_file.empty()) {
       options.master_password = read_secret_file(args.master_password_file);
-    } else if (const char* env = std::getenv("MAILMIG_MASTER_PASSWORD");
-               env != nullptr) {  // NOLINT(concurrency-mt-unsafe)
+      // NOLINTNEXTLINE(concurrency-mt-unsafe): read before any thread starts
+    } else if (const char* env = std::getenv("MAILMIG_MASTER_PASSWORD"); env != nullptr) {
       options.master_password = env;
     } else {
       throw std::invalid_argument(fmt::format(
